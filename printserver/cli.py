@@ -1,0 +1,124 @@
+"""The ``printserver`` command: serve, operate the queue, check a configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from printserver import __version__
+from printserver.config import Config, ConfigError, load_config
+from printserver.spool.job import JobRecord
+from printserver.spool.store import JobNotFound, SpoolStore
+from printserver.spool.worker import CancelError, cancel_job
+
+CONFIG_ENV = "PRINTSERVER_CONFIG"
+
+
+def _config_path(value: str | None) -> Path | None:
+    value = value or os.environ.get(CONFIG_ENV)
+    return Path(value) if value else None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="printserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"printserver {__version__}")
+    config_help = f"configuration file (default: ${CONFIG_ENV}, else the built-in default)"
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the DICOM print server")
+    serve.add_argument("--config", "-c", help=config_help)
+
+    queue = commands.add_parser("queue", help="list or cancel spooled print jobs")
+    queue.add_argument("--config", "-c", help=config_help)
+    actions = queue.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="list jobs, oldest first")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    cancel = actions.add_parser("cancel", help="cancel a job (in CUPS too when submitted)")
+    cancel.add_argument("job", help="job id as shown by 'queue list'")
+
+    config = commands.add_parser("config", help="configuration tools")
+    checks = config.add_subparsers(dest="action", required=True)
+    check = checks.add_parser("check", help="validate a configuration file")
+    check.add_argument("file", nargs="?", help=config_help)
+    return parser
+
+
+def _load(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        where = f"{path}: " if path and not str(exc).startswith(str(path)) else ""
+        raise SystemExit(f"printserver: configuration error: {where}{exc}") from None
+
+
+def _serve(config: Config) -> int:
+    from printserver.server import PrintServer  # pulls in pynetdicom only when serving
+
+    logging.basicConfig(
+        level=config.server.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    PrintServer(config).serve_forever()
+    return 0
+
+
+def _row(job: JobRecord) -> list[str]:
+    return [
+        job.job_id, str(job.state), job.printer, job.calling_ae or "-", str(job.pages),
+        str(job.copies), str(job.cups_job_id or "-"), f"{job.created:%Y-%m-%d %H:%M:%S}",
+        job.last_error or "",
+    ]
+
+
+def _list(config: Config, as_json: bool) -> int:
+    jobs = SpoolStore(config.spool.directory).list()
+    if as_json:
+        print(json.dumps([json.loads(job.model_dump_json()) for job in jobs], indent=2))
+        return 0
+    header = ["JOB", "STATE", "PRINTER", "CALLING AE", "PAGES", "COPIES", "CUPS JOB",
+              "CREATED (UTC)", "LAST ERROR"]
+    rows = [header] + [_row(job) for job in jobs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _cancel(config: Config, job_id: str) -> int:
+    from printserver.server import build_sinks
+
+    store = SpoolStore(config.spool.directory)
+    try:
+        record = cancel_job(store, job_id, build_sinks(config))
+    except JobNotFound:
+        print(f"printserver: no job {job_id} in {store.root}", file=sys.stderr)
+        return 1
+    except CancelError as exc:
+        print(f"printserver: {exc}", file=sys.stderr)
+        return 1
+    where = f" (CUPS job {record.cups_job_id} canceled)" if record.cups_job_id else ""
+    print(f"canceled {record.job_id}{where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "config":
+        path = _config_path(args.file)
+        config = _load(path)
+        printers = ", ".join(
+            f"{p.ae_title} -> {'CUPS ' + p.cups_queue if p.cups_queue else p.directory}"
+            for p in config.printers
+        )
+        print(f"{path or 'built-in default'}: OK ({printers})")
+        return 0
+    config = _load(_config_path(args.config))
+    if args.command == "serve":
+        return _serve(config)
+    if args.action == "list":
+        return _list(config, args.json)
+    return _cancel(config, args.job)

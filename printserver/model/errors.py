@@ -1,0 +1,54 @@
+"""What can go wrong, or be adjusted, in the print model.
+
+The model raises these with a sentence for the operator and the client; the
+network layer alone turns them into DIMSE status codes (``net/status.py``).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class PrintModelError(Exception):
+    """A request the print model refuses; the message becomes the Error Comment."""
+
+
+class NoSuchInstance(PrintModelError):
+    """The SOP instance named by the request does not exist in this association."""
+
+
+class DuplicateInstance(PrintModelError):
+    """The instance exists already (a second Film Session, a reused UID)."""
+
+
+class InvalidObjectInstance(PrintModelError):
+    """The request does not fit the current state (a Film Box without a Film Session)."""
+
+
+class MissingAttribute(PrintModelError):
+    """A mandatory attribute is absent."""
+
+
+class InvalidValue(PrintModelError):
+    """An attribute has a value the printer cannot use."""
+
+
+class NoFilmBox(PrintModelError):
+    """A Film Session was printed that holds no Film Box (PS3.4 H.4.1.2.4: C600)."""
+
+
+class ImageTooLarge(PrintModelError):
+    """An image exceeds what this printer accepts in one box (C605)."""
+
+
+class SpoolFull(PrintModelError):
+    """The print queue cannot take the job (C601 / C602)."""
+
+
+class Notice(Enum):
+    """Warnings: the request succeeded with an adjustment."""
+
+    VALUE_REPLACED = "a value was not supported; the default was used"
+    EMPTY_FILM_BOX = "the film box holds no image; an empty film was printed"
+    EMPTY_FILM_SESSION = "a film box of the session holds no image"
+    MEMORY_ALLOCATION = "Memory Allocation is not supported"

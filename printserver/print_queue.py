@@ -1,0 +1,76 @@
+"""From a print snapshot to a durable spool job: render, encode, spool, wake the worker.
+
+The N-ACTION handler waits for this to finish, so a success status means the
+film is on disk and will survive a crash of the server (PS3.4 H.4.2.2.4: the
+SCP takes a copy of the hierarchy and queues it).  Pages are rendered one at a
+time while the PostScript is streamed into the spool, so memory holds one page
+raster plus its encoding buffers whatever the number of films.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from typing import BinaryIO
+
+from printserver.config import PrinterConfig
+from printserver.model.errors import SpoolFull
+from printserver.model.hierarchy import PrintJob
+from printserver.postscript import PageSpec, write_postscript
+from printserver.render.compose import render_sheet
+from printserver.spool.job import JobRecord, JobRequest
+from printserver.spool.store import SpoolStore
+
+LOG = logging.getLogger(__name__)
+
+
+class PrintQueue:
+    """Turns print snapshots into spool jobs for the configured printers."""
+
+    def __init__(
+        self,
+        store: SpoolStore,
+        printers: Mapping[str, PrinterConfig],
+        on_spooled: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.printers = printers
+        self.on_spooled = on_spooled
+
+    def enqueue(self, job: PrintJob) -> JobRecord:
+        """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored."""
+        printer = self.printers[job.printer]
+        pages = [
+            PageSpec(
+                width_px=sheet.width_px,
+                height_px=sheet.height_px,
+                dpi=sheet.dpi,
+                media_name=sheet.media_name,
+                render=functools.partial(render_sheet, sheet),
+            )
+            for sheet in job.sheets
+        ]
+        title = job.label or f"{job.calling_ae or 'DICOM'} film"
+        request = JobRequest(
+            printer=job.printer,
+            calling_ae=job.calling_ae,
+            film_session_uid=job.film_session_uid,
+            film_box_uids=job.film_box_uids,
+            title=title,
+            copies=job.copies,
+            priority=job.priority,
+            media=job.media,
+            pages=len(pages),
+        )
+
+        def write(out: BinaryIO) -> None:
+            write_postscript(out, pages, title=title, bits=printer.bits)
+
+        try:
+            record = self.store.create(request, write)
+        except OSError as exc:
+            LOG.error("cannot spool a job for %s: %s", job.printer, exc)
+            raise SpoolFull(f"the print queue cannot store the job: {exc.strerror}") from exc
+        self.on_spooled()
+        return record

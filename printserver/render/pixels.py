@@ -1,0 +1,62 @@
+"""Decode the native pixel data of a Basic Grayscale Image Sequence item.
+
+The print SCP receives pixels inside an N-SET, not in a file, so pydicom's
+``pixel_array`` (which wants file meta information) is bypassed: the bytes are
+read with numpy in the byte order of the presentation context (PS3.5 8.1.1 and
+PS3.4 H.4.3.1.2.1).  Bits above Bits Stored are masked off because modalities
+may leave overlay bits or garbage there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+
+class PixelDataError(ValueError):
+    """The pixel module describes data that cannot be decoded as a grayscale image."""
+
+
+def decode_grayscale(
+    data: bytes,
+    *,
+    rows: int,
+    columns: int,
+    bits_allocated: int,
+    bits_stored: int,
+    signed: bool = False,
+    big_endian: bool = False,
+) -> npt.NDArray[np.uint16]:
+    """Return a (rows, columns) array of unsigned stored values below 2**bits_stored.
+
+    8 bits allocated carries 1..8 bits stored, 16 allocated carries 9..16 (the
+    standard's 8/8 and 16/12, plus what real modalities send).  Signed data is
+    offset by half the range so that the lowest value stays the darkest.
+    """
+    if rows <= 0 or columns <= 0:
+        raise PixelDataError(f"Rows {rows} and Columns {columns} must be positive")
+    if bits_allocated == 8:
+        valid = 1 <= bits_stored <= 8
+        dtype = np.dtype(np.uint8)
+    elif bits_allocated == 16:
+        valid = 9 <= bits_stored <= 16
+        dtype = np.dtype(">u2" if big_endian else "<u2")
+    else:
+        raise PixelDataError(f"Bits Allocated {bits_allocated} is not 8 or 16")
+    if not valid:
+        raise PixelDataError(
+            f"Bits Stored {bits_stored} does not fit Bits Allocated {bits_allocated}"
+        )
+    count = rows * columns
+    needed = count * dtype.itemsize
+    if len(data) < needed:
+        raise PixelDataError(
+            f"Pixel Data holds {len(data)} bytes; {rows}x{columns} at {bits_allocated} bits "
+            f"needs {needed}"
+        )
+    samples = np.frombuffer(data, dtype=dtype, count=count).astype(np.uint16)
+    mask = np.uint16((1 << bits_stored) - 1)
+    samples &= mask
+    if signed:
+        samples ^= np.uint16(1 << (bits_stored - 1))  # two's complement -> offset binary
+    return samples.reshape(rows, columns)

@@ -1,0 +1,91 @@
+"""Wiring: configuration → sinks, spool and worker → print queue → DICOM listener."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from printserver.config import Config, PrinterConfig
+from printserver.net.handlers import PrintService
+from printserver.net.scp import start_server
+from printserver.print_queue import PrintQueue
+from printserver.sinks.base import Sink
+from printserver.sinks.cups import CupsSink
+from printserver.sinks.directory import DirectorySink
+from printserver.spool.store import SpoolStore
+from printserver.spool.worker import SpoolWorker
+
+LOG = logging.getLogger(__name__)
+
+
+def build_sink(printer: PrinterConfig, config: Config) -> Sink:
+    """The destination a logical printer writes to."""
+    if printer.cups_queue is not None:
+        return CupsSink(printer.ae_title, printer.cups_queue, config.cups.server)
+    assert printer.directory is not None
+    return DirectorySink(printer.ae_title, printer.directory)
+
+
+def build_sinks(config: Config) -> dict[str, Sink]:
+    return {printer.ae_title: build_sink(printer, config) for printer in config.printers}
+
+
+class PrintServer:
+    """The running product: a DICOM listener feeding a durable spool feeding the sinks."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.sinks = build_sinks(config)
+        self.store = SpoolStore(config.spool.directory)
+        self.worker = SpoolWorker(
+            self.store,
+            self.sinks,
+            retry_initial=config.spool.retry_initial,
+            retry_max=config.spool.retry_max,
+            poll_interval=config.spool.poll_interval,
+        )
+        printers = {printer.ae_title: printer for printer in config.printers}
+        self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake)
+        self.service = PrintService(config, self.queue, self.sinks)
+        self._listener: object | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> tuple[str, int]:
+        """Resume the spool, then listen; returns the bound address."""
+        self.store.open()
+        pending = [job for job in self.store.list() if not job.state.final]
+        if pending:
+            LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
+        self.worker.start()
+        listener = start_server(self.config.server, self.service)
+        self._listener = listener
+        host, port = listener.server_address[:2]
+        LOG.info(
+            "listening as %s on %s:%d for printers %s", self.config.server.ae_title, host, port,
+            ", ".join(p.ae_title for p in self.config.printers),
+        )
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener.shutdown()  # type: ignore[attr-defined]
+            self._listener = None
+        self.worker.stop()
+        self._stopped.set()
+
+    def serve_forever(self) -> None:
+        """Run until SIGINT or SIGTERM."""
+
+        def _stop(signum: int, frame: FrameType | None) -> None:
+            LOG.info("signal %d: stopping", signum)
+            self._stopped.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        self.start()
+        while not self._stopped.wait(1.0):
+            pass
+        self.stop()

@@ -1,0 +1,161 @@
+"""Crash-safe job directories on disk.
+
+Layout under the spool root::
+
+    jobs/<job_id>/job.json   the record (replaced atomically on every change)
+    jobs/<job_id>/film.ps    the PostScript document
+    jobs/<job_id>/lock       flock target serialising changes to one job
+    tmp/                     jobs being written; never visible as jobs
+
+A job is written completely under ``tmp/``, every file and directory is
+fsync'ed, and only then renamed into ``jobs/``: after a crash a job either
+exists whole or not at all, and one that exists was acknowledged to its
+client.  Record changes go through a temp file, fsync and rename, under an
+flock, so the server and the operator's CLI can change the same job safely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import ValidationError
+
+from printserver.spool.job import JobRecord, JobRequest, utc_now
+
+LOG = logging.getLogger(__name__)
+
+RECORD = "job.json"
+DOCUMENT = "film.ps"
+LOCK = "lock"
+
+
+class JobNotFound(LookupError):
+    """No job with that id in the spool."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class SpoolStore:
+    """Job directories under one spool root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.jobs_dir = root / "jobs"
+        self.tmp_dir = root / "tmp"
+
+    def open(self) -> None:
+        """Create the directories and drop half-written jobs left by a crash."""
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.tmp_dir.iterdir():
+            LOG.warning("removing unfinished job %s left by an earlier crash", leftover.name)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def _new_id(self) -> str:
+        return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+    def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None]) -> JobRecord:
+        """Write a new pending job; returns only once it is durable on disk."""
+        job_id = self._new_id()
+        staging = self.tmp_dir / job_id
+        staging.mkdir(parents=True)
+        try:
+            with open(staging / DOCUMENT, "wb") as handle:
+                write_document(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+                size = handle.tell()
+            now = utc_now()
+            record = JobRecord(
+                **request.model_dump(), job_id=job_id, created=now, updated=now,
+                document_bytes=size,
+            )
+            _write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
+            (staging / LOCK).touch()
+            _fsync_dir(staging)
+            os.rename(staging, self.jobs_dir / job_id)
+            _fsync_dir(self.jobs_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        LOG.info("spooled job %s for printer %s (%d bytes)", job_id, request.printer, size)
+        return record
+
+    def path(self, job_id: str) -> Path:
+        if "/" in job_id or job_id.startswith("."):
+            raise JobNotFound(job_id)
+        return self.jobs_dir / job_id
+
+    def document(self, job_id: str) -> Path:
+        return self.path(job_id) / DOCUMENT
+
+    def get(self, job_id: str) -> JobRecord:
+        try:
+            text = (self.path(job_id) / RECORD).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise JobNotFound(job_id) from None
+        return JobRecord.model_validate_json(text)
+
+    def list(self) -> list[JobRecord]:
+        """All jobs, oldest first; unreadable records are logged and skipped."""
+        if not self.jobs_dir.is_dir():
+            return []
+        records = []
+        for entry in sorted(self.jobs_dir.iterdir()):
+            try:
+                records.append(self.get(entry.name))
+            except (JobNotFound, ValidationError, OSError) as exc:
+                LOG.error("cannot read job %s: %s", entry.name, exc)
+        return records
+
+    @contextlib.contextmanager
+    def locked(self, job_id: str) -> Iterator[JobRecord]:
+        """Hold the job's lock; yields the record as it is on disk now."""
+        lock_path = self.path(job_id) / LOCK
+        try:
+            handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the block below
+        except FileNotFoundError:
+            raise JobNotFound(job_id) from None
+        with handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield self.get(job_id)
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def save(self, record: JobRecord) -> JobRecord:
+        """Replace a job's record atomically; call while holding :meth:`locked`."""
+        record = record.model_copy(update={"updated": utc_now()})
+        directory = self.path(record.job_id)
+        temp = directory / f".{RECORD}.tmp"
+        _write_durably(temp, record.model_dump_json(indent=2).encode())
+        os.replace(temp, directory / RECORD)
+        _fsync_dir(directory)
+        return record
+
+    def update(self, job_id: str, change: Callable[[JobRecord], JobRecord | None]) -> JobRecord:
+        """Read, change and save a job under its lock; ``change`` may return None for no change."""
+        with self.locked(job_id) as current:
+            changed = change(current)
+            return current if changed is None else self.save(changed)

@@ -1,0 +1,191 @@
+"""Moves pending jobs to their sink and follows them to a final state.
+
+Exactly-once delivery: before a document is handed to a sink the record is
+marked ``submit_started`` and saved; the sink's job id is saved as soon as the
+sink returns it.  A job found after a restart with ``submit_started`` but no
+job id is first looked up at the sink by its unique title, and only sent again
+when the sink has never seen it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from printserver.sinks.base import Sink, SinkError, SinkState, Submission
+from printserver.spool.job import JobRecord, JobState, utc_now
+from printserver.spool.store import JobNotFound, SpoolStore
+
+LOG = logging.getLogger(__name__)
+
+_FROM_SINK = {
+    SinkState.PENDING: (JobState.PRINTING, "QUEUED"),
+    SinkState.PRINTING: (JobState.PRINTING, "PRINTING"),
+    SinkState.DONE: (JobState.DONE, "NORMAL"),
+    SinkState.FAILED: (JobState.FAILURE, "PRINTER DOWN"),
+    SinkState.CANCELED: (JobState.CANCELED, "CANCELED"),
+}
+
+
+class CancelError(Exception):
+    """A job could not be canceled (already finished, or its sink did not answer)."""
+
+
+class SpoolWorker:
+    """One background thread that drives every unfinished job forward."""
+
+    def __init__(
+        self,
+        store: SpoolStore,
+        sinks: Mapping[str, Sink],
+        *,
+        retry_initial: float = 2.0,
+        retry_max: float = 60.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.sinks = sinks
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="spool-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Look at the spool now (a job was added or changed)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                delay = self.run_once()
+            except Exception:  # keep serving: one bad pass must not stop printing
+                LOG.exception("spool pass failed")
+                delay = self.poll_interval
+            self._wake.wait(delay)
+
+    def run_once(self) -> float:
+        """Advance every unfinished job once; returns seconds until the next pass is due."""
+        delay = self.retry_max
+        for record in self.store.list():
+            if record.state.final or self._stop.is_set():
+                continue
+            try:
+                record = self._advance(record.job_id)
+            except JobNotFound:
+                continue
+            delay = min(delay, self._due_in(record))
+        return max(0.05, delay)
+
+    def _due_in(self, record: JobRecord) -> float:
+        if record.state is JobState.PRINTING:
+            return self.poll_interval
+        if record.state is JobState.PENDING and record.next_attempt is not None:
+            return (record.next_attempt - utc_now()).total_seconds()
+        return self.retry_max if record.state.final else 0.0
+
+    def _advance(self, job_id: str) -> JobRecord:
+        with self.store.locked(job_id) as record:
+            if record.state.final:
+                return record
+            sink = self.sinks.get(record.printer)
+            if sink is None:
+                return self._retry_later(record, f"no printer {record.printer!r} is configured")
+            if record.state is JobState.PRINTING and record.cups_job_id is not None:
+                return self._follow(record, sink, record.cups_job_id)
+            if record.next_attempt is not None and record.next_attempt > utc_now():
+                return record
+            return self._submit(record, sink)
+
+    def _submit(self, record: JobRecord, sink: Sink) -> JobRecord:
+        try:
+            if record.submit_started is not None:
+                earlier = sink.find(record.sink_title)
+                if earlier is not None:
+                    LOG.info("job %s was already at %s as %d", record.job_id, sink.name, earlier)
+                    return self.store.save(self._submitted(record, earlier))
+            record = self.store.save(
+                record.model_copy(update={"submit_started": utc_now(), "attempts": record.attempts + 1})
+            )
+            submission = Submission(
+                title=record.sink_title,
+                document=self.store.document(record.job_id),
+                copies=record.copies,
+                options={"media": record.media} if record.media else {},
+            )
+            external_id = sink.submit(submission)
+        except SinkError as exc:
+            if not exc.transient:
+                LOG.error("job %s failed at %s: %s", record.job_id, sink.name, exc)
+                return self.store.save(record.model_copy(update={
+                    "state": JobState.FAILURE, "state_info": "INVALID PAGE DES",
+                    "last_error": str(exc)}))
+            return self._retry_later(record, str(exc))
+        LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
+        return self.store.save(self._submitted(record, external_id))
+
+    def _submitted(self, record: JobRecord, external_id: int | None) -> JobRecord:
+        if external_id is None:
+            return record.model_copy(update={
+                "state": JobState.DONE, "state_info": "NORMAL", "last_error": None,
+                "next_attempt": None})
+        return record.model_copy(update={
+            "state": JobState.PRINTING, "state_info": "QUEUED", "cups_job_id": external_id,
+            "last_error": None, "next_attempt": None})
+
+    def _follow(self, record: JobRecord, sink: Sink, external_id: int) -> JobRecord:
+        try:
+            sink_state, reason = sink.state(external_id)
+        except SinkError as exc:
+            if record.last_error == str(exc):
+                return record
+            return self.store.save(record.model_copy(update={"last_error": str(exc)}))
+        state, info = _FROM_SINK[sink_state]
+        if (state, info) == (record.state, record.state_info):
+            return record
+        LOG.info("job %s is %s at %s (%s)", record.job_id, state, sink.name, reason or info)
+        error = reason if state is JobState.FAILURE else None
+        return self.store.save(record.model_copy(update={
+            "state": state, "state_info": info, "last_error": error}))
+
+    def _retry_later(self, record: JobRecord, error: str) -> JobRecord:
+        delay = min(self.retry_max, self.retry_initial * 2 ** max(0, record.attempts - 1))
+        when: datetime = utc_now() + timedelta(seconds=delay)
+        if record.last_error != error:
+            LOG.warning("job %s not delivered (%s); retrying in %.0f s", record.job_id, error, delay)
+        return self.store.save(record.model_copy(update={"last_error": error, "next_attempt": when}))
+
+
+def cancel_job(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
+    """Cancel a job in the spool and, when it already reached its sink, there too."""
+    with store.locked(job_id) as record:
+        if record.state.final:
+            raise CancelError(f"job {job_id} is already {record.state}")
+        sink = sinks.get(record.printer)
+        external_id = record.cups_job_id
+        try:
+            if external_id is None and record.submit_started is not None and sink is not None:
+                external_id = sink.find(record.sink_title)
+            if external_id is not None and sink is not None:
+                sink.cancel(external_id)
+        except SinkError as exc:
+            raise CancelError(f"could not cancel job {job_id} at {record.printer}: {exc}") from exc
+        return store.save(record.model_copy(update={
+            "state": JobState.CANCELED, "state_info": "CANCELED", "cups_job_id": external_id,
+            "next_attempt": None}))
