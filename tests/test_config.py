@@ -1,0 +1,85 @@
+"""Configuration: the minimal file, the built-in default, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from printserver.config import ConfigError, load_config, parse_config
+
+MINIMAL = """
+[server]
+ae_title = "PRINTSERVER"
+host = "127.0.0.1"
+port = 11112
+
+[spool]
+directory = "spool"
+
+[[printers]]
+ae_title = "FILM"
+cups_queue = "film"
+"""
+
+
+def test_minimal_file_maps_called_ae_to_cups_queue(tmp_path: Path) -> None:
+    path = tmp_path / "printserver.toml"
+    path.write_text(MINIMAL)
+    config = load_config(path)
+    printer = config.printer_for("FILM")
+    assert printer is not None and printer.cups_queue == "film"
+    assert config.spool.directory == tmp_path / "spool"
+    assert config.printer_for("OTHER") is None
+    assert config.printer_for("PRINTSERVER") is printer  # the server's own title: first printer
+
+
+def test_builtin_default_is_a_directory_printer() -> None:
+    config = load_config(None)
+    assert (config.server.ae_title, config.server.host, config.server.port) == (
+        "PRINTSERVER", "127.0.0.1", 11112)
+    (printer,) = config.printers
+    assert printer.ae_title == "PRINTSERVER"
+    assert printer.cups_queue is None and printer.directory == Path("spool/output")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[server]\nport = 70000\n", "server.port: Input should be less than or equal to 65535"),
+        ("[server]\ncolour = 1\n", "server.colour: unknown key"),
+        ('[[printers]]\nae_title = "FILM"\n', "printers.0: give exactly one destination"),
+        ('[[printers]]\nae_title = "WAY_TOO_LONG_AE_TITLE"\ncups_queue = "q"\n',
+         "printers.0.ae_title: String should have at most 16 characters"),
+        ('[[printers]]\nae_title = "F"\ncups_queue = "q"\nfilm_sizes = ["9X9"]\n',
+         "printers.0.film_sizes: unknown film size '9X9'"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_key_and_reason(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[printers]]\nae_title = "FILM"\ncups_queue = "film"\ndpi = 10\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "printserver", "config", "check", str(bad)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "printers.0.dpi" in lines[0], result.stderr
+    good = tmp_path / "good.toml"
+    good.write_text(MINIMAL)
+    result = subprocess.run(
+        [sys.executable, "-m", "printserver", "config", "check", str(good)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0 and "FILM -> CUPS film" in result.stdout
