@@ -76,9 +76,10 @@ class FilmBox:
             image = box.sheet_image(self.magnification_type)
             if image is not None:
                 images[box.position] = image
-        drive = lambda term: density_to_drive(  # noqa: E731 - local shorthand
-            term, self.min_density, self.max_density
-        )
+
+        def drive(term: str) -> int:
+            return density_to_drive(term, self.min_density, self.max_density)
+
         return FilmSheet(
             width_mm=width,
             height_mm=height,
@@ -93,7 +94,9 @@ class FilmBox:
         )
 
 
-def _choose(value: str | None, allowed: tuple[str, ...], default: str, notices: list[Notice]) -> str:
+def _choose(
+    value: str | None, allowed: tuple[str, ...], default: str, notices: list[Notice]
+) -> str:
     if value is None or value == "":
         return default
     if value in allowed:

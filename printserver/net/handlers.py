@@ -16,7 +16,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRBigEndian
-from pynetdicom import evt, sop_class
+from pynetdicom import evt
 
 import printserver
 from printserver.config import Config
@@ -26,22 +26,29 @@ from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.net import attributes, status
 from printserver.net.status import DimseFailure, status_dataset
+from printserver.net.uids import FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX, PRINTER
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
 
 LOG = logging.getLogger(__name__)
-
-FILM_SESSION = sop_class.BasicFilmSession
-FILM_BOX = sop_class.BasicFilmBox
-GRAYSCALE_IMAGE_BOX = sop_class.BasicGrayscaleImageBox
-PRINTER = sop_class.Printer
-PRINTER_INSTANCE = "1.2.840.10008.5.1.1.17"
 
 Reply = tuple[int | Dataset, Dataset | None]
 
 
 def _uid(value: Any) -> str | None:
     return str(value) if value else None
+
+
+def _called_ae(event: evt.Event) -> str:
+    """The AE title the client called: it selects the logical printer."""
+    primitive: Any = event.assoc.requestor.primitive
+    return str(primitive.called_ae_title).strip()
+
+
+def _requested(event: evt.Event) -> tuple[str, str]:
+    """Requested SOP Class and Instance UID of an N-SET/N-GET/N-ACTION/N-DELETE."""
+    request: Any = event.request
+    return str(request.RequestedSOPClassUID), str(request.RequestedSOPInstanceUID)
 
 
 def _reference(class_uid: str, instance_uid: str) -> Dataset:
@@ -63,7 +70,7 @@ class PrintService:
 
     # association life -------------------------------------------------------
 
-    def bindings(self) -> list[tuple[evt.EventType, Callable[..., Any]]]:
+    def bindings(self) -> list[Any]:
         """The pynetdicom event handlers to pass to ``AE.start_server``."""
         return [
             (evt.EVT_REQUESTED, self.on_requested),
@@ -80,7 +87,7 @@ class PrintService:
 
     def on_requested(self, event: evt.Event) -> None:
         """Reject an association whose called AE title names no printer (PS3.8 9.3.4)."""
-        called = str(event.assoc.requestor.primitive.called_ae_title).strip()
+        called = _called_ae(event)
         if self.config.printer_for(called) is None:
             LOG.warning(
                 "rejecting association from %s: called AE %r is no printer",
@@ -107,7 +114,7 @@ class PrintService:
         with self._lock:
             state = self._states.get(key)
             if state is None:
-                called = str(event.assoc.requestor.primitive.called_ae_title).strip()
+                called = _called_ae(event)
                 printer = self.config.printer_for(called)
                 if printer is None:  # on_requested rejects these; be safe anyway
                     raise DimseFailure(status.PROCESSING_FAILURE, f"no printer {called}")
@@ -132,7 +139,7 @@ class PrintService:
             return status_dataset(status.PROCESSING_FAILURE, f"internal error: {exc}"), None
 
     def on_n_create(self, event: evt.Event) -> Reply:
-        request = event.request
+        request: Any = event.request
         class_uid = str(request.AffectedSOPClassUID)
         uid = _uid(request.AffectedSOPInstanceUID)
 
@@ -193,9 +200,7 @@ class PrintService:
         return reply
 
     def on_n_set(self, event: evt.Event) -> Reply:
-        request = event.request
-        class_uid = str(request.RequestedSOPClassUID)
-        uid = str(request.RequestedSOPInstanceUID)
+        class_uid, uid = _requested(event)
 
         def work() -> Reply:
             hierarchy = self._hierarchy(event)
@@ -237,8 +242,7 @@ class PrintService:
         )
 
     def on_n_get(self, event: evt.Event) -> Reply:
-        request = event.request
-        class_uid = str(request.RequestedSOPClassUID)
+        class_uid, _ = _requested(event)
 
         def work() -> Reply:
             if class_uid != PRINTER:
@@ -274,9 +278,7 @@ class PrintService:
         return reply
 
     def on_n_action(self, event: evt.Event) -> Reply:
-        request = event.request
-        class_uid = str(request.RequestedSOPClassUID)
-        uid = str(request.RequestedSOPInstanceUID)
+        class_uid, uid = _requested(event)
 
         def work() -> Reply:
             if event.action_type != 1:
@@ -303,9 +305,7 @@ class PrintService:
         return self._answer(event, "N-ACTION", work)
 
     def on_n_delete(self, event: evt.Event) -> int | Dataset:
-        request = event.request
-        class_uid = str(request.RequestedSOPClassUID)
-        uid = str(request.RequestedSOPInstanceUID)
+        class_uid, uid = _requested(event)
 
         def work() -> Reply:
             hierarchy = self._hierarchy(event)

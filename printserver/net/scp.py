@@ -8,18 +8,19 @@ so pynetdicom's own single-title check is off.
 from __future__ import annotations
 
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, sop_class
+from pynetdicom import AE
 from pynetdicom.transport import ThreadedAssociationServer
 
 from printserver.config import ServerConfig
 from printserver.net.handlers import PrintService
+from printserver.net.uids import GRAYSCALE_PRINT_META, PRINTER, VERIFICATION
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 
 ACCEPTED_SOP_CLASSES = (
-    sop_class.Verification,
-    sop_class.BasicGrayscalePrintManagementMeta,
-    sop_class.Printer,  # status-only associations (digest §7.1)
+    VERIFICATION,
+    GRAYSCALE_PRINT_META,
+    PRINTER,  # status-only associations (digest §7.1)
 )
 
 
@@ -40,6 +41,8 @@ def build_ae(server: ServerConfig) -> AE:
 def start_server(server: ServerConfig, service: PrintService) -> ThreadedAssociationServer:
     """Listen on the configured address; each association gets its own thread."""
     ae = build_ae(server)
-    return ae.start_server(
-        (server.host, server.port), block=False, evt_handlers=service.bindings()
+    listener = ae.start_server(
+        (server.host, server.port), block=False, evt_handlers=list(service.bindings())
     )
+    assert listener is not None  # non-blocking start always returns the server
+    return listener

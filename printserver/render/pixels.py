@@ -9,6 +9,8 @@ may leave overlay bits or garbage there.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -37,7 +39,7 @@ def decode_grayscale(
         raise PixelDataError(f"Rows {rows} and Columns {columns} must be positive")
     if bits_allocated == 8:
         valid = 1 <= bits_stored <= 8
-        dtype = np.dtype(np.uint8)
+        dtype: np.dtype[Any] = np.dtype(np.uint8)
     elif bits_allocated == 16:
         valid = 9 <= bits_stored <= 16
         dtype = np.dtype(">u2" if big_endian else "<u2")

@@ -120,9 +120,8 @@ class SpoolWorker:
                 if earlier is not None:
                     LOG.info("job %s was already at %s as %d", record.job_id, sink.name, earlier)
                     return self.store.save(self._submitted(record, earlier))
-            record = self.store.save(
-                record.model_copy(update={"submit_started": utc_now(), "attempts": record.attempts + 1})
-            )
+            record = self.store.save(record.model_copy(
+                update={"submit_started": utc_now(), "attempts": record.attempts + 1}))
             submission = Submission(
                 title=record.sink_title,
                 document=self.store.document(record.job_id),
@@ -168,8 +167,9 @@ class SpoolWorker:
         delay = min(self.retry_max, self.retry_initial * 2 ** max(0, record.attempts - 1))
         when: datetime = utc_now() + timedelta(seconds=delay)
         if record.last_error != error:
-            LOG.warning("job %s not delivered (%s); retrying in %.0f s", record.job_id, error, delay)
-        return self.store.save(record.model_copy(update={"last_error": error, "next_attempt": when}))
+            LOG.warning("job %s not delivered (%s); retry in %.0f s", record.job_id, error, delay)
+        return self.store.save(
+            record.model_copy(update={"last_error": error, "next_attempt": when}))
 
 
 def cancel_job(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
