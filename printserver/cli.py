@@ -35,9 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     queue = commands.add_parser("queue", help="list or cancel spooled print jobs")
     queue.add_argument("--config", "-c", help=config_help)
     actions = queue.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="list jobs, oldest first")
+    # --config is accepted before or after the action: `queue list --config F` reads naturally
+    late = argparse.ArgumentParser(add_help=False)
+    late.add_argument("--config", "-c", default=argparse.SUPPRESS, help=config_help)
+    listing = actions.add_parser("list", help="list jobs, oldest first", parents=[late])
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    cancel = actions.add_parser("cancel", help="cancel a job (in CUPS too when submitted)")
+    cancel = actions.add_parser(
+        "cancel", help="cancel a job (in CUPS too when submitted)", parents=[late]
+    )
     cancel.add_argument("job", help="job id as shown by 'queue list'")
 
     config = commands.add_parser("config", help="configuration tools")

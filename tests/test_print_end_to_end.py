@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from printserver.render.compose import render_sheet
 
 from printserver.config import parse_config
 from printserver.model.layout import parse_display_format
+from printserver.render.compose import render_sheet
 from printserver.render.sheet import FilmSheet, SheetImage
 from printserver.spool.job import JobState
 from printserver.spool.store import SpoolStore
@@ -164,10 +164,12 @@ def test_kill_9_while_cups_rejects_delivers_exactly_one_copy(
         server.stop()
 
 
-def test_crash_between_submit_and_recording_the_id_does_not_print_twice(
+def test_restart_adopts_a_delivered_job_and_resends_an_incomplete_one(
     cups_queue: Any, tmp_path: Path
 ) -> None:
-    """A job marked as being submitted, with no CUPS id saved, is looked up in CUPS first."""
+    """A pending job with a saved CUPS id is looked at in CUPS before anything is sent again."""
+    import cups
+
     config = parse_config(config_text(tmp_path / "spool", 0, _cups_printer(cups_queue),
                                       _cups_extra(cups_queue)))
     running = start_in_process(config)
@@ -179,16 +181,24 @@ def test_crash_between_submit_and_recording_the_id_does_not_print_twice(
         cups_queue.sink.wait_for(1, timeout=30)
     finally:
         running.server.stop()
-    # put the record back the way a kill -9 right after printFile() would have left it
     store = SpoolStore(running.spool)
-    store.update(job.job_id, lambda r: r.model_copy(
-        update={"state": JobState.PENDING, "cups_job_id": None}))
+    # 1. as a kill -9 right after the document went to CUPS would leave it
+    store.update(job.job_id, lambda r: r.model_copy(update={"state": JobState.PENDING}))
+    # 2. as a kill -9 between creating the CUPS job and sending its document would leave it
+    orphan = cups.Connection(host=cups_queue.server).createJob(cups_queue.queue, "orphan", {})
+    second = store.create(job.model_copy(update={"film_session_uid": "2.25.2"}),
+                          lambda out: out.write(store.document(job.job_id).read_bytes()))
+    store.update(second.job_id, lambda r: r.model_copy(update={"cups_job_id": orphan}))
     running = start_in_process(config)
     try:
-        (again,) = wait_for_jobs(running.spool, 1, {"done", "printing"})
-        assert again.cups_job_id == job.cups_job_id
+        jobs = {j.job_id: j for j in wait_for_jobs(running.spool, 2, {"done"})}
+        assert jobs[job.job_id].cups_job_id == job.cups_job_id  # adopted, not sent again
+        assert jobs[second.job_id].cups_job_id not in (None, orphan)  # sent once, afresh
+        cups_queue.sink.wait_for(2, timeout=30)
         time.sleep(2)
-        assert len(cups_queue.sink.files()) == 1
+        assert len(cups_queue.sink.files()) == 2
+        state = cups.Connection(host=cups_queue.server).getJobAttributes(orphan)["job-state"]
+        assert state == 7  # the empty job was canceled, never printed
     finally:
         running.server.stop()
 

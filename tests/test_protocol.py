@@ -76,7 +76,7 @@ def test_film_box_reply_lists_image_boxes_in_position_order(
 ) -> None:
     assoc = connect(directory_server.port, "PRINTSERVER")
     session_uid = generate_uid()
-    status, reply = assoc.send_n_create(Dataset(), sop_class.BasicFilmSession, session_uid,
+    status, reply = assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid,
                                         meta_uid=GRAY_META)
     assert status.Status == 0 and reply.MediumType == "BLUE FILM"
     _, status, reply = _new_film_box(assoc, session_uid, "STANDARD\\3,2")
@@ -100,7 +100,7 @@ def test_bad_image_box_requests_fail_cleanly_and_the_film_still_prints(
 ) -> None:
     assoc = connect(directory_server.port, "PRINTSERVER")
     session_uid = generate_uid()
-    assoc.send_n_create(Dataset(), sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
+    assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     box_uid, _, reply = _new_film_box(assoc, session_uid)
     image_box = str(reply.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID)
     pixels = cell_images(64, 64)[1]
@@ -153,7 +153,7 @@ def test_empty_film_box_prints_with_warning_and_session_print_needs_a_film_box(
 ) -> None:
     assoc = connect(directory_server.port, "PRINTSERVER")
     session_uid = generate_uid()
-    assoc.send_n_create(Dataset(), sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
+    assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmSession, session_uid,
                                     meta_uid=GRAY_META, msg_id=5)
     assert status.Status == 0xC600
@@ -217,13 +217,13 @@ def test_several_associations_print_at_once(directory_server: InProcessServer) -
 def test_state_does_not_leak_into_the_next_association(directory_server: InProcessServer) -> None:
     first = connect(directory_server.port, "PRINTSERVER")
     session_uid = generate_uid()
-    first.send_n_create(Dataset(), sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
+    first.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     box_uid, _, _ = _new_film_box(first, session_uid)
     first.abort()
     second = connect(directory_server.port, "PRINTSERVER")
     status, _ = second.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META)
     assert status.Status == 0x0112
-    status, _ = second.send_n_create(Dataset(), sop_class.BasicFilmSession, session_uid,
+    status, _ = second.send_n_create(None, sop_class.BasicFilmSession, session_uid,
                                      meta_uid=GRAY_META)
     assert status.Status == 0
     second.release()

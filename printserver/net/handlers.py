@@ -89,12 +89,14 @@ class PrintService:
         """Reject an association whose called AE title names no printer (PS3.8 9.3.4)."""
         called = _called_ae(event)
         if self.config.printer_for(called) is None:
+            primitive: Any = event.assoc.requestor.primitive
             LOG.warning(
                 "rejecting association from %s: called AE %r is no printer",
-                event.assoc.requestor.ae_title, called,
+                str(primitive.calling_ae_title).strip(), called,
             )
             # rejected-permanent, DICOM UL service-user, called AE title not recognised
             event.assoc.acse.send_reject(0x01, 0x01, 0x07)
+            event.assoc.kill()  # lets the DUL send the A-ASSOCIATE-RJ before the socket closes
 
     def on_connection_open(self, event: evt.Event) -> None:
         """Set TCP_NODELAY: small DIMSE messages otherwise wait on Nagle (digest §interop)."""

@@ -6,6 +6,7 @@ the spool's bookkeeping.  The spool worker drives it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -36,11 +37,7 @@ class SinkError(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """A document to hand to a destination.
-
-    ``title`` is unique per spool job; destinations that remember jobs use it to
-    find an earlier submission again (exactly-once delivery after a crash).
-    """
+    """A document to hand to a destination; ``title`` is unique per spool job."""
 
     title: str
     document: Path
@@ -62,13 +59,20 @@ class Sink(Protocol):
 
     name: str
 
-    def submit(self, submission: Submission) -> int | None:
+    def submit(
+        self, submission: Submission, on_created: Callable[[int], None]
+    ) -> int | None:
         """Hand the document over; return the destination's job id, or None when
-        the destination completed it synchronously (nothing left to follow)."""
+        the destination completed it synchronously (nothing left to follow).
+
+        A destination with job ids calls ``on_created`` with the id *before* it
+        transfers the document, so the caller can record it durably first.
+        """
         ...
 
-    def find(self, title: str) -> int | None:
-        """Return the id of an earlier submission with this title, if any."""
+    def adopt(self, job_id: int) -> bool:
+        """After a crash: True when the job ``job_id`` received its whole document
+        and will print; False when it did not (it is then canceled, never printed)."""
         ...
 
     def state(self, job_id: int) -> tuple[SinkState, str]:

@@ -49,9 +49,10 @@ class JobRequest(BaseModel):
 class JobRecord(JobRequest):
     """A spooled job as written to ``job.json``.
 
-    ``submit_started`` marks that a submission to the sink began; after a crash
-    such a job is looked up at the sink by its ``sink_title`` before it is sent
-    again, so a film reaches CUPS exactly once.
+    ``cups_job_id`` is saved the moment CUPS creates the job, before the
+    document is sent; a job found after a crash still ``pending`` with an id is
+    adopted (the document arrived) or canceled at CUPS and sent again (it did
+    not), so a film reaches CUPS exactly once.
     """
 
     job_id: str

@@ -87,9 +87,9 @@ class SpoolStore:
                 os.fsync(handle.fileno())
                 size = handle.tell()
             now = utc_now()
+            fields = request.model_dump(include=set(JobRequest.model_fields))
             record = JobRecord(
-                **request.model_dump(), job_id=job_id, created=now, updated=now,
-                document_bytes=size,
+                **fields, job_id=job_id, created=now, updated=now, document_bytes=size
             )
             _write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
             (staging / LOCK).touch()

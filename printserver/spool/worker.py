@@ -1,10 +1,10 @@
 """Moves pending jobs to their sink and follows them to a final state.
 
-Exactly-once delivery: before a document is handed to a sink the record is
-marked ``submit_started`` and saved; the sink's job id is saved as soon as the
-sink returns it.  A job found after a restart with ``submit_started`` but no
-job id is first looked up at the sink by its unique title, and only sent again
-when the sink has never seen it.
+Exactly-once delivery: the sink creates its job and hands back the id before
+it transfers the document; the worker saves that id at once.  A job found
+after a restart still pending but with an id is offered back to the sink
+(``adopt``): kept when the document had arrived, otherwise canceled there
+(it can never print) and sent again.
 """
 
 from __future__ import annotations
@@ -115,21 +115,32 @@ class SpoolWorker:
 
     def _submit(self, record: JobRecord, sink: Sink) -> JobRecord:
         try:
-            if record.submit_started is not None:
-                earlier = sink.find(record.sink_title)
-                if earlier is not None:
+            if record.cups_job_id is not None:
+                earlier = record.cups_job_id
+                if sink.adopt(earlier):
                     LOG.info("job %s was already at %s as %d", record.job_id, sink.name, earlier)
                     return self.store.save(self._submitted(record, earlier))
+                LOG.warning("job %s: incomplete submission %d canceled; sending again",
+                            record.job_id, earlier)
+                record = self.store.save(record.model_copy(update={"cups_job_id": None}))
             record = self.store.save(record.model_copy(
                 update={"submit_started": utc_now(), "attempts": record.attempts + 1}))
+            created: list[JobRecord] = [record]
+
+            def remember(external_id: int) -> None:
+                created[0] = self.store.save(
+                    created[0].model_copy(update={"cups_job_id": external_id}))
+
             submission = Submission(
                 title=record.sink_title,
                 document=self.store.document(record.job_id),
                 copies=record.copies,
                 options={"media": record.media} if record.media else {},
             )
-            external_id = sink.submit(submission)
+            external_id = sink.submit(submission, remember)
+            record = created[0]
         except SinkError as exc:
+            record = self.store.get(record.job_id)
             if not exc.transient:
                 LOG.error("job %s failed at %s: %s", record.job_id, sink.name, exc)
                 return self.store.save(record.model_copy(update={
@@ -180,8 +191,6 @@ def cancel_job(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> Job
         sink = sinks.get(record.printer)
         external_id = record.cups_job_id
         try:
-            if external_id is None and record.submit_started is not None and sink is not None:
-                external_id = sink.find(record.sink_title)
             if external_id is not None and sink is not None:
                 sink.cancel(external_id)
         except SinkError as exc:

@@ -1,0 +1,138 @@
+"""A sink that prints through a CUPS queue with pycups.
+
+Exactly once: the CUPS job is created first (``createJob``), its id handed to
+the caller to record, and only then the document is streamed and closed.  A
+crash before the id is recorded leaves an empty job that CUPS never prints; a
+crash after it leaves a job that :meth:`CupsSink.adopt` inspects by its number
+of documents.
+
+A fresh connection is opened for every operation (pycups connections are not
+shared between threads, and ``cups.setServer`` would be process-global).  Every
+failure to reach CUPS, or a queue that rejects jobs, is a transient error: the
+spool keeps the job and tries again.  Success is judged by job state 9
+(completed) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import cups
+
+from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
+
+_IPP_NOT_FOUND = 1030
+
+_STATES = {
+    3: SinkState.PENDING,
+    4: SinkState.PENDING,
+    5: SinkState.PRINTING,
+    6: SinkState.PRINTING,
+    7: SinkState.CANCELED,
+    8: SinkState.FAILED,
+    9: SinkState.DONE,
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return "" if value is None else str(value)
+
+
+class CupsSink:
+    """One CUPS destination."""
+
+    def __init__(self, name: str, queue: str, server: str | None = None) -> None:
+        self.name = name
+        self.queue = queue
+        self.server = server
+
+    def _connect(self) -> Any:
+        try:
+            if self.server:
+                return cups.Connection(host=self.server)
+            return cups.Connection()
+        except RuntimeError as exc:
+            raise SinkError(f"CUPS server unreachable: {exc}") from exc
+
+    def _call(self, what: str, action: Any) -> Any:
+        try:
+            return action(self._connect())
+        except cups.IPPError as exc:
+            code, message = exc.args if len(exc.args) == 2 else (0, str(exc))
+            raise SinkError(f"CUPS {what} failed: {message} ({code})") from exc
+        except RuntimeError as exc:
+            raise SinkError(f"CUPS {what} failed: {exc}") from exc
+
+    def _printer(self, connection: Any) -> dict[str, Any]:
+        try:
+            attributes: dict[str, Any] = connection.getPrinterAttributes(self.queue)
+        except cups.IPPError as exc:
+            if exc.args and exc.args[0] == _IPP_NOT_FOUND:
+                raise SinkError(f"CUPS queue {self.queue!r} does not exist") from exc
+            raise
+        return attributes
+
+    def submit(
+        self, submission: Submission, on_created: Callable[[int], None]
+    ) -> int | None:
+        options = {"copies": str(submission.copies), **submission.options}
+
+        def send(connection: Any) -> int:
+            self._printer(connection)
+            job_id = int(connection.createJob(self.queue, submission.title, options))
+            on_created(job_id)
+            connection.startDocument(
+                self.queue, job_id, submission.document.name, cups.CUPS_FORMAT_AUTO, 1)
+            with open(submission.document, "rb") as document:
+                while chunk := document.read(1 << 20):
+                    connection.writeRequestData(chunk, len(chunk))
+            connection.finishDocument(self.queue)
+            return job_id
+
+        result: int = self._call("submit", send)
+        return result
+
+    def adopt(self, job_id: int) -> bool:
+        def inspect(connection: Any) -> bool:
+            try:
+                attrs = connection.getJobAttributes(
+                    job_id, requested_attributes=["job-state", "number-of-documents"])
+            except cups.IPPError:
+                return False  # CUPS no longer knows it: it cannot print
+            if int(attrs.get("number-of-documents", 0)) > 0:
+                return True
+            if int(attrs.get("job-state", 3)) < 7:
+                connection.cancelJob(job_id)
+            return False
+
+        result: bool = self._call("job lookup", inspect)
+        return result
+
+    def state(self, job_id: int) -> tuple[SinkState, str]:
+        attrs = self._call("job query", lambda c: c.getJobAttributes(job_id))
+        state = _STATES.get(int(attrs.get("job-state", 3)), SinkState.PENDING)
+        reason = _text(attrs.get("job-state-reasons"))
+        message = _text(attrs.get("job-printer-state-message"))
+        return state, "; ".join(part for part in (reason, message) if part)
+
+    def cancel(self, job_id: int) -> None:
+        def stop(connection: Any) -> None:
+            state = int(connection.getJobAttributes(job_id).get("job-state", 3))
+            if state < 7:
+                connection.cancelJob(job_id)
+
+        self._call("cancel", stop)
+
+    def status(self) -> DestinationStatus:
+        try:
+            attrs = self._call("status", self._printer)
+        except SinkError as exc:
+            return DestinationStatus(False, False, str(exc))
+        accepting = bool(attrs.get("printer-is-accepting-jobs", True))
+        stopped = int(attrs.get("printer-state", 3)) == 5
+        message = _text(attrs.get("printer-state-message")) or _text(
+            attrs.get("printer-state-reasons"))
+        return DestinationStatus(not stopped, accepting, message)

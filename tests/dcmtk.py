@@ -1,0 +1,100 @@
+"""Drive DCMTK's print client (``dcmpsprt`` + ``dcmprscu``) as a real third-party peer."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+
+@dataclass
+class DcmtkResult:
+    log: str
+    errors: list[str]
+
+
+def write_ct_like_image(path: Path, rows: int, columns: int, *, level: int) -> Path:
+    """A 12-bit MONOCHROME2 image: a flat ``level`` with a faint ramp, window 0..4095."""
+    y, x = np.mgrid[0:rows, 0:columns]
+    pixels = np.clip(level + (x + y) * 100 // (rows + columns), 0, 4095).astype("<u2")
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality = "Test^Film", "TEST1", "OT"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, columns
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: bool) -> Path:
+    config = workdir / "print.cfg"
+    config.write_text(
+        "[[GENERAL]]\n[PRINT]\nDirectory = spool\nDetailedLog = true\n"
+        "MinPrintResolution = 256\\256\nMaxPrintResolution = 8192\\8192\n"
+        "DefaultIllumination = 2000\nDefaultReflection = 10\n"
+        "[DATABASE]\nDirectory = database\n[LUT]\nDirectory = lut\n"
+        "[APPLICATION]\nLogDirectory = log\nLogFile = general.log\nLogLevel = INFO\n"
+        "[NETWORK]\naetitle = DCMPRSCU\n"
+        "[[COMMUNICATION]]\n[TESTSCP]\nType = PRINTER\n"
+        f"Aetitle = {called_ae}\nHostname = {host}\nPort = {port}\nMaxPDU = 32768\n"
+        "Description = printserver under test\n"
+        "DisplayFormat = 1,1\\1,2\\2,1\\2,2\\2,3\\3,3\\4,4\n"
+        "FilmSizeID = 8INX10IN\\14INX17IN\\14INX14IN\n"
+        "MagnificationType = REPLICATE\\BILINEAR\\CUBIC\n"
+        f"Supports12Bit = {'true' if twelve_bit else 'false'}\n"
+        "SupportsPresentationLUT = false\nSupportsImageSize = false\n"
+        "SupportsDecimateCrop = false\nSupportsTrim = false\n"
+        "BorderDensity = BLACK\\WHITE\nEmptyImageDensity = BLACK\\WHITE\n"
+        "MaxDensity = 320\nMinDensity = 20\n"
+    )
+    for sub in ("database", "spool", "log", "lut"):
+        (workdir / sub).mkdir(exist_ok=True)
+    return config
+
+
+def print_with_dcmtk(
+    workdir: Path,
+    images: Sequence[Path],
+    host: str,
+    port: int,
+    called_ae: str,
+    *,
+    layout: tuple[int, int] = (2, 2),
+    filmsize: str = "14INX17IN",
+    twelve_bit: bool = True,
+) -> DcmtkResult:
+    """Build a stored print with dcmpsprt and send it with dcmprscu; collect its log."""
+    config = _config(workdir, host, port, called_ae, twelve_bit)
+    prepare = subprocess.run(
+        ["dcmpsprt", "-c", str(config), "-p", "TESTSCP", "--layout", str(layout[0]),
+         str(layout[1]), "--filmsize", filmsize, *map(str, images)],
+        cwd=workdir, capture_output=True, text=True, timeout=120,
+    )
+    log = prepare.stdout + prepare.stderr
+    stored = sorted((workdir / "database").glob("SP_*.dcm"))
+    if prepare.returncode != 0 or not stored:
+        return DcmtkResult(log, [f"dcmpsprt failed ({prepare.returncode})"])
+    send = subprocess.run(
+        ["dcmprscu", "-c", str(config), "-p", "TESTSCP", "-v", "+d", str(stored[0])],
+        cwd=workdir, capture_output=True, text=True, timeout=120,
+    )
+    log += send.stdout + send.stderr
+    errors = [line for line in log.splitlines() if line.startswith(("E:", "F:"))]
+    if send.returncode != 0:
+        errors.append(f"dcmprscu exited {send.returncode}")
+    return DcmtkResult(log, errors)
