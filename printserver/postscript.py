@@ -8,18 +8,20 @@ quantisation is that final step.  The page size is the raster itself
 (width_px × 72 / dpi points), so a renderer at the same dpi maps one sample to
 one device pixel.  Bands are compressed on two threads (zlib releases the GIL)
 and written in order, so memory holds one page plus a few compressed bands.
+Compression uses libdeflate (the ``deflate`` package): zlib-compatible streams
+at twice zlib's speed with a smaller result, and it releases the GIL.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+import deflate
 import numpy as np
 import numpy.typing as npt
 
@@ -61,13 +63,14 @@ def pack_samples(band: npt.NDArray[np.uint16], bits: int) -> npt.NDArray[np.uint
     return packed.reshape(height, -1)[:, : (width * 12 + 7) // 8]
 
 
-def _compress_band(band: npt.NDArray[np.uint16], bits: int) -> bytes:
+def _compress_band(band: npt.NDArray[np.uint16], bits: int) -> bytearray:
     rows = pack_samples(band, bits)
     predicted = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
     predicted[:, 0] = 2  # PNG filter type Up
     predicted[:, 1:] = rows
     predicted[1:, 1:] -= rows[:-1]
-    return zlib.compress(predicted.tobytes(), FLATE_LEVEL)
+    stream: bytearray = deflate.zlib_compress(predicted.tobytes(), FLATE_LEVEL)
+    return stream
 
 
 def _ps_string(text: str) -> str:

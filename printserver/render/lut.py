@@ -20,5 +20,6 @@ def to_p_values(image: SheetImage) -> npt.NDArray[np.float32]:
     values = image.pixels.astype(np.float32)
     if image.invert:
         values = np.float32(top) - values
-    values *= np.float32(DRIVE_MAX / top)
+    values *= np.float32(DRIVE_MAX)  # exact in float32 (below 2**24), then one division
+    values /= np.float32(top)
     return values

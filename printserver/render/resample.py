@@ -50,7 +50,7 @@ def taps(
     widen = max(1.0, scale) if kernel != "REPLICATE" else 1.0
     reach = support * widen
     centres = (np.arange(n_out) + 0.5) * scale - 0.5
-    count = int(np.ceil(2 * reach)) + 1
+    count = max(1, int(np.ceil(2 * reach)))  # integers inside the open interval (c-r, c+r)
     first = np.floor(centres - reach).astype(np.intp) + 1
     index = first[:, None] + np.arange(count)[None, :]
     weights = function((index - centres[:, None]) / widen)
@@ -64,9 +64,14 @@ def taps(
 def _along_rows(
     image: npt.NDArray[np.float32], index: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    out = np.zeros((index.shape[0], image.shape[1]), dtype=np.float32)
-    for k in range(index.shape[1]):
-        out += weights[:, k, None] * image[index[:, k]]
+    out = np.empty((index.shape[0], image.shape[1]), dtype=np.float32)
+    np.take(image, index[:, 0], axis=0, out=out)
+    out *= weights[:, 0, None]
+    gathered = np.empty_like(out)
+    for k in range(1, index.shape[1]):
+        np.take(image, index[:, k], axis=0, out=gathered)
+        gathered *= weights[:, k, None]
+        out += gathered
     return out
 
 
@@ -79,4 +84,5 @@ def resample(
     rows_index, rows_weights = taps(image.shape[0], out_h, kernel)
     tall = _along_rows(image, rows_index, rows_weights)
     cols_index, cols_weights = taps(image.shape[1], out_w, kernel)
-    return np.ascontiguousarray(_along_rows(tall.T, cols_index, cols_weights).T)
+    wide = _along_rows(np.ascontiguousarray(tall.T), cols_index, cols_weights)
+    return np.ascontiguousarray(wide.T)

@@ -1,0 +1,102 @@
+"""The renderer: resampling, P-values, page geometry (pure numpy, no DICOM networking)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from printserver.model.layout import parse_display_format
+from printserver.render.compose import cell_rect, render_sheet
+from printserver.render.density import density_to_drive, to_drive
+from printserver.render.lut import to_p_values
+from printserver.render.resample import resample, taps
+from printserver.render.sheet import FilmSheet, SheetImage
+
+
+@pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC"])
+@pytest.mark.parametrize("shape", [(50, 40), (260, 200), (33, 97)])
+def test_resampler_keeps_a_flat_image_flat(kernel: str, shape: tuple[int, int]) -> None:
+    flat = np.full((100, 80), 1234.0, dtype=np.float32)
+    out = resample(flat, *shape, kernel)
+    assert out.shape == shape
+    assert np.allclose(out, 1234.0, atol=1e-2)
+
+
+def test_taps_are_normalised_and_widen_when_shrinking() -> None:
+    index, weights = taps(2048, 512, "CUBIC")
+    assert np.allclose(weights.sum(axis=1), 1.0, atol=1e-6)
+    assert index.shape[1] >= 16  # support 2 widened by the factor 4
+    grow_index, _ = taps(512, 2048, "CUBIC")
+    assert grow_index.shape[1] == 4
+
+
+def test_twelve_bit_ramp_keeps_thousands_of_levels() -> None:
+    ramp = np.tile(np.arange(4096, dtype=np.uint16), (4, 1))
+    image = SheetImage(pixels=ramp, bits_stored=12)
+    out = to_drive(resample(to_p_values(image), 4, 6000, "CUBIC"))
+    assert len(np.unique(out)) > 4000  # an 8-bit step anywhere would leave at most 256
+
+
+def test_monochrome1_inverts_and_8_bit_scales_to_12() -> None:
+    pixels = np.array([[0, 255]], dtype=np.uint16)
+    assert to_p_values(SheetImage(pixels=pixels, bits_stored=8)).tolist() == [[0.0, 4095.0]]
+    assert to_p_values(SheetImage(pixels=pixels, bits_stored=8, invert=True)).tolist() == [
+        [4095.0, 0.0]]
+
+
+def test_density_terms() -> None:
+    assert density_to_drive("BLACK", 20, 320) == 0
+    assert density_to_drive("WHITE", 20, 320) == 4095
+    assert density_to_drive("170", 20, 320) == 2048
+    assert density_to_drive("900", 20, 320) == 0  # clamped to Max Density
+
+
+def _sheet(images: dict[int, SheetImage], **kwargs: object) -> FilmSheet:
+    defaults: dict[str, object] = {
+        "width_mm": 203.2, "height_mm": 254.0, "dpi": 50,
+        "boxes": parse_display_format("STANDARD\\2,2"), "images": images,
+        "margin_mm": 4.0, "spacing_mm": 3.0, "border": 0, "empty": 4095,
+    }
+    defaults.update(kwargs)
+    return FilmSheet(**defaults)  # type: ignore[arg-type]
+
+
+def test_each_flat_image_fills_exactly_its_own_cell() -> None:
+    levels = [500, 1500, 2500, 3500]
+    images = {i + 1: SheetImage(pixels=np.full((300, 240), level, np.uint16), bits_stored=12)
+              for i, level in enumerate(levels)}
+    sheet = _sheet(images)
+    page = render_sheet(sheet)
+    assert page.shape == (500, 400)
+    px = 50 / 25.4
+    for position, level in enumerate(levels, start=1):
+        x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[position - 1])
+        column, row = (position - 1) % 2, (position - 1) // 2
+        # expected cell from the documented geometry alone
+        left = 4 * px + column * (400 - 8 * px) / 2 + 1.5 * px
+        top = 4 * px + row * (500 - 8 * px) / 2 + 1.5 * px
+        assert abs(x0 - left) <= 1 and abs(y0 - top) <= 1
+        cell = page[y0:y1, x0:x1]
+        assert (cell == level).mean() > 0.95  # 300x240 fills a 195x241 cell except aspect bands
+    assert page[:5].max() == 0 and page[:, :5].max() == 0  # BLACK border
+
+
+def test_aspect_ratio_leaves_bands_of_the_expected_size() -> None:
+    wide = SheetImage(pixels=np.full((100, 200), 4095, np.uint16), bits_stored=12)
+    sheet = _sheet({1: wide}, boxes=parse_display_format("STANDARD\\1,1"),
+                   width_mm=254.0, height_mm=254.0)
+    page = render_sheet(sheet)
+    x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[0])
+    cell = page[y0:y1, x0:x1]
+    lit_rows = np.flatnonzero(cell.max(axis=1) == 4095)
+    expected = round((x1 - x0) / 2)
+    assert abs(len(lit_rows) - expected) <= 1
+    assert abs(lit_rows[0] - ((y1 - y0) - expected) // 2) <= 1
+
+
+def test_empty_boxes_and_landscape() -> None:
+    sheet = _sheet({}, width_mm=254.0, height_mm=203.2)
+    page = render_sheet(sheet)
+    assert page.shape == (400, 500)
+    x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[3])
+    assert (page[y0:y1, x0:x1] == 4095).all()
