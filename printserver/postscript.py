@@ -89,13 +89,12 @@ def _header(pages: Sequence[PageSpec], title: str, creator: str) -> Iterator[str
     yield f"%%BoundingBox: 0 0 {math.ceil(max(widths))} {math.ceil(max(heights))}"
     yield f"%%HiResBoundingBox: 0 0 {max(widths):.4f} {max(heights):.4f}"
     seen: set[tuple[str, float, float]] = set()
-    for index, page in enumerate(pages):
+    for page in pages:
         media = (page.media_name, *page.size_pt)
         if media not in seen:
             lead = "%%DocumentMedia:" if not seen else "%%+"
             yield f"{lead} {page.media_name} {media[1]:.4f} {media[2]:.4f} 0 () ()"
             seen.add(media)
-        del index
     yield "%%DocumentData: Binary"
     yield f"%%Pages: {len(pages)}"
     yield "%%EndComments"

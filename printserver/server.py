@@ -7,6 +7,8 @@ import signal
 import threading
 from types import FrameType
 
+from pynetdicom.transport import ThreadedAssociationServer
+
 from printserver.config import Config, PrinterConfig
 from printserver.net.handlers import PrintService
 from printserver.net.scp import start_server
@@ -49,7 +51,7 @@ class PrintServer:
         printers = {printer.ae_title: printer for printer in config.printers}
         self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake)
         self.service = PrintService(config, self.queue, self.sinks)
-        self._listener: object | None = None
+        self._listener: ThreadedAssociationServer | None = None
         self._stopped = threading.Event()
 
     def start(self) -> tuple[str, int]:
@@ -71,7 +73,7 @@ class PrintServer:
     def stop(self) -> None:
         listener = self._listener
         if listener is not None:
-            listener.shutdown()  # type: ignore[attr-defined]
+            listener.shutdown()
             self._listener = None
         self.worker.stop()
         self._stopped.set()

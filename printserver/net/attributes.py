@@ -118,13 +118,14 @@ def grayscale_image(item: Dataset, *, big_endian: bool = False) -> ImageContent:
     pixel_data = _raw(item, "PixelData")
     if pixel_data is None:
         raise MissingAttribute("Pixel Data is required")
+    bits_stored = required_integer(item, "BitsStored")
     try:
         pixels = decode_grayscale(
             bytes(pixel_data),
             rows=required_integer(item, "Rows"),
             columns=required_integer(item, "Columns"),
             bits_allocated=required_integer(item, "BitsAllocated"),
-            bits_stored=required_integer(item, "BitsStored"),
+            bits_stored=bits_stored,
             signed=integer(item, "PixelRepresentation") == 1,
             big_endian=big_endian,
         )
@@ -132,7 +133,7 @@ def grayscale_image(item: Dataset, *, big_endian: bool = False) -> ImageContent:
         raise InvalidValue(str(exc)) from None
     return ImageContent(
         pixels=pixels,
-        bits_stored=required_integer(item, "BitsStored"),
+        bits_stored=bits_stored,
         monochrome1=photometric == "MONOCHROME1",
         aspect=_aspect(item),
     )

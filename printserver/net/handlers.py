@@ -10,6 +10,7 @@ request or a dead server.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -100,8 +101,6 @@ class PrintService:
 
     def on_connection_open(self, event: evt.Event) -> None:
         """Set TCP_NODELAY: small DIMSE messages otherwise wait on Nagle (digest §interop)."""
-        import socket
-
         sock = event.assoc.dul.socket
         if sock is not None and sock.socket is not None:
             sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
