@@ -10,6 +10,7 @@ files.
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -32,6 +33,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class TlsConfig(_Section):
+    """DICOM TLS (PS3.15 B.1, Basic TLS Secure Transport Connection Profile) on a second port."""
+
+    port: int = Field(2762, ge=0, le=65535)
+    certificate: Path
+    private_key: Path
+    ca_certificates: Path | None = Field(
+        None, description="CA bundle to verify client certificates against"
+    )
+    require_client_certificate: bool = False
+
+    @model_validator(mode="after")
+    def _client_check_needs_ca(self) -> TlsConfig:
+        if self.require_client_certificate and self.ca_certificates is None:
+            raise ValueError("require_client_certificate needs ca_certificates")
+        return self
+
+
 class ServerConfig(_Section):
     """The DICOM listener."""
 
@@ -43,11 +62,60 @@ class ServerConfig(_Section):
     network_timeout: float = Field(60.0, gt=0)
     dimse_timeout: float = Field(30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    allowed_calling_aes: tuple[AETitle, ...] = Field(
+        (), description="calling AE titles accepted by every printer; empty = any"
+    )
+    tls: TlsConfig | None = None
 
     @field_validator("ae_title")
     @classmethod
     def _strip_ae(cls, value: str) -> str:
         return value.strip()
+
+
+class AnnotationBoxConfig(_Section):
+    """One annotation box, as fractions of the annotation band (origin top-left)."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(0.0, ge=0, le=1)
+    width: float = Field(gt=0, le=1)
+    height: float = Field(1.0, gt=0, le=1)
+    align: Literal["left", "center", "right"] = "left"
+
+
+class AnnotationFormatConfig(_Section):
+    """An Annotation Display Format ID (PS3.3 C.13.3): a band of the film and its boxes.
+
+    The band is taken off the printable area, so text never covers an image.
+    """
+
+    band: Literal["top", "bottom"] = "bottom"
+    band_mm: float = Field(10.0, gt=0, le=60)
+    text_mm: float = Field(4.0, gt=0, le=30, description="height of the capital letters")
+    boxes: tuple[AnnotationBoxConfig, ...] = Field(min_length=1)
+
+
+DEFAULT_ANNOTATION_FORMATS: dict[str, AnnotationFormatConfig] = {
+    "LABEL": AnnotationFormatConfig(boxes=(AnnotationBoxConfig(x=0.0, width=1.0),)),
+    "ANNOTATION": AnnotationFormatConfig(
+        boxes=(
+            AnnotationBoxConfig(x=0.0, width=0.5),
+            AnnotationBoxConfig(x=0.5, width=0.5, align="right"),
+        )
+    ),
+    "CORNERS": AnnotationFormatConfig(
+        band="top",
+        boxes=(
+            AnnotationBoxConfig(x=0.0, width=1 / 3),
+            AnnotationBoxConfig(x=1 / 3, width=1 / 3, align="center"),
+            AnnotationBoxConfig(x=2 / 3, width=1 / 3, align="right"),
+        ),
+    ),
+}
+"""Formats every printer offers unless its configuration declares its own."""
+
+MEDIUM_TYPES = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
+"""Medium Type defined terms (PS3.3 C.13.1)."""
 
 
 class SpoolConfig(_Section):
@@ -87,6 +155,30 @@ class PrinterConfig(_Section):
     max_density: int = Field(320, ge=1, le=500)
     max_image_boxes: int = Field(100, ge=1, le=400)
     media: dict[str, str] = Field(default_factory=dict, description="Film Size ID -> CUPS media")
+    strict: bool = Field(False, description="refuse what the lenient default would adjust")
+    allowed_calling_aes: tuple[AETitle, ...] = Field((), description="empty = any caller")
+    send_events: bool = Field(False, description="N-EVENT-REPORT for Printer and Print Job")
+    medium_types: tuple[str, ...] = MEDIUM_TYPES
+    film_destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
+    default_destination: str = "PROCESSOR"
+    magnification_types: tuple[Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"], ...] = (
+        "REPLICATE", "BILINEAR", "CUBIC", "NONE",
+    )
+    smoothing_types: tuple[str, ...] = ("NONE",)
+    default_smoothing: str = "NONE"
+    high_dpi: int | None = Field(None, ge=50, le=1200, description="dpi of Resolution HIGH")
+    configuration_information: tuple[str, ...] = Field(
+        (), description="Configuration Information values this printer understands"
+    )
+    illumination: int = Field(2000, ge=1, le=65535, description="default L0, cd/m2")
+    reflected_ambient_light: int = Field(10, ge=0, le=65535, description="default La, cd/m2")
+    annotation_formats: dict[str, AnnotationFormatConfig] = Field(
+        default_factory=lambda: dict(DEFAULT_ANNOTATION_FORMATS)
+    )
+    manufacturer: str = Field("printserver", max_length=64)
+    model_name: str = Field("printserver PostScript film printer", max_length=64)
+    serial_number: str = Field("", max_length=64)
+    calibrated: datetime | None = Field(None, description="date and time of last calibration")
 
     @field_validator("ae_title")
     @classmethod
@@ -119,7 +211,20 @@ class PrinterConfig(_Section):
             raise ValueError(f"default_film_size {self.default_film_size!r} is not in film_sizes")
         if self.min_density >= self.max_density:
             raise ValueError("min_density must be below max_density")
+        if self.default_smoothing not in self.smoothing_types:
+            raise ValueError(f"default_smoothing {self.default_smoothing!r} not in smoothing_types")
+        if self.default_destination not in self.film_destinations:
+            raise ValueError(
+                f"default_destination {self.default_destination!r} not in film_destinations"
+            )
+        if self.default_medium not in self.medium_types:
+            raise ValueError(f"default_medium {self.default_medium!r} not in medium_types")
+        if self.default_magnification not in self.magnification_types:
+            raise ValueError("default_magnification is not in magnification_types")
         return self
+
+    def accepts_caller(self, calling_ae: str) -> bool:
+        return not self.allowed_calling_aes or calling_ae.strip() in self.allowed_calling_aes
 
     @property
     def printer_name(self) -> str:
@@ -197,11 +302,20 @@ def parse_config(text: str, *, base: Path | None = None) -> Config:
 
 def _resolve_paths(config: Config, base: Path) -> Config:
     spool = config.spool.model_copy(update={"directory": base / config.spool.directory})
+    server = config.server
+    if server.tls is not None:
+        tls = server.tls
+        ca = base / tls.ca_certificates if tls.ca_certificates else None
+        server = server.model_copy(update={"tls": tls.model_copy(update={
+            "certificate": base / tls.certificate,
+            "private_key": base / tls.private_key,
+            "ca_certificates": ca,
+        })})
     printers = tuple(
         p.model_copy(update={"directory": base / p.directory}) if p.directory else p
         for p in config.printers
     )
-    return config.model_copy(update={"spool": spool, "printers": printers})
+    return config.model_copy(update={"spool": spool, "printers": printers, "server": server})
 
 
 def load_config(path: Path | None) -> Config:

@@ -4,10 +4,11 @@ Each page is sent as horizontal bands, each band its own ``image`` with its own
 Flate stream (PNG "Up" predictor), binary inside ``%%BeginData … Binary Bytes``
 so DSC readers such as CUPS' pstops copy it untouched.  Grayscale samples are
 12 bits (two samples in three bytes) unless the printer asks for 8; the only
-quantisation is that final step.  The page size is the raster itself
-(width_px × 72 / dpi points), so a renderer at the same dpi maps one sample to
-one device pixel.  Bands are compressed on two threads (zlib releases the GIL)
-and written in order, so memory holds one page plus a few compressed bands.
+quantisation is that final step.  Colour pages are DeviceRGB, 8 bits per
+component.  The page size is the raster itself (width_px × 72 / dpi
+points), so a renderer at the same dpi maps one sample to one device pixel.
+Bands are compressed on two threads (zlib releases the GIL) and written in
+order, so memory holds one page plus a few compressed bands.
 Compression uses libdeflate (the ``deflate`` package): zlib-compatible streams
 at twice zlib's speed with a smaller result, and it releases the GIL.
 """
@@ -40,7 +41,8 @@ class PageSpec:
     height_px: int
     dpi: int
     media_name: str
-    render: Callable[[], npt.NDArray[np.uint16]]
+    render: Callable[[], npt.NDArray[np.uint16] | npt.NDArray[np.uint8]]
+    color: bool = False  # DeviceRGB, 8 bits per component, instead of DeviceGray
 
     @property
     def size_pt(self) -> tuple[float, float]:
@@ -63,8 +65,11 @@ def pack_samples(band: npt.NDArray[np.uint16], bits: int) -> npt.NDArray[np.uint
     return packed.reshape(height, -1)[:, : (width * 12 + 7) // 8]
 
 
-def _compress_band(band: npt.NDArray[np.uint16], bits: int) -> bytearray:
-    rows = pack_samples(band, bits)
+def _compress_band(band: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], bits: int) -> bytearray:
+    if band.ndim == 3:  # RGB bytes, interleaved as DeviceRGB reads them
+        rows = np.ascontiguousarray(band, dtype=np.uint8).reshape(band.shape[0], -1)
+    else:
+        rows = pack_samples(band.astype(np.uint16, copy=False), bits)
     predicted = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
     predicted[:, 0] = 2  # PNG filter type Up
     predicted[:, 1:] = rows
@@ -115,9 +120,12 @@ def _write_page(
     out: BinaryIO, page: PageSpec, number: int, bits: int, pool: ThreadPoolExecutor
 ) -> None:
     raster = page.render()
-    if raster.shape != (page.height_px, page.width_px):
-        expected = (page.height_px, page.width_px)
+    expected: tuple[int, ...] = (page.height_px, page.width_px)
+    if page.color:
+        expected, bits = (*expected, 3), 8
+    if raster.shape != expected:
         raise ValueError(f"page {number} raster {raster.shape} is not {expected}")
+    space, components = ("/DeviceRGB", 3) if page.color else ("/DeviceGray", 1)
     width, height = page.size_pt
     lines = [
         f"%%Page: {number} {number}",
@@ -126,19 +134,20 @@ def _write_page(
         _page_size(page),
         "%%EndPageSetup",
         "gsave",
-        "/DeviceGray setcolorspace",
+        f"{space} setcolorspace",
         f"{width:.4f} {height:.4f} scale",
     ]
     out.write(("\n".join(lines) + "\n").encode("ascii"))
     # the Up predictor works on bytes, so it is declared over bytes (Flate allows no 12-bit)
-    row_bytes = (page.width_px * bits + 7) // 8
+    row_bytes = (page.width_px * components * bits + 7) // 8
     starts = range(0, page.height_px, BAND_ROWS)
     streams = pool.map(lambda y: _compress_band(raster[y:y + BAND_ROWS], bits), starts)
     for top, stream in zip(starts, streams, strict=True):
         rows = min(BAND_ROWS, page.height_px - top)
         operator = (
             f"<< /ImageType 1 /Width {page.width_px} /Height {rows} /BitsPerComponent {bits}"
-            f" /Decode [0 1] /ImageMatrix [{page.width_px} 0 0 -{page.height_px} 0"
+            f" /Decode [{' '.join(['0 1'] * components)}]"
+            f" /ImageMatrix [{page.width_px} 0 0 -{page.height_px} 0"
             f" {page.height_px - top}] /DataSource currentfile << /Predictor 12"
             f" /Columns {row_bytes} /Colors 1 /BitsPerComponent 8 >>"
             " /FlateDecode filter >> image\n"

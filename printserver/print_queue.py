@@ -38,7 +38,7 @@ class PrintQueue:
         self.printers = printers
         self.on_spooled = on_spooled
 
-    def enqueue(self, job: PrintJob) -> JobRecord:
+    def enqueue(self, job: PrintJob, print_job_uid: str = "") -> JobRecord:
         """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored."""
         printer = self.printers[job.printer]
         pages = [
@@ -48,6 +48,7 @@ class PrintQueue:
                 dpi=sheet.dpi,
                 media_name=sheet.media_name,
                 render=functools.partial(render_sheet, sheet),
+                color=sheet.color,
             )
             for sheet in job.sheets
         ]
@@ -62,6 +63,9 @@ class PrintQueue:
             priority=job.priority,
             media=job.media,
             pages=len(pages),
+            print_job_uid=print_job_uid,
+            medium_type=job.medium_type,
+            destination=job.destination,
         )
 
         def write(out: BinaryIO) -> None:

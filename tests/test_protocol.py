@@ -176,13 +176,18 @@ def test_printer_n_get_answers_everything_it_keeps(directory_server: InProcessSe
     assert status.Status == 0
     assert everything.PrinterStatus == "NORMAL" and everything.PrinterStatusInfo == "NORMAL"
     assert everything.PrinterName == "PRINTSERVER"
-    # asking for attributes it does not keep (calibration date/time) is no failure
-    wanted = [0x21100010, 0x21100030, 0x00181200, 0x00181201]
+    module = ("Manufacturer", "ManufacturerModelName", "DeviceSerialNumber", "SoftwareVersions",
+              "DateOfLastCalibration", "TimeOfLastCalibration")
+    assert all(keyword in everything for keyword in module)
+    assert everything.DateOfLastCalibration == ""  # never calibrated: present, empty
+    # an attribute the Printer does not keep (Film Destination) is left out, no failure
+    wanted = [0x21100010, 0x21100030, 0x00181200, 0x20000040]
     status, some = assoc.send_n_get(wanted, sop_class.Printer, "1.2.840.10008.5.1.1.17",
                                     meta_uid=GRAY_META, msg_id=2)
     assert status.Status == 0
     assert some.PrinterStatus == "NORMAL" and some.PrinterName == "PRINTSERVER"
-    assert "DateOfLastCalibration" not in some and "PrinterStatusInfo" not in some
+    assert "DateOfLastCalibration" in some and "PrinterStatusInfo" not in some
+    assert "FilmDestination" not in some and "Manufacturer" not in some
     assoc.release()
 
 

@@ -33,6 +33,22 @@ class InvalidValue(PrintModelError):
     """An attribute has a value the printer cannot use."""
 
 
+class NoSuchAttribute(PrintModelError):
+    """An attribute this SOP class does not support (strict printers only, 0x0105)."""
+
+
+class ClassInstanceConflict(PrintModelError):
+    """The request names the wrong SOP class for the instance (0x0119)."""
+
+
+class InUse(PrintModelError):
+    """The instance cannot go while others reference it (a Presentation LUT, 0x0110)."""
+
+
+class ImageDoesNotFit(PrintModelError):
+    """The image is larger than its box and the SCU said FAIL (C603)."""
+
+
 class NoFilmBox(PrintModelError):
     """A Film Session was printed that holds no Film Box (PS3.4 H.4.1.2.4: C600)."""
 
@@ -52,3 +68,7 @@ class Notice(Enum):
     EMPTY_FILM_BOX = "the film box holds no image; an empty film was printed"
     EMPTY_FILM_SESSION = "a film box of the session holds no image"
     MEMORY_ALLOCATION = "Memory Allocation is not supported"
+    DENSITY_CLAMPED = "a density was outside the printer's range; its own limit was used"
+    DEMAGNIFIED = "the image was larger than its box and was demagnified"
+    CROPPED = "the image was larger than its box and was cropped"
+    DECIMATED = "the image was larger than its box and was decimated"

@@ -1,9 +1,10 @@
-"""Basic Film Box (PS3.4 H.4.2): one sheet of film, its layout and its image boxes.
+"""Basic Film Box (PS3.4 H.4.2): one sheet of film, its layout and its boxes.
 
 Values the SCU leaves out, or sends empty, take the printer's defaults (the
-U/M rule of PS3.4 H.4.2.1.2); values the printer does not support are replaced
-by the default with warning 0x0116, which keeps a film printing instead of
-failing the modality's job.
+U/M rule of PS3.4 H.4.2.1.2); the N-CREATE response returns every effective
+value.  Unsupported values are handled by :class:`Choices` (default + 0x0116,
+or 0x0106 on a strict printer); densities outside the printer's range are
+clamped with B605.
 """
 
 from __future__ import annotations
@@ -13,67 +14,139 @@ from dataclasses import dataclass, field
 from pydicom.uid import generate_uid
 
 from printserver.config import PrinterConfig
-from printserver.model.errors import InvalidValue, MissingAttribute, Notice
+from printserver.model.annotation_box import AnnotationBox
+from printserver.model.choices import Choices
+from printserver.model.errors import ImageDoesNotFit, InvalidValue, MissingAttribute, Notice
 from printserver.model.film_size import FILM_SIZES
-from printserver.model.image_box import ImageBox
+from printserver.model.image_box import ImageBox, configuration_information
 from printserver.model.layout import parse_display_format
+from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.render.compose import cell_rect, plan_fit
 from printserver.render.density import density_to_drive
-from printserver.render.sheet import MAGNIFICATIONS, Box, FilmSheet, SheetImage
+from printserver.render.sheet import Box, FilmSheet, SheetAnnotation, SheetImage
 
 BASIC_GRAYSCALE_IMAGE_BOX = "1.2.840.10008.5.1.1.4"
+BASIC_COLOR_IMAGE_BOX = "1.2.840.10008.5.1.1.4.1"
+BASIC_ANNOTATION_BOX = "1.2.840.10008.5.1.1.15"
 ORIENTATIONS = ("PORTRAIT", "LANDSCAPE")
+TRIMS = ("YES", "NO")
+OUTCOME_NOTICES = {
+    "demagnified": Notice.DEMAGNIFIED,
+    "cropped": Notice.CROPPED,
+    "decimated": Notice.DECIMATED,
+}
 
 
 @dataclass(frozen=True)
 class FilmBoxRequest:
-    """The Film Box attributes of an N-CREATE, already read from the data set."""
+    """The Film Box attributes of an N-CREATE or N-SET, read from the data set."""
 
-    image_display_format: str | None
+    image_display_format: str | None = None
     film_orientation: str | None = None
     film_size_id: str | None = None
     magnification_type: str | None = None
+    smoothing_type: str | None = None
     border_density: str | None = None
     empty_image_density: str | None = None
     min_density: int | None = None
     max_density: int | None = None
     trim: str | None = None
     configuration_information: str | None = None
+    requested_resolution_id: str | None = None
+    illumination: int | None = None
+    reflected_ambient_light: int | None = None
+    annotation_display_format_id: str | None = None
+    presentation_lut_uid: str | None = None
 
 
 @dataclass
 class FilmBox:
-    """A film box and the image boxes its display format implies."""
+    """A film box, the image boxes its display format implies, and its annotation boxes."""
 
     uid: str
+    printer: PrinterConfig
     image_display_format: str
     boxes: tuple[Box, ...]
     film_orientation: str
     film_size_id: str
     magnification_type: str
+    smoothing_type: str
     border_density: str
     empty_image_density: str
     min_density: int
     max_density: int
-    trim: str = "NO"
-    configuration_information: str = ""
+    trim: str
+    configuration_information: str
+    requested_resolution_id: str
+    illumination: int
+    reflected_ambient_light: int
+    color: bool = False
+    annotation_display_format_id: str = ""
+    presentation_lut: PresentationLutInstance | None = None
     image_boxes: list[ImageBox] = field(default_factory=list)
+    annotation_boxes: list[AnnotationBox] = field(default_factory=list)
 
     def image_box(self, uid: str) -> ImageBox | None:
         return next((box for box in self.image_boxes if box.uid == uid), None)
+
+    def annotation_box(self, uid: str) -> AnnotationBox | None:
+        return next((box for box in self.annotation_boxes if box.uid == uid), None)
 
     @property
     def has_images(self) -> bool:
         return any(box.image is not None for box in self.image_boxes)
 
-    def sheet(self, printer: PrinterConfig) -> FilmSheet:
+    @property
+    def dpi(self) -> int:
+        """Requested Resolution ID (PS3.3 C.13.3): STANDARD or HIGH dots per inch."""
+        if self.requested_resolution_id == "HIGH" and self.printer.high_dpi:
+            return self.printer.high_dpi
+        return self.printer.dpi
+
+    def apply(self, request: FilmBoxRequest, choices: Choices,
+              lut: PresentationLutInstance | None) -> None:
+        """N-SET of the attributes PS3.4 Table H.4-7 allows to change."""
+        printer = self.printer
+        low, high = printer.min_density, printer.max_density
+        magnification = choices.choose("Magnification Type", request.magnification_type,
+                                       printer.magnification_types, self.magnification_type)
+        smoothing = choices.choose("Smoothing Type", request.smoothing_type,
+                                   printer.smoothing_types, self.smoothing_type)
+        border = choices.density_term("Border Density", request.border_density,
+                                      self.border_density, low, high)
+        empty = choices.density_term("Empty Image Density", request.empty_image_density,
+                                     self.empty_image_density, low, high)
+        min_density = choices.density("Min Density", request.min_density, low, high,
+                                      self.min_density)
+        max_density = choices.density("Max Density", request.max_density, low, high,
+                                      self.max_density)
+        if min_density >= max_density:
+            raise InvalidValue(f"Min Density {min_density} is not below Max Density {max_density}")
+        trim = choices.choose("Trim", request.trim, TRIMS, self.trim)
+        information = self.configuration_information
+        if request.configuration_information is not None:
+            information = configuration_information(
+                request.configuration_information, printer, choices)
+        self.magnification_type, self.smoothing_type = magnification, smoothing
+        self.border_density, self.empty_image_density = border, empty
+        self.min_density, self.max_density, self.trim = min_density, max_density, trim
+        self.configuration_information = information
+        self.illumination = request.illumination or self.illumination
+        self.reflected_ambient_light = _first(request.reflected_ambient_light,
+                                              self.reflected_ambient_light)
+        if lut is not None:
+            self.presentation_lut = lut
+
+    def sheet(self, *, with_images: bool = True) -> FilmSheet:
         """The page the renderer draws for this film box (PS3.4 H.4.2.1.2.4)."""
         size = FILM_SIZES[self.film_size_id]
         width, height = size.width_mm, size.height_mm
         if self.film_orientation == "LANDSCAPE":
             width, height = height, width
         images: dict[int, SheetImage] = {}
-        for box in self.image_boxes:
-            image = box.sheet_image(self.magnification_type)
+        film_lut = self.presentation_lut.lut if self.presentation_lut is not None else None
+        for box in self.image_boxes if with_images else ():
+            image = box.sheet_image(self.magnification_type, film_lut)
             if image is not None:
                 images[box.position] = image
 
@@ -81,75 +154,107 @@ class FilmBox:
             return density_to_drive(term, self.min_density, self.max_density)
 
         return FilmSheet(
-            width_mm=width,
-            height_mm=height,
-            dpi=printer.dpi,
-            boxes=self.boxes,
-            images=images,
-            margin_mm=printer.margin_mm,
-            spacing_mm=printer.spacing_mm,
-            border=drive(self.border_density),
-            empty=drive(self.empty_image_density),
-            media_name=self.film_size_id,
+            width_mm=width, height_mm=height, dpi=self.dpi, boxes=self.boxes, images=images,
+            margin_mm=self.printer.margin_mm, spacing_mm=self.printer.spacing_mm,
+            border=drive(self.border_density), empty=drive(self.empty_image_density),
+            media_name=self.film_size_id, color=self.color, annotation=self._annotation(),
+            trim=self.trim == "YES",
         )
 
+    def _annotation(self) -> SheetAnnotation | None:
+        if not self.annotation_boxes:
+            return None
+        layout = self.printer.annotation_formats[self.annotation_display_format_id]
+        return SheetAnnotation(
+            band=layout.band, band_mm=layout.band_mm, text_mm=layout.text_mm,
+            boxes=tuple(Box(b.x, b.y, b.width, b.height) for b in layout.boxes),
+            aligns=tuple(b.align for b in layout.boxes),
+            texts=tuple(box.text for box in self.annotation_boxes),
+        )
 
-def _choose(
-    value: str | None, allowed: tuple[str, ...], default: str, notices: list[Notice]
-) -> str:
-    if value is None or value == "":
-        return default
-    if value in allowed:
-        return value
-    notices.append(Notice.VALUE_REPLACED)
-    return default
+    def fit_notice(self, box: ImageBox) -> Notice | None:
+        """How the image of ``box`` goes into its cell: a warning, or None when it fits.
+
+        Raises :class:`ImageDoesNotFit` (C603) when it is too large and the SCU
+        asked for FAIL (PS3.4 H.4.3.1.2.1).
+        """
+        sheet = self.sheet(with_images=False)
+        image = box.sheet_image(self.magnification_type, None)
+        if image is None:
+            return None
+        x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[box.position - 1])
+        fit = plan_fit(image, x1 - x0, y1 - y0, sheet.dpi)
+        if fit.outcome == "too_large":
+            raise ImageDoesNotFit(
+                f"image {fit.width}x{fit.height} px exceeds its box {x1 - x0}x{y1 - y0} px")
+        return OUTCOME_NOTICES.get(fit.outcome)
 
 
-def _density_term(value: str | None, default: str, notices: list[Notice]) -> str:
-    if not value:
-        return default
-    if value in ("BLACK", "WHITE") or value.isdigit():
-        return value
-    notices.append(Notice.VALUE_REPLACED)
-    return default
+def _first(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def create_film_box(
-    request: FilmBoxRequest, printer: PrinterConfig, uid: str | None
-) -> tuple[FilmBox, list[Notice]]:
-    """Build a film box and its image boxes from an N-CREATE (PS3.4 H.4.2.1.2.1)."""
+    request: FilmBoxRequest,
+    printer: PrinterConfig,
+    uid: str | None,
+    *,
+    choices: Choices,
+    color: bool = False,
+    annotations: bool = False,
+    lut: PresentationLutInstance | None = None,
+    illumination: int | None = None,
+    reflected_ambient_light: int | None = None,
+) -> FilmBox:
+    """Build a film box and its image boxes from an N-CREATE (PS3.4 H.4.2.1.2.1).
+
+    ``annotations`` is true when the Basic Annotation Box class was negotiated;
+    ``illumination`` and ``reflected_ambient_light`` are film session values of
+    pre-CP-173 clients, used when the film box gives none.
+    """
     if not request.image_display_format:
         raise MissingAttribute("Image Display Format (2010,0010) is required")
     boxes = parse_display_format(request.image_display_format, max_boxes=printer.max_image_boxes)
-    notices: list[Notice] = []
-    min_density = request.min_density or printer.min_density
-    max_density = request.max_density or printer.max_density
-    if min_density >= max_density:
-        raise InvalidValue(f"Min Density {min_density} is not below Max Density {max_density}")
     film_box = FilmBox(
         uid=uid or generate_uid(),
+        printer=printer,
         image_display_format=request.image_display_format,
         boxes=boxes,
-        film_orientation=_choose(
-            request.film_orientation, ORIENTATIONS, printer.default_orientation, notices
-        ),
-        film_size_id=_choose(
-            request.film_size_id, printer.film_sizes, printer.default_film_size, notices
-        ),
-        magnification_type=_choose(
-            request.magnification_type, MAGNIFICATIONS, printer.default_magnification, notices
-        ),
-        border_density=_density_term(request.border_density, printer.border_density, notices),
-        empty_image_density=_density_term(
-            request.empty_image_density, printer.empty_image_density, notices
-        ),
-        min_density=min_density,
-        max_density=max_density,
-        trim=_choose(request.trim, ("YES", "NO"), "NO", notices),
-        configuration_information=request.configuration_information or "",
+        film_orientation=choices.choose("Film Orientation", request.film_orientation,
+                                        ORIENTATIONS, printer.default_orientation),
+        film_size_id=choices.choose("Film Size ID", request.film_size_id, printer.film_sizes,
+                                    printer.default_film_size),
+        magnification_type=printer.default_magnification,
+        smoothing_type=printer.default_smoothing,
+        border_density=printer.border_density,
+        empty_image_density=printer.empty_image_density,
+        min_density=printer.min_density,
+        max_density=printer.max_density,
+        trim="NO",
+        configuration_information="",
+        requested_resolution_id=choices.choose(
+            "Requested Resolution ID", request.requested_resolution_id,
+            ("STANDARD", "HIGH") if printer.high_dpi else ("STANDARD",), "STANDARD"),
+        illumination=illumination or printer.illumination,
+        reflected_ambient_light=_first(reflected_ambient_light, printer.reflected_ambient_light),
+        color=color,
     )
+    film_box.apply(request, choices, lut)
+    image_class = BASIC_COLOR_IMAGE_BOX if color else BASIC_GRAYSCALE_IMAGE_BOX
     film_box.image_boxes = [
-        ImageBox(uid=generate_uid(), position=index + 1, sop_class_uid=BASIC_GRAYSCALE_IMAGE_BOX)
+        ImageBox(uid=generate_uid(), position=index + 1, sop_class_uid=image_class, color=color)
         for index in range(len(boxes))
     ]
-    return film_box, notices
+    format_id = request.annotation_display_format_id
+    if annotations and format_id:
+        layout = printer.annotation_formats.get(format_id)
+        if layout is None:
+            choices.unsupported("Annotation Display Format ID", format_id,
+                                printer.annotation_formats)
+        else:
+            film_box.annotation_display_format_id = format_id
+            film_box.annotation_boxes = [
+                AnnotationBox(uid=generate_uid(), position=index + 1)
+                for index in range(len(layout.boxes))
+            ]
+    return film_box

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from printserver.config import PrinterConfig
+from printserver.model.choices import Choices
 from printserver.model.errors import InvalidValue, Notice
 from printserver.model.film_box import FilmBox
+from printserver.model.presentation_lut import PresentationLutInstance
 
 PRIORITIES = ("HIGH", "MED", "LOW")
-MEDIUM_TYPES = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
 MAX_COPIES = 99
+_BIN = re.compile(r"^BIN_[1-9][0-9]*$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,10 @@ class FilmSessionRequest:
     film_session_label: str | None = None
     memory_allocation: int | None = None
     owner_id: str | None = None
+    # pre-CP-173 clients put these on the session; they become film box defaults
+    presentation_lut_uid: str | None = None
+    illumination: int | None = None
+    reflected_ambient_light: int | None = None
 
 
 @dataclass
@@ -31,46 +38,57 @@ class FilmSession:
     """One film session per association, owning its film boxes in creation order."""
 
     uid: str
+    printer: PrinterConfig
     number_of_copies: int = 1
     print_priority: str = "MED"
     medium_type: str = "BLUE FILM"
     film_destination: str = "PROCESSOR"
     film_session_label: str = ""
     owner_id: str = ""
+    presentation_lut: PresentationLutInstance | None = None
+    illumination: int | None = None
+    reflected_ambient_light: int | None = None
     film_boxes: list[FilmBox] = field(default_factory=list)
 
-    def apply(self, request: FilmSessionRequest) -> list[Notice]:
-        """Take the values of an N-CREATE or N-SET; unsupported ones keep the current value."""
-        notices: list[Notice] = []
-        if request.number_of_copies is not None:
-            if not 1 <= request.number_of_copies <= MAX_COPIES:
-                raise InvalidValue(
-                    f"Number of Copies {request.number_of_copies} is outside 1..{MAX_COPIES}"
-                )
-            self.number_of_copies = request.number_of_copies
-        if request.print_priority:
-            if request.print_priority in PRIORITIES:
-                self.print_priority = request.print_priority
-            else:
-                notices.append(Notice.VALUE_REPLACED)
-        if request.medium_type:
-            if request.medium_type in MEDIUM_TYPES:
-                self.medium_type = request.medium_type
-            else:
-                notices.append(Notice.VALUE_REPLACED)
+    def apply(self, request: FilmSessionRequest, choices: Choices,
+              lut: PresentationLutInstance | None = None) -> None:
+        """Take the values of an N-CREATE or N-SET (PS3.4 H.4.1.1.2, H.4.1.2.1)."""
+        printer = self.printer
+        copies = request.number_of_copies
+        if copies is not None and not 1 <= copies <= MAX_COPIES:
+            raise InvalidValue(f"Number of Copies {copies} is outside 1..{MAX_COPIES}")
+        priority = choices.choose("Print Priority", request.print_priority, PRIORITIES,
+                                  self.print_priority)
+        medium = choices.choose("Medium Type", request.medium_type, printer.medium_types,
+                                self.medium_type)
+        destination = self.film_destination
         if request.film_destination:
-            self.film_destination = request.film_destination
+            if request.film_destination in printer.film_destinations or (
+                    _BIN.match(request.film_destination)
+                    and "BIN_i" in printer.film_destinations):
+                destination = request.film_destination
+            else:
+                choices.unsupported("Film Destination", request.film_destination,
+                                    printer.film_destinations)
+        self.number_of_copies = copies if copies is not None else self.number_of_copies
+        self.print_priority, self.medium_type, self.film_destination = (
+            priority, medium, destination)
         if request.film_session_label is not None:
             self.film_session_label = request.film_session_label
         if request.owner_id is not None:
             self.owner_id = request.owner_id
         if request.memory_allocation:
-            notices.append(Notice.MEMORY_ALLOCATION)
-        return notices
+            choices.note(Notice.MEMORY_ALLOCATION)
+        if lut is not None:
+            self.presentation_lut = lut
+        self.illumination = request.illumination or self.illumination
+        if request.reflected_ambient_light is not None:
+            self.reflected_ambient_light = request.reflected_ambient_light
 
     @classmethod
-    def create(
-        cls, uid: str, request: FilmSessionRequest, printer: PrinterConfig
-    ) -> tuple[FilmSession, list[Notice]]:
-        session = cls(uid=uid, medium_type=printer.default_medium)
-        return session, session.apply(request)
+    def create(cls, uid: str, request: FilmSessionRequest, printer: PrinterConfig,
+               choices: Choices, lut: PresentationLutInstance | None = None) -> FilmSession:
+        session = cls(uid=uid, printer=printer, medium_type=printer.default_medium,
+                      film_destination=printer.default_destination)
+        session.apply(request, choices, lut)
+        return session

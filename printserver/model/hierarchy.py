@@ -1,10 +1,11 @@
 """The film session hierarchy of one association (PS3.4 H.2.1, digest §1.1).
 
 At most one Film Session per association; it owns Film Boxes in creation order,
-and each Film Box owns the Image Boxes its display format implies.  The whole
-hierarchy lives only as long as the association: release or abort drops it,
-so nothing of one client's films can leak into the next association.  Printing
-takes a snapshot (:class:`PrintJob`) that is independent of later changes.
+and each Film Box owns the Image and Annotation Boxes it implies.  Presentation
+LUTs live beside the session until deleted.  The whole hierarchy lives only as
+long as the association: release or abort drops it, so nothing of one client's
+films can leak into the next association.  Printing takes a snapshot
+(:class:`PrintJob`) that is independent of later changes.
 """
 
 from __future__ import annotations
@@ -14,16 +15,27 @@ from dataclasses import dataclass
 from pydicom.uid import generate_uid
 
 from printserver.config import PrinterConfig
+from printserver.model.annotation_box import AnnotationBox
+from printserver.model.choices import Choices
 from printserver.model.errors import (
+    ClassInstanceConflict,
     DuplicateInstance,
+    InUse,
     InvalidObjectInstance,
+    InvalidValue,
+    MissingAttribute,
     NoFilmBox,
     NoSuchInstance,
     Notice,
 )
 from printserver.model.film_box import FilmBox, FilmBoxRequest, create_film_box
 from printserver.model.film_session import FilmSession, FilmSessionRequest
-from printserver.model.image_box import ImageBox
+from printserver.model.image_box import ImageBox, ImageBoxRequest
+from printserver.model.presentation_lut import (
+    PresentationLutInstance,
+    PresentationLutRequest,
+    create_presentation_lut,
+)
 from printserver.render.sheet import FilmSheet
 
 
@@ -40,15 +52,62 @@ class PrintJob:
     priority: str
     label: str
     media: str
+    medium_type: str = ""
+    destination: str = ""
 
 
 class PrintHierarchy:
-    """Film session, film boxes and image boxes created on one association."""
+    """Film session, film boxes, image/annotation boxes and LUTs of one association."""
 
-    def __init__(self, printer: PrinterConfig, calling_ae: str) -> None:
+    def __init__(self, printer: PrinterConfig, calling_ae: str, *,
+                 annotations: bool = False) -> None:
         self.printer = printer
         self.calling_ae = calling_ae
+        self.annotations = annotations
         self.session: FilmSession | None = None
+        self.luts: dict[str, PresentationLutInstance] = {}
+
+    def choices(self) -> Choices:
+        return Choices(self.printer.strict)
+
+    # Presentation LUT -----------------------------------------------------------
+
+    def create_presentation_lut(
+        self, uid: str | None, request: PresentationLutRequest
+    ) -> PresentationLutInstance:
+        uid = uid or generate_uid()
+        if uid in self.luts:
+            raise DuplicateInstance(f"Presentation LUT {uid} already exists")
+        lut = self.luts[uid] = create_presentation_lut(uid, request, strict=self.printer.strict)
+        return lut
+
+    def lut(self, uid: str | None) -> PresentationLutInstance | None:
+        """Resolve a Referenced Presentation LUT Sequence (PS3.4 H.4.2.1.2.1)."""
+        if not uid:
+            return None
+        try:
+            return self.luts[uid]
+        except KeyError:
+            raise InvalidValue(f"Referenced Presentation LUT {uid} does not exist") from None
+
+    def delete_presentation_lut(self, uid: str) -> None:
+        """N-DELETE; refused while a film session, film box or image box uses it."""
+        lut = self.luts.get(uid)
+        if lut is None:
+            raise NoSuchInstance(f"no Presentation LUT {uid} on this association")
+        if self._lut_in_use(lut):
+            raise InUse(f"Presentation LUT {uid} is still referenced")
+        del self.luts[uid]
+
+    def _lut_in_use(self, lut: PresentationLutInstance) -> bool:
+        session = self.session
+        if session is None:
+            return False
+        users = [session.presentation_lut]
+        for film_box in session.film_boxes:
+            users.append(film_box.presentation_lut)
+            users.extend(box.presentation_lut for box in film_box.image_boxes)
+        return any(user is lut for user in users)
 
     # Film Session -----------------------------------------------------------
 
@@ -58,10 +117,16 @@ class PrintHierarchy:
         """N-CREATE; a second session on one association is refused (0x0111)."""
         if self.session is not None:
             raise DuplicateInstance(
-                f"a Film Session ({self.session.uid}) already exists on this association"
-            )
-        self.session, notices = FilmSession.create(uid or generate_uid(), request, self.printer)
-        return self.session, notices
+                f"a Film Session ({self.session.uid}) already exists on this association")
+        choices = self.choices()
+        self.session = FilmSession.create(uid or generate_uid(), request, self.printer, choices,
+                                          self.lut(request.presentation_lut_uid))
+        return self.session, choices.notices
+
+    def set_film_session(self, uid: str, request: FilmSessionRequest) -> list[Notice]:
+        choices = self.choices()
+        self.film_session(uid).apply(request, choices, self.lut(request.presentation_lut_uid))
+        return choices.notices
 
     def film_session(self, uid: str) -> FilmSession:
         if self.session is None or self.session.uid != uid:
@@ -76,21 +141,42 @@ class PrintHierarchy:
     # Film Box ---------------------------------------------------------------
 
     def create_film_box(
-        self, uid: str | None, request: FilmBoxRequest, referenced_session: str | None
+        self, uid: str | None, request: FilmBoxRequest, referenced_session: str | None,
+        *, color: bool = False,
     ) -> tuple[FilmBox, list[Notice]]:
         """N-CREATE: needs the association's Film Session (0x0117 otherwise)."""
-        if self.session is None:
+        session = self.session
+        if session is None:
             raise InvalidObjectInstance("no Film Session exists; create one before a Film Box")
-        if referenced_session and referenced_session != self.session.uid:
+        if referenced_session is None and self.printer.strict:
+            raise MissingAttribute("Referenced Film Session Sequence is required")
+        if referenced_session and referenced_session != session.uid:
             raise InvalidObjectInstance(
                 f"Referenced Film Session {referenced_session} is not this association's "
-                f"Film Session {self.session.uid}"
-            )
+                f"Film Session {session.uid}")
         if uid and self._find_film_box(uid) is not None:
             raise DuplicateInstance(f"Film Box {uid} already exists")
-        film_box, notices = create_film_box(request, self.printer, uid)
-        self.session.film_boxes.append(film_box)
-        return film_box, notices
+        choices = self.choices()
+        lut = self.lut(request.presentation_lut_uid) or session.presentation_lut
+        film_box = create_film_box(
+            request, self.printer, uid, choices=choices, color=color,
+            annotations=self.annotations, lut=lut, illumination=session.illumination,
+            reflected_ambient_light=session.reflected_ambient_light)
+        session.film_boxes.append(film_box)
+        return film_box, choices.notices
+
+    def set_film_box(self, uid: str, request: FilmBoxRequest) -> list[Notice]:
+        """N-SET (PS3.4 H.4.2.1.2.2): strict printers allow it on the last film box only."""
+        film_box = self._settable(self.film_box(uid))
+        choices = self.choices()
+        film_box.apply(request, choices, self.lut(request.presentation_lut_uid))
+        return choices.notices
+
+    def _settable(self, film_box: FilmBox) -> FilmBox:
+        assert self.session is not None
+        if self.printer.strict and film_box is not self.session.film_boxes[-1]:
+            raise NoSuchInstance(f"Film Box {film_box.uid} is not the current film box")
+        return film_box
 
     def _find_film_box(self, uid: str) -> FilmBox | None:
         if self.session is None:
@@ -103,21 +189,48 @@ class PrintHierarchy:
             raise NoSuchInstance(f"no Film Box {uid} on this association")
         return film_box
 
+    def current_film_box(self) -> FilmBox | None:
+        """The last film box created: what a print without a SOP instance means."""
+        if self.session is None or not self.session.film_boxes:
+            return None
+        return self.session.film_boxes[-1]
+
     def delete_film_box(self, uid: str) -> None:
         film_box = self.film_box(uid)
         assert self.session is not None
         self.session.film_boxes.remove(film_box)
 
-    # Image Box --------------------------------------------------------------
+    # Image and Annotation Boxes ---------------------------------------------------
 
-    def image_box(self, uid: str) -> ImageBox:
-        """Find an image box of any film box of the session (lenient, digest §9 item 7)."""
+    def _owner(self, uid: str, kind: str) -> tuple[FilmBox, ImageBox | AnnotationBox]:
         if self.session is not None:
             for film_box in reversed(self.session.film_boxes):
-                box = film_box.image_box(uid)
+                box = film_box.image_box(uid) if kind == "image" else film_box.annotation_box(uid)
                 if box is not None:
-                    return box
-        raise NoSuchInstance(f"no Image Box {uid} on this association")
+                    return self._settable(film_box), box
+        noun = "Image Box" if kind == "image" else "Annotation Box"
+        raise NoSuchInstance(f"no {noun} {uid} on this association")
+
+    def set_image_box(self, uid: str, class_uid: str, request: ImageBoxRequest) -> list[Notice]:
+        """N-SET (PS3.4 H.4.3.1.2.1): validate everything, then store; warn how it fits."""
+        film_box, box = self._owner(uid, "image")
+        assert isinstance(box, ImageBox)
+        if class_uid != box.sop_class_uid:
+            raise ClassInstanceConflict(f"Image Box {uid} is of class {box.sop_class_uid}")
+        if request.position != box.position:
+            raise InvalidValue(
+                f"Image Box Position {request.position} is not this box's {box.position}")
+        choices = self.choices()
+        box.apply(request, self.printer, choices, self.lut(request.presentation_lut_uid))
+        notice = film_box.fit_notice(box)
+        if notice is not None:
+            choices.note(notice)
+        return choices.notices
+
+    def set_annotation_box(self, uid: str, position: int, text: str | None) -> None:
+        _, box = self._owner(uid, "annotation")
+        assert isinstance(box, AnnotationBox)
+        box.apply(position, text)
 
     # Printing ---------------------------------------------------------------
 
@@ -125,7 +238,7 @@ class PrintHierarchy:
         """N-ACTION on a Film Box: one film, B603 when it holds no image."""
         film_box = self.film_box(uid)
         notices = [] if film_box.has_images else [Notice.EMPTY_FILM_BOX]
-        return self._job([film_box]), notices
+        return self._job([film_box]), notices + self._fit_notices([film_box])
 
     def print_film_session(self, uid: str) -> tuple[PrintJob, list[Notice]]:
         """N-ACTION on the Film Session: every film box in creation order (C600 if none)."""
@@ -133,7 +246,18 @@ class PrintHierarchy:
         if not session.film_boxes:
             raise NoFilmBox("the Film Session holds no Film Box to print")
         empty = any(not box.has_images for box in session.film_boxes)
-        return self._job(session.film_boxes), [Notice.EMPTY_FILM_SESSION] if empty else []
+        notices = [Notice.EMPTY_FILM_SESSION] if empty else []
+        return self._job(session.film_boxes), notices + self._fit_notices(session.film_boxes)
+
+    @staticmethod
+    def _fit_notices(film_boxes: list[FilmBox]) -> list[Notice]:
+        notices: list[Notice] = []
+        for film_box in film_boxes:
+            for box in film_box.image_boxes:
+                notice = film_box.fit_notice(box)
+                if notice is not None and notice not in notices:
+                    notices.append(notice)
+        return notices
 
     def _job(self, film_boxes: list[FilmBox]) -> PrintJob:
         session = self.session
@@ -143,9 +267,11 @@ class PrintHierarchy:
             calling_ae=self.calling_ae,
             film_session_uid=session.uid,
             film_box_uids=tuple(box.uid for box in film_boxes),
-            sheets=tuple(box.sheet(self.printer) for box in film_boxes),
+            sheets=tuple(box.sheet() for box in film_boxes),
             copies=session.number_of_copies,
             priority=session.print_priority,
             label=session.film_session_label,
             media=self.printer.media_for(film_boxes[0].film_size_id),
+            medium_type=session.medium_type,
+            destination=session.film_destination,
         )

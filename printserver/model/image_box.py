@@ -1,4 +1,8 @@
-"""Basic Grayscale Image Box (PS3.4 H.4.3): one cell of a film box and its image."""
+"""Basic Grayscale and Basic Color Image Boxes (PS3.4 H.4.3, H.4.4).
+
+The SCP creates them with their film box; the SCU only N-SETs them.  Values set
+on an image box override those of its film box for that one image.
+"""
 
 from __future__ import annotations
 
@@ -7,59 +11,142 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from printserver.config import PrinterConfig
+from printserver.model.choices import Choices
 from printserver.model.errors import InvalidValue
-from printserver.render.sheet import MAGNIFICATIONS, SheetImage
+from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.render.sheet import PresentationLut, SheetImage
 
 POLARITIES = ("NORMAL", "REVERSE")
+DECIMATE_CROP = ("DECIMATE", "CROP", "FAIL")
+MAX_REQUESTED_SIZE_MM = 1000.0
 
 
 @dataclass(frozen=True)
 class ImageContent:
-    """A decoded Basic Grayscale Image Sequence item (PS3.4 H.4.3.1.2.1)."""
+    """A decoded image sequence item: gray (rows, columns) or RGB (rows, columns, 3)."""
 
-    pixels: npt.NDArray[np.uint16]
+    pixels: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
     bits_stored: int
-    monochrome1: bool
+    monochrome1: bool = False
     aspect: tuple[int, int] = (1, 1)
+
+
+@dataclass(frozen=True)
+class ImageBoxRequest:
+    """The attributes of an Image Box N-SET (PS3.4 Tables H.4-10, H.4-11)."""
+
+    position: int
+    image: ImageContent | None = None  # None with ``erase`` false: no sequence sent
+    erase: bool = False
+    polarity: str | None = None
+    magnification_type: str | None = None
+    smoothing_type: str | None = None
+    min_density: int | None = None
+    max_density: int | None = None
+    configuration_information: str | None = None
+    requested_image_size: float | None = None
+    decimate_crop: str | None = None
+    presentation_lut_uid: str | None = None
 
 
 @dataclass
 class ImageBox:
-    """An image box created by the SCP with its film box; the SCU only N-SETs it."""
+    """One cell of a film box and the image an SCU put there."""
 
     uid: str
     position: int
     sop_class_uid: str
+    color: bool = False
     image: ImageContent | None = None
     polarity: str = "NORMAL"
-    magnification: str | None = None  # overrides the film box when set
+    magnification_type: str | None = None  # None: the film box's
+    smoothing_type: str | None = None
+    min_density: int | None = None
+    max_density: int | None = None
+    configuration_information: str | None = None
+    requested_image_size: float | None = None
+    decimate_crop: str = "DECIMATE"
+    presentation_lut: PresentationLutInstance | None = None
 
-    def set(
+    def apply(
         self,
-        *,
-        image: ImageContent | None,
-        polarity: str | None = None,
-        magnification: str | None = None,
+        request: ImageBoxRequest,
+        printer: PrinterConfig,
+        choices: Choices,
+        lut: PresentationLutInstance | None,
     ) -> None:
-        """Apply an N-SET; ``image=None`` erases (an empty image sequence)."""
-        if polarity is not None:
-            if polarity not in POLARITIES:
-                raise InvalidValue(f"Polarity {polarity!r} is not NORMAL or REVERSE")
-            self.polarity = polarity
-        if magnification is not None:
-            if magnification not in MAGNIFICATIONS:
-                raise InvalidValue(f"Magnification Type {magnification!r} is not supported")
-            self.magnification = magnification
-        self.image = image
+        """Take an N-SET; all values are checked before anything changes."""
+        polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
+        magnification = self.magnification_type
+        if request.magnification_type:
+            magnification = choices.choose(
+                "Magnification Type", request.magnification_type,
+                printer.magnification_types, magnification or printer.default_magnification)
+        smoothing = self.smoothing_type
+        if request.smoothing_type:
+            smoothing = choices.choose("Smoothing Type", request.smoothing_type,
+                                       printer.smoothing_types, printer.default_smoothing)
+        low, high = printer.min_density, printer.max_density
+        min_density = choices.density("Min Density", request.min_density, low, high,
+                                      self.min_density or 0) or None
+        max_density = choices.density("Max Density", request.max_density, low, high,
+                                      self.max_density or 0) or None
+        size = request.requested_image_size
+        if size is not None and not 0 < size <= MAX_REQUESTED_SIZE_MM:
+            raise InvalidValue(f"Requested Image Size {size} mm is not in 0..1000")
+        behaviour = choices.choose("Requested Decimate/Crop Behavior", request.decimate_crop,
+                                   DECIMATE_CROP, self.decimate_crop)
+        information = self.configuration_information
+        if request.configuration_information is not None:
+            information = configuration_information(
+                request.configuration_information, printer, choices)
+        self.polarity, self.magnification_type, self.smoothing_type = (
+            polarity, magnification, smoothing)
+        self.min_density, self.max_density = min_density, max_density
+        self.requested_image_size = size if size is not None else self.requested_image_size
+        self.decimate_crop, self.configuration_information = behaviour, information
+        if lut is not None:
+            self.presentation_lut = lut
+        if request.erase:
+            self.image = None
+        elif request.image is not None:
+            self.image = request.image
 
-    def sheet_image(self, film_magnification: str) -> SheetImage | None:
+    def sheet_image(
+        self, magnification: str, film_lut: PresentationLut | None
+    ) -> SheetImage | None:
         """What the renderer needs of this box, or None when it holds no image."""
         if self.image is None:
             return None
+        lut = self.presentation_lut.lut if self.presentation_lut is not None else film_lut
         return SheetImage(
             pixels=self.image.pixels,
             bits_stored=self.image.bits_stored,
             invert=self.image.monochrome1 != (self.polarity == "REVERSE"),
-            magnification=self.magnification or film_magnification,
+            magnification=self.magnification_type or magnification,
             aspect=self.image.aspect,
+            presentation_lut=None if self.color else lut,
+            requested_width_mm=self.requested_image_size,
+            decimate_crop=self.decimate_crop,
+            min_density=self.min_density,
+            max_density=self.max_density,
         )
+
+
+def configuration_information(value: str, printer: PrinterConfig, choices: Choices) -> str:
+    """Configuration Information (2010,0150): backslash-separated values the printer knows.
+
+    Unknown values are dropped with warning 0x0116 (lenient) or refused (strict),
+    digest §4.2.7; an empty string clears it.
+    """
+    known = []
+    for token in (part.strip() for part in value.split("\\")):
+        if not token:
+            continue
+        if token in printer.configuration_information:
+            known.append(token)
+        else:
+            choices.unsupported("Configuration Information", token,
+                                printer.configuration_information)
+    return "\\".join(known)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydicom.dataset import Dataset
 
-from printserver.model.errors import InvalidValue, MissingAttribute
+from printserver.model.errors import InvalidValue, MissingAttribute, NoSuchAttribute
 from printserver.model.film_box import FilmBoxRequest
 from printserver.model.film_session import FilmSessionRequest
-from printserver.model.image_box import ImageContent
-from printserver.render.pixels import PixelDataError, decode_grayscale
+from printserver.model.image_box import ImageBoxRequest, ImageContent
+from printserver.model.presentation_lut import PresentationLutRequest
+from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
 
 
 def _raw(ds: Dataset, keyword: str) -> Any:
@@ -65,6 +68,53 @@ def referenced_uid(ds: Dataset, keyword: str) -> str | None:
     return text(sequence[0], "ReferencedSOPInstanceUID")
 
 
+FILM_SESSION_KEYWORDS = frozenset({
+    "NumberOfCopies", "PrintPriority", "MediumType", "FilmDestination", "FilmSessionLabel",
+    "MemoryAllocation", "OwnerID", "SpecificCharacterSet", "ProposedStudySequence",
+    "ReferencedPresentationLUTSequence", "Illumination", "ReflectedAmbientLight",
+    "SOPClassUID", "SOPInstanceUID",
+})
+"""PS3.4 Table H.4-2, plus the pre-CP-173 session-level LUT attributes."""
+
+FILM_BOX_KEYWORDS = frozenset({
+    "ImageDisplayFormat", "ReferencedFilmSessionSequence", "FilmOrientation", "FilmSizeID",
+    "MagnificationType", "MaxDensity", "ConfigurationInformation",
+    "ReferencedPresentationLUTSequence", "AnnotationDisplayFormatID", "SmoothingType",
+    "BorderDensity", "EmptyImageDensity", "MinDensity", "Trim", "Illumination",
+    "ReflectedAmbientLight", "RequestedResolutionID", "ICCProfile",
+    "SOPClassUID", "SOPInstanceUID",
+})
+"""PS3.4 Table H.4-6."""
+
+GRAYSCALE_IMAGE_BOX_KEYWORDS = frozenset({
+    "ImageBoxPosition", "BasicGrayscaleImageSequence", "Polarity", "MagnificationType",
+    "SmoothingType", "MinDensity", "MaxDensity", "ConfigurationInformation",
+    "RequestedImageSize", "RequestedDecimateCropBehavior",
+    "ReferencedPresentationLUTSequence", "OriginalImageSequence",
+})
+"""PS3.4 Table H.4-10."""
+
+COLOR_IMAGE_BOX_KEYWORDS = frozenset({
+    "ImageBoxPosition", "BasicColorImageSequence", "Polarity", "MagnificationType",
+    "SmoothingType", "RequestedImageSize", "RequestedDecimateCropBehavior",
+    "OriginalImageSequence",
+})
+"""PS3.4 Table H.4-11."""
+
+ANNOTATION_BOX_KEYWORDS = frozenset({"AnnotationPosition", "TextString"})
+PRESENTATION_LUT_KEYWORDS = frozenset({
+    "PresentationLUTSequence", "PresentationLUTShape", "SOPClassUID", "SOPInstanceUID",
+})
+
+
+def check_known(ds: Dataset, known: frozenset[str], what: str) -> None:
+    """Strict printers refuse attributes the SOP class does not define (0x0105)."""
+    for element in ds:
+        if element.keyword not in known:
+            name = element.keyword or str(element.tag)
+            raise NoSuchAttribute(f"{name} is not an attribute of {what}")
+
+
 def film_session_request(ds: Dataset) -> FilmSessionRequest:
     return FilmSessionRequest(
         number_of_copies=integer(ds, "NumberOfCopies"),
@@ -74,6 +124,9 @@ def film_session_request(ds: Dataset) -> FilmSessionRequest:
         film_session_label=text(ds, "FilmSessionLabel"),
         memory_allocation=integer(ds, "MemoryAllocation"),
         owner_id=text(ds, "OwnerID"),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
+        illumination=integer(ds, "Illumination"),
+        reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
     )
 
 
@@ -83,15 +136,121 @@ def film_box_request(ds: Dataset) -> FilmBoxRequest:
         film_orientation=code(ds, "FilmOrientation"),
         film_size_id=code(ds, "FilmSizeID"),
         magnification_type=code(ds, "MagnificationType"),
+        smoothing_type=code(ds, "SmoothingType"),
         border_density=code(ds, "BorderDensity"),
         empty_image_density=code(ds, "EmptyImageDensity"),
         min_density=integer(ds, "MinDensity"),
         max_density=integer(ds, "MaxDensity"),
         trim=code(ds, "Trim"),
         configuration_information=text(ds, "ConfigurationInformation"),
+        requested_resolution_id=code(ds, "RequestedResolutionID"),
+        illumination=integer(ds, "Illumination"),
+        reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
+        annotation_display_format_id=code(ds, "AnnotationDisplayFormatID"),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
     )
 
 
+def decimal(ds: Dataset, keyword: str) -> float | None:
+    value = _raw(ds, keyword)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"{keyword} {value!r} is not a number") from None
+
+
+def image_box_request(ds: Dataset, *, color: bool, big_endian: bool) -> ImageBoxRequest:
+    """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1)."""
+    position = integer(ds, "ImageBoxPosition")
+    if position is None:
+        raise MissingAttribute("Image Box Position is required")
+    keyword = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
+    if keyword not in ds:
+        raise MissingAttribute(f"{keyword} is required")
+    sequence = _raw(ds, keyword)
+    image = None
+    if sequence:
+        image = color_image(sequence[0]) if color else grayscale_image(
+            sequence[0], big_endian=big_endian)
+    return ImageBoxRequest(
+        position=position,
+        image=image,
+        erase=image is None,
+        polarity=code(ds, "Polarity"),
+        magnification_type=code(ds, "MagnificationType"),
+        smoothing_type=code(ds, "SmoothingType"),
+        min_density=integer(ds, "MinDensity"),
+        max_density=integer(ds, "MaxDensity"),
+        configuration_information=text(ds, "ConfigurationInformation"),
+        requested_image_size=decimal(ds, "RequestedImageSize"),
+        decimate_crop=code(ds, "RequestedDecimateCropBehavior"),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
+    )
+
+
+def presentation_lut_request(ds: Dataset, *, big_endian: bool) -> PresentationLutRequest:
+    """A Presentation LUT N-CREATE (PS3.4 H.4.9.1.2.1)."""
+    shape = code(ds, "PresentationLUTShape")
+    sequence = _raw(ds, "PresentationLUTSequence")
+    if not sequence:
+        return PresentationLutRequest(shape=shape, has_sequence="PresentationLUTSequence" in ds)
+    item = sequence[0]
+    descriptor = _raw(item, "LUTDescriptor")
+    values = None if descriptor is None else tuple(int(v) for v in descriptor)
+    return PresentationLutRequest(
+        shape=shape, has_sequence=True, descriptor=values,
+        data=_lut_data(item, big_endian=big_endian),
+    )
+
+
+def _lut_data(item: Dataset, *, big_endian: bool) -> npt.NDArray[np.uint16] | None:
+    """LUT Data is US or OW (ambiguous VR in implicit syntaxes): accept both forms."""
+    value = _raw(item, "LUTData")
+    if value is None:
+        return None
+    if isinstance(value, bytes | bytearray):
+        return np.frombuffer(value, dtype=">u2" if big_endian else "<u2").astype(np.uint16)
+    values = [value] if isinstance(value, int) else list(value)
+    try:
+        return np.asarray(values, dtype=np.int64).clip(0, 65535).astype(np.uint16)
+    except (TypeError, ValueError):
+        raise InvalidValue("LUT Data is not a list of numbers") from None
+
+
+def annotation(ds: Dataset) -> tuple[int, str | None]:
+    """An Annotation Box N-SET: Annotation Position and Text String (PS3.4 H.4.5.1.2.1)."""
+    position = integer(ds, "AnnotationPosition")
+    if position is None:
+        raise MissingAttribute("Annotation Position is required")
+    return position, text(ds, "TextString")
+
+
+def color_image(item: Dataset) -> ImageContent:
+    """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1)."""
+    samples = integer(item, "SamplesPerPixel")
+    if samples != 3:
+        raise InvalidValue(f"Samples per Pixel {samples} is not 3 for a colour image")
+    photometric = code(item, "PhotometricInterpretation")
+    if photometric != "RGB":
+        raise InvalidValue(f"Photometric Interpretation {photometric} is not RGB")
+    for keyword, wanted in (("BitsAllocated", 8), ("BitsStored", 8)):
+        value = integer(item, keyword)
+        if value != wanted:
+            raise InvalidValue(f"{keyword} {value} is not {wanted} for a colour image")
+    pixel_data = _raw(item, "PixelData")
+    if pixel_data is None:
+        raise MissingAttribute("Pixel Data is required")
+    planar = integer(item, "PlanarConfiguration")
+    try:
+        pixels = decode_color(
+            bytes(pixel_data), rows=required_integer(item, "Rows"),
+            columns=required_integer(item, "Columns"),
+            planar_configuration=1 if planar is None else planar)
+    except PixelDataError as exc:
+        raise InvalidValue(str(exc)) from None
+    return ImageContent(pixels=pixels, bits_stored=8, aspect=_aspect(item))
 def _aspect(item: Dataset) -> tuple[int, int]:
     value = _raw(item, "PixelAspectRatio")
     if value is None:

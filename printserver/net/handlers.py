@@ -1,10 +1,10 @@
 """DIMSE-N requests of the Print Management Service Class → the print model.
 
 pynetdicom calls these from each association's own thread (digest §6.2); the
-per-association :class:`PrintHierarchy` is found by the association object.
-Every handler answers: model errors become their status with an Error Comment,
-and anything unexpected becomes 0x0110 with a log entry, never a dropped
-request or a dead server.
+per-association state is found by the association object.  Every handler
+answers: model errors become their status with an Error Comment, and anything
+unexpected becomes 0x0110 with a log entry, never a dropped request or a dead
+server.
 """
 
 from __future__ import annotations
@@ -16,47 +16,66 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRBigEndian
+from pydicom.uid import ExplicitVRBigEndian, generate_uid
 from pynetdicom import evt
+from pynetdicom.association import Association
 
-import printserver
-from printserver.config import Config
-from printserver.model.errors import PrintModelError, SpoolFull
-from printserver.model.film_box import FilmBox
-from printserver.model.film_session import FilmSession
+from printserver.config import Config, PrinterConfig
+from printserver.model.errors import NoSuchInstance, PrintModelError, SpoolFull
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.net import attributes, status
+from printserver.model.printer import PrinterStatus, printer_status
+from printserver.net import attributes, events, replies, status
+from printserver.net.association import (
+    MISSING_INSTANCE,
+    AssociationState,
+    accepted_contexts,
+    repair_incomplete_requests,
+)
+from printserver.net.print_job import print_job_dataset
+from printserver.net.printer import configuration_dataset, printer_dataset, select
 from printserver.net.status import DimseFailure, status_dataset
-from printserver.net.uids import FILM_BOX, FILM_SESSION, GRAYSCALE_IMAGE_BOX, PRINTER
+from printserver.net.uids import (
+    ANNOTATION_BOX,
+    COLOR_IMAGE_BOX,
+    COLOR_PRINT_META,
+    FILM_BOX,
+    FILM_SESSION,
+    GRAYSCALE_IMAGE_BOX,
+    PRESENTATION_LUT,
+    PRINT_JOB,
+    PRINTER,
+    PRINTER_CONFIGURATION,
+    PRINTER_CONFIGURATION_INSTANCE,
+    PRINTER_INSTANCE,
+)
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
+from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
 
 Reply = tuple[int | Dataset, Dataset | None]
+NOT_NEGOTIATED = frozenset({PRINT_JOB})
 
 
 def _uid(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def _called_ae(event: evt.Event) -> str:
+def _called_ae(assoc: Association) -> str:
     """The AE title the client called: it selects the logical printer."""
-    primitive: Any = event.assoc.requestor.primitive
+    primitive: Any = assoc.requestor.primitive
     return str(primitive.called_ae_title).strip()
+
+
+def _calling_ae(assoc: Association) -> str:
+    return str(assoc.requestor.ae_title).strip()
 
 
 def _requested(event: evt.Event) -> tuple[str, str]:
     """Requested SOP Class and Instance UID of an N-SET/N-GET/N-ACTION/N-DELETE."""
     request: Any = event.request
     return str(request.RequestedSOPClassUID), str(request.RequestedSOPInstanceUID)
-
-
-def _reference(class_uid: str, instance_uid: str) -> Dataset:
-    item = Dataset()
-    item.ReferencedSOPClassUID = class_uid
-    item.ReferencedSOPInstanceUID = instance_uid
-    return item
 
 
 class PrintService:
@@ -66,7 +85,8 @@ class PrintService:
         self.config = config
         self.queue = queue
         self.sinks = sinks
-        self._states: dict[int, PrintHierarchy] = {}
+        self._states: dict[int, AssociationState] = {}
+        self._print_jobs: dict[str, str] = {}  # Print Job UID -> spool job id
         self._lock = threading.Lock()
 
     # association life -------------------------------------------------------
@@ -87,17 +107,26 @@ class PrintService:
         ]
 
     def on_requested(self, event: evt.Event) -> None:
-        """Reject an association whose called AE title names no printer (PS3.8 9.3.4)."""
-        called = _called_ae(event)
-        if self.config.printer_for(called) is None:
-            primitive: Any = event.assoc.requestor.primitive
-            LOG.warning(
-                "rejecting association from %s: called AE %r is no printer",
-                str(primitive.calling_ae_title).strip(), called,
-            )
-            # rejected-permanent, DICOM UL service-user, called AE title not recognised
-            event.assoc.acse.send_reject(0x01, 0x01, 0x07)
-            event.assoc.kill()  # lets the DUL send the A-ASSOCIATE-RJ before the socket closes
+        """Reject unknown called or calling AE titles (PS3.8 9.3.4), else prepare the state."""
+        assoc = event.assoc
+        called, calling = _called_ae(assoc), _calling_ae(assoc)
+        printer = self.config.printer_for(called)
+        reason = None
+        if printer is None:
+            reason, diagnostic = f"called AE {called!r} is no printer", 0x07
+        elif not self._caller_allowed(printer, calling):
+            reason, diagnostic = f"calling AE {calling!r} is not allowed", 0x03
+        if reason is not None:
+            LOG.warning("rejecting association from %s to %s: %s", calling, called, reason)
+            # rejected-permanent, DICOM UL service-user
+            assoc.acse.send_reject(0x01, 0x01, diagnostic)
+            assoc.kill()  # lets the DUL send the A-ASSOCIATE-RJ before the socket closes
+            return
+        repair_incomplete_requests(assoc, self._resolve_missing_instance)
+
+    def _caller_allowed(self, printer: PrinterConfig, calling: str) -> bool:
+        allowed = self.config.server.allowed_calling_aes
+        return (not allowed or calling in allowed) and printer.accepts_caller(calling)
 
     def on_connection_open(self, event: evt.Event) -> None:
         """Set TCP_NODELAY: small DIMSE messages otherwise wait on Nagle (digest §interop)."""
@@ -110,24 +139,68 @@ class PrintService:
         with self._lock:
             self._states.pop(id(event.assoc), None)
 
-    def _hierarchy(self, event: evt.Event) -> PrintHierarchy:
-        key = id(event.assoc)
+    def _state(self, assoc: Association) -> AssociationState:
+        key = id(assoc)
         with self._lock:
             state = self._states.get(key)
             if state is None:
-                called = _called_ae(event)
+                called = _called_ae(assoc)
                 printer = self.config.printer_for(called)
                 if printer is None:  # on_requested rejects these; be safe anyway
                     raise DimseFailure(status.PROCESSING_FAILURE, f"no printer {called}")
-                calling = str(event.assoc.requestor.ae_title).strip()
-                state = self._states[key] = PrintHierarchy(printer, calling)
+                contexts = accepted_contexts(assoc)
+                hierarchy = PrintHierarchy(printer, _calling_ae(assoc),
+                                           annotations=ANNOTATION_BOX in contexts)
+                state = self._states[key] = AssociationState(
+                    hierarchy, contexts, send_events=printer.send_events)
             return state
+
+    def _resolve_missing_instance(self, assoc: Association, class_uid: str) -> str | None:
+        """The instance a request without SOP Instance UID most plausibly means (lenient)."""
+        if class_uid == PRINTER:
+            return PRINTER_INSTANCE
+        if class_uid == PRINTER_CONFIGURATION:
+            return PRINTER_CONFIGURATION_INSTANCE
+        state = self._state(assoc)
+        hierarchy = state.hierarchy
+        if hierarchy.printer.strict:
+            return None
+        if class_uid == FILM_BOX:
+            film_box = hierarchy.current_film_box()
+            return film_box.uid if film_box is not None else None
+        if class_uid == FILM_SESSION and hierarchy.session is not None:
+            return hierarchy.session.uid
+        return None
+
+    # status and events --------------------------------------------------------
+
+    def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
+        sink = self.sinks.get(printer.ae_title)
+        return printer_status(sink.status() if sink is not None else None)
+
+    def _job(self, job_id: str) -> JobRecord | None:
+        try:
+            return self.queue.store.get(job_id)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _flush_events(self, event: evt.Event, state: AssociationState) -> None:
+        if not state.send_events:
+            return
+        printer = state.hierarchy.printer
+        events.flush_print_job_events(event.assoc, state, self._job, printer.printer_name)
+        events.flush_printer_event(event.assoc, state, self.printer_status(printer),
+                                   printer.printer_name)
 
     # dispatch ---------------------------------------------------------------
 
-    def _answer(self, event: evt.Event, name: str, work: Callable[[], Reply]) -> Reply:
+    def _answer(self, event: evt.Event, name: str, work: Callable[[AssociationState], Reply],
+                *, flush: bool = True) -> Reply:
         try:
-            return work()
+            state = self._state(event.assoc)
+            if flush:
+                self._flush_events(event, state)
+            return work(state)
         except PrintModelError as exc:
             code = status.for_error(exc)
             LOG.warning("%s refused with 0x%04X: %s", name, code, exc)
@@ -144,73 +217,71 @@ class PrintService:
         class_uid = str(request.AffectedSOPClassUID)
         uid = _uid(request.AffectedSOPInstanceUID)
 
-        def work() -> Reply:
-            hierarchy = self._hierarchy(event)
+        def work(state: AssociationState) -> Reply:
+            hierarchy = state.hierarchy
             ds = event.attribute_list
+            strict = hierarchy.printer.strict
             if class_uid == FILM_SESSION:
+                if strict:
+                    attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
                 session, notices = hierarchy.create_film_session(
-                    uid, attributes.film_session_request(ds)
-                )
-                reply = self._film_session_reply(session)
-                created = session.uid
+                    uid, attributes.film_session_request(ds))
+                reply, created = replies.film_session(session), session.uid
             elif class_uid == FILM_BOX:
+                if strict:
+                    attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
                 film_box, notices = hierarchy.create_film_box(
-                    uid,
-                    attributes.film_box_request(ds),
+                    uid, attributes.film_box_request(ds),
                     attributes.referenced_uid(ds, "ReferencedFilmSessionSequence"),
-                )
-                reply = self._film_box_reply(film_box, hierarchy)
-                created = film_box.uid
+                    color=str(event.context.abstract_syntax) == COLOR_PRINT_META)
+                reply, created = replies.film_box(film_box, hierarchy), film_box.uid
+            elif class_uid == PRESENTATION_LUT:
+                if strict:
+                    attributes.check_known(ds, attributes.PRESENTATION_LUT_KEYWORDS,
+                                           "Presentation LUT")
+                lut = hierarchy.create_presentation_lut(uid, attributes.presentation_lut_request(
+                    ds, big_endian=event.context.transfer_syntax == ExplicitVRBigEndian))
+                reply, created, notices = replies.presentation_lut(lut), lut.uid, []
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-CREATE of {class_uid}")
             if uid is None:
                 reply.AffectedSOPInstanceUID = created
-            LOG.info("N-CREATE %s %s", class_uid, created)
+            LOG.info("N-CREATE %s %s from %s", class_uid, created, hierarchy.calling_ae)
             return status.for_notices(notices), reply
 
         return self._answer(event, "N-CREATE", work)
 
-    def _film_session_reply(self, session: FilmSession) -> Dataset:
-        reply = Dataset()
-        reply.NumberOfCopies = str(session.number_of_copies)
-        reply.PrintPriority = session.print_priority
-        reply.MediumType = session.medium_type
-        reply.FilmDestination = session.film_destination
-        if session.film_session_label:
-            reply.FilmSessionLabel = session.film_session_label
-        return reply
-
-    def _film_box_reply(self, film_box: FilmBox, hierarchy: PrintHierarchy) -> Dataset:
-        assert hierarchy.session is not None
-        reply = Dataset()
-        reply.ImageDisplayFormat = film_box.image_display_format
-        reply.FilmOrientation = film_box.film_orientation
-        reply.FilmSizeID = film_box.film_size_id
-        reply.MagnificationType = film_box.magnification_type
-        reply.BorderDensity = film_box.border_density
-        reply.EmptyImageDensity = film_box.empty_image_density
-        reply.MinDensity = film_box.min_density
-        reply.MaxDensity = film_box.max_density
-        reply.Trim = film_box.trim
-        if film_box.configuration_information:
-            reply.ConfigurationInformation = film_box.configuration_information
-        reply.ReferencedFilmSessionSequence = [_reference(FILM_SESSION, hierarchy.session.uid)]
-        reply.ReferencedImageBoxSequence = [
-            _reference(box.sop_class_uid, box.uid) for box in film_box.image_boxes
-        ]
-        return reply
-
     def on_n_set(self, event: evt.Event) -> Reply:
         class_uid, uid = _requested(event)
 
-        def work() -> Reply:
-            hierarchy = self._hierarchy(event)
+        def work(state: AssociationState) -> Reply:
+            hierarchy = state.hierarchy
             ds = event.modification_list
-            if class_uid == GRAYSCALE_IMAGE_BOX:
-                self._set_image_box(hierarchy, uid, ds, event)
-                notices = []
+            strict = hierarchy.printer.strict
+            if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
+                color = class_uid == COLOR_IMAGE_BOX
+                if strict:
+                    known = (attributes.COLOR_IMAGE_BOX_KEYWORDS if color
+                             else attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS)
+                    attributes.check_known(ds, known, "Image Box")
+                request = attributes.image_box_request(
+                    ds, color=color,
+                    big_endian=event.context.transfer_syntax == ExplicitVRBigEndian)
+                notices = hierarchy.set_image_box(uid, class_uid, request)
+            elif class_uid == FILM_BOX:
+                if strict:
+                    attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
+                notices = hierarchy.set_film_box(uid, attributes.film_box_request(ds))
             elif class_uid == FILM_SESSION:
-                notices = hierarchy.film_session(uid).apply(attributes.film_session_request(ds))
+                if strict:
+                    attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
+                notices = hierarchy.set_film_session(uid, attributes.film_session_request(ds))
+            elif class_uid == ANNOTATION_BOX:
+                if strict:
+                    attributes.check_known(ds, attributes.ANNOTATION_BOX_KEYWORDS,
+                                           "Annotation Box")
+                hierarchy.set_annotation_box(uid, *attributes.annotation(ds))
+                notices = []
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-SET of {class_uid}")
             LOG.info("N-SET %s %s", class_uid, uid)
@@ -218,73 +289,43 @@ class PrintService:
 
         return self._answer(event, "N-SET", work)
 
-    def _set_image_box(
-        self, hierarchy: PrintHierarchy, uid: str, ds: Dataset, event: evt.Event
-    ) -> None:
-        """N-SET of a Basic Grayscale Image Box (PS3.4 H.4.3.1.2.1)."""
-        box = hierarchy.image_box(uid)
-        position = attributes.integer(ds, "ImageBoxPosition")
-        if position is None:
-            raise DimseFailure(status.MISSING_ATTRIBUTE, "Image Box Position is required")
-        if position != box.position:
-            raise DimseFailure(
-                status.INVALID_ATTRIBUTE_VALUE,
-                f"Image Box Position {position} is not this box's position {box.position}",
-            )
-        if "BasicGrayscaleImageSequence" not in ds:
-            raise DimseFailure(status.MISSING_ATTRIBUTE, "Basic Grayscale Image Sequence missing")
-        sequence = ds.BasicGrayscaleImageSequence
-        big_endian = event.context.transfer_syntax == ExplicitVRBigEndian
-        image = attributes.grayscale_image(sequence[0], big_endian=big_endian) if sequence else None
-        box.set(
-            image=image,
-            polarity=attributes.code(ds, "Polarity"),
-            magnification=attributes.code(ds, "MagnificationType"),
-        )
-
     def on_n_get(self, event: evt.Event) -> Reply:
-        class_uid, _ = _requested(event)
+        class_uid, uid = _requested(event)
 
-        def work() -> Reply:
-            if class_uid != PRINTER:
-                raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-GET of {class_uid}")
+        def work(state: AssociationState) -> Reply:
+            printer = state.hierarchy.printer
             wanted = [int(tag) for tag in event.attribute_identifiers or []]
-            return status.SUCCESS, self._printer_attributes(event, wanted)
+            if class_uid == PRINTER:
+                self._check_well_known(uid, PRINTER_INSTANCE, printer)
+                everything = printer_dataset(printer, self.printer_status(printer))
+            elif class_uid == PRINTER_CONFIGURATION:
+                self._check_well_known(uid, PRINTER_CONFIGURATION_INSTANCE, printer)
+                everything = configuration_dataset(printer)
+            elif class_uid == PRINT_JOB:
+                record = self._job(self._print_jobs.get(uid, ""))
+                if record is None:
+                    raise NoSuchInstance(f"no Print Job {uid}")
+                everything = print_job_dataset(record, printer.printer_name)
+            else:
+                raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-GET of {class_uid}")
+            return status.SUCCESS, select(everything, wanted, strict=printer.strict)
 
         return self._answer(event, "N-GET", work)
 
-    def _printer_attributes(self, event: evt.Event, wanted: list[int]) -> Dataset:
-        """Printer module (PS3.3 C.13.9): everything we know; unknown requests are omitted."""
-        printer = self._hierarchy(event).printer
-        sink = self.sinks.get(printer.ae_title)
-        health = sink.status() if sink is not None else None
-        everything = Dataset()
-        if health is None or (health.ok and health.accepting):
-            everything.PrinterStatus = "NORMAL"
-            everything.PrinterStatusInfo = "NORMAL"
-        else:
-            # the spool still takes films while the destination is down (digest §4.7.1)
-            everything.PrinterStatus = "WARNING"
-            everything.PrinterStatusInfo = "PRINTER DOWN"
-        everything.PrinterName = printer.printer_name
-        everything.Manufacturer = "printserver"
-        everything.ManufacturerModelName = "printserver PostScript film printer"
-        everything.SoftwareVersions = printserver.__version__
-        if not wanted:
-            return everything
-        reply = Dataset()
-        for element in everything:
-            if int(element.tag) in wanted:
-                reply.add(element)
-        return reply
+    @staticmethod
+    def _check_well_known(uid: str, expected: str, printer: PrinterConfig) -> None:
+        if uid != expected and printer.strict:
+            raise NoSuchInstance(f"the instance is {expected}, not {uid}")
 
     def on_n_action(self, event: evt.Event) -> Reply:
         class_uid, uid = _requested(event)
 
-        def work() -> Reply:
+        def work(state: AssociationState) -> Reply:
             if event.action_type != 1:
                 raise DimseFailure(status.NO_SUCH_ACTION, f"Action Type {event.action_type}")
-            hierarchy = self._hierarchy(event)
+            if uid == MISSING_INSTANCE:
+                raise NoSuchInstance("no SOP Instance UID given and none to print")
+            hierarchy = state.hierarchy
             if class_uid == FILM_BOX:
                 job, notices = hierarchy.print_film_box(uid)
                 full = status.QUEUE_FULL_FILM_BOX
@@ -293,27 +334,33 @@ class PrintService:
                 full = status.QUEUE_FULL_FILM_SESSION
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-ACTION of {class_uid}")
+            print_job_uid = generate_uid() if state.print_job_negotiated else ""
             try:
-                record = self.queue.enqueue(job)
+                record = self.queue.enqueue(job, print_job_uid)
             except SpoolFull as exc:
                 raise DimseFailure(full, str(exc)) from exc
-            LOG.info(
-                "printed %s %s from %s as job %s", class_uid, uid, hierarchy.calling_ae,
-                record.job_id,
-            )
-            return status.for_notices(notices), None
+            LOG.info("job %s: printed %s %s from %s", record.job_id, class_uid, uid,
+                     hierarchy.calling_ae)
+            if not print_job_uid:
+                return status.for_notices(notices), None
+            with self._lock:
+                self._print_jobs[print_job_uid] = record.job_id
+            state.print_jobs[print_job_uid] = record.job_id
+            return status.for_notices(notices), replies.print_job_reference(print_job_uid)
 
-        return self._answer(event, "N-ACTION", work)
+        return self._answer(event, "N-ACTION", work, flush=False)
 
     def on_n_delete(self, event: evt.Event) -> int | Dataset:
         class_uid, uid = _requested(event)
 
-        def work() -> Reply:
-            hierarchy = self._hierarchy(event)
+        def work(state: AssociationState) -> Reply:
+            hierarchy = state.hierarchy
             if class_uid == FILM_BOX:
                 hierarchy.delete_film_box(uid)
             elif class_uid == FILM_SESSION:
                 hierarchy.delete_film_session(uid)
+            elif class_uid == PRESENTATION_LUT:
+                hierarchy.delete_presentation_lut(uid)
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-DELETE of {class_uid}")
             LOG.info("N-DELETE %s %s", class_uid, uid)

@@ -13,19 +13,34 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from printserver.config import ServerConfig
 from printserver.net.handlers import PrintService
-from printserver.net.uids import GRAYSCALE_PRINT_META, PRINTER, VERIFICATION
+from printserver.net.uids import (
+    ANNOTATION_BOX,
+    COLOR_PRINT_META,
+    GRAYSCALE_PRINT_META,
+    PRESENTATION_LUT,
+    PRINT_JOB,
+    PRINTER,
+    PRINTER_CONFIGURATION,
+    VERIFICATION,
+)
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 
 ACCEPTED_SOP_CLASSES = (
     VERIFICATION,
     GRAYSCALE_PRINT_META,
+    COLOR_PRINT_META,
+    PRESENTATION_LUT,
+    ANNOTATION_BOX,
+    PRINT_JOB,
     PRINTER,  # status-only associations (digest §7.1)
+    PRINTER_CONFIGURATION,
 )
+"""Every abstract syntax accepted, each as its own presentation context (PS3.4 H.3)."""
 
 
 def build_ae(server: ServerConfig) -> AE:
-    """An AE accepting the grayscale print meta class, Printer and Verification."""
+    """An AE accepting both print meta classes, the optional print classes and Verification."""
     ae = AE(ae_title=server.ae_title)
     ae.require_called_aet = False
     ae.maximum_associations = server.max_associations

@@ -11,7 +11,9 @@ from pydicom.dataset import Dataset
 from printserver.model import errors
 
 SUCCESS = 0x0000
+NO_SUCH_ATTRIBUTE = 0x0105
 ATTRIBUTE_VALUE_OUT_OF_RANGE = 0x0116
+CLASS_INSTANCE_CONFLICT = 0x0119
 PROCESSING_FAILURE = 0x0110
 NO_SUCH_SOP_INSTANCE = 0x0112
 NO_SUCH_ACTION = 0x0123
@@ -23,6 +25,10 @@ QUEUE_FULL_FILM_BOX = 0xC602
 
 _ERRORS: tuple[tuple[type[errors.PrintModelError], int], ...] = (
     (errors.NoSuchInstance, NO_SUCH_SOP_INSTANCE),
+    (errors.NoSuchAttribute, NO_SUCH_ATTRIBUTE),
+    (errors.ClassInstanceConflict, CLASS_INSTANCE_CONFLICT),
+    (errors.InUse, PROCESSING_FAILURE),
+    (errors.ImageDoesNotFit, 0xC603),
     (errors.DuplicateInstance, 0x0111),
     (errors.InvalidObjectInstance, 0x0117),
     (errors.MissingAttribute, MISSING_ATTRIBUTE),
@@ -37,7 +43,29 @@ _NOTICES: dict[errors.Notice, int] = {
     errors.Notice.EMPTY_FILM_BOX: 0xB603,
     errors.Notice.EMPTY_FILM_SESSION: 0xB602,
     errors.Notice.MEMORY_ALLOCATION: 0xB600,
+    errors.Notice.DENSITY_CLAMPED: 0xB605,
+    errors.Notice.DEMAGNIFIED: 0xB604,
+    errors.Notice.CROPPED: 0xB609,
+    errors.Notice.DECIMATED: 0xB60A,
 }
+
+FAILURES: dict[int, str] = {
+    0x0105: "No such attribute (strict printers: an attribute the SOP class does not define)",
+    0x0106: "Invalid attribute value",
+    0x0110: "Processing failure (also: Presentation LUT still referenced; internal error)",
+    0x0111: "Duplicate SOP instance (a second Film Session, a reused UID)",
+    0x0112: "No such SOP instance",
+    0x0117: "Invalid object instance (Film Box without Film Session)",
+    0x0119: "Class-instance conflict (colour N-SET on a grayscale box and vice versa)",
+    0x0120: "Missing attribute",
+    0x0123: "No such action (Action Type ID other than 1)",
+    0x0211: "Unrecognised operation (e.g. N-GET of a Film Box)",
+    0xC600: "Film Session holds no Film Box",
+    0xC601: "Print queue full (Film Session N-ACTION)",
+    0xC602: "Print queue full (Film Box N-ACTION)",
+    0xC603: "Image larger than its box and Requested Decimate/Crop Behavior FAIL",
+}
+"""Every failure status this SCP answers, as the conformance statement lists them."""
 
 ERROR_COMMENT_LENGTH = 64  # Error Comment (0000,0902) is LO
 
@@ -66,6 +94,11 @@ def for_error(error: errors.PrintModelError) -> int:
         if isinstance(error, kind):
             return status
     return PROCESSING_FAILURE
+
+
+def warnings() -> dict[int, str]:
+    """Every warning status this SCP answers, with what it means here."""
+    return {code: notice.value for notice, code in _NOTICES.items()}
 
 
 def for_notices(notices: list[errors.Notice]) -> int:

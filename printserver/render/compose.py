@@ -2,12 +2,11 @@
 
 Geometry: the page is ``width_px × height_px`` at ``dpi``, filled with the
 border drive value.  The printable area is the page inset by ``margin_mm`` on
-every side; each layout box (fractions of that area) becomes a pixel rectangle,
-inset by half of ``spacing_mm`` on every side: that is the cell.  A cell
-without an image is filled with the empty-image value.  An image is scaled
-uniformly to the largest size that fits its cell with its physical aspect ratio
-(Pixel Aspect Ratio) kept and is centred; the rest of the cell stays border.
-Magnification NONE prints one image pixel per printer pixel when it fits.
+every side, less the annotation band when the film box has annotation boxes;
+each layout box (fractions of that area) becomes a pixel rectangle, inset by
+half of ``spacing_mm`` on every side: that is the cell.  A cell without an
+image is filled with the empty-image value.  Where an image goes in its cell is
+decided by :func:`plan_fit`; it is centred, and the rest stays border.
 
 Memory: the page plus a few cell-sized float32 temporaries.
 """
@@ -15,71 +14,206 @@ Memory: the page plus a few cell-sized float32 temporaries.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from printserver.render.annotation import draw_annotation
 from printserver.render.density import to_drive
 from printserver.render.lut import to_p_values
 from printserver.render.resample import resample
-from printserver.render.sheet import Box, FilmSheet, SheetImage
+from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+TRIM_MM = 0.3
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How an image is drawn into its cell.
+
+    ``height``/``width`` is the resampled size; when ``crop`` is true the
+    centre of that is cut to the cell.  ``outcome`` is what the SCU is told:
+    ``fits``, ``demagnified`` (B604), ``cropped`` (B609), ``decimated`` (B60A)
+    or ``too_large`` (C603).
+    """
+
+    height: int
+    width: int
+    kernel: str
+    outcome: str = "fits"
+    crop: bool = False
+
+
+def printable_area(sheet: FilmSheet) -> Rect:
+    """The page less its margins and the annotation band."""
+    per_mm = sheet.dpi / 25.4
+    margin = sheet.margin_mm * per_mm
+    x0, y0 = margin, margin
+    x1, y1 = sheet.width_px - margin, sheet.height_px - margin
+    if sheet.annotation is not None:
+        band = sheet.annotation.band_mm * per_mm
+        if sheet.annotation.band == "top":
+            y0 += band
+        else:
+            y1 -= band
+    return round(x0), round(y0), round(x1), round(y1)
+
+
+def annotation_rect(sheet: FilmSheet) -> Rect | None:
+    """Where the annotation band sits: above or below the images, inside the margins."""
+    if sheet.annotation is None:
+        return None
+    x0, y0, x1, y1 = printable_area(sheet)
+    band = round(sheet.annotation.band_mm * sheet.dpi / 25.4)
+    if sheet.annotation.band == "top":
+        return x0, y0 - band, x1, y0
+    return x0, y1, x1, y1 + band
 
 
 def cell_rect(sheet: FilmSheet, box: Box) -> Rect:
     """The pixel rectangle of one image box's cell."""
-    per_mm = sheet.dpi / 25.4
-    margin = sheet.margin_mm * per_mm
-    inset = sheet.spacing_mm / 2 * per_mm
-    area_w = sheet.width_px - 2 * margin
-    area_h = sheet.height_px - 2 * margin
-    x0 = round(margin + box.x * area_w + inset)
-    y0 = round(margin + box.y * area_h + inset)
-    x1 = round(margin + (box.x + box.width) * area_w - inset)
-    y1 = round(margin + (box.y + box.height) * area_h - inset)
+    ax0, ay0, ax1, ay1 = printable_area(sheet)
+    inset = sheet.spacing_mm / 2 * sheet.dpi / 25.4
+    area_w, area_h = ax1 - ax0, ay1 - ay0
+    x0 = round(ax0 + box.x * area_w + inset)
+    y0 = round(ay0 + box.y * area_h + inset)
+    x1 = round(ax0 + (box.x + box.width) * area_w - inset)
+    y1 = round(ay0 + (box.y + box.height) * area_h - inset)
     return x0, y0, max(x0, x1), max(y0, y1)
 
 
-def fitted_size(image: SheetImage, cell_w: int, cell_h: int) -> tuple[int, int, str]:
-    """Output (height, width) in printer pixels and the kernel to use."""
-    rows, columns = image.pixels.shape
+def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
+    """Size an image for its cell (PS3.4 H.4.3.1.2.1, digest §5.9.3-5.9.5).
+
+    Without Requested Image Size the image fills the cell with its physical
+    aspect kept, except Magnification NONE, which prints one image pixel per
+    printer pixel.  Requested Image Size (mm of width) fixes the width; what
+    does not fit is decimated to the cell, cropped, or refused, as Requested
+    Decimate/Crop Behavior says.
+    """
+    rows, columns = image.pixels.shape[:2]
     vertical, horizontal = image.aspect
-    native = image.magnification == "NONE" and vertical == horizontal
-    if native and columns <= cell_w and rows <= cell_h:
-        return rows, columns, "REPLICATE"
-    kernel = "CUBIC" if image.magnification == "NONE" else image.magnification
     physical_w, physical_h = columns * horizontal, rows * vertical
+    kernel = "CUBIC" if image.magnification == "NONE" else image.magnification
+    if image.requested_width_mm:
+        width = max(1, round(image.requested_width_mm * dpi / 25.4))
+        height = max(1, round(width * physical_h / physical_w))
+        too_big = "decimated"
+    elif image.magnification == "NONE":
+        width, height = columns, max(1, round(columns * physical_h / physical_w))
+        too_big = "demagnified"
+        if (height, width) == (rows, columns):
+            kernel = "REPLICATE"
+    else:
+        return _fill(physical_w, physical_h, cell_w, cell_h, kernel, "fits")
+    if width <= cell_w and height <= cell_h:
+        return Fit(height, width, kernel)
+    if image.decimate_crop == "CROP":
+        return Fit(height, width, kernel, "cropped", crop=True)
+    if image.decimate_crop == "FAIL":
+        return Fit(height, width, kernel, "too_large")
+    outcome = "decimated" if image.decimate_crop == "DECIMATE" else too_big
+    return _fill(physical_w, physical_h, cell_w, cell_h, kernel, outcome)
+
+
+def _fill(physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: str,
+          outcome: str) -> Fit:
     scale = min(cell_w / physical_w, cell_h / physical_h)
     width = max(1, min(cell_w, round(physical_w * scale)))
     height = max(1, min(cell_h, round(physical_h * scale)))
-    return height, width, kernel
+    return Fit(height, width, kernel, outcome)
 
 
-def render_image(image: SheetImage, cell_w: int, cell_h: int) -> npt.NDArray[np.uint16]:
-    """One image box's drive values at its printed size."""
-    height, width, kernel = fitted_size(image, cell_w, cell_h)
+def _crop_centre(
+    pixels: npt.NDArray[np.float32], cell_w: int, cell_h: int
+) -> npt.NDArray[np.float32]:
+    height, width = pixels.shape[:2]
+    top, left = max(0, (height - cell_h) // 2), max(0, (width - cell_w) // 2)
+    return pixels[top:top + min(height, cell_h), left:left + min(width, cell_w)]
+
+
+def render_image(
+    image: SheetImage, cell_w: int, cell_h: int, dpi: int
+) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
+    """One image box's drive values (or RGB bytes) at its printed size."""
+    fit = plan_fit(image, cell_w, cell_h, dpi)
+    if fit.outcome == "too_large":  # refused at N-SET; a reprint draws it reduced
+        fit = _fill(image.pixels.shape[1], image.pixels.shape[0], cell_w, cell_h,
+                    fit.kernel, "decimated")
+    if image.color:
+        return _render_color(image, fit, cell_w, cell_h)
     p_values = to_p_values(image)
-    if (height, width) != p_values.shape:
-        p_values = resample(p_values, height, width, kernel)
+    if (fit.height, fit.width) != p_values.shape:
+        p_values = resample(p_values, fit.height, fit.width, fit.kernel)
+    if fit.crop:
+        p_values = _crop_centre(p_values, cell_w, cell_h)
     return to_drive(p_values)
 
 
-def render_sheet(sheet: FilmSheet) -> npt.NDArray[np.uint16]:
-    """The whole page as 12-bit drive values, shape (height_px, width_px)."""
-    page = np.full((sheet.height_px, sheet.width_px), sheet.border, dtype=np.uint16)
+def _render_color(image: SheetImage, fit: Fit, cell_w: int, cell_h: int) -> npt.NDArray[np.uint8]:
+    """RGB is printed as sent (8 bits per channel); REVERSE inverts each channel."""
+    channels = []
+    for channel in range(3):
+        values = image.pixels[:, :, channel].astype(np.float32)
+        if image.invert:
+            values = np.float32(255) - values
+        if (fit.height, fit.width) != values.shape:
+            values = resample(values, fit.height, fit.width, fit.kernel)
+        if fit.crop:
+            values = _crop_centre(values, cell_w, cell_h)
+        channels.append(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+    return np.stack(channels, axis=-1)
+
+
+def gray_to_rgb(drive: int) -> int:
+    """A 12-bit gray drive value as an 8-bit RGB level (border and empty boxes on colour film)."""
+    return (drive * 255 + DRIVE_MAX // 2) // DRIVE_MAX
+
+
+def render_sheet(sheet: FilmSheet) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
+    """The whole page: 12-bit drive values (height, width), or RGB bytes (height, width, 3)."""
+    if sheet.color:
+        page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8] = np.full(
+            (sheet.height_px, sheet.width_px, 3), gray_to_rgb(sheet.border), dtype=np.uint8)
+        empty = gray_to_rgb(sheet.empty)
+        contrast = 255 if gray_to_rgb(sheet.border) < 128 else 0
+    else:
+        page = np.full((sheet.height_px, sheet.width_px), sheet.border, dtype=np.uint16)
+        empty = sheet.empty
+        contrast = DRIVE_MAX if sheet.border < DRIVE_MAX // 2 else 0
     rects = [cell_rect(sheet, box) for box in sheet.boxes]
     jobs = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for position, (x0, y0, x1, y1) in enumerate(rects, start=1):
             image = sheet.images.get(position)
             if image is None:
-                page[y0:y1, x0:x1] = sheet.empty
+                page[y0:y1, x0:x1] = empty
             elif x1 > x0 and y1 > y0:
-                jobs.append(((x0, y0, x1, y1), pool.submit(render_image, image, x1 - x0, y1 - y0)))
+                future = pool.submit(render_image, image, x1 - x0, y1 - y0, sheet.dpi)
+                jobs.append(((x0, y0, x1, y1), future))
         for (x0, y0, x1, y1), future in jobs:
             drawn = future.result()
             top = y0 + (y1 - y0 - drawn.shape[0]) // 2
             left = x0 + (x1 - x0 - drawn.shape[1]) // 2
             page[top:top + drawn.shape[0], left:left + drawn.shape[1]] = drawn
+            if sheet.trim:
+                _trim(page, (left, top, left + drawn.shape[1], top + drawn.shape[0]),
+                      (x0, y0, x1, y1), contrast, sheet.dpi)
+    band = annotation_rect(sheet)
+    if band is not None and sheet.annotation is not None:
+        draw_annotation(page, band, sheet.annotation, sheet.dpi, contrast)
     return page
+
+
+def _trim(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: Rect, cell: Rect,
+          value: int, dpi: int) -> None:
+    """Trim YES: a thin frame just outside the image, kept inside its cell (PS3.3 C.13.3)."""
+    width = max(1, round(TRIM_MM * dpi / 25.4))
+    x0, y0 = max(cell[0], image[0] - width), max(cell[1], image[1] - width)
+    x1, y1 = min(cell[2], image[2] + width), min(cell[3], image[3] + width)
+    page[y0:image[1], x0:x1] = value
+    page[image[3]:y1, x0:x1] = value
+    page[y0:y1, x0:image[0]] = value
+    page[y0:y1, image[2]:x1] = value

@@ -1,9 +1,12 @@
 """Stored values → P-values (PS3.4 H.4.3.1.2.1, digest §5.2).
 
 Step 1 of the grayscale pipeline: invert when MONOCHROME1 xor Polarity REVERSE,
-so that higher always means brighter; then scale the stored range onto 12-bit
-P-values.  The scale is linear for now (Presentation LUT shapes come later) and
-the result stays in float32: no 8-bit intermediate anywhere.
+so that higher always means brighter (the Presentation LUT must not change the
+appearance implied by them, PS3.3 C.11.6).  Step 2: the Presentation LUT — an
+explicit table (interpolated when its size differs from the stored range), the
+INVERSE shape, or IDENTITY.  LIN OD passes through unchanged here: its values
+are read as linear in density by the density model.  Everything stays float32
+on a 0..4095 scale: no 8-bit intermediate anywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +23,28 @@ def to_p_values(image: SheetImage) -> npt.NDArray[np.float32]:
     values = image.pixels.astype(np.float32)
     if image.invert:
         values = np.float32(top) - values
-    values *= np.float32(DRIVE_MAX)  # exact in float32 (below 2**24), then one division
-    values /= np.float32(top)
+    lut = image.presentation_lut
+    if lut is not None and lut.table is not None:
+        values = _apply_table(values, top, lut.table, lut.table_bits)
+    else:
+        values *= np.float32(DRIVE_MAX)  # exact in float32 (below 2**24), then one division
+        values /= np.float32(top)
+    if lut is not None and lut.shape == "INVERSE":
+        values = np.float32(DRIVE_MAX) - values
     return values
+
+
+def _apply_table(
+    values: npt.NDArray[np.float32], top: float, table: npt.NDArray[np.uint16], bits: int
+) -> npt.NDArray[np.float32]:
+    """Look stored values up in an explicit LUT (first value mapped 0, PS3.3 C.11.4)."""
+    entries = len(table)
+    scale = np.float32(DRIVE_MAX / float((1 << bits) - 1))
+    if entries == int(top) + 1:
+        indices = values.astype(np.intp)
+        return table.astype(np.float32)[indices] * scale
+    positions = values * np.float32((entries - 1) / top)
+    grid = np.arange(entries, dtype=np.float32)
+    looked_up: npt.NDArray[np.float32] = np.interp(
+        positions, grid, table.astype(np.float32)).astype(np.float32)
+    return looked_up * scale

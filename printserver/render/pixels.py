@@ -1,4 +1,4 @@
-"""Decode the native pixel data of a Basic Grayscale Image Sequence item.
+"""Decode the native pixel data of Basic Grayscale and Color Image Sequence items.
 
 The print SCP receives pixels inside an N-SET, not in a file, so pydicom's
 ``pixel_array`` (which wants file meta information) is bypassed: the bytes are
@@ -62,3 +62,25 @@ def decode_grayscale(
     if signed:
         samples ^= np.uint16(1 << (bits_stored - 1))  # two's complement -> offset binary
     return samples.reshape(rows, columns)
+
+
+def decode_color(
+    data: bytes, *, rows: int, columns: int, planar_configuration: int
+) -> npt.NDArray[np.uint8]:
+    """Return (rows, columns, 3) RGB bytes from a Basic Color Image Sequence item.
+
+    PS3.4 H.4.4 asks for Planar Configuration 1 (all R, then G, then B), but
+    many clients send 0 (RGBRGB…); the value actually sent decides (digest §4.4).
+    """
+    if rows <= 0 or columns <= 0:
+        raise PixelDataError(f"Rows {rows} and Columns {columns} must be positive")
+    if planar_configuration not in (0, 1):
+        raise PixelDataError(f"Planar Configuration {planar_configuration} is not 0 or 1")
+    count = rows * columns * 3
+    if len(data) < count:
+        raise PixelDataError(
+            f"Pixel Data holds {len(data)} bytes; {rows}x{columns} RGB needs {count}")
+    samples = np.frombuffer(data, dtype=np.uint8, count=count)
+    if planar_configuration == 1:
+        return np.ascontiguousarray(samples.reshape(3, rows, columns).transpose(1, 2, 0))
+    return samples.reshape(rows, columns, 3).copy()

@@ -31,21 +31,63 @@ class Box:
     height: float
 
 
+PRESENTATION_LUT_SHAPES = ("IDENTITY", "LIN OD", "INVERSE")
+"""Presentation LUT Shape values accepted for print (PS3.3 C.11.6; INVERSE as for softcopy)."""
+
+
+@dataclass(frozen=True)
+class PresentationLut:
+    """A Presentation LUT as the renderer applies it (PS3.3 C.11.4).
+
+    Either a ``shape`` or an explicit ``table`` of ``len(table)`` entries with
+    outputs of ``table_bits`` bits, mapping stored values 0..2^bits-1 (first
+    value mapped 0) onto P-values.  ``LIN OD`` is carried to the density model:
+    its values are linear in optical density rather than perceptually linear.
+    """
+
+    shape: str = "IDENTITY"
+    table: npt.NDArray[np.uint16] | None = None
+    table_bits: int = 16
+
+
 @dataclass(frozen=True)
 class SheetImage:
     """Presentation-ready pixels of one image box.
 
-    ``pixels`` holds stored values already masked to ``bits_stored``.  ``invert``
-    is true when higher stored values mean *darker* (MONOCHROME1 xor Polarity
-    REVERSE, PS3.4 H.4.1.3 / digest §5.2), so that after inversion higher is
-    always brighter.
+    ``pixels`` holds stored values already masked to ``bits_stored``; colour
+    images are (rows, columns, 3) RGB with 8 bits.  ``invert`` is true when
+    higher stored values mean *darker* (MONOCHROME1 xor Polarity REVERSE,
+    PS3.4 H.4.1.3 / digest §5.2), so that after inversion higher is always
+    brighter.  ``requested_width_mm`` is Requested Image Size (2020,0030) and
+    ``decimate_crop`` Requested Decimate/Crop Behavior (2020,0040).
     """
 
-    pixels: npt.NDArray[np.uint16]
+    pixels: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
     bits_stored: int
     invert: bool = False
     magnification: str = "CUBIC"
     aspect: tuple[int, int] = (1, 1)  # Pixel Aspect Ratio, vertical\horizontal
+    presentation_lut: PresentationLut | None = None
+    requested_width_mm: float | None = None
+    decimate_crop: str = "DECIMATE"
+    min_density: int | None = None  # overrides of the film box for this image
+    max_density: int | None = None
+
+    @property
+    def color(self) -> bool:
+        return self.pixels.ndim == 3
+
+
+@dataclass(frozen=True)
+class SheetAnnotation:
+    """Annotation boxes drawn in a band taken off the top or bottom of the printable area."""
+
+    band: str  # "top" or "bottom"
+    band_mm: float
+    text_mm: float
+    boxes: tuple[Box, ...]  # fractions of the band, Annotation Position order
+    aligns: tuple[str, ...]
+    texts: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -62,6 +104,9 @@ class FilmSheet:
     border: int = 0  # drive value around and between boxes
     empty: int = 0  # drive value of boxes without an image
     media_name: str = "14INX17IN"
+    color: bool = False
+    annotation: SheetAnnotation | None = None
+    trim: bool = False
 
     @property
     def width_px(self) -> int:

@@ -47,11 +47,18 @@ class Submission:
 
 @dataclass(frozen=True)
 class DestinationStatus:
-    """Health of a destination, as its operator would read it."""
+    """Health of a destination, as its operator would read it.
+
+    ``ok`` is false when the destination is stopped or cannot be reached
+    (``reachable``); ``reasons`` are the destination's own keywords, such as
+    the IPP printer-state-reasons of CUPS (RFC 8011 5.4.12).
+    """
 
     ok: bool
     accepting: bool
     message: str = ""
+    reachable: bool = True
+    reasons: tuple[str, ...] = ()
 
 
 class Sink(Protocol):

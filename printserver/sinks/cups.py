@@ -130,9 +130,10 @@ class CupsSink:
         try:
             attrs = self._call("status", self._printer)
         except SinkError as exc:
-            return DestinationStatus(False, False, str(exc))
+            return DestinationStatus(False, False, str(exc), reachable=False)
         accepting = bool(attrs.get("printer-is-accepting-jobs", True))
         stopped = int(attrs.get("printer-state", 3)) == 5
-        message = _text(attrs.get("printer-state-message")) or _text(
-            attrs.get("printer-state-reasons"))
-        return DestinationStatus(not stopped, accepting, message)
+        raw = attrs.get("printer-state-reasons") or ()
+        reasons = tuple(str(r) for r in ([raw] if isinstance(raw, str) else raw) if r != "none")
+        message = _text(attrs.get("printer-state-message")) or ", ".join(reasons)
+        return DestinationStatus(not stopped, accepting, message, reasons=reasons)

@@ -44,6 +44,9 @@ class JobRequest(BaseModel):
     priority: str = "MED"
     media: str = ""
     pages: int = Field(1, ge=0)
+    print_job_uid: str = ""
+    medium_type: str = ""
+    destination: str = ""
 
 
 class JobRecord(JobRequest):

@@ -1,0 +1,109 @@
+"""What the SCP keeps per association, and the repair of requests pynetdicom would drop.
+
+The state lives as long as the association: its print hierarchy, which optional
+SOP classes were negotiated, the Print Job instances it created, and what has
+been reported to it by N-EVENT-REPORT.
+
+pynetdicom silently drops a DIMSE-N request that lacks a mandatory command
+field, so the client waits for its timeout (digest §6.7; FUJI FCR and
+ClearCanvas send N-ACTION with an empty SOP Instance UID).  The association's
+request dispatcher is wrapped so such a request is completed before dispatch:
+the instance the client most plausibly meant (the current film box, the
+session, the well-known Printer instance), or a placeholder the handlers
+answer with a failure status.  Either way the client gets an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_ACTION, N_DELETE, N_GET, N_SET
+
+from printserver.model.hierarchy import PrintHierarchy
+from printserver.model.printer import PrinterStatus
+from printserver.net.uids import (
+    ANNOTATION_BOX,
+    COLOR_PRINT_META,
+    GRAYSCALE_PRINT_META,
+    PRINT_JOB,
+    PRINTER,
+)
+
+LOG = logging.getLogger(__name__)
+
+MISSING_INSTANCE = "2.25.0"
+"""Stands in for a Requested SOP Instance UID the client left empty."""
+
+NO_ACTION_TYPE = 0
+"""Stands in for a missing Action Type ID; answered with 0x0123 No such action."""
+
+
+@dataclass
+class AssociationState:
+    """One association's print state."""
+
+    hierarchy: PrintHierarchy
+    contexts: frozenset[str]
+    send_events: bool = False
+    print_jobs: dict[str, str] = field(default_factory=dict)  # Print Job UID -> spool job id
+    reported_jobs: dict[str, str] = field(default_factory=dict)  # UID -> last state sent
+    reported_printer: PrinterStatus | None = None
+    next_message_id: int = 0x8000
+
+    @property
+    def print_job_negotiated(self) -> bool:
+        return PRINT_JOB in self.contexts
+
+    @property
+    def printer_context(self) -> str | None:
+        """The meta SOP class Printer events go out on, or Printer itself."""
+        for uid in (GRAYSCALE_PRINT_META, COLOR_PRINT_META, PRINTER):
+            if uid in self.contexts:
+                return uid
+        return None
+
+    def message_id(self) -> int:
+        self.next_message_id = self.next_message_id + 1 if self.next_message_id < 0xFFFF else 1
+        return self.next_message_id
+
+
+def accepted_contexts(assoc: Association) -> frozenset[str]:
+    return frozenset(str(cx.abstract_syntax) for cx in assoc.accepted_contexts)
+
+
+def annotation_negotiated(assoc: Association) -> bool:
+    return ANNOTATION_BOX in accepted_contexts(assoc)
+
+
+Resolver = Callable[[Association, str], str | None]
+
+
+def repair_incomplete_requests(assoc: Association, resolve: Resolver) -> None:
+    """Complete N-SET/N-GET/N-ACTION/N-DELETE requests that lack an instance UID."""
+    serve: Callable[[Any, int], None] = assoc._serve_request
+
+    def serve_repaired(message: Any, context_id: int) -> None:
+        if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE):
+            _repair(assoc, message, resolve)
+        serve(message, context_id)
+
+    assoc._serve_request = serve_repaired  # type: ignore[method-assign,assignment]
+
+
+def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:
+    class_uid = message.RequestedSOPClassUID
+    if message.MessageID is None or class_uid is None:
+        return  # nothing to route or answer by: pynetdicom logs and drops it
+    if not message.RequestedSOPInstanceUID:
+        uid = resolve(assoc, str(class_uid)) or MISSING_INSTANCE
+        LOG.warning("%s without SOP Instance UID: taken as %s", message.msg_type, uid)
+        message.RequestedSOPInstanceUID = uid
+    if isinstance(message, N_ACTION) and message.ActionTypeID is None:
+        message.ActionTypeID = NO_ACTION_TYPE
+    if isinstance(message, N_SET) and message.ModificationList is None:
+        message.ModificationList = BytesIO()

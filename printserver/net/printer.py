@@ -1,0 +1,135 @@
+"""Printer (PS3.4 H.4.6) and Printer Configuration Retrieval (PS3.4 H.4.11) data sets.
+
+Both are answered from the logical printer's configuration and, for status,
+from the live destination (``model.printer``).  What a request asks for and
+the printer does not keep is left out (lenient) or refused with 0x0105
+(strict), never a reason to fail the whole N-GET on a lenient printer.
+"""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+
+import printserver
+from printserver.config import PrinterConfig
+from printserver.model.errors import NoSuchAttribute
+from printserver.model.film_size import FILM_SIZES
+from printserver.model.printer import PrinterStatus
+from printserver.net.uids import (
+    ANNOTATION_BOX,
+    COLOR_PRINT_META,
+    GRAYSCALE_PRINT_META,
+    PRESENTATION_LUT,
+    PRINT_JOB,
+    PRINTER,
+    PRINTER_CONFIGURATION,
+)
+
+SUPPORTED_SOP_CLASSES = (
+    GRAYSCALE_PRINT_META, COLOR_PRINT_META, PRESENTATION_LUT, ANNOTATION_BOX, PRINT_JOB,
+    PRINTER, PRINTER_CONFIGURATION,
+)
+MAX_COLLATED_FILMS = 99
+
+
+def select(everything: Dataset, wanted: list[int], *, strict: bool) -> Dataset:
+    """The requested attributes of an N-GET; an empty list asks for all (PS3.7 10.1.2)."""
+    if not wanted:
+        return everything
+    known = {int(element.tag) for element in everything}
+    missing = [tag for tag in wanted if tag not in known]
+    if missing and strict:
+        raise NoSuchAttribute(f"attribute ({missing[0] >> 16:04X},{missing[0] & 0xFFFF:04X}) "
+                              "is not kept by this printer")
+    reply = Dataset()
+    for element in everything:
+        if int(element.tag) in wanted:
+            reply.add(element)
+    return reply
+
+
+def printer_dataset(printer: PrinterConfig, status: PrinterStatus) -> Dataset:
+    """The Printer module (PS3.3 C.13.9), every attribute of the N-GET table."""
+    ds = Dataset()
+    ds.Manufacturer = printer.manufacturer
+    ds.ManufacturerModelName = printer.model_name
+    ds.DeviceSerialNumber = printer.serial_number
+    ds.SoftwareVersions = printserver.__version__
+    calibrated = printer.calibrated
+    ds.DateOfLastCalibration = calibrated.strftime("%Y%m%d") if calibrated else ""
+    ds.TimeOfLastCalibration = calibrated.strftime("%H%M%S") if calibrated else ""
+    ds.PrinterStatus = status.status
+    ds.PrinterStatusInfo = status.info
+    ds.PrinterName = printer.printer_name
+    return ds
+
+
+def _printable_pixels(printer: PrinterConfig, size_id: str, dpi: int,
+                      landscape: bool) -> tuple[int, int]:
+    size = FILM_SIZES[size_id]
+    width, height = size.width_mm, size.height_mm
+    if landscape:
+        width, height = height, width
+    margin = 2 * printer.margin_mm
+    return round((height - margin) / 25.4 * dpi), round((width - margin) / 25.4 * dpi)
+
+
+def _display_formats(printer: PrinterConfig) -> list[Dataset]:
+    resolutions = [("STANDARD", printer.dpi)]
+    if printer.high_dpi:
+        resolutions.append(("HIGH", printer.high_dpi))
+    items: list[Dataset] = []
+    for size_id in printer.film_sizes:
+        for orientation in ("PORTRAIT", "LANDSCAPE"):
+            for resolution, dpi in resolutions:
+                item = Dataset()
+                item.Rows, item.Columns = _printable_pixels(
+                    printer, size_id, dpi, orientation == "LANDSCAPE")
+                item.ImageDisplayFormat = "STANDARD\\1,1"
+                item.FilmOrientation = orientation
+                item.FilmSizeID = size_id
+                item.PrinterResolutionID = resolution
+                spacing = f"{25.4 / dpi:.6f}"
+                item.PrinterPixelSpacing = [spacing, spacing]
+                item.RequestedImageSizeFlag = "YES"
+                items.append(item)
+    return items
+
+
+def _media(printer: PrinterConfig) -> list[Dataset]:
+    items: list[Dataset] = []
+    for medium in printer.medium_types:
+        for size_id in printer.film_sizes:
+            item = Dataset()
+            item.ItemNumber = str(len(items) + 1)
+            item.MediumType = medium
+            item.FilmSizeID = size_id
+            item.MinDensity = printer.min_density
+            item.MaxDensity = printer.max_density
+            items.append(item)
+    return items
+
+
+def configuration_dataset(printer: PrinterConfig) -> Dataset:
+    """Printer Configuration Sequence (2000,001E): what this logical printer supports."""
+    item = Dataset()
+    item.SOPClassesSupported = list(SUPPORTED_SOP_CLASSES)
+    item.MaximumMemoryAllocation = "0"
+    item.MemoryBitDepth = 16
+    item.PrintingBitDepth = printer.bits
+    item.MediaInstalledSequence = _media(printer)
+    item.SupportedImageDisplayFormatsSequence = _display_formats(printer)
+    item.DefaultPrinterResolutionID = "STANDARD"
+    item.DefaultMagnificationType = printer.default_magnification
+    item.OtherMagnificationTypesAvailable = [
+        m for m in printer.magnification_types if m != printer.default_magnification] or ""
+    item.DefaultSmoothingType = printer.default_smoothing
+    item.OtherSmoothingTypesAvailable = [
+        s for s in printer.smoothing_types if s != printer.default_smoothing] or ""
+    item.ConfigurationInformationDescription = (
+        "Accepted values: " + (", ".join(printer.configuration_information) or "none"))
+    item.MaximumCollatedFilms = str(MAX_COLLATED_FILMS)
+    item.DecimateCropResult = "DECIMATE"
+    ds = Dataset()
+    ds.PrinterConfigurationSequence = [item]
+    return ds
