@@ -48,3 +48,11 @@ def render_gray8(ps: Path, dpi: int) -> list[npt.NDArray[np.uint8]]:
     with tempfile.TemporaryDirectory() as work:
         _gs(ps, "pnggray", dpi, Path(work) / "page-%03d.png")
         return [np.asarray(Image.open(p)) for p in sorted(Path(work).glob("page-*.png"))]
+
+
+def render_rgb8(ps: Path, dpi: int) -> list[npt.NDArray[np.uint8]]:
+    """Every page as 8-bit RGB via png16m (pixel exact for 8-bit DeviceRGB data)."""
+    with tempfile.TemporaryDirectory() as work:
+        _gs(ps, "png16m", dpi, Path(work) / "page-%03d.png")
+        return [np.asarray(Image.open(p).convert("RGB"))
+                for p in sorted(Path(work).glob("page-*.png"))]

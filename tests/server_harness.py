@@ -125,3 +125,14 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def directory_config(tmp_path: Path, printer_extra: str = "", server_extra: str = "",
+                     ae_title: str = "PRINTSERVER") -> Config:
+    """One directory printer writing into ``tmp_path/output``, with extra TOML lines."""
+    output = tmp_path / "output"
+    printers = f'[[printers]]\nae_title = "{ae_title}"\ndirectory = "{output}"\n{printer_extra}\n'
+    text = config_text(tmp_path / "spool", 0, printers)
+    if server_extra:
+        text = text.replace("[spool]\n", f"{server_extra}\n[spool]\n", 1)
+    return parse_config(text)

@@ -77,7 +77,7 @@ class PrintHierarchy:
     ) -> PresentationLutInstance:
         uid = uid or generate_uid()
         if uid in self.luts:
-            raise DuplicateInstance(f"Presentation LUT {uid} already exists")
+            raise DuplicateInstance(f"duplicate Presentation LUT UID {uid}")
         lut = self.luts[uid] = create_presentation_lut(uid, request, strict=self.printer.strict)
         return lut
 
@@ -88,15 +88,15 @@ class PrintHierarchy:
         try:
             return self.luts[uid]
         except KeyError:
-            raise InvalidValue(f"Referenced Presentation LUT {uid} does not exist") from None
+            raise InvalidValue(f"unknown Referenced Presentation LUT {uid}") from None
 
     def delete_presentation_lut(self, uid: str) -> None:
         """N-DELETE; refused while a film session, film box or image box uses it."""
         lut = self.luts.get(uid)
         if lut is None:
-            raise NoSuchInstance(f"no Presentation LUT {uid} on this association")
+            raise NoSuchInstance(f"no such Presentation LUT: {uid}")
         if self._lut_in_use(lut):
-            raise InUse(f"Presentation LUT {uid} is still referenced")
+            raise InUse(f"Presentation LUT still referenced by a box: {uid}")
         del self.luts[uid]
 
     def _lut_in_use(self, lut: PresentationLutInstance) -> bool:
@@ -117,7 +117,7 @@ class PrintHierarchy:
         """N-CREATE; a second session on one association is refused (0x0111)."""
         if self.session is not None:
             raise DuplicateInstance(
-                f"a Film Session ({self.session.uid}) already exists on this association")
+                "a Film Session already exists on this association")
         choices = self.choices()
         self.session = FilmSession.create(uid or generate_uid(), request, self.printer, choices,
                                           self.lut(request.presentation_lut_uid))
@@ -130,7 +130,7 @@ class PrintHierarchy:
 
     def film_session(self, uid: str) -> FilmSession:
         if self.session is None or self.session.uid != uid:
-            raise NoSuchInstance(f"no Film Session {uid} on this association")
+            raise NoSuchInstance(f"no such Film Session: {uid}")
         return self.session
 
     def delete_film_session(self, uid: str) -> None:
@@ -152,10 +152,9 @@ class PrintHierarchy:
             raise MissingAttribute("Referenced Film Session Sequence is required")
         if referenced_session and referenced_session != session.uid:
             raise InvalidObjectInstance(
-                f"Referenced Film Session {referenced_session} is not this association's "
-                f"Film Session {session.uid}")
+                f"not this association's Film Session: {referenced_session}")
         if uid and self._find_film_box(uid) is not None:
-            raise DuplicateInstance(f"Film Box {uid} already exists")
+            raise DuplicateInstance(f"duplicate Film Box UID {uid}")
         choices = self.choices()
         lut = self.lut(request.presentation_lut_uid) or session.presentation_lut
         film_box = create_film_box(
@@ -175,7 +174,7 @@ class PrintHierarchy:
     def _settable(self, film_box: FilmBox) -> FilmBox:
         assert self.session is not None
         if self.printer.strict and film_box is not self.session.film_boxes[-1]:
-            raise NoSuchInstance(f"Film Box {film_box.uid} is not the current film box")
+            raise NoSuchInstance(f"not the current Film Box: {film_box.uid}")
         return film_box
 
     def _find_film_box(self, uid: str) -> FilmBox | None:
@@ -186,7 +185,7 @@ class PrintHierarchy:
     def film_box(self, uid: str) -> FilmBox:
         film_box = self._find_film_box(uid)
         if film_box is None:
-            raise NoSuchInstance(f"no Film Box {uid} on this association")
+            raise NoSuchInstance(f"no such Film Box: {uid}")
         return film_box
 
     def current_film_box(self) -> FilmBox | None:
@@ -209,14 +208,15 @@ class PrintHierarchy:
                 if box is not None:
                     return self._settable(film_box), box
         noun = "Image Box" if kind == "image" else "Annotation Box"
-        raise NoSuchInstance(f"no {noun} {uid} on this association")
+        raise NoSuchInstance(f"no such {noun}: {uid}")
 
     def set_image_box(self, uid: str, class_uid: str, request: ImageBoxRequest) -> list[Notice]:
         """N-SET (PS3.4 H.4.3.1.2.1): validate everything, then store; warn how it fits."""
         film_box, box = self._owner(uid, "image")
         assert isinstance(box, ImageBox)
         if class_uid != box.sop_class_uid:
-            raise ClassInstanceConflict(f"Image Box {uid} is of class {box.sop_class_uid}")
+            kind = "colour" if box.color else "grayscale"
+            raise ClassInstanceConflict(f"wrong SOP class: this is a {kind} Image Box")
         if request.position != box.position:
             raise InvalidValue(
                 f"Image Box Position {request.position} is not this box's {box.position}")

@@ -181,7 +181,7 @@ class PrintService:
     def _job(self, job_id: str) -> JobRecord | None:
         try:
             return self.queue.store.get(job_id)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, LookupError):
             return None
 
     def _flush_events(self, event: evt.Event, state: AssociationState) -> None:
@@ -304,7 +304,7 @@ class PrintService:
             elif class_uid == PRINT_JOB:
                 record = self._job(self._print_jobs.get(uid, ""))
                 if record is None:
-                    raise NoSuchInstance(f"no Print Job {uid}")
+                    raise NoSuchInstance(f"no such Print Job: {uid}")
                 everything = print_job_dataset(record, printer.printer_name)
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-GET of {class_uid}")
@@ -315,7 +315,7 @@ class PrintService:
     @staticmethod
     def _check_well_known(uid: str, expected: str, printer: PrinterConfig) -> None:
         if uid != expected and printer.strict:
-            raise NoSuchInstance(f"the instance is {expected}, not {uid}")
+            raise NoSuchInstance(f"not the well-known instance {expected}")
 
     def on_n_action(self, event: evt.Event) -> Reply:
         class_uid, uid = _requested(event)
