@@ -53,6 +53,7 @@ class PrintClient:
         ae = AE(ae_title=calling)
         self.meta = COLOR_META if color else GRAY_META
         ae.add_requested_context(self.meta)
+        ae.add_requested_context(sop_class.Verification)
         for uid in optional:
             ae.add_requested_context(uid)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30

@@ -66,7 +66,7 @@ class ImageBox:
     max_density: int | None = None
     configuration_information: str | None = None
     requested_image_size: float | None = None
-    decimate_crop: str = "DECIMATE"
+    decimate_crop: str | None = None  # None: the printer's default, demagnify to fit
     presentation_lut: PresentationLutInstance | None = None
 
     def apply(
@@ -95,8 +95,10 @@ class ImageBox:
         size = request.requested_image_size
         if size is not None and not 0 < size <= MAX_REQUESTED_SIZE_MM:
             raise InvalidValue(f"Requested Image Size {size} mm is not in 0..1000")
-        behaviour = choices.choose("Requested Decimate/Crop Behavior", request.decimate_crop,
-                                   DECIMATE_CROP, self.decimate_crop)
+        behaviour = self.decimate_crop
+        if request.decimate_crop:
+            behaviour = choices.choose("Requested Decimate/Crop Behavior", request.decimate_crop,
+                                       DECIMATE_CROP, behaviour or "DECIMATE")
         information = self.configuration_information
         if request.configuration_information is not None:
             information = configuration_information(

@@ -69,7 +69,9 @@ def _called_ae(assoc: Association) -> str:
 
 
 def _calling_ae(assoc: Association) -> str:
-    return str(assoc.requestor.ae_title).strip()
+    """The client's own AE title, as it sent it in the A-ASSOCIATE-RQ."""
+    primitive: Any = assoc.requestor.primitive
+    return str(primitive.calling_ae_title).strip()
 
 
 def _requested(event: evt.Event) -> tuple[str, str]:

@@ -100,10 +100,8 @@ def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
     if image.requested_width_mm:
         width = max(1, round(image.requested_width_mm * dpi / 25.4))
         height = max(1, round(width * physical_h / physical_w))
-        too_big = "decimated"
     elif image.magnification == "NONE":
         width, height = columns, max(1, round(columns * physical_h / physical_w))
-        too_big = "demagnified"
         if (height, width) == (rows, columns):
             kernel = "REPLICATE"
     else:
@@ -114,7 +112,7 @@ def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
         return Fit(height, width, kernel, "cropped", crop=True)
     if image.decimate_crop == "FAIL":
         return Fit(height, width, kernel, "too_large")
-    outcome = "decimated" if image.decimate_crop == "DECIMATE" else too_big
+    outcome = "decimated" if image.decimate_crop == "DECIMATE" else "demagnified"
     return _fill(physical_w, physical_h, cell_w, cell_h, kernel, outcome)
 
 

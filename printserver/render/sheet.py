@@ -69,7 +69,7 @@ class SheetImage:
     aspect: tuple[int, int] = (1, 1)  # Pixel Aspect Ratio, vertical\horizontal
     presentation_lut: PresentationLut | None = None
     requested_width_mm: float | None = None
-    decimate_crop: str = "DECIMATE"
+    decimate_crop: str | None = None  # DECIMATE, CROP, FAIL; None = demagnify to fit
     min_density: int | None = None  # overrides of the film box for this image
     max_density: int | None = None
 
