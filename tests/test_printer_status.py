@@ -1,0 +1,86 @@
+"""Printer N-GET and Printer N-EVENT-REPORT follow the real CUPS queue.
+
+A private cupsd holds the queue; the test stops, disables and restarts it the
+way an operator or a failure would, and reads what a modality would read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynetdicom import sop_class
+
+from printserver.config import parse_config
+from tests.print_client import PrintClient
+from tests.server_harness import config_text, start_in_process
+
+pytestmark = pytest.mark.integration
+PRINTER = "1.2.840.10008.5.1.1.17"
+
+
+def _server(cups_queue: Any, tmp_path: Path, extra: str = "") -> Any:
+    printers = (f'[[printers]]\nae_title = "FILM"\ncups_queue = "{cups_queue.queue}"\n'
+                f'name = "Film room laser"\nserial_number = "SN-42"\n'
+                f'calibrated = 2026-10-01T08:30:00\n{extra}\n')
+    cups = f'[cups]\nserver = "{cups_queue.server}"\n'
+    return start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, cups)))
+
+
+def _status(client: PrintClient) -> tuple[str, str]:
+    status, ds = client.get(sop_class.Printer, PRINTER)
+    assert status.Status == 0
+    return str(ds.PrinterStatus), str(ds.PrinterStatusInfo)
+
+
+def test_printer_n_get_follows_the_cups_queue(cups_queue: Any, tmp_path: Path) -> None:
+    running = _server(cups_queue, tmp_path)
+    try:
+        client = PrintClient(running.port, called="FILM")
+        status, everything = client.get(sop_class.Printer, PRINTER)
+        assert status.Status == 0
+        assert (everything.PrinterStatus, everything.PrinterStatusInfo) == ("NORMAL", "NORMAL")
+        assert everything.PrinterName == "Film room laser"
+        assert everything.DeviceSerialNumber == "SN-42"
+        assert everything.DateOfLastCalibration == "20261001"
+        assert everything.TimeOfLastCalibration == "083000"
+        assert everything.Manufacturer and everything.ManufacturerModelName
+        assert everything.SoftwareVersions
+
+        cups_queue.cups.lp("cupsdisable", "-h", cups_queue.server, cups_queue.queue)
+        assert _status(client) == ("WARNING", "PRINTER OFFLINE")  # stopped, paused by operator
+        cups_queue.cups.lp("cupsenable", "-h", cups_queue.server, cups_queue.queue)
+        cups_queue.cups.reject(cups_queue.queue)
+        assert _status(client) == ("WARNING", "PRINTER OFFLINE")  # not accepting jobs
+        cups_queue.cups.accept(cups_queue.queue)
+        assert _status(client) == ("NORMAL", "NORMAL")
+        cups_queue.cups.stop()
+        assert _status(client) == ("WARNING", "PRINTER DOWN")  # CUPS unreachable
+        client.release()
+    finally:
+        running.server.stop()
+
+
+def test_printer_status_changes_are_reported_when_switched_on(
+        cups_queue: Any, tmp_path: Path) -> None:
+    running = _server(cups_queue, tmp_path, "send_events = true")
+    try:
+        client = PrintClient(running.port, called="FILM")
+        assert client.assoc.send_c_echo().Status == 0
+        assert _status(client) == ("NORMAL", "NORMAL")  # the baseline: no event
+        assert client.events == []
+        cups_queue.cups.lp("cupsdisable", "-h", cups_queue.server, cups_queue.queue)
+        _status(client)  # the next request carries the change
+        printer_events = [(t, info) for c, t, info in client.events if c == sop_class.Printer]
+        assert len(printer_events) == 1
+        event_type, info = printer_events[0]
+        assert event_type == 2  # Warning
+        assert info.PrinterStatusInfo == "PRINTER OFFLINE"
+        assert info.PrinterName == "Film room laser"
+        cups_queue.cups.lp("cupsenable", "-h", cups_queue.server, cups_queue.queue)
+        _status(client)
+        assert [t for c, t, _ in client.events if c == sop_class.Printer] == [2, 1]
+        client.release()
+    finally:
+        running.server.stop()
