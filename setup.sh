@@ -13,7 +13,7 @@ esac
 
 packages=(python3 python3-venv python3-dev gcc libcups2-dev)
 if [ "$mode" = test ]; then
-  packages+=(cups cups-client cups-filters ghostscript dcmtk)
+  packages+=(cups cups-client cups-filters ghostscript dcmtk openssl)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

@@ -51,7 +51,8 @@ class PrintServer:
         printers = {printer.ae_title: printer for printer in config.printers}
         self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake)
         self.service = PrintService(config, self.queue, self.sinks)
-        self._listener: ThreadedAssociationServer | None = None
+        self._listeners: list[ThreadedAssociationServer] = []
+        self.tls_address: tuple[str, int] | None = None
         self._stopped = threading.Event()
 
     def start(self) -> tuple[str, int]:
@@ -61,9 +62,12 @@ class PrintServer:
         if pending:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
         self.worker.start()
-        listener = start_server(self.config.server, self.service)
-        self._listener = listener
-        host, port = listener.server_address[:2]
+        self._listeners = start_server(self.config.server, self.service)
+        host, port = self._listeners[0].server_address[:2]
+        if len(self._listeners) > 1:
+            tls_host, tls_port = self._listeners[1].server_address[:2]
+            self.tls_address = (str(tls_host), int(tls_port))
+            LOG.info("DICOM TLS on %s:%d", tls_host, tls_port)
         LOG.info(
             "listening as %s on %s:%d for printers %s", self.config.server.ae_title, host, port,
             ", ".join(p.ae_title for p in self.config.printers),
@@ -71,10 +75,9 @@ class PrintServer:
         return str(host), int(port)
 
     def stop(self) -> None:
-        listener = self._listener
-        if listener is not None:
+        for listener in self._listeners:
             listener.shutdown()
-            self._listener = None
+        self._listeners = []
         self.worker.stop()
         self._stopped.set()
 

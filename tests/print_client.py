@@ -59,7 +59,7 @@ class PrintClient:
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
         self.events: list[tuple[str, int, Dataset | None]] = []
         bound = [(evt.EVT_N_EVENT_REPORT, self._on_event), *(handlers or [])]
-        tls_args = (tls, "") if tls is not None else None
+        tls_args = (tls, "127.0.0.1") if tls is not None else None
         self.assoc = ae.associate("127.0.0.1", port, ae_title=called, evt_handlers=bound,
                                   tls_args=tls_args)
         self._id = 0

@@ -69,7 +69,7 @@ def test_colour_film_prints_rgb_whatever_the_planar_configuration(
         status, _ = client.action(sop_class.BasicFilmBox, film_box)
         assert status.Status == 0
         client.release()
-        ps = output_files(tmp_path / "output", planar == 1 and 1 or 2)[-1]
+        ps = output_files(tmp_path / "output", 1 if planar == 1 else 2)[-1]
         assert b"/DeviceRGB setcolorspace" in ps.read_bytes()
         pages.append(render_rgb8(ps, DPI)[0])
     assert np.array_equal(pages[0], pages[1])

@@ -218,7 +218,7 @@ def test_eight_associations_print_at_once(server: InProcessServer) -> None:
     def one(index: int) -> None:
         client = PrintClient(server.port, calling=f"SCU{index}", color=index % 2 == 1)
         result = []
-        session, film_box, boxes = _film(client, "STANDARD\\2,1", FilmSizeID="8INX10IN")
+        _, film_box, boxes = _film(client, "STANDARD\\2,1", FilmSizeID="8INX10IN")
         for position, box in enumerate(boxes, start=1):
             if client.meta == sop_class.BasicColorPrintManagementMeta:
                 rgb = np.full((100, 80, 3), 30 * index, np.uint8)

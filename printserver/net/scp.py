@@ -1,17 +1,20 @@
 """The Application Entity: presentation contexts and the listening server.
 
-One AE serves every logical printer on one port; the called AE title of each
+One AE serves every logical printer on one port (plus a DICOM TLS port when
+certificates are configured); the called AE title of each
 association selects the printer (checked in ``PrintService.on_requested``),
 so pynetdicom's own single-title check is off.
 """
 
 from __future__ import annotations
 
+import ssl
+
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.transport import ThreadedAssociationServer
 
-from printserver.config import ServerConfig
+from printserver.config import ServerConfig, TlsConfig
 from printserver.net.handlers import PrintService
 from printserver.net.uids import (
     ANNOTATION_BOX,
@@ -53,11 +56,36 @@ def build_ae(server: ServerConfig) -> AE:
     return ae
 
 
-def start_server(server: ServerConfig, service: PrintService) -> ThreadedAssociationServer:
-    """Listen on the configured address; each association gets its own thread."""
+def tls_context(tls: TlsConfig) -> ssl.SSLContext:
+    """Server side of the Basic TLS Secure Transport Connection Profile (PS3.15 B.1).
+
+    TLS 1.2 or later (BCP 195, as PS3.15 B.9 asks); client certificates are
+    verified against the configured CAs when required.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(tls.certificate), str(tls.private_key))
+    if tls.ca_certificates is not None:
+        context.load_verify_locations(str(tls.ca_certificates))
+    context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_certificate else ssl.CERT_NONE
+    return context
+
+
+def start_server(server: ServerConfig, service: PrintService) -> list[ThreadedAssociationServer]:
+    """Listen on the configured address, and on the TLS port when certificates are set.
+
+    Each association gets its own thread; both listeners share the print service.
+    """
     ae = build_ae(server)
-    listener = ae.start_server(
-        (server.host, server.port), block=False, evt_handlers=list(service.bindings())
-    )
-    assert listener is not None  # non-blocking start always returns the server
-    return listener
+    listeners = []
+    addresses: list[tuple[int, ssl.SSLContext | None]] = [(server.port, None)]
+    if server.tls is not None:
+        addresses.append((server.tls.port, tls_context(server.tls)))
+    for port, context in addresses:
+        listener = ae.start_server(
+            (server.host, port), block=False, evt_handlers=list(service.bindings()),
+            ssl_context=context,
+        )
+        assert listener is not None  # non-blocking start always returns the server
+        listeners.append(listener)
+    return listeners
