@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +41,16 @@ def write_ct_like_image(path: Path, rows: int, columns: int, *, level: int) -> P
     return path
 
 
-def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: bool) -> Path:
+FULL_FEATURES = (
+    "SupportsPresentationLUT = true\nPresentationLUTMatchRequired = false\n"
+    "Annotation = 1\\LABEL\nSupportsImageSize = true\nSupportsDecimateCrop = true\n"
+    "SupportsTrim = true\n"
+)
+"""Printer flags that make dcmprscu use every optional feature it has."""
+
+
+def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: bool,
+            features: str = "") -> Path:
     config = workdir / "print.cfg"
     config.write_text(
         "[[GENERAL]]\n[PRINT]\nDirectory = spool\nDetailedLog = true\n"
@@ -57,8 +66,8 @@ def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: boo
         "FilmSizeID = 8INX10IN\\14INX17IN\\14INX14IN\n"
         "MagnificationType = REPLICATE\\BILINEAR\\CUBIC\n"
         f"Supports12Bit = {'true' if twelve_bit else 'false'}\n"
-        "SupportsPresentationLUT = false\nSupportsImageSize = false\n"
-        "SupportsDecimateCrop = false\nSupportsTrim = false\n"
+        + (features or "SupportsPresentationLUT = false\nSupportsImageSize = false\n"
+           "SupportsDecimateCrop = false\nSupportsTrim = false\n") +
         "BorderDensity = BLACK\\WHITE\nEmptyImageDensity = BLACK\\WHITE\n"
         "MaxDensity = 320\nMinDensity = 20\n"
     )
@@ -77,20 +86,32 @@ def print_with_dcmtk(
     layout: tuple[int, int] = (2, 2),
     filmsize: str = "14INX17IN",
     twelve_bit: bool = True,
+    features: str = "",
+    prepare_args: Sequence[str] = (),
+    send_args: Sequence[str] = (),
+    edit_stored: Callable[[Path], None] | None = None,
 ) -> DcmtkResult:
-    """Build a stored print with dcmpsprt and send it with dcmprscu; collect its log."""
-    config = _config(workdir, host, port, called_ae, twelve_bit)
+    """Build a stored print with dcmpsprt and send it with dcmprscu; collect its log.
+
+    ``features`` are printer flags of the DCMTK configuration; ``prepare_args``
+    go to dcmpsprt, ``send_args`` to dcmprscu; ``edit_stored`` may change the
+    Stored Print object in between (for what dcmpsprt has no option for).
+    """
+    config = _config(workdir, host, port, called_ae, twelve_bit, features)
     prepare = subprocess.run(
         ["dcmpsprt", "-c", str(config), "-p", "TESTSCP", "--layout", str(layout[0]),
-         str(layout[1]), "--filmsize", filmsize, *map(str, images)],
+         str(layout[1]), "--filmsize", filmsize, *prepare_args, *map(str, images)],
         cwd=workdir, capture_output=True, text=True, timeout=120,
     )
     log = prepare.stdout + prepare.stderr
     stored = sorted((workdir / "database").glob("SP_*.dcm"))
     if prepare.returncode != 0 or not stored:
         return DcmtkResult(log, [f"dcmpsprt failed ({prepare.returncode})"])
+    if edit_stored is not None:
+        edit_stored(stored[0])
     send = subprocess.run(
-        ["dcmprscu", "-c", str(config), "-p", "TESTSCP", "-v", "+d", str(stored[0])],
+        ["dcmprscu", "-c", str(config), "-p", "TESTSCP", "-v", "+d", *send_args,
+         str(stored[0])],
         cwd=workdir, capture_output=True, text=True, timeout=120,
     )
     log += send.stdout + send.stderr
