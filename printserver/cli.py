@@ -11,6 +11,7 @@ from pathlib import Path
 
 from printserver import __version__
 from printserver.config import Config, ConfigError, load_config
+from printserver.conformance import conformance_statement
 from printserver.spool.job import JobRecord
 from printserver.spool.store import JobNotFound, SpoolStore
 from printserver.spool.worker import CancelError, cancel_job
@@ -49,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     checks = config.add_subparsers(dest="action", required=True)
     check = checks.add_parser("check", help="validate a configuration file")
     check.add_argument("file", nargs="?", help=config_help)
+
+    conformance = commands.add_parser(
+        "conformance", help="write the DICOM Conformance Statement (Markdown)")
+    conformance.add_argument("--output", "-o", help="file to write (default: standard output)")
     return parser
 
 
@@ -113,6 +118,13 @@ def _cancel(config: Config, job_id: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "conformance":
+        text = conformance_statement()
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
     if args.command == "config":
         path = _config_path(args.file)
         config = _load(path)

@@ -89,6 +89,7 @@ def test_failures(server: InProcessServer, tmp_path: Path) -> None:
     fail = client.gray(box, 1, SMALL, RequestedImageSize="1000",
                        RequestedDecimateCropBehavior="FAIL")
     assert fail.Status == 0xC603 and "exceeds" in fail.ErrorComment
+    assert client.action(sop_class.BasicFilmBox, film_box)[0].Status == 0xB603  # not kept
     # 0x0112 on N-DELETE of an unknown film box; then C600: a session without film boxes
     assert client.delete(sop_class.BasicFilmBox, "1.2.3.4").Status == 0x0112
     assert client.delete(sop_class.BasicFilmBox, film_box).Status == 0

@@ -10,7 +10,7 @@ films can leak into the next association.  Printing takes a snapshot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydicom.uid import generate_uid
 
@@ -20,6 +20,7 @@ from printserver.model.choices import Choices
 from printserver.model.errors import (
     ClassInstanceConflict,
     DuplicateInstance,
+    ImageDoesNotFit,
     InUse,
     InvalidObjectInstance,
     InvalidValue,
@@ -221,8 +222,13 @@ class PrintHierarchy:
             raise InvalidValue(
                 f"Image Box Position {request.position} is not this box's {box.position}")
         choices = self.choices()
+        before = replace(box)
         box.apply(request, self.printer, choices, self.lut(request.presentation_lut_uid))
-        notice = film_box.fit_notice(box)
+        try:
+            notice = film_box.fit_notice(box)
+        except ImageDoesNotFit:
+            vars(box).update(vars(before))  # a refused image leaves the box as it was
+            raise
         if notice is not None:
             choices.note(notice)
         return choices.notices

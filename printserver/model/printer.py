@@ -19,7 +19,7 @@ NORMAL = "NORMAL"
 WARNING = "WARNING"
 FAILURE = "FAILURE"
 
-_REASON_TERMS: tuple[tuple[str, str], ...] = (
+REASON_TERMS: tuple[tuple[str, str], ...] = (
     ("media-jam", "FILM JAM"),
     ("media-empty", "SUPPLY EMPTY"),
     ("media-needed", "SUPPLY EMPTY"),
@@ -50,7 +50,7 @@ class PrinterStatus:
 
 def _term(reasons: tuple[str, ...]) -> str | None:
     for reason in reasons:
-        for keyword, term in _REASON_TERMS:
+        for keyword, term in REASON_TERMS:
             if reason.startswith(keyword):
                 return term
     if any(reason.endswith("-error") for reason in reasons):

@@ -1,0 +1,213 @@
+"""The DICOM Conformance Statement (PS3.2), generated from the code that enforces it.
+
+Every table here is read from the objects the server itself uses — accepted
+presentation contexts, attribute sets, status tables, printer defaults — so
+``docs/conformance.md`` cannot drift from the behaviour: a test regenerates it
+and compares.  Run ``printserver conformance -o docs/conformance.md`` after a
+change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import printserver
+from printserver.config import MEDIUM_TYPES, PrinterConfig
+from printserver.model.film_box import ORIENTATIONS
+from printserver.model.film_session import MAX_COPIES, PRIORITIES
+from printserver.model.film_size import FILM_SIZES
+from printserver.model.image_box import DECIMATE_CROP, POLARITIES
+from printserver.model.presentation_lut import STRICT_ENTRIES
+from printserver.model.printer import REASON_TERMS
+from printserver.net import attributes, status
+from printserver.net.print_job import EXECUTION_STATUS
+from printserver.net.scp import ACCEPTED_SOP_CLASSES, TRANSFER_SYNTAXES
+from printserver.net.uids import NAMES
+from printserver.render.sheet import PRESENTATION_LUT_SHAPES
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _keywords(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def _sop_classes() -> list[str]:
+    syntaxes = ", ".join(f"{ts.name} ({ts})" for ts in TRANSFER_SYNTAXES)
+    lines = ["## 2. Network: SOP classes and transfer syntaxes", "",
+             "Every abstract syntax below is accepted as its own presentation context, "
+             "SCP role only, with these transfer syntaxes: " + syntaxes + ". "
+             "Any other abstract syntax (including the retired print classes such as "
+             "Print Queue Management) is rejected; the rest of the association proceeds.", ""]
+    lines += _table(("SOP class", "UID", "Role"),
+                    ((NAMES[uid], uid, "SCP") for uid in ACCEPTED_SOP_CLASSES))
+    return lines
+
+
+def _attributes() -> list[str]:
+    lines = ["## 4. Attributes supported per SOP class", "",
+             "Attributes outside these lists are ignored by a lenient printer and refused "
+             "with 0x0105 by a strict one (`strict = true`).", ""]
+    rows = (
+        ("Basic Film Session N-CREATE / N-SET", attributes.FILM_SESSION_KEYWORDS),
+        ("Basic Film Box N-CREATE / N-SET", attributes.FILM_BOX_KEYWORDS),
+        ("Basic Grayscale Image Box N-SET", attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS),
+        ("Basic Color Image Box N-SET", attributes.COLOR_IMAGE_BOX_KEYWORDS),
+        ("Basic Annotation Box N-SET", attributes.ANNOTATION_BOX_KEYWORDS),
+        ("Presentation LUT N-CREATE", attributes.PRESENTATION_LUT_KEYWORDS),
+    )
+    lines += _table(("Request", "Attributes"), ((name, _keywords(kw)) for name, kw in rows))
+    return lines
+
+
+def _values(printer: PrinterConfig) -> list[str]:
+    lines = ["## 5. Value sets and defaults (built-in printer defaults)", "",
+             "A lenient printer replaces an unsupported value by its default and answers "
+             "0x0116; a strict one answers 0x0106.  Min/Max Density outside the printer's "
+             "range are clamped with B605; 0 means \"use the default\".  Every value can be "
+             "changed per printer in the configuration file.", ""]
+    rows = [
+        ("Number of Copies", f"1..{MAX_COPIES}", "1"),
+        ("Print Priority", ", ".join(PRIORITIES), "MED"),
+        ("Medium Type", ", ".join(MEDIUM_TYPES), printer.default_medium),
+        ("Film Destination", ", ".join(printer.film_destinations), printer.default_destination),
+        ("Film Orientation", ", ".join(ORIENTATIONS), printer.default_orientation),
+        ("Film Size ID", ", ".join(printer.film_sizes), printer.default_film_size),
+        ("Magnification Type", ", ".join(printer.magnification_types),
+         printer.default_magnification),
+        ("Smoothing Type", ", ".join(printer.smoothing_types), printer.default_smoothing),
+        ("Border / Empty Image Density", "BLACK, WHITE, or hundredths of OD",
+         f"{printer.border_density} / {printer.empty_image_density}"),
+        ("Min / Max Density", f"{printer.min_density}..{printer.max_density}",
+         f"{printer.min_density} / {printer.max_density}"),
+        ("Trim", "YES, NO", "NO"),
+        ("Requested Resolution ID", "STANDARD (and HIGH when `high_dpi` is set)",
+         f"STANDARD = {printer.dpi} dpi"),
+        ("Illumination / Reflected Ambient Light", "cd/m²",
+         f"{printer.illumination} / {printer.reflected_ambient_light}"),
+        ("Configuration Information", "values listed in `configuration_information`",
+         "(empty)"),
+        ("Polarity", ", ".join(POLARITIES), "NORMAL"),
+        ("Requested Decimate/Crop Behavior", ", ".join(DECIMATE_CROP),
+         "(none: demagnify to fit, B604)"),
+        ("Requested Image Size", "0 < mm ≤ 1000", "(none: fill the box)"),
+        ("Presentation LUT Shape", ", ".join(PRESENTATION_LUT_SHAPES), "(none: IDENTITY)"),
+        ("Presentation LUT Sequence", "first value mapped 0, 8..16 bits; entries "
+         f"{' or '.join(map(str, STRICT_ENTRIES))} (strict), any (lenient, interpolated)", ""),
+    ]
+    lines += _table(("Attribute", "Supported values", "Default"), rows)
+    lines += ["Film sizes (portrait width × height in mm; `17INX17IN` is an extension):", ""]
+    lines += _table(("Film Size ID", "Size (mm)", "Printable pixels at 320 dpi"), (
+        (name, f"{size.width_mm:g} × {size.height_mm:g}",
+         f"{round((size.width_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)} × "
+         f"{round((size.height_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)}")
+        for name, size in FILM_SIZES.items()))
+    lines += ["Image Display Formats: `STANDARD\\C,R`, `ROW\\R1,R2,…`, `COL\\C1,C2,…` "
+              f"(at most {printer.max_image_boxes} boxes; positions numbered as PS3.3 "
+              "C.13.5.1: row by row, COL column by column).", ""]
+    lines += ["Annotation Display Format IDs (boxes as fractions of a band taken off the "
+              "printable area):", ""]
+    lines += _table(("ID", "Band", "Boxes (x, width, alignment)"), (
+        (name, f"{layout.band}, {layout.band_mm:g} mm, text {layout.text_mm:g} mm",
+         "; ".join(f"{b.x:.2f}, {b.width:.2f}, {b.align}" for b in layout.boxes))
+        for name, layout in printer.annotation_formats.items()))
+    return lines
+
+
+def _statuses() -> list[str]:
+    lines = ["## 6. Status codes returned", "",
+             "Every failure carries an Error Comment (0000,0902) saying what was wrong.", ""]
+    lines += _table(("Failure", "Meaning here"),
+                    ((f"0x{code:04X}", text) for code, text in sorted(status.FAILURES.items())))
+    lines += _table(("Warning", "Meaning here"),
+                    ((f"0x{code:04X}", text) for code, text in sorted(status.warnings().items())))
+    return lines
+
+
+def _printer_status() -> list[str]:
+    lines = ["## 7. Printer and Print Job status", "",
+             "Printer Status is derived from the destination of the logical printer at the "
+             "moment of the N-GET.  Films are always kept by the spool, so destination "
+             "trouble is reported as WARNING; FAILURE is reserved for a print queue that "
+             "cannot take films.", ""]
+    terms = [("CUPS queue idle or printing", "NORMAL", "NORMAL"),
+             ("CUPS unreachable", "WARNING", "PRINTER DOWN"),
+             ("queue stopped with no known reason", "WARNING", "CHECK PRINTER"),
+             ("queue not accepting jobs", "WARNING", "PRINTER OFFLINE")]
+    terms += [(f"printer-state-reasons `{reason}`", "WARNING", term)
+              for reason, term in REASON_TERMS]
+    lines += _table(("Destination", "Printer Status", "Printer Status Info"), terms)
+    lines += ["Print Job Execution Status follows the spool job:", ""]
+    lines += _table(("Spool state", "Execution Status", "N-EVENT-REPORT Event Type ID"),
+                    ((state.value, name, event) for state, (name, event)
+                     in EXECUTION_STATUS.items()))
+    return lines
+
+
+STATIC_INTRO = """\
+# DICOM Conformance Statement — printserver {version}
+
+This document is generated by `printserver conformance` from the code that
+enforces it; a test regenerates it and compares, so it describes what the
+server does.
+
+## 1. Overview
+
+printserver is a Print Management SCP (PS3.4 Annex H).  It accepts Basic
+Grayscale and Basic Color Print Management, Presentation LUT, Basic Annotation
+Box, Print Job, Printer and Printer Configuration Retrieval, renders each film
+at the printer's resolution with 12-bit grayscale precision, writes PostScript
+Level 3 and keeps every film on a crash-safe spool that feeds CUPS.
+"""
+
+STATIC_POLICIES = """\
+## 3. Association policies
+
+* One AE listens on one TCP port; each **called AE title** selects a logical
+  printer (the server's own title selects the first).  An unknown called AE
+  title is rejected (A-ASSOCIATE-RJ 1/1/7).
+* Calling AE titles can be restricted per server and per printer
+  (`allowed_calling_aes`); others are rejected (1/1/3).
+* Up to `max_associations` (default 10) associations at once, each served by
+  its own thread.  Maximum PDU size advertised: configurable, 0 = unlimited.
+* **DICOM TLS**: the Basic TLS Secure Transport Connection Profile on a
+  second port when `[server.tls]` names a certificate and key; TLS 1.2 or
+  later; client certificates are verified when `require_client_certificate`.
+* One Film Session per association; release or abort deletes it with
+  everything under it (spooled jobs are independent copies).
+* Film Session N-ACTION prints every film box of the session in creation
+  order as one collated job; Film Box N-ACTION prints one film.  C616 is never
+  returned.  Memory Allocation is not supported (B600).
+* Requests without a Requested SOP Instance UID (which pynetdicom would drop
+  unanswered) are answered: N-ACTION prints the current film box or session
+  (lenient) or is refused with 0x0112 (strict).
+* N-EVENT-REPORT (Printer status changes, Print Job progress) is off unless
+  `send_events = true` for the printer; events are sent only from inside the
+  handler of the next request on the same association, never during
+  N-ACTION and never from another thread.
+* Colour films are printed as DeviceRGB, 8 bits per component; Planar
+  Configuration 0 and 1 are both accepted (missing means 1).
+* Presentation LUTs may be referenced from the Film Session (pre-CP-173
+  clients), Film Box and Grayscale Image Box; the image box reference wins.
+  A LUT still referenced cannot be deleted (0x0110).  LIN OD is carried to
+  the density model.
+* Character sets: Film Session Label and annotation Text String are read as
+  pydicom decodes them (the default repertoire, or the data set's Specific
+  Character Set when it sends one); annotation text is drawn with a Unicode
+  font.
+"""
+
+
+def conformance_statement(printer: PrinterConfig | None = None) -> str:
+    """The whole statement as Markdown, for the built-in printer defaults."""
+    printer = printer or PrinterConfig(ae_title="PRINTSERVER", directory="spool/output")
+    lines = [STATIC_INTRO.format(version=printserver.__version__)]
+    lines += _sop_classes()
+    lines += [STATIC_POLICIES]
+    lines += _attributes() + _values(printer) + _statuses() + _printer_status()
+    return "\n".join(lines).rstrip() + "\n"
