@@ -83,3 +83,31 @@ def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0 and "FILM -> CUPS film" in result.stdout
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('default_smoothing = "SHARP"', "default_smoothing"),
+    ('medium_types = ["PAPER"]', "default_medium"),
+    ("[printers.annotation_formats.TOP]\nboxes = []", "annotation_formats.TOP.boxes"),
+    ("[printers.annotation_formats.TOP]\nboxes = [{x = 0.5, width = 2.0}]", "width"),
+    ('allowed_calling_aes = ["WAY_TOO_LONG_AE_TITLE"]', "allowed_calling_aes"),
+])
+def test_printer_capability_errors_name_the_key(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(MINIMAL + extra + "\n")
+
+
+def test_tls_and_annotation_formats(tmp_path: Path) -> None:
+    text = MINIMAL.replace("[spool]", '[server.tls]\nport = 2762\ncertificate = "tls/cert.pem"\n'
+                           'private_key = "tls/key.pem"\n\n[spool]')
+    text += ('[printers.annotation_formats.TWO]\nband = "top"\n'
+             'boxes = [{x = 0.0, width = 0.5}, {x = 0.5, width = 0.5, align = "right"}]\n')
+    path = tmp_path / "printserver.toml"
+    path.write_text(text)
+    config = load_config(path)
+    assert config.server.tls is not None
+    assert config.server.tls.certificate == tmp_path / "tls/cert.pem"
+    formats = config.printers[0].annotation_formats
+    assert list(formats) == ["TWO"] and formats["TWO"].band == "top"
+    with pytest.raises(ConfigError, match="ca_certificates"):
+        parse_config(text.replace("port = 2762", "port = 2762\nrequire_client_certificate = true"))

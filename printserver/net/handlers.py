@@ -55,7 +55,8 @@ from printserver.spool.job import JobRecord
 LOG = logging.getLogger(__name__)
 
 Reply = tuple[int | Dataset, Dataset | None]
-NOT_NEGOTIATED = frozenset({PRINT_JOB})
+PRINT_JOBS_KEPT = 10000
+"""Print Job instances answerable by N-GET, newest kept (PS3.4 H.4.5: the SCP may delete them)."""
 
 
 def _uid(value: Any) -> str | None:
@@ -347,6 +348,8 @@ class PrintService:
                 return status.for_notices(notices), None
             with self._lock:
                 self._print_jobs[print_job_uid] = record.job_id
+                while len(self._print_jobs) > PRINT_JOBS_KEPT:  # oldest first
+                    del self._print_jobs[next(iter(self._print_jobs))]
             state.print_jobs[print_job_uid] = record.job_id
             return status.for_notices(notices), replies.print_job_reference(print_job_uid)
 
