@@ -1,7 +1,8 @@
 """Time rendering and PostScript encoding of a full 17INX17IN film at 320 dpi.
 
 Four 2048×2048 12-bit CT-like phantoms in STANDARD\\2,2: the largest page the
-server prints.  Prints seconds per stage (best of --runs) and the output size.
+server prints; then the same page as an 8-bit RGB colour film.  Prints seconds
+per stage (best of --runs) and the output size.
 Run: ``.venv/bin/python bench/bench_film.py [--runs N]``.
 """
 
@@ -38,6 +39,24 @@ def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
     return np.clip(image * 1.6, 0, 4095).astype(np.uint16)
 
 
+def _measure(label: str, sheet: FilmSheet, bits: int, runs: int) -> None:
+    render_times, encode_times, size = [], [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        raster = render_sheet(sheet)
+        rendered = time.perf_counter()
+        with tempfile.TemporaryFile() as out:
+            page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN",
+                            lambda raster=raster: raster, color=sheet.color)
+            write_postscript(out, [page], title="bench", bits=bits)
+            size = out.tell()
+        render_times.append(rendered - start)
+        encode_times.append(time.perf_counter() - rendered)
+    render_s, encode_s = min(render_times), min(encode_times)
+    print(f"{label:>7}: render {render_s:.3f} s  encode {encode_s:.3f} s  "
+          f"total {render_s + encode_s:.3f} s  output {size / 1e6:.1f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -49,21 +68,14 @@ def main() -> None:
     print(f"page {sheet.width_px}x{sheet.height_px} px, {len(images)} images 2048x2048 12-bit, "
           f"{os.cpu_count()} cores")
     for bits in (12, 8):
-        render_times, encode_times, size = [], [], 0
-        for _ in range(args.runs):
-            start = time.perf_counter()
-            raster = render_sheet(sheet)
-            rendered = time.perf_counter()
-            with tempfile.TemporaryFile() as out:
-                page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN",
-                                lambda raster=raster: raster)
-                write_postscript(out, [page], title="bench", bits=bits)
-                size = out.tell()
-            render_times.append(rendered - start)
-            encode_times.append(time.perf_counter() - rendered)
-        render_s, encode_s = min(render_times), min(encode_times)
-        print(f"{bits:2d}-bit: render {render_s:.3f} s  encode {encode_s:.3f} s  "
-              f"total {render_s + encode_s:.3f} s  output {size / 1e6:.1f} MB")
+        _measure(f"{bits}-bit", sheet, bits, args.runs)
+    rgb = {
+        position: SheetImage(pixels=np.stack(
+            [(image.pixels >> 4).astype(np.uint8)] * 3, axis=-1), bits_stored=8)
+        for position, image in images.items()
+    }
+    _measure("colour", FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes,
+                                 images=rgb, media_name="17INX17IN", color=True), 8, args.runs)
 
 
 if __name__ == "__main__":

@@ -152,17 +152,16 @@ def render_image(
 
 def _render_color(image: SheetImage, fit: Fit, cell_w: int, cell_h: int) -> npt.NDArray[np.uint8]:
     """RGB is printed as sent (8 bits per channel); REVERSE inverts each channel."""
-    channels = []
-    for channel in range(3):
-        values = image.pixels[:, :, channel].astype(np.float32)
-        if image.invert:
-            values = np.float32(255) - values
-        if (fit.height, fit.width) != values.shape:
-            values = resample(values, fit.height, fit.width, fit.kernel)
-        if fit.crop:
-            values = _crop_centre(values, cell_w, cell_h)
-        channels.append(np.clip(np.rint(values), 0, 255).astype(np.uint8))
-    return np.stack(channels, axis=-1)
+    values = image.pixels.astype(np.float32)
+    if image.invert:
+        values = np.float32(255) - values
+    if (fit.height, fit.width) != values.shape[:2]:
+        values = resample(values, fit.height, fit.width, fit.kernel)
+    if fit.crop:
+        values = _crop_centre(values, cell_w, cell_h)
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return values.astype(np.uint8)
 
 
 def gray_to_rgb(drive: int) -> int:

@@ -78,11 +78,18 @@ def _along_rows(
 def resample(
     image: npt.NDArray[np.float32], out_h: int, out_w: int, kernel: str = "CUBIC"
 ) -> npt.NDArray[np.float32]:
-    """Resize a 2-D float32 image to (out_h, out_w) with the named kernel."""
+    """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel.
+
+    Channels ride along in the gathers (rows of h × w·c values), so an RGB image
+    costs one pass per axis, not three.
+    """
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}")
-    rows_index, rows_weights = taps(image.shape[0], out_h, kernel)
-    tall = _along_rows(image, rows_index, rows_weights)
-    cols_index, cols_weights = taps(image.shape[1], out_w, kernel)
-    wide = _along_rows(np.ascontiguousarray(tall.T), cols_index, cols_weights)
-    return np.ascontiguousarray(wide.T)
+    height, width = image.shape[:2]
+    channels = image.shape[2:]
+    rows_index, rows_weights = taps(height, out_h, kernel)
+    tall = _along_rows(image.reshape(height, -1), rows_index, rows_weights)
+    turned = np.ascontiguousarray(np.swapaxes(tall.reshape(out_h, width, *channels), 0, 1))
+    cols_index, cols_weights = taps(width, out_w, kernel)
+    wide = _along_rows(turned.reshape(width, -1), cols_index, cols_weights)
+    return np.ascontiguousarray(np.swapaxes(wide.reshape(out_w, out_h, *channels), 0, 1))
