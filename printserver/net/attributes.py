@@ -7,7 +7,7 @@ value pydicom cannot decode is reported as an invalid value, not a crash.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,8 @@ from printserver.model.film_session import FilmSessionRequest
 from printserver.model.image_box import ImageBoxRequest, ImageContent
 from printserver.model.presentation_lut import PresentationLutRequest
 from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
+
+Number = TypeVar("Number", int, float)
 
 
 def _raw(ds: Dataset, keyword: str) -> Any:
@@ -43,14 +45,24 @@ def text(ds: Dataset, keyword: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def integer(ds: Dataset, keyword: str) -> int | None:
+def _number(ds: Dataset, keyword: str, kind: type[Number]) -> Number | None:
     value = _raw(ds, keyword)
     if value is None:
         return None
     try:
-        return int(value)
+        return kind(value)
     except (TypeError, ValueError):
         raise InvalidValue(f"{keyword} {value!r} is not a number") from None
+
+
+def integer(ds: Dataset, keyword: str) -> int | None:
+    """A US/IS value."""
+    return _number(ds, keyword, int)
+
+
+def decimal(ds: Dataset, keyword: str) -> float | None:
+    """A DS value, such as Requested Image Size in mm."""
+    return _number(ds, keyword, float)
 
 
 def required_integer(ds: Dataset, keyword: str) -> int:
@@ -151,16 +163,6 @@ def film_box_request(ds: Dataset) -> FilmBoxRequest:
     )
 
 
-def decimal(ds: Dataset, keyword: str) -> float | None:
-    value = _raw(ds, keyword)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidValue(f"{keyword} {value!r} is not a number") from None
-
-
 def image_box_request(ds: Dataset, *, color: bool, big_endian: bool) -> ImageBoxRequest:
     """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1)."""
     position = integer(ds, "ImageBoxPosition")
@@ -239,18 +241,25 @@ def color_image(item: Dataset) -> ImageContent:
         value = integer(item, keyword)
         if value != wanted:
             raise InvalidValue(f"{keyword} {value} is not {wanted} for a colour image")
-    pixel_data = _raw(item, "PixelData")
-    if pixel_data is None:
-        raise MissingAttribute("Pixel Data is required")
+    pixel_data = _pixel_data(item)
     planar = integer(item, "PlanarConfiguration")
     try:
         pixels = decode_color(
-            bytes(pixel_data), rows=required_integer(item, "Rows"),
+            pixel_data, rows=required_integer(item, "Rows"),
             columns=required_integer(item, "Columns"),
             planar_configuration=1 if planar is None else planar)
     except PixelDataError as exc:
         raise InvalidValue(str(exc)) from None
     return ImageContent(pixels=pixels, bits_stored=8, aspect=_aspect(item))
+
+
+def _pixel_data(item: Dataset) -> bytes:
+    value = _raw(item, "PixelData")
+    if value is None:
+        raise MissingAttribute("Pixel Data is required")
+    return bytes(value)
+
+
 def _aspect(item: Dataset) -> tuple[int, int]:
     value = _raw(item, "PixelAspectRatio")
     if value is None:
@@ -274,13 +283,11 @@ def grayscale_image(item: Dataset, *, big_endian: bool = False) -> ImageContent:
         raise MissingAttribute("Photometric Interpretation is required")
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise InvalidValue(f"Photometric Interpretation {photometric} is not MONOCHROME1/2")
-    pixel_data = _raw(item, "PixelData")
-    if pixel_data is None:
-        raise MissingAttribute("Pixel Data is required")
+    pixel_data = _pixel_data(item)
     bits_stored = required_integer(item, "BitsStored")
     try:
         pixels = decode_grayscale(
-            bytes(pixel_data),
+            pixel_data,
             rows=required_integer(item, "Rows"),
             columns=required_integer(item, "Columns"),
             bits_allocated=required_integer(item, "BitsAllocated"),

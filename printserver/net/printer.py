@@ -15,20 +15,9 @@ from printserver.config import PrinterConfig
 from printserver.model.errors import NoSuchAttribute
 from printserver.model.film_size import FILM_SIZES
 from printserver.model.printer import PrinterStatus
-from printserver.net.uids import (
-    ANNOTATION_BOX,
-    COLOR_PRINT_META,
-    GRAYSCALE_PRINT_META,
-    PRESENTATION_LUT,
-    PRINT_JOB,
-    PRINTER,
-    PRINTER_CONFIGURATION,
-)
+from printserver.net.uids import SERVED, VERIFICATION
 
-SUPPORTED_SOP_CLASSES = (
-    GRAYSCALE_PRINT_META, COLOR_PRINT_META, PRESENTATION_LUT, ANNOTATION_BOX, PRINT_JOB,
-    PRINTER, PRINTER_CONFIGURATION,
-)
+SUPPORTED_SOP_CLASSES = tuple(uid for uid in SERVED if uid != VERIFICATION)
 MAX_COLLATED_FILMS = 99
 
 

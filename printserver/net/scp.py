@@ -16,30 +16,11 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from printserver.config import ServerConfig, TlsConfig
 from printserver.net.handlers import PrintService
-from printserver.net.uids import (
-    ANNOTATION_BOX,
-    COLOR_PRINT_META,
-    GRAYSCALE_PRINT_META,
-    PRESENTATION_LUT,
-    PRINT_JOB,
-    PRINTER,
-    PRINTER_CONFIGURATION,
-    VERIFICATION,
-)
+from printserver.net.uids import SERVED
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 
-ACCEPTED_SOP_CLASSES = (
-    VERIFICATION,
-    GRAYSCALE_PRINT_META,
-    COLOR_PRINT_META,
-    PRESENTATION_LUT,
-    ANNOTATION_BOX,
-    PRINT_JOB,
-    PRINTER,  # status-only associations (digest §7.1)
-    PRINTER_CONFIGURATION,
-)
-"""Every abstract syntax accepted, each as its own presentation context (PS3.4 H.3)."""
+ACCEPTED_SOP_CLASSES = SERVED
 
 
 def build_ae(server: ServerConfig) -> AE:

@@ -17,6 +17,18 @@ PRINTER_CONFIGURATION_INSTANCE = "1.2.840.10008.5.1.1.17.376"
 COLOR_PRINT_META = "1.2.840.10008.5.1.1.18"
 PRESENTATION_LUT = "1.2.840.10008.5.1.1.23"
 
+SERVED = (
+    VERIFICATION,
+    GRAYSCALE_PRINT_META,
+    COLOR_PRINT_META,
+    PRESENTATION_LUT,
+    ANNOTATION_BOX,
+    PRINT_JOB,
+    PRINTER,  # also alone, for status-only associations (digest §7.1)
+    PRINTER_CONFIGURATION,
+)
+"""Every abstract syntax the SCP accepts, each as its own presentation context (PS3.4 H.3)."""
+
 NAMES = {
     VERIFICATION: "Verification",
     GRAYSCALE_PRINT_META: "Basic Grayscale Print Management Meta",
