@@ -154,6 +154,8 @@ class PrinterConfig(_Section):
     min_density: int = Field(20, ge=0, le=400)
     max_density: int = Field(320, ge=1, le=500)
     max_image_boxes: int = Field(100, ge=1, le=400)
+    max_image_pixels: int = Field(
+        64_000_000, ge=1, description="largest image (rows × columns) one box accepts (C605)")
     media: dict[str, str] = Field(default_factory=dict, description="Film Size ID -> CUPS media")
     strict: bool = Field(False, description="refuse what the lenient default would adjust")
     allowed_calling_aes: tuple[AETitle, ...] = Field((), description="empty = any caller")

@@ -159,6 +159,12 @@ def test_strict_printer_refuses_what_the_lenient_one_adjusts(
     assert client.create(sop_class.BasicFilmBox, ds)[0] == 0x0120  # no session reference
     status, _ = client.get(sop_class.Printer, "1.2.840.10008.5.1.1.17", [0x00100010])
     assert status.Status == 0x0105
+    _, older, _ = client.film_box(session)
+    _, newer, _ = client.film_box(session)
+    ds = Dataset()
+    ds.Trim = "YES"
+    assert client.set(sop_class.BasicFilmBox, older, ds).Status == 0x0112  # not the last one
+    assert client.set(sop_class.BasicFilmBox, newer, ds).Status == 0
     client.release()
 
 
@@ -238,3 +244,61 @@ def test_eight_associations_print_at_once(server: InProcessServer) -> None:
     assert statuses == {i: [0, 0, 0] for i in range(8)}
     jobs = wait_for_jobs(server.spool, 8, {"done"})
     assert sorted(job.calling_ae for job in jobs) == [f"SCU{i}" for i in range(8)]
+
+
+def test_c605_image_larger_than_the_printer_takes(tmp_path: Path) -> None:
+    running = start_in_process(directory_config(tmp_path, "max_image_pixels = 1000"))
+    try:
+        client = PrintClient(running.port)
+        _, _, (box,) = _film(client)
+        refused = client.gray(box, 1, SMALL)  # 4096 pixels
+        assert refused.Status == 0xC605 and "64x64" in refused.ErrorComment
+        assert client.gray(box, 1, np.zeros((20, 40), np.uint16)).Status == 0
+        client.release()
+    finally:
+        running.server.stop()
+
+
+def test_film_session_and_film_box_n_set(tmp_path: Path) -> None:
+    running = start_in_process(directory_config(
+        tmp_path, 'high_dpi = 640\nconfiguration_information = ["CS000", "CS005"]'))
+    try:
+        client = PrintClient(running.port)
+        session, film_box, (box,) = _film(client, FilmSizeID="8INX10IN")
+        ds = Dataset()
+        ds.NumberOfCopies = "3"
+        ds.PrintPriority = "LOW"
+        ds.FilmDestination = "MAGAZINE"
+        assert client.set(sop_class.BasicFilmSession, session, ds).Status == 0
+        ds = Dataset()
+        ds.NumberOfCopies = "0"
+        assert client.set(sop_class.BasicFilmSession, session, ds).Status == 0x0106
+        ds = Dataset()
+        ds.MagnificationType = "REPLICATE"
+        ds.Trim = "YES"
+        ds.MaxDensity = 300
+        ds.ConfigurationInformation = "CS005"
+        assert client.set(sop_class.BasicFilmBox, film_box, ds).Status == 0
+        ds = Dataset()
+        ds.ConfigurationInformation = "CS005\\VENDOR_LUT=7"  # one unknown value: dropped
+        assert client.set(sop_class.BasicFilmBox, film_box, ds).Status == 0x0116
+        assert client.set(sop_class.BasicFilmBox, "1.2.3", ds).Status == 0x0112
+        assert client.gray(box, 1, SMALL).Status == 0
+        assert client.action(sop_class.BasicFilmBox, film_box)[0].Status == 0
+        # Requested Resolution ID HIGH renders at the printer's high_dpi
+        status, high_box, reply = client.film_box(session, FilmSizeID="8INX10IN",
+                                                  RequestedResolutionID="HIGH")
+        assert status == 0 and reply.RequestedResolutionID == "HIGH"
+        assert client.gray(box_uids(reply)[0], 1, SMALL).Status == 0
+        assert client.action(sop_class.BasicFilmBox, high_box)[0].Status == 0
+        client.release()
+        standard, high = sorted(wait_for_jobs(running.spool, 2, {"done"}),
+                                key=lambda job: job.created)
+        assert (standard.copies, standard.priority, standard.destination) == (3, "LOW", "MAGAZINE")
+        sizes = []
+        for job in (standard, high):
+            data = (running.spool / "jobs" / job.job_id / "film.ps").read_bytes()
+            sizes.append(data.split(b"/Width ", 1)[1].split(b" ", 1)[0])
+        assert sizes == [b"2560", b"5120"]  # 8 inches at 320 and at 640 dpi
+    finally:
+        running.server.stop()

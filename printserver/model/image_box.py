@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from printserver.config import PrinterConfig
 from printserver.model.choices import Choices
-from printserver.model.errors import InvalidValue
+from printserver.model.errors import ImageTooLarge, InvalidValue
 from printserver.model.presentation_lut import PresentationLutInstance
 from printserver.render.sheet import PresentationLut, SheetImage
 
@@ -77,6 +77,11 @@ class ImageBox:
         lut: PresentationLutInstance | None,
     ) -> None:
         """Take an N-SET; all values are checked before anything changes."""
+        if request.image is not None:
+            rows, columns = request.image.pixels.shape[:2]
+            if rows * columns > printer.max_image_pixels:
+                raise ImageTooLarge(f"image of {rows}x{columns} pixels exceeds the printer's "
+                                    f"{printer.max_image_pixels}")
         polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
         magnification = self.magnification_type
         if request.magnification_type:

@@ -64,6 +64,7 @@ FAILURES: dict[int, str] = {
     0xC601: "Print queue full (Film Session N-ACTION)",
     0xC602: "Print queue full (Film Box N-ACTION)",
     0xC603: "Image larger than its box and Requested Decimate/Crop Behavior FAIL",
+    0xC605: "Image has more pixels than the printer's max_image_pixels",
 }
 """Every failure status this SCP answers, as the conformance statement lists them."""
 
