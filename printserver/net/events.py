@@ -21,9 +21,11 @@ from printserver.model.printer import FAILURE, NORMAL, PrinterStatus
 from printserver.net.association import AssociationState
 from printserver.net.print_job import event_information
 from printserver.net.uids import PRINT_JOB, PRINTER, PRINTER_INSTANCE
-from printserver.spool.job import JobRecord
+from printserver.spool.job import JobRecord, JobState
 
 LOG = logging.getLogger(__name__)
+
+FINAL_STATES = frozenset(state for state in JobState if state.final)
 
 PRINTER_EVENT_TYPES = {NORMAL: 1, "WARNING": 2, FAILURE: 3}
 """Printer N-EVENT-REPORT Event Type IDs (PS3.4 H.4.6.1.1)."""
@@ -47,6 +49,8 @@ def flush_print_job_events(assoc: Association, state: AssociationState,
     if not state.print_job_negotiated:
         return
     for uid, job_id in state.print_jobs.items():
+        if state.reported_jobs.get(uid) in FINAL_STATES:
+            continue  # its last event is out; nothing will change any more
         record = job(job_id)
         if record is None or state.reported_jobs.get(uid) == record.state:
             continue
