@@ -127,6 +127,10 @@ def test_presentation_lut_creation_is_validated(server: InProcessServer) -> None
     assert client.lut(_table(256, 0, 7, [0] * 256))[0] == 0x0106  # 8..16 bits
     assert client.lut(_table(256, 0, 12, [0] * 200))[0] == 0x0106  # data shorter
     assert client.lut(_table(256, 0, 8, [300] * 256))[0] == 0x0106  # values above 8 bits
+    odd = _table(4, 0, 16, [])
+    odd.PresentationLUTSequence[0].add_new(0x00283006, "OW", b"\x01\x02\x03")
+    refused = client.create(sop_class.PresentationLUT, odd, meta=False)
+    assert refused[0] == 0x0106  # garbled LUT Data: a clear refusal, not a crash
     client.release()
 
 

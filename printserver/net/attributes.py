@@ -200,7 +200,10 @@ def presentation_lut_request(ds: Dataset, *, big_endian: bool) -> PresentationLu
         return PresentationLutRequest(shape=shape, has_sequence="PresentationLUTSequence" in ds)
     item = sequence[0]
     descriptor = _raw(item, "LUTDescriptor")
-    values = None if descriptor is None else tuple(int(v) for v in descriptor)
+    try:
+        values = None if descriptor is None else tuple(int(v) for v in descriptor)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"LUT Descriptor {descriptor!r} is not three numbers") from None
     return PresentationLutRequest(
         shape=shape, has_sequence=True, descriptor=values,
         data=_lut_data(item, big_endian=big_endian),
@@ -213,6 +216,8 @@ def _lut_data(item: Dataset, *, big_endian: bool) -> npt.NDArray[np.uint16] | No
     if value is None:
         return None
     if isinstance(value, bytes | bytearray):
+        if len(value) % 2:
+            raise InvalidValue(f"LUT Data has an odd length of {len(value)} bytes")
         return np.frombuffer(value, dtype=">u2" if big_endian else "<u2").astype(np.uint16)
     values = [value] if isinstance(value, int) else list(value)
     try:
