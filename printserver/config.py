@@ -9,6 +9,7 @@ files.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from printserver.model.film_size import FILM_SIZES
+from printserver.render.sheet import CharacteristicCurve
 
 DEFAULT_AE_TITLE = "PRINTSERVER"
 DEFAULT_PORT = 11112
@@ -133,6 +135,24 @@ class CupsConfig(_Section):
     server: str | None = None
 
 
+def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
+    """A characteristic curve must be invertible: drives rise, densities fall."""
+    if not points:
+        return
+    if len(points) < 2:
+        raise ValueError("characteristic_curve needs at least two [drive, density] points")
+    drives = [drive for drive, _ in points]
+    densities = [density for _, density in points]
+    if any(not 0 <= drive <= 4095 for drive in drives):
+        raise ValueError("characteristic_curve drives must be within 0..4095")
+    if any(b <= a for a, b in itertools.pairwise(drives)):
+        raise ValueError("characteristic_curve drives must increase")
+    if any(b >= a for a, b in itertools.pairwise(densities)):
+        raise ValueError("characteristic_curve densities must fall as the drive rises")
+    if densities[-1] < 0:
+        raise ValueError("characteristic_curve densities must not be negative")
+
+
 class PrinterConfig(_Section):
     """One logical printer, selected by the called AE title."""
 
@@ -172,11 +192,16 @@ class PrinterConfig(_Section):
     configuration_information: tuple[str, ...] = Field(
         (), description="Configuration Information values this printer understands"
     )
-    illumination: int = Field(2000, ge=1, le=65535, description="default L0, cd/m2")
+    illumination: int = Field(2000, ge=1, le=65535, description="default L0 for film, cd/m2")
+    paper_illumination: int = Field(150, ge=1, le=65535, description="default L0 for PAPER")
     reflected_ambient_light: int = Field(10, ge=0, le=65535, description="default La, cd/m2")
     annotation_formats: dict[str, AnnotationFormatConfig] = Field(
         default_factory=lambda: dict(DEFAULT_ANNOTATION_FORMATS)
     )
+    characteristic_curve: tuple[tuple[float, float], ...] = Field(
+        (), description="measured [drive 0..4095, density OD] pairs; empty = ideal linear")
+    lin_od: Literal["appearance", "dcmtk"] = Field(
+        "appearance", description="which end of a LIN OD image is Max Density")
     manufacturer: str = Field("printserver", max_length=64)
     model_name: str = Field("printserver PostScript film printer", max_length=64)
     serial_number: str = Field("", max_length=64)
@@ -223,7 +248,15 @@ class PrinterConfig(_Section):
             raise ValueError(f"default_medium {self.default_medium!r} not in medium_types")
         if self.default_magnification not in self.magnification_types:
             raise ValueError("default_magnification is not in magnification_types")
+        _check_curve(self.characteristic_curve)
         return self
+
+    def curve(self) -> CharacteristicCurve:
+        """The measured characteristic curve, or the ideal one between Min and Max Density."""
+        if not self.characteristic_curve:
+            return CharacteristicCurve.ideal(self.min_density / 100, self.max_density / 100)
+        drives, densities = zip(*self.characteristic_curve, strict=True)
+        return CharacteristicCurve(tuple(drives), tuple(densities))
 
     def accepts_caller(self, calling_ae: str) -> bool:
         return not self.allowed_calling_aes or calling_ae.strip() in self.allowed_calling_aes

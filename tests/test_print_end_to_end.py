@@ -21,7 +21,8 @@ import pytest
 from printserver.config import parse_config
 from printserver.model.layout import parse_display_format
 from printserver.render.compose import render_sheet
-from printserver.render.sheet import FilmSheet, SheetImage
+from printserver.render.density import model_drive
+from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from printserver.spool.job import JobState
 from printserver.spool.store import SpoolStore
 from tests.ghostscript import render_gray16
@@ -74,16 +75,22 @@ def _assert_images_in_cells(
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
         patch = page[cy - 20:cy + 20, cx - 20:cx + 20].astype(float)
         rows_, cols_ = image.shape
-        centre = image[rows_ // 2 - 3:rows_ // 2 + 3, cols_ // 2 - 3:cols_ // 2 + 3].astype(float)
-        assert abs(patch.mean() - centre.mean()) < 60, (patch.mean(), centre.mean())
+        centre = image[rows_ // 2 - 3:rows_ // 2 + 3, cols_ // 2 - 3:cols_ // 2 + 3]
+        expected = model_drive(FILM_TONE, centre.astype(float)).mean()
+        assert abs(patch.mean() - expected) < 60, (patch.mean(), expected)
     assert page[:5, :].max() == 0 and page[-5:, :].max() == 0  # margin at BLACK border
+
+
+FILM_TONE = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
+"""The built-in printer's defaults: Min/Max Density 20/320, light box 2000 cd/m², La 10."""
 
 
 def _expected_page(images: list[npt.NDArray[np.uint16]], film: tuple[float, float]) -> Any:
     sheet = FilmSheet(
         width_mm=film[0], height_mm=film[1], dpi=DPI,
         boxes=parse_display_format("STANDARD\\2,2"),
-        images={i + 1: SheetImage(pixels=img, bits_stored=12) for i, img in enumerate(images)},
+        images={i + 1: SheetImage(pixels=img, bits_stored=12, tone=FILM_TONE)
+                for i, img in enumerate(images)},
         margin_mm=MARGIN_MM, spacing_mm=SPACING_MM, border=0, empty=0,
     )
     return render_sheet(sheet)

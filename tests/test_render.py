@@ -10,7 +10,7 @@ from printserver.render.compose import cell_rect, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.lut import to_p_values
 from printserver.render.resample import resample, taps
-from printserver.render.sheet import FilmSheet, SheetImage
+from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage
 
 
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC"])
@@ -45,10 +45,11 @@ def test_monochrome1_inverts_and_8_bit_scales_to_12() -> None:
 
 
 def test_density_terms() -> None:
-    assert density_to_drive("BLACK", 20, 320) == 0
-    assert density_to_drive("WHITE", 20, 320) == 4095
-    assert density_to_drive("170", 20, 320) == 2048
-    assert density_to_drive("900", 20, 320) == 0  # clamped to Max Density
+    ideal = CharacteristicCurve.ideal(0.20, 3.20)
+    assert density_to_drive("BLACK", ideal) == 0
+    assert density_to_drive("WHITE", ideal) == 4095
+    assert density_to_drive("170", ideal) == 2048  # halfway in density: halfway in drive
+    assert density_to_drive("900", ideal) == 0  # clamped to what the printer reaches
 
 
 def _sheet(images: dict[int, SheetImage], **kwargs: object) -> FilmSheet:

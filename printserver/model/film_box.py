@@ -23,7 +23,14 @@ from printserver.model.layout import parse_display_format
 from printserver.model.presentation_lut import PresentationLutInstance
 from printserver.render.compose import cell_rect, plan_fit
 from printserver.render.density import density_to_drive
-from printserver.render.sheet import Box, FilmSheet, SheetAnnotation, SheetImage
+from printserver.render.sheet import (
+    Box,
+    FilmSheet,
+    PresentationLut,
+    SheetAnnotation,
+    SheetImage,
+    ToneScale,
+)
 
 BASIC_GRAYSCALE_IMAGE_BOX = "1.2.840.10008.5.1.1.4"
 BASIC_COLOR_IMAGE_BOX = "1.2.840.10008.5.1.1.4.1"
@@ -78,7 +85,7 @@ class FilmBox:
     trim: str
     configuration_information: str
     requested_resolution_id: str
-    illumination: int
+    illumination: int | None  # None: the printer's default for the medium
     reflected_ambient_light: int
     color: bool = False
     annotation_display_format_id: str = ""
@@ -137,7 +144,25 @@ class FilmBox:
         if lut is not None:
             self.presentation_lut = lut
 
-    def sheet(self, *, with_images: bool = True) -> FilmSheet:
+    def tone(self, box: ImageBox, lut: PresentationLut | None, medium: str) -> ToneScale:
+        """Density model inputs of one image (PS3.4 H.4.2.1.2; PS3.14 §7.3).
+
+        Image box Min/Max Density override the film box's; PAPER is viewed by
+        reflection (no ambient term, paper illumination), films on a light box.
+        """
+        reflective = medium == "PAPER"
+        printer = self.printer
+        default_light = printer.paper_illumination if reflective else printer.illumination
+        return ToneScale(
+            min_density=(box.min_density or self.min_density) / 100,
+            max_density=(box.max_density or self.max_density) / 100,
+            illumination=float(self.illumination or default_light),
+            reflected_ambient_light=0.0 if reflective else float(self.reflected_ambient_light),
+            curve=printer.curve(),
+            linear_od=lut is not None and lut.shape == "LIN OD",
+        )
+
+    def sheet(self, *, medium: str = "BLUE FILM", with_images: bool = True) -> FilmSheet:
         """The page the renderer draws for this film box (PS3.4 H.4.2.1.2.4)."""
         size = FILM_SIZES[self.film_size_id]
         width, height = size.width_mm, size.height_mm
@@ -146,12 +171,16 @@ class FilmBox:
         images: dict[int, SheetImage] = {}
         film_lut = self.presentation_lut.lut if self.presentation_lut is not None else None
         for box in self.image_boxes if with_images else ():
-            image = box.sheet_image(self.magnification_type, film_lut)
+            lut = box.effective_lut(film_lut)
+            image = box.sheet_image(
+                self.magnification_type, self.smoothing_type, lut, self.tone(box, lut, medium),
+                lin_od_stored=self.printer.lin_od == "dcmtk")
             if image is not None:
                 images[box.position] = image
+        curve = self.printer.curve()
 
         def drive(term: str) -> int:
-            return density_to_drive(term, self.min_density, self.max_density)
+            return density_to_drive(term, curve)
 
         return FilmSheet(
             width_mm=width, height_mm=height, dpi=self.dpi, boxes=self.boxes, images=images,
@@ -179,7 +208,7 @@ class FilmBox:
         asked for FAIL (PS3.4 H.4.3.1.2.1).
         """
         sheet = self.sheet(with_images=False)
-        image = box.sheet_image(self.magnification_type, None)
+        image = box.sheet_image(self.magnification_type, self.smoothing_type, None, None)
         if image is None:
             return None
         x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[box.position - 1])
@@ -235,7 +264,7 @@ def create_film_box(
         requested_resolution_id=choices.choose(
             "Requested Resolution ID", request.requested_resolution_id,
             ("STANDARD", "HIGH") if printer.high_dpi else ("STANDARD",), "STANDARD"),
-        illumination=illumination or printer.illumination,
+        illumination=illumination,
         reflected_ambient_light=_first(reflected_ambient_light, printer.reflected_ambient_light),
         color=color,
     )

@@ -273,7 +273,7 @@ class PrintHierarchy:
             calling_ae=self.calling_ae,
             film_session_uid=session.uid,
             film_box_uids=tuple(box.uid for box in film_boxes),
-            sheets=tuple(box.sheet() for box in film_boxes),
+            sheets=tuple(box.sheet(medium=session.medium_type) for box in film_boxes),
             copies=session.number_of_copies,
             priority=session.print_priority,
             label=session.film_session_label,

@@ -15,7 +15,7 @@ from printserver.config import PrinterConfig
 from printserver.model.choices import Choices
 from printserver.model.errors import ImageTooLarge, InvalidValue
 from printserver.model.presentation_lut import PresentationLutInstance
-from printserver.render.sheet import PresentationLut, SheetImage
+from printserver.render.sheet import PresentationLut, SheetImage, ToneScale
 
 POLARITIES = ("NORMAL", "REVERSE")
 DECIMATE_CROP = ("DECIMATE", "CROP", "FAIL")
@@ -120,24 +120,37 @@ class ImageBox:
         elif request.image is not None:
             self.image = request.image
 
+    def effective_lut(self, film_lut: PresentationLut | None) -> PresentationLut | None:
+        """The image box's own Presentation LUT wins over the film box's (PS3.4 H.4.3)."""
+        if self.color:
+            return None
+        return self.presentation_lut.lut if self.presentation_lut is not None else film_lut
+
     def sheet_image(
-        self, magnification: str, film_lut: PresentationLut | None
+        self, magnification: str, smoothing: str, lut: PresentationLut | None,
+        tone: ToneScale | None, *, lin_od_stored: bool = False,
     ) -> SheetImage | None:
-        """What the renderer needs of this box, or None when it holds no image."""
+        """What the renderer needs of this box, or None when it holds no image.
+
+        ``lin_od_stored`` reads LIN OD images the DCMTK way: density grows with
+        the stored value whatever the photometric interpretation (digest §5.3).
+        """
         if self.image is None:
             return None
-        lut = self.presentation_lut.lut if self.presentation_lut is not None else film_lut
+        invert = self.image.monochrome1 != (self.polarity == "REVERSE")
+        if lin_od_stored and lut is not None and lut.shape == "LIN OD":
+            invert = True
         return SheetImage(
             pixels=self.image.pixels,
             bits_stored=self.image.bits_stored,
-            invert=self.image.monochrome1 != (self.polarity == "REVERSE"),
+            invert=invert,
             magnification=self.magnification_type or magnification,
             aspect=self.image.aspect,
-            presentation_lut=None if self.color else lut,
+            presentation_lut=lut,
             requested_width_mm=self.requested_image_size,
             decimate_crop=self.decimate_crop,
-            min_density=self.min_density,
-            max_density=self.max_density,
+            tone=None if self.color else tone,
+            smoothing=self.smoothing_type or smoothing,
         )
 
 

@@ -147,7 +147,7 @@ def render_image(
         p_values = resample(p_values, fit.height, fit.width, fit.kernel)
     if fit.crop:
         p_values = _crop_centre(p_values, cell_w, cell_h)
-    return to_drive(p_values)
+    return to_drive(p_values, image.tone)
 
 
 def _render_color(image: SheetImage, fit: Fit, cell_w: int, cell_h: int) -> npt.NDArray[np.uint8]:

@@ -51,6 +51,49 @@ class PresentationLut:
 
 
 @dataclass(frozen=True)
+class CharacteristicCurve:
+    """Measured density (OD) for increasing drive values; densities strictly decrease."""
+
+    drives: tuple[float, ...]
+    densities: tuple[float, ...]
+
+    @classmethod
+    def ideal(cls, min_density: float, max_density: float) -> CharacteristicCurve:
+        """An uncalibrated printer: density linear in drive between its Dmax and Dmin."""
+        return cls((0.0, float(DRIVE_MAX)), (max_density, min_density))
+
+    @property
+    def min_density(self) -> float:
+        return self.densities[-1]
+
+    @property
+    def max_density(self) -> float:
+        return self.densities[0]
+
+    def drive(self, densities: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Drive values that print ``densities`` (clamped to what the printer can reach)."""
+        result: npt.NDArray[np.float64] = np.interp(
+            np.asarray(densities, dtype=np.float64), self.densities[::-1], self.drives[::-1])
+        return result
+
+
+@dataclass(frozen=True)
+class ToneScale:
+    """How one image's P-values become densities (PS3.4 H.4.2.1.2, PS3.14 §7.3).
+
+    Densities in OD.  ``reflected_ambient_light`` is 0 for reflective media
+    (paper).  ``linear_od`` is the LIN OD Presentation LUT shape.
+    """
+
+    min_density: float
+    max_density: float
+    illumination: float
+    reflected_ambient_light: float
+    curve: CharacteristicCurve
+    linear_od: bool = False
+
+
+@dataclass(frozen=True)
 class SheetImage:
     """Presentation-ready pixels of one image box.
 
@@ -70,8 +113,8 @@ class SheetImage:
     presentation_lut: PresentationLut | None = None
     requested_width_mm: float | None = None
     decimate_crop: str | None = None  # DECIMATE, CROP, FAIL; None = demagnify to fit
-    min_density: int | None = None  # overrides of the film box for this image
-    max_density: int | None = None
+    tone: ToneScale | None = None  # None: P-values are drive values (wedges, colour)
+    smoothing: str = "NONE"
 
     @property
     def color(self) -> bool:
