@@ -1,81 +1,20 @@
-"""The configuration file: a TOML document validated with pydantic.
-
-Everything has a default except what identifies a printer (its called AE title
-and its destination).  With no file at all the server runs on a built-in
-default: AE ``PRINTSERVER`` on 127.0.0.1:11112 with one printer that writes its
-PostScript into ``<spool>/output``, so a machine without CUPS can still print to
-files.
-"""
+"""A logical printer: what one called AE title offers and where its films go."""
 
 from __future__ import annotations
 
 import itertools
-import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from printserver.config.sections import AETitle, Section
 from printserver.model.film_size import FILM_SIZES
 from printserver.render.sheet import CharacteristicCurve
 
-DEFAULT_AE_TITLE = "PRINTSERVER"
-DEFAULT_PORT = 11112
 
-AETitle = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[\x20-\x5b\x5d-\x7e]+$")]
-"""AE titles are 1-16 characters of the default repertoire without backslash (PS3.5 6.2)."""
-
-
-class ConfigError(Exception):
-    """A configuration problem, worded as one line naming the key and the reason."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TlsConfig(_Section):
-    """DICOM TLS (PS3.15 B.1, Basic TLS Secure Transport Connection Profile) on a second port."""
-
-    port: int = Field(2762, ge=0, le=65535)
-    certificate: Path
-    private_key: Path
-    ca_certificates: Path | None = Field(
-        None, description="CA bundle to verify client certificates against"
-    )
-    require_client_certificate: bool = False
-
-    @model_validator(mode="after")
-    def _client_check_needs_ca(self) -> TlsConfig:
-        if self.require_client_certificate and self.ca_certificates is None:
-            raise ValueError("require_client_certificate needs ca_certificates")
-        return self
-
-
-class ServerConfig(_Section):
-    """The DICOM listener."""
-
-    ae_title: AETitle = DEFAULT_AE_TITLE
-    host: str = "127.0.0.1"
-    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
-    max_associations: int = Field(10, ge=1, le=1000)
-    max_pdu_size: int = Field(0, ge=0)
-    network_timeout: float = Field(60.0, gt=0)
-    dimse_timeout: float = Field(30.0, gt=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    allowed_calling_aes: tuple[AETitle, ...] = Field(
-        (), description="calling AE titles accepted by every printer; empty = any"
-    )
-    tls: TlsConfig | None = None
-
-    @field_validator("ae_title")
-    @classmethod
-    def _strip_ae(cls, value: str) -> str:
-        return value.strip()
-
-
-class AnnotationBoxConfig(_Section):
+class AnnotationBoxConfig(Section):
     """One annotation box, as fractions of the annotation band (origin top-left)."""
 
     x: float = Field(ge=0, le=1)
@@ -85,7 +24,7 @@ class AnnotationBoxConfig(_Section):
     align: Literal["left", "center", "right"] = "left"
 
 
-class AnnotationFormatConfig(_Section):
+class AnnotationFormatConfig(Section):
     """An Annotation Display Format ID (PS3.3 C.13.3): a band of the film and its boxes.
 
     The band is taken off the printable area, so text never covers an image.
@@ -120,21 +59,6 @@ MEDIUM_TYPES = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO B
 """Medium Type defined terms (PS3.3 C.13.1)."""
 
 
-class SpoolConfig(_Section):
-    """Where jobs live and how the worker retries them."""
-
-    directory: Path = Path("spool")
-    retry_initial: float = Field(2.0, gt=0, le=5.0, description="first retry delay, seconds")
-    retry_max: float = Field(60.0, gt=0, description="longest retry delay, seconds")
-    poll_interval: float = Field(0.5, gt=0, le=10.0, description="how often CUPS jobs are followed")
-
-
-class CupsConfig(_Section):
-    """How to reach CUPS; empty server means the standard lookup (CUPS_SERVER, client.conf)."""
-
-    server: str | None = None
-
-
 def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
     """A characteristic curve must be invertible: drives rise, densities fall."""
     if not points:
@@ -153,7 +77,7 @@ def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
         raise ValueError("characteristic_curve densities must not be negative")
 
 
-class PrinterConfig(_Section):
+class PrinterConfig(Section):
     """One logical printer, selected by the called AE title."""
 
     ae_title: AETitle
@@ -270,99 +194,3 @@ class PrinterConfig(_Section):
         return self.media.get(film_size) or FILM_SIZES[film_size].cups_media
 
 
-class Config(_Section):
-    """The whole configuration file."""
-
-    server: ServerConfig = ServerConfig()
-    spool: SpoolConfig = SpoolConfig()
-    cups: CupsConfig = CupsConfig()
-    printers: tuple[PrinterConfig, ...] = ()
-
-    @model_validator(mode="after")
-    def _unique_printers(self) -> Config:
-        seen: set[str] = set()
-        for printer in self.printers:
-            if printer.ae_title in seen:
-                raise ValueError(f"printer AE title {printer.ae_title!r} is declared twice")
-            seen.add(printer.ae_title)
-        return self
-
-    def with_default_printer(self) -> Config:
-        """Add the built-in directory printer when the file declares none."""
-        if self.printers:
-            return self
-        printer = PrinterConfig(
-            ae_title=self.server.ae_title, directory=self.spool.directory / "output"
-        )
-        return self.model_copy(update={"printers": (printer,)})
-
-    def printer_for(self, called_ae: str) -> PrinterConfig | None:
-        """The logical printer a called AE title selects.
-
-        The server's own AE title selects the first printer, so a modality set up
-        with only the server's title still prints.
-        """
-        called_ae = called_ae.strip()
-        for printer in self.printers:
-            if printer.ae_title == called_ae:
-                return printer
-        if called_ae == self.server.ae_title and self.printers:
-            return self.printers[0]
-        return None
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    return f"{where}: {message}"
-
-
-def parse_config(text: str, *, base: Path | None = None) -> Config:
-    """Validate TOML text; relative paths resolve against ``base``."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}") from None
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
-    if base is not None:
-        config = _resolve_paths(config, base)
-    return config.with_default_printer()
-
-
-def _resolve_paths(config: Config, base: Path) -> Config:
-    spool = config.spool.model_copy(update={"directory": base / config.spool.directory})
-    server = config.server
-    if server.tls is not None:
-        tls = server.tls
-        ca = base / tls.ca_certificates if tls.ca_certificates else None
-        server = server.model_copy(update={"tls": tls.model_copy(update={
-            "certificate": base / tls.certificate,
-            "private_key": base / tls.private_key,
-            "ca_certificates": ca,
-        })})
-    printers = tuple(
-        p.model_copy(update={"directory": base / p.directory}) if p.directory else p
-        for p in config.printers
-    )
-    return config.model_copy(update={"spool": spool, "printers": printers, "server": server})
-
-
-def load_config(path: Path | None) -> Config:
-    """Read the configuration file, or the built-in default when ``path`` is None.
-
-    Relative paths in a file resolve against the file's directory; the built-in
-    default's ``spool`` resolves against the working directory.
-    """
-    if path is None:
-        return Config().with_default_printer()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_config(text, base=path.resolve().parent)
