@@ -111,3 +111,32 @@ def test_tls_and_annotation_formats(tmp_path: Path) -> None:
     assert list(formats) == ["TWO"] and formats["TWO"].band == "top"
     with pytest.raises(ConfigError, match="ca_certificates"):
         parse_config(text.replace("port = 2762", "port = 2762\nrequire_client_certificate = true"))
+
+
+def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
+    layouts = tmp_path / "layouts"
+    layouts.mkdir()
+    (layouts / "7.toml").write_text(
+        "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+    text = MINIMAL.replace("[spool]", 'layouts = "layouts"\n\n[spool]')
+    text += ('film_sizes = ["A3PLUS", "14INX17IN"]\n'
+             '[film_sizes.A3PLUS]\nwidth_mm = 329\nheight_mm = 483\ncups_media = "A3+"\n')
+    path = tmp_path / "printserver.toml"
+    path.write_text(text)
+    printer = load_config(path).printers[0]
+    assert printer.film_size("A3PLUS").width_mm == 329 and printer.media_for("A3PLUS") == "A3+"
+    assert list(printer.custom_layouts) == [7]
+    (layouts / "8.toml").write_text(
+        "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.6\nheight = 1.0\n"
+        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+    with pytest.raises(ConfigError, match=r"8\.toml: .*boxes 1 and 2 overlap"):
+        load_config(path)
+    (layouts / "8.toml").unlink()
+    with pytest.raises(ConfigError, match="unknown film size 'B4'"):
+        parse_config(MINIMAL + 'film_sizes = ["B4"]\n')
+
+
+def test_the_shipped_layouts_load() -> None:
+    printer = load_config(None).printers[0]
+    assert {1, 2, 3} <= set(printer.custom_layouts)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from printserver.config.printer import (
     DEFAULT_ANNOTATION_FORMATS,
     MEDIUM_TYPES,
     AnnotationBoxConfig,
     AnnotationFormatConfig,
+    FilmSizeConfig,
+    LayoutConfig,
     PrinterConfig,
 )
 from printserver.config.sections import (
@@ -33,10 +35,29 @@ from printserver.config.sections import (
     TlsConfig,
 )
 
+DEFAULT_LAYOUTS = Path(__file__).resolve().parents[2] / "layouts"
+"""The layouts shipped with the project."""
+
 __all__ = [
-    "DEFAULT_AE_TITLE", "DEFAULT_ANNOTATION_FORMATS", "DEFAULT_PORT", "MEDIUM_TYPES", "AETitle",
-    "AnnotationBoxConfig", "AnnotationFormatConfig", "Config", "ConfigError", "CupsConfig",
-    "PrinterConfig", "ServerConfig", "SpoolConfig", "TlsConfig", "load_config", "parse_config",
+    "DEFAULT_AE_TITLE",
+    "DEFAULT_ANNOTATION_FORMATS",
+    "DEFAULT_PORT",
+    "MEDIUM_TYPES",
+    "AETitle",
+    "AnnotationBoxConfig",
+    "AnnotationFormatConfig",
+    "Config",
+    "ConfigError",
+    "CupsConfig",
+    "FilmSizeConfig",
+    "LayoutConfig",
+    "PrinterConfig",
+    "ServerConfig",
+    "SpoolConfig",
+    "TlsConfig",
+    "load_config",
+    "load_layouts",
+    "parse_config",
 ]
 
 
@@ -47,6 +68,8 @@ class Config(Section):
     spool: SpoolConfig = SpoolConfig()
     cups: CupsConfig = CupsConfig()
     printers: tuple[PrinterConfig, ...] = ()
+    film_sizes: dict[str, FilmSizeConfig] = Field(
+        default_factory=dict, description="film sizes beyond the DICOM defined terms")
 
     @model_validator(mode="after")
     def _unique_printers(self) -> Config:
@@ -56,6 +79,21 @@ class Config(Section):
                 raise ValueError(f"printer AE title {printer.ae_title!r} is declared twice")
             seen.add(printer.ae_title)
         return self
+
+    def with_site_tables(self, layouts: dict[int, LayoutConfig]) -> Config:
+        """Give every printer the file's custom film sizes and the CUSTOM layouts."""
+        printers = []
+        for index, printer in enumerate(self.printers):
+            completed = printer.model_copy(update={
+                "custom_film_sizes": {**self.film_sizes, **printer.custom_film_sizes},
+                "custom_layouts": {**layouts, **printer.custom_layouts},
+            })
+            try:
+                completed.check_film_sizes()
+            except ValueError as exc:
+                raise ConfigError(f"printers.{index}.film_sizes: {exc}") from None
+            printers.append(completed)
+        return self.model_copy(update={"printers": tuple(printers)})
 
     def with_default_printer(self) -> Config:
         """Add the built-in directory printer when the file declares none."""
@@ -102,7 +140,35 @@ def parse_config(text: str, *, base: Path | None = None) -> Config:
         raise ConfigError(_describe(exc)) from None
     if base is not None:
         config = _resolve_paths(config, base)
-    return config.with_default_printer()
+    return _complete(config)
+
+
+def _complete(config: Config) -> Config:
+    config = config.with_default_printer()
+    return config.with_site_tables(load_layouts(config.server.layouts or DEFAULT_LAYOUTS))
+
+
+def load_layouts(directory: Path) -> dict[int, LayoutConfig]:
+    """Every ``<i>.toml`` of the layouts directory: the CUSTOM\\i Image Display Formats.
+
+    Checked at start-up: a bad file stops the server with a line naming it.
+    """
+    layouts: dict[int, LayoutConfig] = {}
+    if not directory.is_dir():
+        return layouts
+    for path in sorted(directory.glob("*.toml")):
+        if not path.stem.isdigit():
+            raise ConfigError(f"{path}: a layout file is named by its number, e.g. 1.toml")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            layouts[int(path.stem)] = LayoutConfig.model_validate(raw)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: {_describe(exc)}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return layouts
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:
@@ -116,6 +182,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             "private_key": base / tls.private_key,
             "ca_certificates": ca,
         })})
+    if server.layouts is not None:
+        server = server.model_copy(update={"layouts": base / server.layouts})
     printers = tuple(
         p.model_copy(update={"directory": base / p.directory}) if p.directory else p
         for p in config.printers
@@ -130,7 +198,7 @@ def load_config(path: Path | None) -> Config:
     default's ``spool`` resolves against the working directory.
     """
     if path is None:
-        return Config().with_default_printer()
+        return _complete(Config())
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

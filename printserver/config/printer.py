@@ -10,8 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from printserver.config.sections import AETitle, Section
-from printserver.model.film_size import FILM_SIZES
-from printserver.render.sheet import CharacteristicCurve
+from printserver.model.film_size import FILM_SIZES, FilmSize
+from printserver.render.sheet import Box, CharacteristicCurve
 
 
 class AnnotationBoxConfig(Section):
@@ -57,6 +57,50 @@ DEFAULT_ANNOTATION_FORMATS: dict[str, AnnotationFormatConfig] = {
 
 MEDIUM_TYPES = ("PAPER", "CLEAR FILM", "BLUE FILM", "MAMMO CLEAR FILM", "MAMMO BLUE FILM")
 """Medium Type defined terms (PS3.3 C.13.1)."""
+
+
+class FilmSizeConfig(Section):
+    """A film size beyond the DICOM defined terms, declared by the site (portrait, mm)."""
+
+    width_mm: float = Field(gt=20, le=2000)
+    height_mm: float = Field(gt=20, le=2000)
+    cups_media: str | None = Field(None, description="default: Custom.WxHmm")
+
+    def film_size(self) -> FilmSize:
+        media = self.cups_media or f"Custom.{self.width_mm:g}x{self.height_mm:g}mm"
+        return FilmSize(self.width_mm, self.height_mm, media)
+
+
+class LayoutBoxConfig(Section):
+    """One image box of a CUSTOM layout, as fractions of the printable area (origin top-left)."""
+
+    x: float = Field(ge=0, lt=1)
+    y: float = Field(ge=0, lt=1)
+    width: float = Field(gt=0, le=1)
+    height: float = Field(gt=0, le=1)
+
+
+class LayoutConfig(Section):
+    """A ``CUSTOM\\i`` Image Display Format: boxes in Image Box Position order."""
+
+    description: str = ""
+    boxes: tuple[LayoutBoxConfig, ...] = Field(min_length=1, max_length=400)
+
+    @model_validator(mode="after")
+    def _inside_and_apart(self) -> LayoutConfig:
+        eps = 1e-9
+        for index, box in enumerate(self.boxes, start=1):
+            if box.x + box.width > 1 + eps or box.y + box.height > 1 + eps:
+                raise ValueError(f"box {index} reaches outside the printable area")
+        for (i, a), (j, b) in itertools.combinations(enumerate(self.boxes, start=1), 2):
+            overlap_w = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+            overlap_h = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+            if overlap_w > eps and overlap_h > eps:
+                raise ValueError(f"boxes {i} and {j} overlap")
+        return self
+
+    def layout(self) -> tuple[Box, ...]:
+        return tuple(Box(b.x, b.y, b.width, b.height) for b in self.boxes)
 
 
 def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
@@ -126,6 +170,10 @@ class PrinterConfig(Section):
         (), description="measured [drive 0..4095, density OD] pairs; empty = ideal linear")
     lin_od: Literal["appearance", "dcmtk"] = Field(
         "appearance", description="which end of a LIN OD image is Max Density")
+    custom_film_sizes: dict[str, FilmSizeConfig] = Field(
+        default_factory=dict, description="filled from the file's [film_sizes]")
+    custom_layouts: dict[int, LayoutConfig] = Field(
+        default_factory=dict, description="CUSTOM\\i layouts; filled from the layouts directory")
     manufacturer: str = Field("printserver", max_length=64)
     model_name: str = Field("printserver PostScript film printer", max_length=64)
     serial_number: str = Field("", max_length=64)
@@ -138,13 +186,23 @@ class PrinterConfig(Section):
 
     @field_validator("film_sizes")
     @classmethod
-    def _known_sizes(cls, sizes: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [size for size in sizes if size not in FILM_SIZES]
-        if unknown:
-            raise ValueError(f"unknown film size {unknown[0]!r}; known: {', '.join(FILM_SIZES)}")
+    def _some_sizes(cls, sizes: tuple[str, ...]) -> tuple[str, ...]:
         if not sizes:
             raise ValueError("at least one film size is needed")
         return sizes
+
+    def check_film_sizes(self) -> None:
+        """Every offered size is a defined term, 17INX17IN, or declared in [film_sizes]."""
+        for size in self.film_sizes:
+            if size not in FILM_SIZES and size not in self.custom_film_sizes:
+                known = ", ".join([*FILM_SIZES, *self.custom_film_sizes])
+                raise ValueError(f"unknown film size {size!r}; known: {known}")
+        if self.default_film_size not in self.film_sizes:
+            raise ValueError(f"default_film_size {self.default_film_size!r} is not in film_sizes")
+
+    def film_size(self, film_size_id: str) -> FilmSize:
+        custom = self.custom_film_sizes.get(film_size_id)
+        return custom.film_size() if custom is not None else FILM_SIZES[film_size_id]
 
     @field_validator("border_density", "empty_image_density")
     @classmethod
@@ -158,8 +216,6 @@ class PrinterConfig(Section):
     def _consistent(self) -> PrinterConfig:
         if (self.cups_queue is None) == (self.directory is None):
             raise ValueError("give exactly one destination: cups_queue or directory")
-        if self.default_film_size not in self.film_sizes:
-            raise ValueError(f"default_film_size {self.default_film_size!r} is not in film_sizes")
         if self.min_density >= self.max_density:
             raise ValueError("min_density must be below max_density")
         if self.default_smoothing not in self.smoothing_types:
@@ -191,6 +247,6 @@ class PrinterConfig(Section):
 
     def media_for(self, film_size: str) -> str:
         """CUPS media name sent with a job of this film size."""
-        return self.media.get(film_size) or FILM_SIZES[film_size].cups_media
+        return self.media.get(film_size) or self.film_size(film_size).cups_media
 
 

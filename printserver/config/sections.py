@@ -57,6 +57,8 @@ class ServerConfig(Section):
     allowed_calling_aes: tuple[AETitle, ...] = Field(
         (), description="calling AE titles accepted by every printer; empty = any"
     )
+    layouts: Path | None = Field(
+        None, description="directory of CUSTOM\\i layout files; default: the project's layouts/")
     tls: TlsConfig | None = None
 
     @field_validator("ae_title")

@@ -17,9 +17,8 @@ from printserver.config import PrinterConfig
 from printserver.model.annotation_box import AnnotationBox
 from printserver.model.choices import Choices
 from printserver.model.errors import ImageDoesNotFit, InvalidValue, MissingAttribute, Notice
-from printserver.model.film_size import FILM_SIZES
 from printserver.model.image_box import ImageBox, configuration_information
-from printserver.model.layout import parse_display_format
+from printserver.model.layout import Area, parse_display_format
 from printserver.model.presentation_lut import PresentationLutInstance
 from printserver.render.compose import cell_rect, plan_fit
 from printserver.render.density import density_to_drive
@@ -164,7 +163,7 @@ class FilmBox:
 
     def sheet(self, *, medium: str = "BLUE FILM", with_images: bool = True) -> FilmSheet:
         """The page the renderer draws for this film box (PS3.4 H.4.2.1.2.4)."""
-        size = FILM_SIZES[self.film_size_id]
+        size = self.printer.film_size(self.film_size_id)
         width, height = size.width_mm, size.height_mm
         if self.film_orientation == "LANDSCAPE":
             width, height = height, width
@@ -243,16 +242,23 @@ def create_film_box(
     """
     if not request.image_display_format:
         raise MissingAttribute("Image Display Format (2010,0010) is required")
-    boxes = parse_display_format(request.image_display_format, max_boxes=printer.max_image_boxes)
+    orientation = choices.choose("Film Orientation", request.film_orientation, ORIENTATIONS,
+                                 printer.default_orientation)
+    film_size_id = choices.choose("Film Size ID", request.film_size_id, printer.film_sizes,
+                                  printer.default_film_size)
+    format_id = _annotation_format(request.annotation_display_format_id, annotations, printer,
+                                   choices)
+    area = _printable_area(printer, film_size_id, orientation, format_id)
+    boxes = parse_display_format(
+        request.image_display_format, max_boxes=printer.max_image_boxes, area=area,
+        custom={number: layout.layout() for number, layout in printer.custom_layouts.items()})
     film_box = FilmBox(
         uid=uid or generate_uid(),
         printer=printer,
         image_display_format=request.image_display_format,
         boxes=boxes,
-        film_orientation=choices.choose("Film Orientation", request.film_orientation,
-                                        ORIENTATIONS, printer.default_orientation),
-        film_size_id=choices.choose("Film Size ID", request.film_size_id, printer.film_sizes,
-                                    printer.default_film_size),
+        film_orientation=orientation,
+        film_size_id=film_size_id,
         magnification_type=printer.default_magnification,
         smoothing_type=printer.default_smoothing,
         border_density=printer.border_density,
@@ -267,6 +273,7 @@ def create_film_box(
         illumination=illumination,
         reflected_ambient_light=_first(reflected_ambient_light, printer.reflected_ambient_light),
         color=color,
+        annotation_display_format_id=format_id or "",
     )
     film_box.apply(request, choices, lut)
     image_class = BASIC_COLOR_IMAGE_BOX if color else BASIC_GRAYSCALE_IMAGE_BOX
@@ -274,16 +281,32 @@ def create_film_box(
         ImageBox(uid=generate_uid(), position=index + 1, sop_class_uid=image_class, color=color)
         for index in range(len(boxes))
     ]
-    format_id = request.annotation_display_format_id
-    if annotations and format_id:
-        layout = printer.annotation_formats.get(format_id)
-        if layout is None:
-            choices.unsupported("Annotation Display Format ID", format_id,
-                                printer.annotation_formats)
-        else:
-            film_box.annotation_display_format_id = format_id
-            film_box.annotation_boxes = [
-                AnnotationBox(uid=generate_uid(), position=index + 1)
-                for index in range(len(layout.boxes))
-            ]
+    if format_id:
+        film_box.annotation_boxes = [
+            AnnotationBox(uid=generate_uid(), position=index + 1)
+            for index in range(len(printer.annotation_formats[format_id].boxes))
+        ]
     return film_box
+
+
+def _annotation_format(format_id: str | None, negotiated: bool, printer: PrinterConfig,
+                       choices: Choices) -> str | None:
+    """The Annotation Display Format ID to create boxes for (PS3.4 H.4.2.1.2.1)."""
+    if not negotiated or not format_id:
+        return None
+    if format_id not in printer.annotation_formats:
+        choices.unsupported("Annotation Display Format ID", format_id, printer.annotation_formats)
+        return None
+    return format_id
+
+
+def _printable_area(printer: PrinterConfig, film_size_id: str, orientation: str,
+                    format_id: str | None) -> Area:
+    """The film less its margins and annotation band, as the layout divides it."""
+    size = printer.film_size(film_size_id)
+    width, height = size.width_mm, size.height_mm
+    if orientation == "LANDSCAPE":
+        width, height = height, width
+    band = printer.annotation_formats[format_id].band_mm if format_id else 0.0
+    return Area(width - 2 * printer.margin_mm, height - 2 * printer.margin_mm - band,
+                printer.spacing_mm)

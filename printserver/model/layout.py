@@ -5,12 +5,15 @@ row by row from the top left; ``ROW\\R1,R2,…`` is rows of equal height holding
 R1, R2 … boxes; ``COL\\C1,C2,…`` is columns of equal width holding C1, C2 …
 boxes, numbered column by column (C.13.5.1).  The parser is tolerant of what
 real clients send: spaces, lower case, repeated backslashes, and a non-digit
-separator between the keyword and its numbers.
+separator between the keyword and its numbers.  SLIDE and SUPERSLIDE fill the
+film with 35 mm slide frames; CUSTOM\\i layouts come from ``layouts/``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from printserver.model.errors import InvalidValue
 from printserver.render.sheet import Box
@@ -24,13 +27,41 @@ def _numbers(text: str | None) -> list[int]:
     return [int(part) for part in re.split(r"[,\\\s]+", text.strip()) if part]
 
 
-def parse_display_format(value: str, *, max_boxes: int = 100) -> tuple[Box, ...]:
-    """Parse an Image Display Format into boxes in Image Box Position order."""
+SLIDE_PITCH_MM = 50.0
+"""Slide mounts sit on a 50 mm pitch; SLIDE frames are 36 × 24 mm, SUPERSLIDE 40 × 40 mm."""
+SLIDE_FRAMES = {"SLIDE": (36.0, 24.0), "SUPERSLIDE": (40.0, 40.0)}
+
+
+@dataclass(frozen=True)
+class Area:
+    """The printable area a layout divides, and the gap the renderer leaves around each box."""
+
+    width_mm: float
+    height_mm: float
+    spacing_mm: float = 3.0
+
+
+def parse_display_format(
+    value: str, *, max_boxes: int = 100, area: Area | None = None,
+    custom: Mapping[int, tuple[Box, ...]] | None = None,
+) -> tuple[Box, ...]:
+    """Parse an Image Display Format into boxes in Image Box Position order.
+
+    SLIDE and SUPERSLIDE need the printable ``area`` (their box count depends on
+    the film size); ``CUSTOM\\i`` looks layout ``i`` up in ``custom``.
+    """
     match = _FORMAT.match(value or "")
     if not match:
         raise InvalidValue(f"Image Display Format {value!r} is not understood")
     keyword, numbers = match.group(1).upper(), _numbers(match.group(2))
-    if keyword == "STANDARD" and len(numbers) == 2:
+    if keyword in SLIDE_FRAMES and not numbers:
+        boxes = _slides(SLIDE_FRAMES[keyword], area or Area(355.6, 431.8))
+    elif keyword == "CUSTOM" and len(numbers) == 1:
+        if not custom or numbers[0] not in custom:
+            known = ", ".join(f"CUSTOM\\{i}" for i in sorted(custom or {})) or "none"
+            raise InvalidValue(f"Image Display Format {value!r} is unknown; custom: {known}")
+        boxes = custom[numbers[0]]
+    elif keyword == "STANDARD" and len(numbers) == 2:
         columns, rows = numbers
         boxes = _grid(rows=[columns] * rows) if columns and rows else ()
     elif keyword == "ROW" and numbers:
@@ -46,6 +77,22 @@ def parse_display_format(value: str, *, max_boxes: int = 100) -> tuple[Box, ...]
             f"Image Display Format {value!r} asks for {len(boxes)} boxes; at most {max_boxes}"
         )
     return boxes
+
+
+def _slides(frame: tuple[float, float], area: Area) -> tuple[Box, ...]:
+    """As many slide frames as fit on a 50 mm pitch, centred, numbered row by row."""
+    columns = max(1, int(area.width_mm // SLIDE_PITCH_MM))
+    rows = max(1, int(area.height_mm // SLIDE_PITCH_MM))
+    width = (frame[0] + area.spacing_mm) / area.width_mm
+    height = (frame[1] + area.spacing_mm) / area.height_mm
+    left = (area.width_mm - columns * SLIDE_PITCH_MM) / 2 / area.width_mm
+    top = (area.height_mm - rows * SLIDE_PITCH_MM) / 2 / area.height_mm
+    pitch_x, pitch_y = SLIDE_PITCH_MM / area.width_mm, SLIDE_PITCH_MM / area.height_mm
+    return tuple(
+        Box(x=left + (column + 0.5) * pitch_x - width / 2,
+            y=top + (row + 0.5) * pitch_y - height / 2, width=width, height=height)
+        for row in range(rows) for column in range(columns)
+    )
 
 
 def _grid(rows: list[int]) -> tuple[Box, ...]:

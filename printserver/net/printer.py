@@ -13,7 +13,6 @@ from pydicom.dataset import Dataset
 import printserver
 from printserver.config import PrinterConfig
 from printserver.model.errors import NoSuchAttribute
-from printserver.model.film_size import FILM_SIZES
 from printserver.model.printer import PrinterStatus
 from printserver.net.uids import SERVED, VERIFICATION
 
@@ -55,7 +54,7 @@ def printer_dataset(printer: PrinterConfig, status: PrinterStatus) -> Dataset:
 
 def _printable_pixels(printer: PrinterConfig, size_id: str, dpi: int,
                       landscape: bool) -> tuple[int, int]:
-    size = FILM_SIZES[size_id]
+    size = printer.film_size(size_id)
     width, height = size.width_mm, size.height_mm
     if landscape:
         width, height = height, width
