@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from printserver.config.sections import AETitle, Section
 from printserver.model.film_size import FILM_SIZES, FilmSize
+from printserver.render.resample import SMOOTHING_TYPES
 from printserver.render.sheet import Box, CharacteristicCurve
 
 
@@ -154,7 +155,7 @@ class PrinterConfig(Section):
     magnification_types: tuple[Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"], ...] = (
         "REPLICATE", "BILINEAR", "CUBIC", "NONE",
     )
-    smoothing_types: tuple[str, ...] = ("NONE",)
+    smoothing_types: tuple[str, ...] = SMOOTHING_TYPES
     default_smoothing: str = "NONE"
     high_dpi: int | None = Field(None, ge=50, le=1200, description="dpi of Resolution HIGH")
     configuration_information: tuple[str, ...] = Field(

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from printserver.render.annotation import draw_annotation
 from printserver.render.density import to_drive
 from printserver.render.lut import to_p_values
-from printserver.render.resample import resample
+from printserver.render.resample import kernel_for, resample
 from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
@@ -96,7 +96,7 @@ def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
     rows, columns = image.pixels.shape[:2]
     vertical, horizontal = image.aspect
     physical_w, physical_h = columns * horizontal, rows * vertical
-    kernel = "CUBIC" if image.magnification == "NONE" else image.magnification
+    kernel = kernel_for(image.magnification, image.smoothing)
     if image.requested_width_mm:
         width = max(1, round(image.requested_width_mm * dpi / 25.4))
         height = max(1, round(width * physical_h / physical_w))

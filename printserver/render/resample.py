@@ -30,6 +30,25 @@ def _keys_cubic(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(ax <= 1, near, np.where(ax < 2, far, 0.0))
 
 
+def _keys_sharp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Keys' kernel with a = -0.75: more overshoot, crisper edges (Smoothing Type SHARP)."""
+    a = -0.75
+    ax = np.abs(x)
+    near = ((a + 2) * ax - (a + 3)) * ax * ax + 1
+    far = ((a * ax - 5 * a) * ax + 8 * a) * ax - 4 * a
+    return np.where(ax <= 1, near, np.where(ax < 2, far, 0.0))
+
+
+def _mitchell(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Mitchell-Netravali with B = C = 1/3: little ringing, softer (Smoothing Type SMOOTH)."""
+    b = c = 1 / 3
+    ax = np.abs(x)
+    near = ((12 - 9 * b - 6 * c) * ax**3 + (-18 + 12 * b + 6 * c) * ax**2 + (6 - 2 * b)) / 6
+    far = ((-b - 6 * c) * ax**3 + (6 * b + 30 * c) * ax**2 + (-12 * b - 48 * c) * ax
+           + (8 * b + 24 * c)) / 6
+    return np.where(ax < 1, near, np.where(ax < 2, far, 0.0))
+
+
 def _box(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return ((x >= -0.5) & (x < 0.5)).astype(np.float64)
 
@@ -38,7 +57,19 @@ KERNELS: dict[str, tuple[Kernel, float]] = {
     "REPLICATE": (_box, 0.5),
     "BILINEAR": (_triangle, 1.0),
     "CUBIC": (_keys_cubic, 2.0),
+    "CUBIC SHARP": (_keys_sharp, 2.0),
+    "CUBIC SMOOTH": (_mitchell, 2.0),
 }
+
+SMOOTHING_TYPES = ("NONE", "SHARP", "SMOOTH")
+"""Smoothing Type values (SCP-defined, PS3.3 C.13.3): the cubic kernel used with CUBIC."""
+
+
+def kernel_for(magnification: str, smoothing: str = "NONE") -> str:
+    """The resampling kernel of a Magnification Type and Smoothing Type."""
+    if magnification == "CUBIC" and smoothing in ("SHARP", "SMOOTH"):
+        return f"CUBIC {smoothing}"
+    return "CUBIC" if magnification == "NONE" else magnification
 
 
 def taps(
