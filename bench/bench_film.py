@@ -1,7 +1,8 @@
 """Time rendering and PostScript encoding of a full 17INX17IN film at 320 dpi.
 
 Four 2048×2048 12-bit CT-like phantoms in STANDARD\\2,2: the largest page the
-server prints; then the same page as an 8-bit RGB colour film.  Prints seconds
+server prints, through the GSDF density model of a film printer; then the same
+page as an 8-bit RGB colour film.  Prints seconds
 per stage (best of --runs) and the output size.
 Run: ``.venv/bin/python bench/bench_film.py [--runs N]``.
 """
@@ -12,13 +13,14 @@ import argparse
 import os
 import tempfile
 import time
+import tracemalloc
 
 import numpy as np
 import numpy.typing as npt
 
 from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import render_sheet
-from printserver.render.sheet import Box, FilmSheet, SheetImage
+from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 
 
 def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
@@ -39,6 +41,18 @@ def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
     return np.clip(image * 1.6, 0, 4095).astype(np.uint16)
 
 
+def _peak_memory(sheet: FilmSheet, bits: int) -> int:
+    """Bytes allocated at the worst moment of one render + encode (tracemalloc, untimed)."""
+    tracemalloc.start()
+    with tempfile.TemporaryFile() as out:
+        page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN",
+                        lambda: render_sheet(sheet), color=sheet.color)
+        write_postscript(out, [page], title="bench", bits=bits)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
 def _measure(label: str, sheet: FilmSheet, bits: int, runs: int) -> None:
     render_times, encode_times, size = [], [], 0
     for _ in range(runs):
@@ -52,16 +66,21 @@ def _measure(label: str, sheet: FilmSheet, bits: int, runs: int) -> None:
             size = out.tell()
         render_times.append(rendered - start)
         encode_times.append(time.perf_counter() - rendered)
+        del raster
+    peak = _peak_memory(sheet, bits)
     render_s, encode_s = min(render_times), min(encode_times)
     print(f"{label:>7}: render {render_s:.3f} s  encode {encode_s:.3f} s  "
-          f"total {render_s + encode_s:.3f} s  output {size / 1e6:.1f} MB")
+          f"total {render_s + encode_s:.3f} s  output {size / 1e6:.1f} MB  "
+          f"peak {peak / 1e6:.0f} MB above the input images")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    images = {i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12) for i in range(4)}
+    tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
+    images = {i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12, tone=tone)
+              for i in range(4)}
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
     sheet = FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=images,
                       media_name="17INX17IN")

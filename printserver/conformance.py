@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import printserver
-from printserver.config import MEDIUM_TYPES, PrinterConfig
+from printserver.config import MEDIUM_TYPES, PrinterConfig, load_config
 from printserver.model.film_box import ORIENTATIONS
 from printserver.model.film_session import MAX_COPIES, PRIORITIES
 from printserver.model.film_size import FILM_SIZES
@@ -109,7 +109,18 @@ def _values(printer: PrinterConfig) -> list[str]:
         for name, size in FILM_SIZES.items()))
     lines += ["Image Display Formats: `STANDARD\\C,R`, `ROW\\R1,R2,…`, `COL\\C1,C2,…` "
               f"(at most {printer.max_image_boxes} boxes; positions numbered as PS3.3 "
-              "C.13.5.1: row by row, COL column by column).", ""]
+              "C.13.5.1: row by row, COL column by column); `SLIDE` and `SUPERSLIDE` (36 × 24 "
+              "mm and 40 × 40 mm frames on a 50 mm pitch, as many as the printable area "
+              "holds, row by row); and these `CUSTOM\\i` layouts (boxes as fractions of the "
+              "printable area, origin top left, in position order):", ""]
+    lines += _table(("Format", "Description", "Boxes (x, y, width, height)"), (
+        (f"CUSTOM\\{number}", layout.description,
+         "; ".join(f"{b.x:.3g}, {b.y:.3g}, {b.width:.3g}, {b.height:.3g}" for b in layout.boxes))
+        for number, layout in sorted(printer.custom_layouts.items())))
+    lines += ["Smoothing Type (with Magnification CUBIC): `NONE` Catmull-Rom cubic, `SHARP` "
+              "cubic with a = -0.75, `SMOOTH` Mitchell-Netravali (B = C = 1/3). REPLICATE is "
+              "nearest neighbour, BILINEAR linear; NONE prints one image pixel per printer "
+              "pixel. Shrinking widens the kernel (no aliasing).", ""]
     lines += ["Annotation Display Format IDs (boxes as fractions of a band taken off the "
               "printable area):", ""]
     lines += _table(("ID", "Band", "Boxes (x, width, alignment)"), (
@@ -117,6 +128,29 @@ def _values(printer: PrinterConfig) -> list[str]:
          "; ".join(f"{b.x:.2f}, {b.width:.2f}, {b.align}" for b in layout.boxes))
         for name, layout in printer.annotation_formats.items()))
     return lines
+
+
+def _density() -> list[str]:
+    return ["## 8. Density and colour", "",
+            "Grayscale images: stored values are inverted when MONOCHROME1 xor Polarity "
+            "REVERSE, pass the Presentation LUT at 12 bits or more, and become optical "
+            "densities by the Grayscale Standard Display Function for hardcopy (PS3.14): "
+            "P-values are spaced evenly in JND index between the film's Max and Min "
+            "Density as seen at Illumination L0 with Reflected Ambient Light La (PAPER is "
+            "viewed by reflection: La = 0, L0 = `paper_illumination`, default 150 cd/m²). "
+            "Without a Presentation LUT the pixel values are taken as P-values (IDENTITY). "
+            "LIN OD makes density linear in the value: with the default reading the lowest "
+            "value (after polarity) prints at Max Density, which keeps the image's "
+            "appearance; `lin_od = \"dcmtk\"` reads density as growing with the stored "
+            "value instead, as DCMTK does.", "",
+            "Densities become drive values through the printer's characteristic curve "
+            "(measured with `printserver calibrate`), or a curve linear in density between "
+            "the printer's Max and Min Density when none is configured. The only "
+            "quantisation is the final rounding to 12 bits (or 8 on printers set to 8). "
+            "Border and Empty Image Density: BLACK is the printer's densest, WHITE its "
+            "lightest, a number that density.", "",
+            "Colour images (RGB, 8 bits) are printed as sent, as PostScript DeviceRGB; the "
+            "ICC Profile attribute is accepted and not applied (sRGB assumed).", ""]
 
 
 def _statuses() -> list[str]:
@@ -205,9 +239,9 @@ STATIC_POLICIES = """\
 
 def conformance_statement(printer: PrinterConfig | None = None) -> str:
     """The whole statement as Markdown, for the built-in printer defaults."""
-    printer = printer or PrinterConfig(ae_title="PRINTSERVER", directory="spool/output")
+    printer = printer or load_config(None).printers[0]
     lines = [STATIC_INTRO.format(version=printserver.__version__)]
     lines += _sop_classes()
     lines += [STATIC_POLICIES]
-    lines += _attributes() + _values(printer) + _statuses() + _printer_status()
+    lines += _attributes() + _values(printer) + _statuses() + _printer_status() + _density()
     return "\n".join(lines).rstrip() + "\n"

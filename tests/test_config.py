@@ -86,7 +86,7 @@ def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    ('default_smoothing = "SHARP"', "default_smoothing"),
+    ('default_smoothing = "BLURRY"', "default_smoothing"),
     ('medium_types = ["PAPER"]', "default_medium"),
     ("[printers.annotation_formats.TOP]\nboxes = []", "annotation_formats.TOP.boxes"),
     ("[printers.annotation_formats.TOP]\nboxes = [{x = 0.5, width = 2.0}]", "width"),

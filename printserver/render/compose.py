@@ -22,7 +22,7 @@ import numpy.typing as npt
 from printserver.render.annotation import draw_annotation
 from printserver.render.density import to_drive
 from printserver.render.lut import to_p_values
-from printserver.render.resample import kernel_for, resample
+from printserver.render.resample import kernel_for, plan, resample_band
 from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
@@ -124,44 +124,64 @@ def _fill(physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: st
     return Fit(height, width, kernel, outcome)
 
 
-def _crop_centre(
-    pixels: npt.NDArray[np.float32], cell_w: int, cell_h: int
-) -> npt.NDArray[np.float32]:
-    height, width = pixels.shape[:2]
-    top, left = max(0, (height - cell_h) // 2), max(0, (width - cell_w) // 2)
-    return pixels[top:top + min(height, cell_h), left:left + min(width, cell_w)]
+BAND_ROWS = 64
+"""Output rows resampled at a time: temporaries stay small and in cache."""
 
 
-def render_image(
-    image: SheetImage, cell_w: int, cell_h: int, dpi: int
-) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
-    """One image box's drive values (or RGB bytes) at its printed size."""
+def _window(fit: Fit, cell_w: int, cell_h: int) -> tuple[int, int, int, int] | None:
+    """The centre of a cropped rendering that fits the cell (PS3.4 H.4.3.1.2.1 CROP)."""
+    if not fit.crop:
+        return None
+    top, left = max(0, (fit.height - cell_h) // 2), max(0, (fit.width - cell_w) // 2)
+    return top, top + min(fit.height, cell_h), left, left + min(fit.width, cell_w)
+
+
+def _source(image: SheetImage) -> npt.NDArray[np.float32]:
+    """P-values of a grayscale image, or its RGB levels (REVERSE inverts each channel)."""
+    if not image.color:
+        return to_p_values(image)
+    values = image.pixels.astype(np.float32)
+    if image.invert:
+        np.subtract(np.float32(255), values, out=values)
+    return values
+
+
+def _finish(values: npt.NDArray[np.float32], image: SheetImage
+            ) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
+    """Round once: drive values through the tone scale, or RGB bytes as sent."""
+    if not image.color:
+        return to_drive(values, image.tone)
+    np.rint(values, out=values)
+    np.clip(values, 0, 255, out=values)
+    return values.astype(np.uint8)
+
+
+def draw_image(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: SheetImage,
+               cell: Rect, dpi: int) -> Rect:
+    """Draw one image box centred in its cell of ``page``; returns where it landed.
+
+    Resampled in bands of output rows written straight into the page, so memory
+    holds the image's P-values and a few rows, never a second full-size copy.
+    """
+    x0, y0, x1, y1 = cell
+    cell_w, cell_h = x1 - x0, y1 - y0
     fit = plan_fit(image, cell_w, cell_h, dpi)
     if fit.outcome == "too_large":  # refused at N-SET; a reprint draws it reduced
         fit = _fill(image.pixels.shape[1], image.pixels.shape[0], cell_w, cell_h,
                     fit.kernel, "decimated")
-    if image.color:
-        return _render_color(image, fit, cell_w, cell_h)
-    p_values = to_p_values(image)
-    if (fit.height, fit.width) != p_values.shape:
-        p_values = resample(p_values, fit.height, fit.width, fit.kernel)
-    if fit.crop:
-        p_values = _crop_centre(p_values, cell_w, cell_h)
-    return to_drive(p_values, image.tone)
-
-
-def _render_color(image: SheetImage, fit: Fit, cell_w: int, cell_h: int) -> npt.NDArray[np.uint8]:
-    """RGB is printed as sent (8 bits per channel); REVERSE inverts each channel."""
-    values = image.pixels.astype(np.float32)
-    if image.invert:
-        values = np.float32(255) - values
-    if (fit.height, fit.width) != values.shape[:2]:
-        values = resample(values, fit.height, fit.width, fit.kernel)
-    if fit.crop:
-        values = _crop_centre(values, cell_w, cell_h)
-    np.rint(values, out=values)
-    np.clip(values, 0, 255, out=values)
-    return values.astype(np.uint8)
+    source = _source(image)
+    taps_plan = plan(source.shape[0], source.shape[1], fit.height, fit.width, fit.kernel,
+                     _window(fit, cell_w, cell_h))
+    height, width = taps_plan.shape
+    top, left = y0 + (cell_h - height) // 2, x0 + (cell_w - width) // 2
+    target = page[top:top + height, left:left + width]
+    if (height, width) == source.shape[:2] and not fit.crop:
+        target[...] = _finish(source, image)
+    else:
+        for r0 in range(0, height, BAND_ROWS):
+            r1 = min(height, r0 + BAND_ROWS)
+            target[r0:r1] = _finish(resample_band(source, taps_plan, r0, r1), image)
+    return left, top, left + width, top + height
 
 
 def gray_to_rgb(drive: int) -> int:
@@ -188,16 +208,12 @@ def render_sheet(sheet: FilmSheet) -> npt.NDArray[np.uint16] | npt.NDArray[np.ui
             if image is None:
                 page[y0:y1, x0:x1] = empty
             elif x1 > x0 and y1 > y0:
-                future = pool.submit(render_image, image, x1 - x0, y1 - y0, sheet.dpi)
-                jobs.append(((x0, y0, x1, y1), future))
-        for (x0, y0, x1, y1), future in jobs:
+                cell = (x0, y0, x1, y1)
+                jobs.append((cell, pool.submit(draw_image, page, image, cell, sheet.dpi)))
+        for cell, future in jobs:
             drawn = future.result()
-            top = y0 + (y1 - y0 - drawn.shape[0]) // 2
-            left = x0 + (x1 - x0 - drawn.shape[1]) // 2
-            page[top:top + drawn.shape[0], left:left + drawn.shape[1]] = drawn
             if sheet.trim:
-                _trim(page, (left, top, left + drawn.shape[1], top + drawn.shape[0]),
-                      (x0, y0, x1, y1), contrast, sheet.dpi)
+                _trim(page, drawn, cell, contrast, sheet.dpi)
     band = annotation_rect(sheet)
     if band is not None and sheet.annotation is not None:
         draw_annotation(page, band, sheet.annotation, sheet.dpi, contrast)

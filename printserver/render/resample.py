@@ -2,14 +2,17 @@
 
 Each output row (then column) is a weighted sum of a few input rows: the tap
 indices and weights are computed once per axis, and the sums are numpy gathers,
-never Python loops over pixels.  When shrinking, the kernel is widened by the
-scale factor so that a 2048² image drawn into a small box does not alias.
+never Python loops over pixels.  Output is produced in bands of rows so the
+renderer can write each band straight into the page (bounded memory).  When
+shrinking, the kernel is widened by the scale factor so that a 2048² image drawn
+into a small box does not alias.
 Everything runs in float32, which keeps 12-bit values exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -92,35 +95,62 @@ def taps(
     return index, weights.astype(np.float32)
 
 
-def _along_rows(
-    image: npt.NDArray[np.float32], index: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float32]:
-    out = np.empty((index.shape[0], image.shape[1]), dtype=np.float32)
-    np.take(image, index[:, 0], axis=0, out=out)
-    out *= weights[:, 0, None]
-    gathered = np.empty_like(out)
+@dataclass(frozen=True)
+class Plan:
+    """Taps of both axes for drawing an image at (out_h, out_w), or a window of it."""
+
+    rows_index: npt.NDArray[np.intp]
+    rows_weights: npt.NDArray[np.float32]
+    cols_index: npt.NDArray[np.intp]
+    cols_weights: npt.NDArray[np.float32]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows_index.shape[0], self.cols_index.shape[0]
+
+
+def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
+         window: tuple[int, int, int, int] | None = None) -> Plan:
+    """Taps for an (out_h, out_w) rendering; ``window`` (y0, y1, x0, x1) keeps part of it."""
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}")
+    rows_index, rows_weights = taps(in_h, out_h, kernel)
+    cols_index, cols_weights = taps(in_w, out_w, kernel)
+    if window is not None:
+        y0, y1, x0, x1 = window
+        rows_index, rows_weights = rows_index[y0:y1], rows_weights[y0:y1]
+        cols_index, cols_weights = cols_index[x0:x1], cols_weights[x0:x1]
+    return Plan(rows_index, rows_weights, cols_index, cols_weights)
+
+
+def _weighted_gather(source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
+                     weights: npt.NDArray[np.float32], axis: int) -> npt.NDArray[np.float32]:
+    """Sum over taps k of source gathered at index[:, k] along ``axis``, times weights[:, k]."""
+    shape = [1] * source.ndim
+    shape[axis] = index.shape[0]
+    out = np.take(source, index[:, 0], axis=axis)
+    out *= weights[:, 0].reshape(shape)
     for k in range(1, index.shape[1]):
-        np.take(image, index[:, k], axis=0, out=gathered)
-        gathered *= weights[:, k, None]
+        gathered = np.take(source, index[:, k], axis=axis)
+        gathered *= weights[:, k].reshape(shape)
         out += gathered
     return out
+
+
+def resample_band(image: npt.NDArray[np.float32], taps_plan: Plan, r0: int, r1: int
+                  ) -> npt.NDArray[np.float32]:
+    """Output rows r0..r1 of the planned rendering: (r1 - r0, out_w) or (…, out_w, channels).
+
+    Vertical taps first (whole input rows), then horizontal taps on that band only,
+    so temporaries stay a few output rows high whatever the image size.
+    """
+    tall = _weighted_gather(image, taps_plan.rows_index[r0:r1], taps_plan.rows_weights[r0:r1], 0)
+    return _weighted_gather(tall, taps_plan.cols_index, taps_plan.cols_weights, 1)
 
 
 def resample(
     image: npt.NDArray[np.float32], out_h: int, out_w: int, kernel: str = "CUBIC"
 ) -> npt.NDArray[np.float32]:
-    """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel.
-
-    Channels ride along in the gathers (rows of h × w·c values), so an RGB image
-    costs one pass per axis, not three.
-    """
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}")
-    height, width = image.shape[:2]
-    channels = image.shape[2:]
-    rows_index, rows_weights = taps(height, out_h, kernel)
-    tall = _along_rows(image.reshape(height, -1), rows_index, rows_weights)
-    turned = np.ascontiguousarray(np.swapaxes(tall.reshape(out_h, width, *channels), 0, 1))
-    cols_index, cols_weights = taps(width, out_w, kernel)
-    wide = _along_rows(turned.reshape(width, -1), cols_index, cols_weights)
-    return np.ascontiguousarray(np.swapaxes(wide.reshape(out_w, out_h, *channels), 0, 1))
+    """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel."""
+    taps_plan = plan(image.shape[0], image.shape[1], out_h, out_w, kernel)
+    return resample_band(image, taps_plan, 0, out_h)
