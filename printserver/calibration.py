@@ -1,0 +1,126 @@
+"""Printer calibration: a step-wedge film, and a characteristic curve from its densities.
+
+The workflow of hardware film imagers (digest §5.7): print a wedge of evenly
+spaced drive values, measure each patch with a densitometer, and store the
+measured density per drive value as the printer's ``characteristic_curve``.
+The renderer then inverts that curve, so the densities the GSDF model asks for
+are the densities that come out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from printserver.config import PrinterConfig
+from printserver.model.layout import parse_display_format
+from printserver.render.sheet import (
+    DRIVE_MAX,
+    Box,
+    FilmSheet,
+    SheetAnnotation,
+    SheetImage,
+)
+
+DEFAULT_STEPS = 21
+
+
+class CalibrationError(ValueError):
+    """Measurements that cannot make a curve; the message says which."""
+
+
+def wedge_drives(steps: int = DEFAULT_STEPS) -> list[int]:
+    """Drive values of the wedge's patches, from black (0) to white (4095)."""
+    if not 2 <= steps <= 64:
+        raise CalibrationError(f"a wedge has 2 to 64 steps, not {steps}")
+    return [round(k * DRIVE_MAX / (steps - 1)) for k in range(steps)]
+
+
+def wedge_sheet(printer: PrinterConfig, steps: int = DEFAULT_STEPS,
+                when: datetime | None = None) -> FilmSheet:
+    """A film of flat patches at the wedge's drive values, numbered row by row.
+
+    The patches bypass the density model (no tone scale): each prints exactly
+    its drive value, which is what the densitometer readings are paired with.
+    """
+    drives = wedge_drives(steps)
+    columns = math.ceil(math.sqrt(steps * 0.8))
+    rows = math.ceil(steps / columns)
+    size = printer.film_size(printer.default_film_size)
+    boxes = parse_display_format(f"STANDARD\\{columns},{rows}")[:steps]
+    images = {
+        index + 1: SheetImage(np.full((4, 4), drive, np.uint16), 12, magnification="REPLICATE")
+        for index, drive in enumerate(drives)
+    }
+    stamp = (when or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    label = (f"STEP WEDGE {printer.ae_title} {stamp}: {steps} steps row by row, "
+             f"drive 0 to {DRIVE_MAX}")
+    annotation = SheetAnnotation(band="bottom", band_mm=10.0, text_mm=3.5,
+                                 boxes=(Box(0.0, 0.0, 1.0, 1.0),), aligns=("left",),
+                                 texts=(label,))
+    return FilmSheet(width_mm=size.width_mm, height_mm=size.height_mm, dpi=printer.dpi,
+                     boxes=boxes, images=images, margin_mm=printer.margin_mm,
+                     spacing_mm=printer.spacing_mm, border=DRIVE_MAX // 2, empty=DRIVE_MAX,
+                     media_name=printer.default_film_size, annotation=annotation)
+
+
+def read_densities(text: str) -> list[float]:
+    """Densities from CSV or plain text: one per line (or the last column), headers skipped."""
+    values = []
+    for row in csv.reader(io.StringIO(text.replace(";", ","))):
+        cells = [cell.strip() for cell in row if cell.strip()]
+        if not cells:
+            continue
+        try:
+            values.append(float(cells[-1]))
+        except ValueError:
+            if values:
+                raise CalibrationError(f"not a density: {cells[-1]!r}") from None
+    return values
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A measured characteristic curve and what was left out of it."""
+
+    points: tuple[tuple[int, float], ...]
+    dropped: tuple[int, ...]  # step numbers (1-based) whose density did not fall
+
+    def toml(self, printer: str, when: datetime) -> str:
+        """The lines to put into the printer's section of the configuration file."""
+        pairs = ", ".join(f"[{drive}, {density:.3f}]" for drive, density in self.points)
+        return (
+            f"# characteristic curve of printer {printer}, measured {when:%Y-%m-%d %H:%M}\n"
+            f"characteristic_curve = [{pairs}]\n"
+            f"min_density = {math.ceil(self.points[-1][1] * 100)}\n"
+            f"max_density = {math.floor(self.points[0][1] * 100)}\n"
+            f"calibrated = {when:%Y-%m-%dT%H:%M:%S}\n"
+        )
+
+
+def build_curve(densities: list[float], steps: int = DEFAULT_STEPS) -> Curve:
+    """Pair measured densities with the wedge's drive values; keep a strictly falling curve.
+
+    Saturated ends (a toe or shoulder where density stops changing) are dropped,
+    since the same density cannot map back to two drive values.
+    """
+    drives = wedge_drives(steps)
+    if len(densities) != steps:
+        raise CalibrationError(f"{len(densities)} densities for a wedge of {steps} steps")
+    if any(not 0 <= density <= 6 for density in densities):
+        raise CalibrationError("densities must be optical densities between 0 and 6")
+    points: list[tuple[int, float]] = []
+    dropped: list[int] = []
+    for step, (drive, density) in enumerate(zip(drives, densities, strict=True), start=1):
+        if points and density >= points[-1][1]:
+            dropped.append(step)
+            continue
+        points.append((drive, density))
+    if len(points) < 2 or points[0][1] - points[-1][1] < 0.3:
+        raise CalibrationError("the densities do not fall from black to white: check the order")
+    return Curve(tuple(points), tuple(dropped))
