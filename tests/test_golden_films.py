@@ -183,3 +183,25 @@ def test_colour_film_through_the_server(server: InProcessServer, tmp_path: Path)
     client.release()
     page = render_rgb8(output_files(tmp_path / "output", 1)[0], DPI)[0]
     assert tuple(page[page.shape[0] // 2, page.shape[1] // 2]) == (200, 120, 30)
+
+
+def test_lin_od_dcmtk_reading_puts_max_density_at_the_highest_value(tmp_path: Path) -> None:
+    """lin_od = "dcmtk": density grows with the stored value, whatever the polarity."""
+    running = start_in_process(directory_config(tmp_path, 'lin_od = "dcmtk"'))
+    try:
+        client = PrintClient(running.port)
+        lut = _lut(client, "LIN OD")
+        _, session = client.session()
+        _, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN",
+                                        MinDensity=50, MaxDensity=250,
+                                        ReferencedPresentationLUTSequence=[lut])
+        for position, (uid, level) in enumerate(zip(box_uids(reply), FLAT, strict=True), 1):
+            assert client.gray(uid, position, np.full((40, 30), level, np.uint16)).Status == 0
+        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+        client.release()
+        page = render_gray16(output_files(tmp_path / "output", 1)[0], DPI)[0]
+    finally:
+        running.server.stop()
+    for level, value in zip(FLAT, _centres(page, 2, 2), strict=True):
+        density = 0.50 + level / 4095 * 2.00
+        assert abs(value - _drive(density)) <= 2, (level, value, _drive(density))
