@@ -24,22 +24,21 @@ def _triangle(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.clip(1.0 - np.abs(x), 0.0, None)
 
 
-def _keys_cubic(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom)."""
-    a = -0.5
-    ax = np.abs(x)
-    near = ((a + 2) * ax - (a + 3)) * ax * ax + 1
-    far = ((a * ax - 5 * a) * ax + 8 * a) * ax - 4 * a
-    return np.where(ax <= 1, near, np.where(ax < 2, far, 0.0))
+def _keys(a: float) -> Kernel:
+    """Keys' cubic convolution kernel with parameter ``a``."""
+
+    def kernel(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        ax = np.abs(x)
+        near = ((a + 2) * ax - (a + 3)) * ax * ax + 1
+        far = ((a * ax - 5 * a) * ax + 8 * a) * ax - 4 * a
+        result: npt.NDArray[np.float64] = np.where(ax <= 1, near, np.where(ax < 2, far, 0.0))
+        return result
+
+    return kernel
 
 
-def _keys_sharp(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Keys' kernel with a = -0.75: more overshoot, crisper edges (Smoothing Type SHARP)."""
-    a = -0.75
-    ax = np.abs(x)
-    near = ((a + 2) * ax - (a + 3)) * ax * ax + 1
-    far = ((a * ax - 5 * a) * ax + 8 * a) * ax - 4 * a
-    return np.where(ax <= 1, near, np.where(ax < 2, far, 0.0))
+_keys_cubic = _keys(-0.5)  # Catmull-Rom
+_keys_sharp = _keys(-0.75)  # more overshoot, crisper edges (Smoothing Type SHARP)
 
 
 def _mitchell(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
