@@ -66,7 +66,7 @@ def wedge_sheet(printer: PrinterConfig, steps: int = DEFAULT_STEPS,
     return FilmSheet(width_mm=size.width_mm, height_mm=size.height_mm, dpi=printer.dpi,
                      boxes=boxes, images=images, margin_mm=printer.margin_mm,
                      spacing_mm=printer.spacing_mm, border=DRIVE_MAX // 2, empty=DRIVE_MAX,
-                     media_name=printer.default_film_size, annotation=annotation)
+                     media_name=printer.default_film_size, annotation=annotation, trim=True)
 
 
 def read_densities(text: str) -> list[float]:

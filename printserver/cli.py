@@ -1,9 +1,9 @@
-"""The ``printserver`` command: serve, operate the queue, check a configuration."""
+"""The ``printserver`` command: serve, operate the queue and printers, calibrate, check a
+configuration, write the conformance statement."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -11,14 +11,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from printserver import __version__
+from printserver import __version__, queue_commands
 from printserver.config import Config, ConfigError, PrinterConfig, load_config
 from printserver.conformance import conformance_statement
-from printserver.spool.job import JobRecord
-from printserver.spool.store import JobNotFound, SpoolStore
-from printserver.spool.worker import CancelError, cancel_job
 
 CONFIG_ENV = "PRINTSERVER_CONFIG"
+EXIT_CONFIG = 3
+"""Exit status of every command when the configuration is wrong."""
 
 
 def _config_path(value: str | None) -> Path | None:
@@ -35,18 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the DICOM print server")
     serve.add_argument("--config", "-c", help=config_help)
 
-    queue = commands.add_parser("queue", help="list or cancel spooled print jobs")
-    queue.add_argument("--config", "-c", help=config_help)
-    actions = queue.add_subparsers(dest="action", required=True)
-    # --config is accepted before or after the action: `queue list --config F` reads naturally
+    queue_commands.add_parsers(commands, config_help)
     late = argparse.ArgumentParser(add_help=False)
     late.add_argument("--config", "-c", default=argparse.SUPPRESS, help=config_help)
-    listing = actions.add_parser("list", help="list jobs, oldest first", parents=[late])
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    cancel = actions.add_parser(
-        "cancel", help="cancel a job (in CUPS too when submitted)", parents=[late]
-    )
-    cancel.add_argument("job", help="job id as shown by 'queue list'")
 
     config = commands.add_parser("config", help="configuration tools")
     checks = config.add_subparsers(dest="action", required=True)
@@ -79,7 +69,8 @@ def _load(path: Path | None) -> Config:
         return load_config(path)
     except ConfigError as exc:
         where = f"{path}: " if path and not str(exc).startswith(str(path)) else ""
-        raise SystemExit(f"printserver: configuration error: {where}{exc}") from None
+        print(f"printserver: configuration error: {where}{exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def _printer(config: Config, ae_title: str | None) -> PrinterConfig:
@@ -152,46 +143,6 @@ def _serve(config: Config) -> int:
     return 0
 
 
-def _row(job: JobRecord) -> list[str]:
-    return [
-        job.job_id, str(job.state), job.printer, job.calling_ae or "-", str(job.pages),
-        str(job.copies), str(job.cups_job_id or "-"), f"{job.created:%Y-%m-%d %H:%M:%S}",
-        job.last_error or "",
-    ]
-
-
-def _list(config: Config, as_json: bool) -> int:
-    jobs = SpoolStore(config.spool.directory).list()
-    if as_json:
-        print(json.dumps([json.loads(job.model_dump_json()) for job in jobs], indent=2))
-        return 0
-    header = ["JOB", "STATE", "PRINTER", "CALLING AE", "PAGES", "COPIES", "CUPS JOB",
-              "CREATED (UTC)", "LAST ERROR"]
-    rows = [header] + [_row(job) for job in jobs]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
-    return 0
-
-
-def _cancel(config: Config, job_id: str) -> int:
-    from printserver.server import build_sinks
-
-    store = SpoolStore(config.spool.directory)
-    try:
-        record = cancel_job(store, job_id, build_sinks(config))
-    except JobNotFound:
-        print(f"printserver: no job {job_id} in {store.root}", file=sys.stderr)
-        return 1
-    except CancelError as exc:
-        print(f"printserver: {exc}", file=sys.stderr)
-        return 1
-    where = f" (CUPS job {record.cups_job_id} canceled)" if record.cups_job_id else ""
-    print(f"canceled {record.job_id}{where}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "conformance":
@@ -215,6 +166,4 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(config)
     if args.command == "calibrate":
         return _calibrate(config, args)
-    if args.action == "list":
-        return _list(config, args.json)
-    return _cancel(config, args.job)
+    return queue_commands.run(config, args)

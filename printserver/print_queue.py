@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
@@ -33,14 +34,37 @@ class PrintQueue:
         store: SpoolStore,
         printers: Mapping[str, PrinterConfig],
         on_spooled: Callable[[], None] = lambda: None,
+        min_free_bytes: int = 0,
     ) -> None:
         self.store = store
         self.printers = printers
         self.on_spooled = on_spooled
+        self.min_free_bytes = min_free_bytes
+
+    def free_bytes(self) -> int:
+        """Free space on the spool's filesystem."""
+        try:
+            return shutil.disk_usage(self.store.root).free
+        except OSError:
+            return 0
+
+    @property
+    def accepting(self) -> bool:
+        """False when the disk-space guard refuses new films."""
+        return self.free_bytes() >= self.min_free_bytes
 
     def enqueue(self, job: PrintJob, print_job_uid: str = "") -> JobRecord:
-        """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored."""
+        """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored.
+
+        A film whose size or medium the printer has not loaded is spooled held
+        ("waiting for media") until an operator releases or moves it.
+        """
         printer = self.printers[job.printer]
+        free = self.free_bytes()
+        if free < self.min_free_bytes:
+            LOG.error("refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
+                      job.printer, free >> 20, self.min_free_bytes >> 20)
+            raise SpoolFull(f"spool disk full: {free >> 20} MB free")
         pages = [
             PageSpec(
                 width_px=sheet.width_px,
@@ -66,15 +90,19 @@ class PrintQueue:
             print_job_uid=print_job_uid,
             medium_type=job.medium_type,
             destination=job.destination,
+            film_size=job.film_size,
         )
+        hold = printer.missing_media(job.film_size, job.medium_type)
 
         def write(out: BinaryIO) -> None:
             write_postscript(out, pages, title=title, bits=printer.bits)
 
         try:
-            record = self.store.create(request, write)
+            record = self.store.create(request, write, hold=hold)
         except OSError as exc:
             LOG.error("cannot spool a job for %s: %s", job.printer, exc)
             raise SpoolFull(f"the print queue cannot store the job: {exc.strerror}") from exc
+        if hold:
+            LOG.warning("job %s held: %s", record.job_id, hold)
         self.on_spooled()
         return record

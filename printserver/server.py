@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import timedelta
 from types import FrameType
 
 from pynetdicom.transport import ThreadedAssociationServer
@@ -25,7 +26,8 @@ LOG = logging.getLogger(__name__)
 def build_sink(printer: PrinterConfig, config: Config) -> Sink:
     """The destination a logical printer writes to."""
     if printer.cups_queue is not None:
-        return CupsSink(printer.ae_title, printer.cups_queue, config.cups.server)
+        return CupsSink(printer.ae_title, printer.cups_queue,
+                        printer.cups_server or config.cups.server)
     assert printer.directory is not None
     return DirectorySink(printer.ae_title, printer.directory)
 
@@ -47,9 +49,13 @@ class PrintServer:
             retry_initial=config.spool.retry_initial,
             retry_max=config.spool.retry_max,
             poll_interval=config.spool.poll_interval,
+            scan_interval=config.spool.scan_interval,
+            stuck_after=timedelta(minutes=config.spool.stuck_after_minutes),
+            keep_done=timedelta(days=config.spool.keep_done_days),
         )
         printers = {printer.ae_title: printer for printer in config.printers}
-        self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake)
+        self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake,
+                                min_free_bytes=config.spool.min_free_mb * 1024 * 1024)
         self.service = PrintService(config, self.queue, self.sinks)
         self._listeners: list[ThreadedAssociationServer] = []
         self.tls_address: tuple[str, int] | None = None

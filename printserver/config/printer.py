@@ -127,6 +127,7 @@ class PrinterConfig(Section):
 
     ae_title: AETitle
     cups_queue: str | None = None
+    cups_server: str | None = Field(None, description="this queue's CUPS server; default [cups]")
     directory: Path | None = None
     name: str | None = Field(None, max_length=64, description="Printer Name reported to SCUs")
     film_sizes: tuple[str, ...] = tuple(FILM_SIZES)
@@ -146,6 +147,10 @@ class PrinterConfig(Section):
     max_image_pixels: int = Field(
         64_000_000, ge=1, description="largest image (rows × columns) one box accepts (C605)")
     media: dict[str, str] = Field(default_factory=dict, description="Film Size ID -> CUPS media")
+    loaded_film_sizes: tuple[str, ...] = Field(
+        (), description="sizes loaded now; films of other sizes wait held. Empty = all")
+    loaded_media: tuple[str, ...] = Field(
+        (), description="Medium Types loaded now; others wait held. Empty = all")
     strict: bool = Field(False, description="refuse what the lenient default would adjust")
     allowed_calling_aes: tuple[AETitle, ...] = Field((), description="empty = any caller")
     send_events: bool = Field(False, description="N-EVENT-REPORT for Printer and Print Job")
@@ -200,6 +205,14 @@ class PrinterConfig(Section):
                 raise ValueError(f"unknown film size {size!r}; known: {known}")
         if self.default_film_size not in self.film_sizes:
             raise ValueError(f"default_film_size {self.default_film_size!r} is not in film_sizes")
+
+    def missing_media(self, film_size: str, medium_type: str) -> str | None:
+        """Why a film must wait for the operator, or None when the printer has its media."""
+        if self.loaded_film_sizes and film_size not in self.loaded_film_sizes:
+            return f"film size {film_size} is not loaded"
+        if self.loaded_media and medium_type and medium_type not in self.loaded_media:
+            return f"medium {medium_type} is not loaded"
+        return None
 
     def film_size(self, film_size_id: str) -> FilmSize:
         custom = self.custom_film_sizes.get(film_size_id)

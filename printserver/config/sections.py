@@ -74,6 +74,10 @@ class SpoolConfig(Section):
     retry_initial: float = Field(2.0, gt=0, le=5.0, description="first retry delay, seconds")
     retry_max: float = Field(60.0, gt=0, description="longest retry delay, seconds")
     poll_interval: float = Field(0.5, gt=0, le=10.0, description="how often CUPS jobs are followed")
+    scan_interval: float = Field(2.0, gt=0, le=60.0, description="how often the spool is rescanned")
+    keep_done_days: float = Field(7.0, ge=0, description="completed jobs are purged after this")
+    stuck_after_minutes: float = Field(30.0, gt=0, description="a job at CUPS this long is flagged")
+    min_free_mb: int = Field(200, ge=0, description="new films are refused below this free space")
 
 
 class CupsConfig(Section):

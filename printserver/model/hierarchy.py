@@ -55,6 +55,7 @@ class PrintJob:
     media: str
     medium_type: str = ""
     destination: str = ""
+    film_size: str = ""
 
 
 class PrintHierarchy:
@@ -280,4 +281,5 @@ class PrintHierarchy:
             media=self.printer.media_for(film_boxes[0].film_size_id),
             medium_type=session.medium_type,
             destination=session.film_destination,
+            film_size=film_boxes[0].film_size_id,
         )

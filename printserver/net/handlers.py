@@ -179,7 +179,8 @@ class PrintService:
 
     def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
         sink = self.sinks.get(printer.ae_title)
-        return printer_status(sink.status() if sink is not None else None)
+        return printer_status(sink.status() if sink is not None else None,
+                              spool_accepting=self.queue.accepting)
 
     def _job(self, job_id: str) -> JobRecord | None:
         try:

@@ -1,7 +1,9 @@
 """The spool's job record: what was printed, for whom, and where it stands.
 
 States follow the DICOM Print Job Execution Status (PS3.3 C.13.8: PENDING,
-PRINTING, DONE, FAILURE) plus ``canceled`` for jobs an operator stopped.  The
+PRINTING, DONE, FAILURE) plus ``held`` (waiting for an operator, e.g. for the
+film size to be loaded) and ``canceled`` for jobs an operator stopped.  Every
+change of state is journaled in the record's ``history``.  The
 record knows nothing of DICOM messages; the film session and film box UIDs are
 kept as plain strings so that an operator can trace a film back to its request.
 """
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class JobState(StrEnum):
     PENDING = "pending"
+    HELD = "held"
     PRINTING = "printing"
     DONE = "done"
     FAILURE = "failure"
@@ -47,6 +50,24 @@ class JobRequest(BaseModel):
     print_job_uid: str = ""
     medium_type: str = ""
     destination: str = ""
+    film_size: str = ""
+
+
+PRIORITY_ORDER = {"HIGH": 0, "MED": 1, "LOW": 2}
+"""Print Priority (2000,0020) → order in the queue; unknown values count as MED."""
+
+SCHEMA_VERSION = 1
+
+
+class HistoryEntry(BaseModel):
+    """One journaled change of a job: when, to which state, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    time: datetime
+    state: JobState
+    info: str = ""
+    note: str = ""
 
 
 class JobRecord(JobRequest):
@@ -69,6 +90,23 @@ class JobRecord(JobRequest):
     last_error: str | None = None
     next_attempt: datetime | None = None
     document_bytes: int = 0
+    schema_version: int = SCHEMA_VERSION
+    history: tuple[HistoryEntry, ...] = ()
+    stuck: bool = False
+
+    @property
+    def rank(self) -> tuple[int, datetime]:
+        """Queue order: HIGH before MED before LOW, then oldest first."""
+        return PRIORITY_ORDER.get(self.priority, 1), self.created
+
+    def journaled(self, previous: JobRecord | None, note: str = "") -> JobRecord:
+        """This record with a history entry added when its state changed (or ``note``)."""
+        changed = previous is None or (previous.state, previous.state_info) != (
+            self.state, self.state_info)
+        if not changed and not note:
+            return self
+        entry = HistoryEntry(time=utc_now(), state=self.state, info=self.state_info, note=note)
+        return self.model_copy(update={"history": (*self.history, entry)})
 
     @property
     def sink_title(self) -> str:

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from printserver.spool.job import JobRecord, JobRequest, utc_now
+from printserver.spool.job import JobRecord, JobRequest, JobState, utc_now
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +49,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+"""Films hold patient data: readable by the server's user only."""
+
+
+def _private_open(path: Path) -> BinaryIO:
+    """Create (or truncate) a file only its owner can read, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    return os.fdopen(fd, "wb")
+
+
 def _write_durably(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
+    with _private_open(path) as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -66,8 +78,9 @@ class SpoolStore:
 
     def open(self) -> None:
         """Create the directories and drop half-written jobs left by a crash."""
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for directory in (self.root, self.jobs_dir, self.tmp_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(directory, DIR_MODE)
         for leftover in self.tmp_dir.iterdir():
             LOG.warning("removing unfinished job %s left by an earlier crash", leftover.name)
             shutil.rmtree(leftover, ignore_errors=True)
@@ -75,13 +88,16 @@ class SpoolStore:
     def _new_id(self) -> str:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
-    def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None]) -> JobRecord:
-        """Write a new pending job; returns only once it is durable on disk."""
+    def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None], *,
+               hold: str | None = None, note: str = "spooled") -> JobRecord:
+        """Write a new job, pending (or held, with ``hold`` as the reason); returns only once
+        it is durable on disk."""
         job_id = self._new_id()
         staging = self.tmp_dir / job_id
-        staging.mkdir(parents=True)
+        staging.mkdir(parents=True, mode=DIR_MODE)
+        os.chmod(staging, DIR_MODE)
         try:
-            with open(staging / DOCUMENT, "wb") as handle:
+            with _private_open(staging / DOCUMENT) as handle:
                 write_document(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -91,8 +107,12 @@ class SpoolStore:
             record = JobRecord(
                 **fields, job_id=job_id, created=now, updated=now, document_bytes=size
             )
+            if hold is not None:
+                record = record.model_copy(update={
+                    "state": JobState.HELD, "state_info": "REQ MED NOT INST", "last_error": hold})
+            record = record.journaled(None, note)
             _write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
-            (staging / LOCK).touch()
+            _private_open(staging / LOCK).close()
             _fsync_dir(staging)
             os.rename(staging, self.jobs_dir / job_id)
             _fsync_dir(self.jobs_dir)
@@ -144,15 +164,30 @@ class SpoolStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def save(self, record: JobRecord) -> JobRecord:
-        """Replace a job's record atomically; call while holding :meth:`locked`."""
-        record = record.model_copy(update={"updated": utc_now()})
+    def save(self, record: JobRecord, note: str = "") -> JobRecord:
+        """Replace a job's record atomically; call while holding :meth:`locked`.
+
+        A change of state (or a ``note``) is journaled in the record's history.
+        """
+        try:
+            previous: JobRecord | None = self.get(record.job_id)
+        except (JobNotFound, ValidationError, OSError):
+            previous = None
+        record = record.journaled(previous, note).model_copy(update={"updated": utc_now()})
         directory = self.path(record.job_id)
         temp = directory / f".{RECORD}.tmp"
         _write_durably(temp, record.model_dump_json(indent=2).encode())
         os.replace(temp, directory / RECORD)
         _fsync_dir(directory)
         return record
+
+    def remove(self, job_id: str) -> None:
+        """Delete a job: renamed out of ``jobs/`` first, so it never shows half-deleted."""
+        with self.locked(job_id):
+            doomed = self.tmp_dir / f"removed-{job_id}"
+            os.rename(self.path(job_id), doomed)
+            _fsync_dir(self.jobs_dir)
+        shutil.rmtree(doomed, ignore_errors=True)
 
     def update(self, job_id: str, change: Callable[[JobRecord], JobRecord | None]) -> JobRecord:
         """Read, change and save a job under its lock; ``change`` may return None for no change."""

@@ -29,10 +29,6 @@ _FROM_SINK = {
 }
 
 
-class CancelError(Exception):
-    """A job could not be canceled (already finished, or its sink did not answer)."""
-
-
 class SpoolWorker:
     """One background thread that drives every unfinished job forward."""
 
@@ -44,12 +40,18 @@ class SpoolWorker:
         retry_initial: float = 2.0,
         retry_max: float = 60.0,
         poll_interval: float = 0.5,
+        scan_interval: float = 2.0,
+        stuck_after: timedelta = timedelta(minutes=30),
+        keep_done: timedelta = timedelta(days=7),
     ) -> None:
         self.store = store
         self.sinks = sinks
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self.poll_interval = poll_interval
+        self.scan_interval = scan_interval
+        self.stuck_after = stuck_after
+        self.keep_done = keep_done
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,10 +83,13 @@ class SpoolWorker:
             self._wake.wait(delay)
 
     def run_once(self) -> float:
-        """Advance every unfinished job once; returns seconds until the next pass is due."""
-        delay = self.retry_max
-        for record in self.store.list():
-            if record.state.final or self._stop.is_set():
+        """Advance every unfinished job once, HIGH priority first; returns seconds until the
+        next pass is due (at most ``scan_interval``: the operator's CLI changes jobs too)."""
+        delay = self.scan_interval
+        records = self.store.list()
+        self._purge_old(records)
+        for record in sorted(records, key=lambda job: job.rank):
+            if record.state.final or record.state is JobState.HELD or self._stop.is_set():
                 continue
             try:
                 record = self._advance(record.job_id)
@@ -92,6 +97,18 @@ class SpoolWorker:
                 continue
             delay = min(delay, self._due_in(record))
         return max(0.05, delay)
+
+    def _purge_old(self, records: list[JobRecord]) -> None:
+        """Retention: done and canceled jobs go after ``keep_done``; failed ones stay."""
+        limit = utc_now() - self.keep_done
+        for record in records:
+            if record.state in (JobState.DONE, JobState.CANCELED) and record.updated < limit:
+                try:
+                    self.store.remove(record.job_id)
+                    LOG.info("job %s: removed after %s days", record.job_id,
+                             self.keep_done.days)
+                except (JobNotFound, OSError) as exc:
+                    LOG.warning("job %s: cannot remove: %s", record.job_id, exc)
 
     def _due_in(self, record: JobRecord) -> float:
         if record.state is JobState.PRINTING:
@@ -167,6 +184,13 @@ class SpoolWorker:
                 return record
             return self.store.save(record.model_copy(update={"last_error": str(exc)}))
         state, info = _FROM_SINK[sink_state]
+        started = record.submit_started or record.created
+        stuck = state is JobState.PRINTING and utc_now() - started > self.stuck_after
+        if stuck and not record.stuck:
+            LOG.warning("job %s: at %s for more than %s (%s)", record.job_id, sink.name,
+                        self.stuck_after, reason or info)
+            return self.store.save(record.model_copy(update={
+                "stuck": True, "last_error": reason or "no progress"}), note="stuck at CUPS")
         if (state, info) == (record.state, record.state_info):
             return record
         LOG.info("job %s is %s at %s (%s)", record.job_id, state, sink.name, reason or info)
@@ -181,20 +205,3 @@ class SpoolWorker:
             LOG.warning("job %s not delivered (%s); retry in %.0f s", record.job_id, error, delay)
         return self.store.save(
             record.model_copy(update={"last_error": error, "next_attempt": when}))
-
-
-def cancel_job(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
-    """Cancel a job in the spool and, when it already reached its sink, there too."""
-    with store.locked(job_id) as record:
-        if record.state.final:
-            raise CancelError(f"job {job_id} is already {record.state}")
-        sink = sinks.get(record.printer)
-        external_id = record.cups_job_id
-        try:
-            if external_id is not None and sink is not None:
-                sink.cancel(external_id)
-        except SinkError as exc:
-            raise CancelError(f"could not cancel job {job_id} at {record.printer}: {exc}") from exc
-        return store.save(record.model_copy(update={
-            "state": JobState.CANCELED, "state_info": "CANCELED", "cups_job_id": external_id,
-            "next_attempt": None}))

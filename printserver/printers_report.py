@@ -1,0 +1,41 @@
+"""``printserver printers``: each logical printer, where it prints, and how it is doing."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from printserver.config import Config
+from printserver.model.printer import printer_status
+from printserver.sinks.base import Sink
+from printserver.spool.store import SpoolStore
+
+
+def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json: bool) -> int:
+    """Print one line (or JSON object) per printer: destination, live status, job counts."""
+    jobs = store.list()
+    entries: list[dict[str, Any]] = []
+    for printer in config.printers:
+        sink = sinks[printer.ae_title]
+        health = sink.status()
+        status = printer_status(health)
+        counts = Counter(job.state.value for job in jobs if job.printer == printer.ae_title)
+        server = printer.cups_server or config.cups.server or "default"
+        destination = (f"cups:{printer.cups_queue}@{server}" if printer.cups_queue
+                       else f"directory:{printer.directory}")
+        entries.append({
+            "printer": printer.ae_title, "name": printer.printer_name,
+            "destination": destination, "status": status.status, "status_info": status.info,
+            "message": health.message, "jobs": dict(sorted(counts.items())),
+        })
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for entry in entries:
+        jobs_text = ", ".join(f"{n} {state}" for state, n in entry["jobs"].items()) or "no jobs"
+        message = f" ({entry['message']})" if entry["message"] else ""
+        print(f"{entry['printer']:<16} {entry['status']:<8} {entry['status_info']:<16} "
+              f"{entry['destination']}{message}; {jobs_text}")
+    return 0

@@ -1,0 +1,112 @@
+"""What an operator does to spooled jobs: the conventions of ``cancel``, ``lp -H hold``,
+``lp -H resume``, ``lpmove`` and CUPS's restart of a failed job.
+
+Each operation takes the job's lock, checks that it makes sense in the job's
+state, changes the record (journaled with a note) and, when the job is already
+at its destination, tells the sink.  Refusals raise :class:`OperationError`
+with a sentence for the operator.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from datetime import datetime
+from typing import BinaryIO
+
+from printserver.sinks.base import Sink, SinkError
+from printserver.spool.job import JobRecord, JobRequest, JobState
+from printserver.spool.store import SpoolStore
+
+AT_DESTINATION = (JobState.PRINTING,)
+
+
+class OperationError(Exception):
+    """The operation does not apply to the job as it is; the message says why."""
+
+
+def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
+    """Cancel a job in the spool and, when it already reached its sink, there too."""
+    with store.locked(job_id) as record:
+        if record.state.final:
+            raise OperationError(f"job {job_id} is already {record.state}")
+        sink = sinks.get(record.printer)
+        if record.cups_job_id is not None and sink is not None:
+            try:
+                sink.cancel(record.cups_job_id)
+            except SinkError as exc:
+                raise OperationError(
+                    f"could not cancel job {job_id} at {record.printer}: {exc}") from exc
+        return store.save(record.model_copy(update={
+            "state": JobState.CANCELED, "state_info": "CANCELED", "next_attempt": None}),
+            note="canceled by operator")
+
+
+def hold(store: SpoolStore, job_id: str) -> JobRecord:
+    """Keep a job that has not reached its destination from being sent."""
+    with store.locked(job_id) as record:
+        if record.state is not JobState.PENDING:
+            raise OperationError(f"job {job_id} is {record.state}; only pending jobs can be held")
+        return store.save(record.model_copy(update={
+            "state": JobState.HELD, "state_info": "QUEUED", "next_attempt": None}),
+            note="held by operator")
+
+
+def release(store: SpoolStore, job_id: str) -> JobRecord:
+    """Let a held job go to its destination."""
+    with store.locked(job_id) as record:
+        if record.state is not JobState.HELD:
+            raise OperationError(f"job {job_id} is {record.state}, not held")
+        return store.save(record.model_copy(update={
+            "state": JobState.PENDING, "state_info": "QUEUED", "next_attempt": None,
+            "last_error": None}), note="released by operator")
+
+
+def retry(store: SpoolStore, job_id: str) -> JobRecord:
+    """Send a failed or canceled job again, as a fresh submission."""
+    with store.locked(job_id) as record:
+        if record.state not in (JobState.FAILURE, JobState.CANCELED):
+            raise OperationError(
+                f"job {job_id} is {record.state}; only failed or canceled jobs are retried")
+        return store.save(record.model_copy(update={
+            "state": JobState.PENDING, "state_info": "QUEUED", "cups_job_id": None,
+            "attempts": 0, "next_attempt": None, "last_error": None, "stuck": False,
+            "submit_started": None}), note="retried by operator")
+
+
+def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
+    """Redirect a job that is not at a destination to another logical printer."""
+    if printer not in printers:
+        raise OperationError(f"no printer {printer!r} is configured")
+    with store.locked(job_id) as record:
+        if record.state in AT_DESTINATION:
+            raise OperationError(f"job {job_id} is already at {record.printer}; cancel it first")
+        if record.state is JobState.DONE:
+            raise OperationError(f"job {job_id} is done; reprint it instead")
+        return store.save(record.model_copy(update={
+            "printer": printer, "state": JobState.PENDING, "state_info": "QUEUED",
+            "cups_job_id": None, "next_attempt": None, "last_error": None, "attempts": 0}),
+            note=f"moved from {record.printer} to {printer} by operator")
+
+
+def reprint(store: SpoolStore, job_id: str) -> JobRecord:
+    """A new job with the same film (the PostScript kept in the spool)."""
+    record = store.get(job_id)
+    request = JobRequest.model_validate(record.model_dump(include=set(JobRequest.model_fields)))
+    source = store.document(job_id)
+
+    def copy(out: BinaryIO) -> None:
+        with open(source, "rb") as film:
+            shutil.copyfileobj(film, out, 1 << 20)
+
+    return store.create(request, copy, note=f"reprint of {job_id}")
+
+
+def purge(store: SpoolStore, older_than: datetime, states: tuple[JobState, ...]) -> list[str]:
+    """Remove jobs in ``states`` last changed before ``older_than``; returns their ids."""
+    removed = []
+    for record in store.list():
+        if record.state in states and record.updated < older_than:
+            store.remove(record.job_id)
+            removed.append(record.job_id)
+    return removed
