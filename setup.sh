@@ -13,7 +13,7 @@ esac
 
 packages=(python3 python3-venv python3-dev gcc libcups2-dev)
 if [ "$mode" = test ]; then
-  packages+=(cups cups-client cups-filters ghostscript dcmtk openssl)
+  packages+=(cups cups-client cups-filters ghostscript dcmtk openssl systemd)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

@@ -80,10 +80,21 @@ class PrintServer:
         )
         return str(host), int(port)
 
-    def stop(self) -> None:
-        for listener in self._listeners:
-            listener.shutdown()
-        self._listeners = []
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop taking associations, let requests in flight finish, then stop the worker.
+
+        A film whose N-ACTION is being handled is spooled and answered before the
+        associations still open are aborted; the spool is consistent on disk at
+        every moment anyway, so whatever is left resumes at the next start.
+        """
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            listener.shutdown()  # no new associations; open ones keep their threads
+        if not self.service.wait_idle(grace):
+            LOG.warning("requests still running after %.0f s; stopping anyway", grace)
+        for listener in listeners:
+            for assoc in listener.active_associations:
+                assoc.abort()
         self.worker.stop()
         self._stopped.set()
 
@@ -100,3 +111,4 @@ class PrintServer:
         while not self._stopped.wait(1.0):
             pass
         self.stop()
+        LOG.info("stopped")

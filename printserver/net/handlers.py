@@ -91,6 +91,13 @@ class PrintService:
         self._states: dict[int, AssociationState] = {}
         self._print_jobs: dict[str, str] = {}  # Print Job UID -> spool job id
         self._lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled (graceful shutdown); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     # association life -------------------------------------------------------
 
@@ -200,6 +207,17 @@ class PrintService:
 
     def _answer(self, event: evt.Event, name: str, work: Callable[[AssociationState], Reply],
                 *, flush: bool = True) -> Reply:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            return self._handle(event, name, work, flush)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _handle(self, event: evt.Event, name: str, work: Callable[[AssociationState], Reply],
+                flush: bool) -> Reply:
         try:
             state = self._state(event.assoc)
             if flush:
