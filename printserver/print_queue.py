@@ -53,7 +53,8 @@ class PrintQueue:
         """False when the disk-space guard refuses new films."""
         return self.free_bytes() >= self.min_free_bytes
 
-    def enqueue(self, job: PrintJob, print_job_uid: str = "") -> JobRecord:
+    def enqueue(self, job: PrintJob, print_job_uid: str = "",
+                objects: Mapping[str, bytes] | None = None, note: str = "spooled") -> JobRecord:
         """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored.
 
         A film whose size or medium the printer has not loaded is spooled held
@@ -98,7 +99,8 @@ class PrintQueue:
             write_postscript(out, pages, title=title, bits=printer.bits)
 
         try:
-            record = self.store.create(request, write, hold=hold)
+            record = self.store.create(request, write, hold=hold, attachments=objects,
+                                       note=note)
         except OSError as exc:
             LOG.error("cannot spool a job for %s: %s", job.printer, exc)
             raise SpoolFull(f"the print queue cannot store the job: {exc.strerror}") from exc

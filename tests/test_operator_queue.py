@@ -122,7 +122,9 @@ def test_hold_release_priority_and_history(site: Site) -> None:
     # patient data: private to the server's user
     directory = site.server.spool / "jobs" / jobs["HIGH-1"]
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
-    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in directory.iterdir())
+    for path in directory.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert (directory / "objects" / "index.json").is_file()  # what the client sent is kept
 
 
 def test_cancel_at_cups_retry_reprint_and_purge(site: Site) -> None:

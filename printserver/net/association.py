@@ -26,6 +26,7 @@ from pynetdicom.dimse_primitives import N_ACTION, N_DELETE, N_GET, N_SET
 
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus
+from printserver.net.transcript import Transcript
 from printserver.net.uids import (
     ANNOTATION_BOX,
     COLOR_PRINT_META,
@@ -53,6 +54,7 @@ class AssociationState:
     print_jobs: dict[str, str] = field(default_factory=dict)  # Print Job UID -> spool job id
     reported_jobs: dict[str, str] = field(default_factory=dict)  # UID -> last state sent
     reported_printer: PrinterStatus | None = None
+    transcript: Transcript = field(default_factory=Transcript)
     next_message_id: int = 0x8000
 
     @property

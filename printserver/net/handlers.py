@@ -24,7 +24,7 @@ from printserver.config import Config, PrinterConfig
 from printserver.model.errors import NoSuchInstance, PrintModelError, SpoolFull
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus, printer_status
-from printserver.net import attributes, events, replies, status
+from printserver.net import events, replies, requests, status
 from printserver.net.association import (
     MISSING_INSTANCE,
     AssociationState,
@@ -36,12 +36,8 @@ from printserver.net.printer import configuration_dataset, printer_dataset, sele
 from printserver.net.status import DimseFailure, status_dataset
 from printserver.net.uids import (
     ANNOTATION_BOX,
-    COLOR_IMAGE_BOX,
-    COLOR_PRINT_META,
     FILM_BOX,
     FILM_SESSION,
-    GRAYSCALE_IMAGE_BOX,
-    PRESENTATION_LUT,
     PRINT_JOB,
     PRINTER,
     PRINTER_CONFIGURATION,
@@ -73,6 +69,10 @@ def _calling_ae(assoc: Association) -> str:
     """The client's own AE title, as it sent it in the A-ASSOCIATE-RQ."""
     primitive: Any = assoc.requestor.primitive
     return str(primitive.calling_ae_title).strip()
+
+
+def _big_endian(event: evt.Event) -> bool:
+    return bool(event.context.transfer_syntax == ExplicitVRBigEndian)
 
 
 def _requested(event: evt.Event) -> tuple[str, str]:
@@ -240,36 +240,18 @@ class PrintService:
         uid = _uid(request.AffectedSOPInstanceUID)
 
         def work(state: AssociationState) -> Reply:
-            hierarchy = state.hierarchy
             ds = event.attribute_list
-            strict = hierarchy.printer.strict
-            if class_uid == FILM_SESSION:
-                if strict:
-                    attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
-                session, notices = hierarchy.create_film_session(
-                    uid, attributes.film_session_request(ds))
-                reply, created = replies.film_session(session), session.uid
-            elif class_uid == FILM_BOX:
-                if strict:
-                    attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
-                film_box, notices = hierarchy.create_film_box(
-                    uid, attributes.film_box_request(ds),
-                    attributes.referenced_uid(ds, "ReferencedFilmSessionSequence"),
-                    color=str(event.context.abstract_syntax) == COLOR_PRINT_META)
-                reply, created = replies.film_box(film_box, hierarchy), film_box.uid
-            elif class_uid == PRESENTATION_LUT:
-                if strict:
-                    attributes.check_known(ds, attributes.PRESENTATION_LUT_KEYWORDS,
-                                           "Presentation LUT")
-                lut = hierarchy.create_presentation_lut(uid, attributes.presentation_lut_request(
-                    ds, big_endian=event.context.transfer_syntax == ExplicitVRBigEndian))
-                reply, created, notices = replies.presentation_lut(lut), lut.uid, []
-            else:
-                raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-CREATE of {class_uid}")
+            created = requests.n_create(
+                state.hierarchy, class_uid, uid, ds, context=str(event.context.abstract_syntax),
+                big_endian=_big_endian(event))
+            state.transcript.record("N-CREATE", class_uid, created.uid, ds,
+                                    str(event.context.abstract_syntax), state.hierarchy)
+            reply = created.reply
             if uid is None:
-                reply.AffectedSOPInstanceUID = created
-            LOG.info("N-CREATE %s %s from %s", class_uid, created, hierarchy.calling_ae)
-            return status.for_notices(notices), reply
+                reply.AffectedSOPInstanceUID = created.uid
+            LOG.info("N-CREATE %s %s from %s", class_uid, created.uid,
+                     state.hierarchy.calling_ae)
+            return status.for_notices(created.notices), reply
 
         return self._answer(event, "N-CREATE", work)
 
@@ -277,35 +259,11 @@ class PrintService:
         class_uid, uid = _requested(event)
 
         def work(state: AssociationState) -> Reply:
-            hierarchy = state.hierarchy
             ds = event.modification_list
-            strict = hierarchy.printer.strict
-            if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
-                color = class_uid == COLOR_IMAGE_BOX
-                if strict:
-                    known = (attributes.COLOR_IMAGE_BOX_KEYWORDS if color
-                             else attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS)
-                    attributes.check_known(ds, known, "Image Box")
-                request = attributes.image_box_request(
-                    ds, color=color,
-                    big_endian=event.context.transfer_syntax == ExplicitVRBigEndian)
-                notices = hierarchy.set_image_box(uid, class_uid, request)
-            elif class_uid == FILM_BOX:
-                if strict:
-                    attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
-                notices = hierarchy.set_film_box(uid, attributes.film_box_request(ds))
-            elif class_uid == FILM_SESSION:
-                if strict:
-                    attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
-                notices = hierarchy.set_film_session(uid, attributes.film_session_request(ds))
-            elif class_uid == ANNOTATION_BOX:
-                if strict:
-                    attributes.check_known(ds, attributes.ANNOTATION_BOX_KEYWORDS,
-                                           "Annotation Box")
-                hierarchy.set_annotation_box(uid, *attributes.annotation(ds))
-                notices = []
-            else:
-                raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-SET of {class_uid}")
+            notices = requests.n_set(state.hierarchy, class_uid, uid, ds,
+                                     big_endian=_big_endian(event))
+            state.transcript.record("N-SET", class_uid, uid, ds,
+                                    str(event.context.abstract_syntax), state.hierarchy)
             LOG.info("N-SET %s %s", class_uid, uid)
             return status.for_notices(notices), None
 
@@ -357,8 +315,9 @@ class PrintService:
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-ACTION of {class_uid}")
             print_job_uid = generate_uid() if state.print_job_negotiated else ""
+            objects = state.transcript.objects("N-ACTION", class_uid, uid)
             try:
-                record = self.queue.enqueue(job, print_job_uid)
+                record = self.queue.enqueue(job, print_job_uid, objects)
             except SpoolFull as exc:
                 raise DimseFailure(full, str(exc)) from exc
             LOG.info("job %s: printed %s %s from %s", record.job_id, class_uid, uid,
@@ -378,15 +337,8 @@ class PrintService:
         class_uid, uid = _requested(event)
 
         def work(state: AssociationState) -> Reply:
-            hierarchy = state.hierarchy
-            if class_uid == FILM_BOX:
-                hierarchy.delete_film_box(uid)
-            elif class_uid == FILM_SESSION:
-                hierarchy.delete_film_session(uid)
-            elif class_uid == PRESENTATION_LUT:
-                hierarchy.delete_presentation_lut(uid)
-            else:
-                raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-DELETE of {class_uid}")
+            requests.n_delete(state.hierarchy, class_uid, uid)
+            state.transcript.forget(class_uid, uid)
             LOG.info("N-DELETE %s %s", class_uid, uid)
             return status.SUCCESS, None
 

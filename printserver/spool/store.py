@@ -5,6 +5,7 @@ Layout under the spool root::
     jobs/<job_id>/job.json   the record (replaced atomically on every change)
     jobs/<job_id>/film.ps    the PostScript document
     jobs/<job_id>/lock       flock target serialising changes to one job
+    jobs/<job_id>/objects/   what the client sent for the film (opaque to the spool)
     tmp/                     jobs being written; never visible as jobs
 
 A job is written completely under ``tmp/``, every file and directory is
@@ -12,6 +13,7 @@ fsync'ed, and only then renamed into ``jobs/``: after a crash a job either
 exists whole or not at all, and one that exists was acknowledged to its
 client.  Record changes go through a temp file, fsync and rename, under an
 flock, so the server and the operator's CLI can change the same job safely.
+Job directories are 0700 and files 0600: films carry patient data.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,6 +37,7 @@ LOG = logging.getLogger(__name__)
 RECORD = "job.json"
 DOCUMENT = "film.ps"
 LOCK = "lock"
+OBJECTS = "objects"
 
 
 class JobNotFound(LookupError):
@@ -59,6 +62,15 @@ def _private_open(path: Path) -> BinaryIO:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return os.fdopen(fd, "wb")
+
+
+def _write_attachments(directory: Path, files: Mapping[str, bytes]) -> None:
+    directory.mkdir(mode=DIR_MODE)
+    for name, data in files.items():
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"attachment name {name!r}")
+        _write_durably(directory / name, data)
+    _fsync_dir(directory)
 
 
 def _write_durably(path: Path, data: bytes) -> None:
@@ -89,9 +101,11 @@ class SpoolStore:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
     def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None], *,
-               hold: str | None = None, note: str = "spooled") -> JobRecord:
+               hold: str | None = None, note: str = "spooled",
+               attachments: Mapping[str, bytes] | None = None) -> JobRecord:
         """Write a new job, pending (or held, with ``hold`` as the reason); returns only once
-        it is durable on disk."""
+        it is durable on disk.  ``attachments`` are opaque files kept in ``objects/`` (the
+        request that produced the film, so it can be rendered again)."""
         job_id = self._new_id()
         staging = self.tmp_dir / job_id
         staging.mkdir(parents=True, mode=DIR_MODE)
@@ -107,6 +121,8 @@ class SpoolStore:
             record = JobRecord(
                 **fields, job_id=job_id, created=now, updated=now, document_bytes=size
             )
+            if attachments:
+                _write_attachments(staging / OBJECTS, attachments)
             if hold is not None:
                 record = record.model_copy(update={
                     "state": JobState.HELD, "state_info": "REQ MED NOT INST", "last_error": hold})
@@ -129,6 +145,13 @@ class SpoolStore:
 
     def document(self, job_id: str) -> Path:
         return self.path(job_id) / DOCUMENT
+
+    def attachments(self, job_id: str) -> dict[str, bytes]:
+        """The files kept with a job in ``objects/`` (empty for jobs without any)."""
+        directory = self.path(job_id) / OBJECTS
+        if not directory.is_dir():
+            return {}
+        return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
 
     def get(self, job_id: str) -> JobRecord:
         try:

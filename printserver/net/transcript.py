@@ -1,0 +1,128 @@
+"""The objects a client sent for its films, kept with the job so it can be rendered again.
+
+Every N-CREATE and N-SET that succeeded is remembered per association with the
+film box it belongs to; deleting a film box or the session forgets its part,
+so memory holds only what can still be printed.  When a film is printed, the
+relevant objects are encoded as DICOM data sets (Implicit VR Little Endian)
+with an ``index.json`` giving their order, and stored in the job's
+``objects/``.  ``rerender`` replays them through the same request code as the
+live server — with the printer's configuration of today, e.g. after a
+calibration — and spools the result as a new job.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.filewriter import dcmwrite
+
+from printserver.config import Config
+from printserver.model.hierarchy import PrintHierarchy
+from printserver.net import requests
+from printserver.net.uids import (
+    ANNOTATION_BOX,
+    COLOR_IMAGE_BOX,
+    FILM_BOX,
+    FILM_SESSION,
+    GRAYSCALE_IMAGE_BOX,
+    PRESENTATION_LUT,
+)
+from printserver.print_queue import PrintQueue
+from printserver.spool.job import JobRecord
+from printserver.spool.store import SpoolStore
+
+INDEX = "index.json"
+
+
+class ReplayError(Exception):
+    """A job has no objects to render again, or they no longer make a film."""
+
+
+@dataclass
+class _Entry:
+    operation: str
+    class_uid: str
+    instance: str
+    context: str
+    owner: str | None  # the film box it belongs to; None for session-level objects
+    dataset: Dataset
+
+
+def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
+    if class_uid == FILM_BOX:
+        return uid
+    if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX, ANNOTATION_BOX):
+        session = hierarchy.session
+        for film_box in session.film_boxes if session is not None else ():
+            if film_box.image_box(uid) is not None or film_box.annotation_box(uid) is not None:
+                return film_box.uid
+    return None
+
+
+@dataclass
+class Transcript:
+    """The successful creates and sets of one association, in order."""
+
+    entries: list[_Entry] = field(default_factory=list)
+
+    def record(self, operation: str, class_uid: str, uid: str, ds: Dataset, context: str,
+               hierarchy: PrintHierarchy) -> None:
+        owner = _owner(hierarchy, class_uid, uid)
+        self.entries.append(_Entry(operation, class_uid, uid, context, owner, ds))
+
+    def forget(self, class_uid: str, uid: str) -> None:
+        """An N-DELETE: the deleted object and everything under it are gone."""
+        if class_uid == FILM_BOX:
+            self.entries = [e for e in self.entries if e.owner != uid]
+        elif class_uid == FILM_SESSION:
+            self.entries = [e for e in self.entries if e.class_uid == PRESENTATION_LUT]
+        else:
+            self.entries = [e for e in self.entries if e.instance != uid]
+
+    def objects(self, action: str, class_uid: str, uid: str) -> dict[str, bytes]:
+        """The data sets of every object still alive, and the index to replay them."""
+        files: dict[str, bytes] = {}
+        index: list[dict[str, Any]] = []
+        for number, entry in enumerate(self.entries, start=1):
+            name = f"{number:04d}-{entry.operation.lower()}.dcm"
+            buffer = io.BytesIO()
+            dcmwrite(buffer, entry.dataset, implicit_vr=True, little_endian=True)
+            files[name] = buffer.getvalue()
+            index.append({"operation": entry.operation, "class": entry.class_uid,
+                          "instance": entry.instance, "context": entry.context, "file": name})
+        index.append({"operation": action, "class": class_uid, "instance": uid})
+        files[INDEX] = json.dumps(index, indent=2).encode()
+        return files
+
+
+def rerender(store: SpoolStore, job_id: str, config: Config, queue: PrintQueue) -> JobRecord:
+    """Render a spooled job again from its objects and spool it as a new job."""
+    original = store.get(job_id)
+    objects = store.attachments(job_id)
+    if INDEX not in objects:
+        raise ReplayError(f"job {job_id} kept no objects to render again")
+    printer = next((p for p in config.printers if p.ae_title == original.printer), None)
+    if printer is None:
+        raise ReplayError(f"printer {original.printer!r} is no longer configured")
+    hierarchy = PrintHierarchy(printer, original.calling_ae, annotations=True)
+    *steps, action = json.loads(objects[INDEX])
+    try:
+        for step in steps:
+            ds = dcmread(io.BytesIO(objects[step["file"]]), force=True)
+            if step["operation"] == "N-CREATE":
+                requests.n_create(hierarchy, step["class"], step["instance"], ds,
+                                  context=step["context"], big_endian=False)
+            else:
+                requests.n_set(hierarchy, step["class"], step["instance"], ds, big_endian=False)
+        if action["class"] == FILM_SESSION:
+            job, _ = hierarchy.print_film_session(action["instance"])
+        else:
+            job, _ = hierarchy.print_film_box(action["instance"])
+    except Exception as exc:  # whatever the cause, the operator needs one sentence
+        raise ReplayError(f"job {job_id} cannot be rendered again: {exc}") from exc
+    return queue.enqueue(job, objects=objects, note=f"re-rendered from {job_id}")
