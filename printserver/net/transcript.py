@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 
 from printserver.config import Config
+from printserver.model.film_box import FilmBox
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.net import requests
 from printserver.net.uids import (
@@ -51,6 +52,7 @@ class _Entry:
     context: str
     owner: str | None  # the film box it belongs to; None for session-level objects
     dataset: Dataset
+    children: list[str] = field(default_factory=list)  # boxes the SCP made for a film box
 
 
 def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
@@ -64,6 +66,12 @@ def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
     return None
 
 
+def _box_uids(film_box: FilmBox) -> list[str]:
+    """Image boxes then annotation boxes, in position order."""
+    return [box.uid for box in film_box.image_boxes] + [
+        box.uid for box in film_box.annotation_boxes]
+
+
 @dataclass
 class Transcript:
     """The successful creates and sets of one association, in order."""
@@ -73,7 +81,11 @@ class Transcript:
     def record(self, operation: str, class_uid: str, uid: str, ds: Dataset, context: str,
                hierarchy: PrintHierarchy) -> None:
         owner = _owner(hierarchy, class_uid, uid)
-        self.entries.append(_Entry(operation, class_uid, uid, context, owner, ds))
+        children = []
+        if operation == "N-CREATE" and class_uid == FILM_BOX:
+            film_box = hierarchy.film_box(uid)
+            children = _box_uids(film_box)
+        self.entries.append(_Entry(operation, class_uid, uid, context, owner, ds, children))
 
     def forget(self, class_uid: str, uid: str) -> None:
         """An N-DELETE: the deleted object and everything under it are gone."""
@@ -94,7 +106,8 @@ class Transcript:
             dcmwrite(buffer, entry.dataset, implicit_vr=True, little_endian=True)
             files[name] = buffer.getvalue()
             index.append({"operation": entry.operation, "class": entry.class_uid,
-                          "instance": entry.instance, "context": entry.context, "file": name})
+                          "instance": entry.instance, "context": entry.context, "file": name,
+                          "children": entry.children})
         index.append({"operation": action, "class": class_uid, "instance": uid})
         files[INDEX] = json.dumps(index, indent=2).encode()
         return files
@@ -111,14 +124,19 @@ def rerender(store: SpoolStore, job_id: str, config: Config, queue: PrintQueue) 
         raise ReplayError(f"printer {original.printer!r} is no longer configured")
     hierarchy = PrintHierarchy(printer, original.calling_ae, annotations=True)
     *steps, action = json.loads(objects[INDEX])
+    renamed: dict[str, str] = {}  # image and annotation box UIDs: the SCP makes new ones
     try:
         for step in steps:
             ds = dcmread(io.BytesIO(objects[step["file"]]), force=True)
             if step["operation"] == "N-CREATE":
                 requests.n_create(hierarchy, step["class"], step["instance"], ds,
                                   context=step["context"], big_endian=False)
+                if step["class"] == FILM_BOX:
+                    film_box = hierarchy.film_box(step["instance"])
+                    renamed.update(zip(step["children"], _box_uids(film_box), strict=True))
             else:
-                requests.n_set(hierarchy, step["class"], step["instance"], ds, big_endian=False)
+                instance = renamed.get(step["instance"], step["instance"])
+                requests.n_set(hierarchy, step["class"], instance, ds, big_endian=False)
         if action["class"] == FILM_SESSION:
             job, _ = hierarchy.print_film_session(action["instance"])
         else:
