@@ -144,3 +144,23 @@ def test_systemd_unit_verifies() -> None:
         assert result.returncode == 0 and not problems, result.stdout + result.stderr
     finally:
         shutil.rmtree(copy.parent)
+
+
+def test_kill_9_after_an_image_n_set_spools_nothing(tmp_path: Path) -> None:
+    """Nothing was printed yet: nothing is in the spool, and the server serves again."""
+    output = tmp_path / "output"
+    server = _server(tmp_path, f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n')
+    server.start()
+    try:
+        client = PrintClient(server.port, called="FILM")
+        _, session = client.session()
+        _, _, reply = client.film_box(session)
+        assert client.gray(box_uids(reply)[0], 1, np.full((16, 16), 5, np.uint16)).Status == 0
+        server.kill9()
+        server.start()
+        assert SpoolStore(tmp_path / "spool").list() == []
+        again = PrintClient(server.port, called="FILM")
+        assert again.established and again.assoc.send_c_echo().Status == 0
+        again.release()
+    finally:
+        server.stop()

@@ -66,8 +66,10 @@ def site(cups_queue: Any, tmp_path: Path) -> Iterator[Site]:
         '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n'
         'loaded_film_sizes = ["8INX10IN", "14INX17IN"]\n'
         '[[printers]]\nae_title = "PAPER"\ncups_queue = "paper"\n'
+        f'cups_server = "{cups_queue.server}"\n'  # its own server setting: how sites grow
     )
-    extra = f'scan_interval = 0.3\n[cups]\nserver = "{cups_queue.server}"\n'
+    extra = (f'scan_interval = 0.3\nstuck_after_minutes = 0.02\n'
+             f'[cups]\nserver = "{cups_queue.server}"\n')
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, printers, extra))
     running = start_in_process(parse_config(config.read_text(), base=tmp_path))
@@ -223,5 +225,51 @@ def test_disk_space_guard_refuses_films(cups_queue: Any, tmp_path: Path) -> None
         assert status.Status == 0xC602 and "disk full" in status.ErrorComment
         client.release()
         assert list((tmp_path / "spool" / "jobs").iterdir()) == []
+    finally:
+        running.server.stop()
+
+
+def test_copies_reach_cups_and_a_job_stuck_there_is_flagged(site: Site) -> None:
+    site.cups.lp("cupsdisable", "-h", site.cups.server, "film")  # CUPS holds it: no progress
+    client = PrintClient(site.server.port, called="FILM")
+    _, session = client.session(FilmSessionLabel="COPIES", NumberOfCopies="3")
+    _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
+    client.gray(box_uids(reply)[0], 1, np.full((16, 16), 700, np.uint16))
+    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    client.release()
+    job_id = site.jobs()[0]["job_id"]
+    cups_id = site.wait(job_id, "printing")["cups_job_id"]
+    import cups
+
+    attributes = cups.Connection(host=site.cups.server).getJobAttributes(cups_id)
+    assert attributes["copies"] == 3
+    deadline = time.monotonic() + 20
+    while not site.jobs()[0]["stuck"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert site.jobs()[0]["stuck"]
+    assert "STUCK" in site.cli("queue", "list").stdout
+    site.cups.lp("cupsenable", "-h", site.cups.server, "film")
+    site.wait(job_id, "done")
+
+
+def test_completed_jobs_are_purged_after_the_retention_time(cups_queue: Any,
+                                                            tmp_path: Path) -> None:
+    printers = '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n'
+    extra = (f'keep_done_days = 0.00002\nscan_interval = 0.3\n'
+             f'[cups]\nserver = "{cups_queue.server}"\n')
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, extra)))
+    try:
+        client = PrintClient(running.port, called="FILM")
+        _, session = client.session()
+        _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
+        client.gray(box_uids(reply)[0], 1, np.full((16, 16), 700, np.uint16))
+        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+        client.release()
+        cups_queue.sink.wait_for(1)
+        jobs = tmp_path / "spool" / "jobs"
+        deadline = time.monotonic() + 20
+        while any(jobs.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(jobs.iterdir()) == []  # done, then gone after 1.7 s
     finally:
         running.server.stop()
