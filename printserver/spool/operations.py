@@ -42,36 +42,37 @@ def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobReco
             note="canceled by operator")
 
 
+def _transition(store: SpoolStore, job_id: str, allowed: tuple[JobState, ...], refusal: str,
+                update: dict[str, object], note: str) -> JobRecord:
+    """Change a job's record when its state is one of ``allowed``; else refuse."""
+    with store.locked(job_id) as record:
+        if record.state not in allowed:
+            raise OperationError(f"job {job_id} is {record.state}; {refusal}")
+        return store.save(record.model_copy(update=update), note=note)
+
+
 def hold(store: SpoolStore, job_id: str) -> JobRecord:
     """Keep a job that has not reached its destination from being sent."""
-    with store.locked(job_id) as record:
-        if record.state is not JobState.PENDING:
-            raise OperationError(f"job {job_id} is {record.state}; only pending jobs can be held")
-        return store.save(record.model_copy(update={
-            "state": JobState.HELD, "state_info": "QUEUED", "next_attempt": None}),
-            note="held by operator")
+    return _transition(store, job_id, (JobState.PENDING,), "only pending jobs can be held",
+                       {"state": JobState.HELD, "state_info": "QUEUED", "next_attempt": None},
+                       "held by operator")
 
 
 def release(store: SpoolStore, job_id: str) -> JobRecord:
     """Let a held job go to its destination."""
-    with store.locked(job_id) as record:
-        if record.state is not JobState.HELD:
-            raise OperationError(f"job {job_id} is {record.state}, not held")
-        return store.save(record.model_copy(update={
-            "state": JobState.PENDING, "state_info": "QUEUED", "next_attempt": None,
-            "last_error": None}), note="released by operator")
+    return _transition(store, job_id, (JobState.HELD,), "only held jobs can be released",
+                       {"state": JobState.PENDING, "state_info": "QUEUED", "next_attempt": None,
+                        "last_error": None}, "released by operator")
 
 
 def retry(store: SpoolStore, job_id: str) -> JobRecord:
     """Send a failed or canceled job again, as a fresh submission."""
-    with store.locked(job_id) as record:
-        if record.state not in (JobState.FAILURE, JobState.CANCELED):
-            raise OperationError(
-                f"job {job_id} is {record.state}; only failed or canceled jobs are retried")
-        return store.save(record.model_copy(update={
-            "state": JobState.PENDING, "state_info": "QUEUED", "cups_job_id": None,
-            "attempts": 0, "next_attempt": None, "last_error": None, "stuck": False,
-            "submit_started": None}), note="retried by operator")
+    return _transition(
+        store, job_id, (JobState.FAILURE, JobState.CANCELED),
+        "only failed or canceled jobs are retried",
+        {"state": JobState.PENDING, "state_info": "QUEUED", "cups_job_id": None, "attempts": 0,
+         "next_attempt": None, "last_error": None, "stuck": False, "submit_started": None},
+        "retried by operator")
 
 
 def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
