@@ -337,3 +337,26 @@ def test_printer_configuration_retrieval(server: InProcessServer) -> None:
     assert ("BLUE FILM", "14INX17IN") in media and ("PAPER", "A4") in media
     assert item.DefaultMagnificationType == printer.default_magnification
     client.release()
+
+
+def test_print_job_n_get_after_a_restart(tmp_path: Path) -> None:
+    """The Print Job's state comes from the spool, so a restarted server still knows it."""
+    running = _start(directory_config(tmp_path))
+    try:
+        client = PrintClient(running.port)
+        status, reply = _print_one(client)
+        job_uid = str(reply[PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID)
+        client.release()
+        from tests.server_harness import wait_for_jobs
+
+        wait_for_jobs(running.spool, 1, {"done"})
+    finally:
+        running.server.stop()
+    running = _start(directory_config(tmp_path))
+    try:
+        client = PrintClient(running.port)
+        status, job = client.get(sop_class.PrintJob, job_uid, meta=False)
+        assert status.Status == 0 and job.ExecutionStatus == "DONE"
+        client.release()
+    finally:
+        running.server.stop()

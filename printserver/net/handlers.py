@@ -195,6 +195,14 @@ class PrintService:
         except (OSError, ValueError, LookupError):
             return None
 
+    def _print_job(self, uid: str) -> JobRecord | None:
+        """The spool job of a Print Job instance, also one created before a restart."""
+        with self._lock:
+            job_id = self._print_jobs.get(uid)
+        if job_id is not None:
+            return self._job(job_id)
+        return next((job for job in self.queue.store.list() if job.print_job_uid == uid), None)
+
     def _flush_events(self, event: evt.Event, state: AssociationState) -> None:
         if not state.send_events:
             return
@@ -282,7 +290,7 @@ class PrintService:
                 self._check_well_known(uid, PRINTER_CONFIGURATION_INSTANCE, printer)
                 everything = configuration_dataset(printer)
             elif class_uid == PRINT_JOB:
-                record = self._job(self._print_jobs.get(uid, ""))
+                record = self._print_job(uid)
                 if record is None:
                     raise NoSuchInstance(f"no such Print Job: {uid}")
                 everything = print_job_dataset(record, printer.printer_name)
