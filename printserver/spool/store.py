@@ -87,6 +87,7 @@ class SpoolStore:
         self.root = root
         self.jobs_dir = root / "jobs"
         self.tmp_dir = root / "tmp"
+        self._seen: dict[str, tuple[int, int, JobRecord]] = {}  # id -> mtime, size, record
 
     def open(self) -> None:
         """Create the directories and drop half-written jobs left by a crash."""
@@ -161,15 +162,31 @@ class SpoolStore:
         return JobRecord.model_validate_json(text)
 
     def list(self) -> list[JobRecord]:
-        """All jobs, oldest first; unreadable records are logged and skipped."""
+        """All jobs, oldest first; unreadable records are logged and skipped.
+
+        Finished records are parsed again only when their file changed (a week of
+        finished jobs costs one ``stat`` each per scan, not a JSON parse).  Leaving a
+        final state always journals a history entry, so the file grows: a changed
+        record never looks unchanged.
+        """
         if not self.jobs_dir.is_dir():
             return []
         records = []
-        for entry in sorted(self.jobs_dir.iterdir()):
+        seen: dict[str, tuple[int, int, JobRecord]] = {}
+        for entry in sorted(os.scandir(self.jobs_dir), key=lambda item: item.name):
             try:
-                records.append(self.get(entry.name))
+                info = os.stat(os.path.join(entry.path, RECORD))
+                cached = self._seen.get(entry.name)
+                if cached is not None and cached[:2] == (info.st_mtime_ns, info.st_size):
+                    record = cached[2]
+                else:
+                    record = self.get(entry.name)
+                if record.state.final:
+                    seen[entry.name] = (info.st_mtime_ns, info.st_size, record)
+                records.append(record)
             except (JobNotFound, ValidationError, OSError) as exc:
                 LOG.error("cannot read job %s: %s", entry.name, exc)
+        self._seen = seen
         return records
 
     @contextlib.contextmanager
