@@ -93,3 +93,27 @@ def test_cancel_held_job_and_cupsd_down(cups_queue: CupsQueue, tmp_path: Path) -
     assert not status.ok and "unreachable" in status.message
     with pytest.raises(SinkError):
         sink.submit(Submission("printserver-down", document), print)
+
+
+def test_a_cups_server_that_never_answers_counts_as_down() -> None:
+    """A socket that accepts and stays silent: the Printer status must not wait for it."""
+    import socket
+    import time
+
+    from printserver.model.printer import printer_status
+    from printserver.sinks.base import StatusWatch
+    from printserver.sinks.cups import CupsSink
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = silent.getsockname()[1]
+        watch = StatusWatch(timeout=1.0)
+        sink = CupsSink("FILM", "film", f"127.0.0.1:{port}")
+        started = time.monotonic()
+        health = watch.status(sink)
+        assert time.monotonic() - started < 2.5
+        assert not health.reachable  # refused by pycups, or out of time: down either way
+        status = printer_status(health)
+        assert (status.status, status.info) == ("WARNING", "PRINTER DOWN")
+    finally:
+        silent.close()

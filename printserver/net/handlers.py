@@ -45,7 +45,7 @@ from printserver.net.uids import (
     PRINTER_INSTANCE,
 )
 from printserver.print_queue import PrintQueue
-from printserver.sinks.base import Sink
+from printserver.sinks.base import Sink, StatusWatch
 from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class PrintService:
         self._print_jobs: dict[str, str] = {}  # Print Job UID -> spool job id
         self._lock = threading.Lock()
         self._in_flight = 0
+        self.watch = StatusWatch()
         self._idle = threading.Condition(self._lock)
 
     def wait_idle(self, timeout: float) -> bool:
@@ -186,7 +187,7 @@ class PrintService:
 
     def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
         sink = self.sinks.get(printer.ae_title)
-        return printer_status(sink.status() if sink is not None else None,
+        return printer_status(self.watch.status(sink) if sink is not None else None,
                               spool_accepting=self.queue.accepting)
 
     def _job(self, job_id: str) -> JobRecord | None:

@@ -6,7 +6,11 @@ the spool's bookkeeping.  The spool worker drives it.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -93,3 +97,42 @@ class Sink(Protocol):
     def status(self) -> DestinationStatus:
         """Report whether the destination is up and accepting jobs."""
         ...
+
+
+class StatusWatch:
+    """Destination status with a time limit and a short memory.
+
+    A CUPS server that accepts connections but does not answer would otherwise
+    hold a modality's Printer N-GET for minutes; after ``timeout`` seconds the
+    destination counts as unreachable.  Associations asking while a query is
+    under way share it; answers may be reused for ``ttl`` seconds (0: never, so
+    a status change shows at once).
+    """
+
+    def __init__(self, timeout: float = 3.0, ttl: float = 0.0) -> None:
+        self.timeout = timeout
+        self.ttl = ttl
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="status")
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[float, DestinationStatus]] = {}
+        self._asking: dict[str, Future[DestinationStatus]] = {}
+
+    def status(self, sink: Sink) -> DestinationStatus:
+        now = time.monotonic()
+        with self._lock:
+            answer = self._answers.get(sink.name)
+            if answer is not None and now - answer[0] < self.ttl:
+                return answer[1]
+            future = self._asking.get(sink.name)
+            if future is None or future.done():
+                future = self._asking[sink.name] = self._pool.submit(sink.status)
+        try:
+            result = future.result(timeout=self.timeout)
+        except FutureTimeout:
+            result = DestinationStatus(False, False, f"no answer within {self.timeout:g} s",
+                                       reachable=False)
+        except Exception as exc:  # a sink that fails to report is a sink that is down
+            result = DestinationStatus(False, False, str(exc), reachable=False)
+        with self._lock:
+            self._answers[sink.name] = (time.monotonic(), result)
+        return result
