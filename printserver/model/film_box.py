@@ -206,7 +206,19 @@ class FilmBox:
         Raises :class:`ImageDoesNotFit` (C603) when it is too large and the SCU
         asked for FAIL (PS3.4 H.4.3.1.2.1).
         """
+        return self._fit(box, self.sheet(with_images=False))
+
+    def fit_notices(self) -> list[Notice]:
+        """The warnings of every image of this film box, the page geometry worked out once."""
         sheet = self.sheet(with_images=False)
+        notices: list[Notice] = []
+        for box in self.image_boxes:
+            notice = self._fit(box, sheet)
+            if notice is not None and notice not in notices:
+                notices.append(notice)
+        return notices
+
+    def _fit(self, box: ImageBox, sheet: FilmSheet) -> Notice | None:
         image = box.sheet_image(self.magnification_type, self.smoothing_type, None, None)
         if image is None:
             return None

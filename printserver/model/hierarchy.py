@@ -260,10 +260,7 @@ class PrintHierarchy:
     def _fit_notices(film_boxes: list[FilmBox]) -> list[Notice]:
         notices: list[Notice] = []
         for film_box in film_boxes:
-            for box in film_box.image_boxes:
-                notice = film_box.fit_notice(box)
-                if notice is not None and notice not in notices:
-                    notices.append(notice)
+            notices += [notice for notice in film_box.fit_notices() if notice not in notices]
         return notices
 
     def _job(self, film_boxes: list[FilmBox]) -> PrintJob:

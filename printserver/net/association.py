@@ -28,7 +28,6 @@ from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus
 from printserver.net.transcript import Transcript
 from printserver.net.uids import (
-    ANNOTATION_BOX,
     COLOR_PRINT_META,
     GRAYSCALE_PRINT_META,
     PRINT_JOB,
@@ -76,10 +75,6 @@ class AssociationState:
 
 def accepted_contexts(assoc: Association) -> frozenset[str]:
     return frozenset(str(cx.abstract_syntax) for cx in assoc.accepted_contexts)
-
-
-def annotation_negotiated(assoc: Association) -> bool:
-    return ANNOTATION_BOX in accepted_contexts(assoc)
 
 
 Resolver = Callable[[Association, str], str | None]
