@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
@@ -41,17 +40,10 @@ class PrintQueue:
         self.on_spooled = on_spooled
         self.min_free_bytes = min_free_bytes
 
-    def free_bytes(self) -> int:
-        """Free space on the spool's filesystem."""
-        try:
-            return shutil.disk_usage(self.store.root).free
-        except OSError:
-            return 0
-
     @property
     def accepting(self) -> bool:
         """False when the disk-space guard refuses new films."""
-        return self.free_bytes() >= self.min_free_bytes
+        return self.store.free_bytes() >= self.min_free_bytes
 
     def enqueue(self, job: PrintJob, print_job_uid: str = "",
                 objects: Mapping[str, bytes] | None = None, note: str = "spooled") -> JobRecord:
@@ -61,7 +53,7 @@ class PrintQueue:
         ("waiting for media") until an operator releases or moves it.
         """
         printer = self.printers[job.printer]
-        free = self.free_bytes()
+        free = self.store.free_bytes()
         if free < self.min_free_bytes:
             LOG.error("refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
                       job.printer, free >> 20, self.min_free_bytes >> 20)

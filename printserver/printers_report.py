@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -17,14 +16,7 @@ from printserver.spool.store import SpoolStore
 def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json: bool) -> int:
     """Print one line (or JSON object) per printer: destination, live status, job counts."""
     jobs = store.list()
-    existing = store.root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent  # the spool is made at the server's first start
-    try:
-        free = shutil.disk_usage(existing).free
-    except OSError:
-        free = 0
-    spool_accepting = free >= config.spool.min_free_mb << 20
+    spool_accepting = store.free_bytes() >= config.spool.min_free_mb << 20
     entries: list[dict[str, Any]] = []
     for printer in config.printers:
         sink = sinks[printer.ae_title]

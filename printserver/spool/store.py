@@ -98,6 +98,20 @@ class SpoolStore:
             LOG.warning("removing unfinished job %s left by an earlier crash", leftover.name)
             shutil.rmtree(leftover, ignore_errors=True)
 
+    def free_bytes(self) -> int:
+        """Free space on the spool's filesystem (0 when it cannot be measured).
+
+        Measured at the nearest existing directory: the CLI may look before the
+        server has made the spool.
+        """
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        try:
+            return shutil.disk_usage(existing).free
+        except OSError:
+            return 0
+
     def _new_id(self) -> str:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
