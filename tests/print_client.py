@@ -147,6 +147,14 @@ class PrintClient:
         return self.assoc.send_n_delete(class_uid, uid, meta_uid=self.meta if meta else None,
                                         msg_id=self.msg())
 
+    def flat_film(self, level: int, *, size: str = "8INX10IN", **session: Any) -> Dataset:
+        """Session, one-box film of a flat 16x16 image at ``level``, N-ACTION: its status."""
+        _, session_uid = self.session(**session)
+        _, box, reply = self.film_box(session_uid, FilmSizeID=size)
+        self.gray(box_uids(reply)[0], 1, np.full((16, 16), level, np.uint16))
+        status, _ = self.action(sop_class.BasicFilmBox, box)
+        return status
+
     def release(self) -> None:
         if self.assoc.is_established:
             self.assoc.release()

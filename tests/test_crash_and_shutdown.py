@@ -84,10 +84,7 @@ def test_kill_9_while_cups_holds_the_job_prints_it_once(cups_queue: Any, tmp_pat
     server.start()
     try:
         client = PrintClient(server.port, called="FILM")
-        _, session = client.session()
-        _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
-        client.gray(box_uids(reply)[0], 1, np.full((16, 16), 900, np.uint16))
-        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+        assert client.flat_film(900).Status == 0
         client.release()
         store = SpoolStore(tmp_path / "spool")
         _wait(lambda: store.list()[0].state is JobState.PRINTING)

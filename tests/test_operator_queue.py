@@ -232,10 +232,7 @@ def test_disk_space_guard_refuses_films(cups_queue: Any, tmp_path: Path) -> None
 def test_copies_reach_cups_and_a_job_stuck_there_is_flagged(site: Site) -> None:
     site.cups.lp("cupsdisable", "-h", site.cups.server, "film")  # CUPS holds it: no progress
     client = PrintClient(site.server.port, called="FILM")
-    _, session = client.session(FilmSessionLabel="COPIES", NumberOfCopies="3")
-    _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
-    client.gray(box_uids(reply)[0], 1, np.full((16, 16), 700, np.uint16))
-    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    assert client.flat_film(700, FilmSessionLabel="COPIES", NumberOfCopies="3").Status == 0
     client.release()
     job_id = site.jobs()[0]["job_id"]
     cups_id = site.wait(job_id, "printing")["cups_job_id"]
@@ -260,10 +257,7 @@ def test_completed_jobs_are_purged_after_the_retention_time(cups_queue: Any,
     running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, extra)))
     try:
         client = PrintClient(running.port, called="FILM")
-        _, session = client.session()
-        _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
-        client.gray(box_uids(reply)[0], 1, np.full((16, 16), 700, np.uint16))
-        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+        assert client.flat_film(700).Status == 0
         client.release()
         cups_queue.sink.wait_for(1)
         jobs = tmp_path / "spool" / "jobs"
