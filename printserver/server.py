@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import timedelta
 from types import FrameType
-
-from pynetdicom.transport import ThreadedAssociationServer
 
 from printserver.config import Config, PrinterConfig
 from printserver.net.handlers import PrintService
 from printserver.net.scp import start_server
+from printserver.net.upper_layer import EdgeServer
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
 from printserver.sinks.cups import CupsSink
@@ -21,6 +21,8 @@ from printserver.spool.store import SpoolStore
 from printserver.spool.worker import SpoolWorker
 
 LOG = logging.getLogger(__name__)
+RELEASE_GRACE = 2.0
+"""Seconds a stopping server waits for clients to release before aborting them."""
 
 
 def build_sink(printer: PrinterConfig, config: Config) -> Sink:
@@ -57,7 +59,7 @@ class PrintServer:
         self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake,
                                 min_free_bytes=config.spool.min_free_mb * 1024 * 1024)
         self.service = PrintService(config, self.queue, self.sinks)
-        self._listeners: list[ThreadedAssociationServer] = []
+        self._listeners: list[EdgeServer] = []
         self.tls_address: tuple[str, int] | None = None
         self._stopped = threading.Event()
 
@@ -68,7 +70,8 @@ class PrintServer:
         if pending:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
         self.worker.start()
-        self._listeners = start_server(self.config.server, self.service)
+        self._listeners = start_server(self.config.server, self.service,
+                                       self.config.limits.max_message_bytes)
         host, port = self._listeners[0].server_address[:2]
         if len(self._listeners) > 1:
             tls_host, tls_port = self._listeners[1].server_address[:2]
@@ -90,11 +93,20 @@ class PrintServer:
         listeners, self._listeners = self._listeners, []
         for listener in listeners:
             listener.shutdown()  # no new associations; open ones keep their threads
+        deadline = time.monotonic() + grace
         if not self.service.wait_idle(grace):
             LOG.warning("requests still running after %.0f s; stopping anyway", grace)
-        for listener in listeners:
-            for assoc in listener.active_associations:
-                assoc.abort()
+        # a client just answered gets a moment to read its reply and release on its own
+        settle = min(deadline, time.monotonic() + RELEASE_GRACE)
+        while time.monotonic() < settle and any(
+                listener.active_associations for listener in listeners):
+            time.sleep(0.05)
+        leftovers = [assoc for listener in listeners for assoc in listener.active_associations]
+        for assoc in leftovers:  # all at once: each blocking abort would take 0.1 s or more
+            assoc.abort(block=False)
+        settle = time.monotonic() + RELEASE_GRACE
+        while time.monotonic() < settle and any(assoc.is_alive() for assoc in leftovers):
+            time.sleep(0.05)
         self.worker.stop()
         self._stopped.set()
 

@@ -29,6 +29,7 @@ from printserver.config.sections import (
     AETitle,
     ConfigError,
     CupsConfig,
+    LimitsConfig,
     Section,
     ServerConfig,
     SpoolConfig,
@@ -51,6 +52,7 @@ __all__ = [
     "CupsConfig",
     "FilmSizeConfig",
     "LayoutConfig",
+    "LimitsConfig",
     "PrinterConfig",
     "ServerConfig",
     "SpoolConfig",
@@ -65,6 +67,7 @@ class Config(Section):
     """The whole configuration file."""
 
     server: ServerConfig = ServerConfig()
+    limits: LimitsConfig = LimitsConfig()
     spool: SpoolConfig = SpoolConfig()
     cups: CupsConfig = CupsConfig()
     printers: tuple[PrinterConfig, ...] = ()

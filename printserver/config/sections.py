@@ -49,10 +49,26 @@ class ServerConfig(Section):
     ae_title: AETitle = DEFAULT_AE_TITLE
     host: str = "127.0.0.1"
     port: int = Field(DEFAULT_PORT, ge=0, le=65535)
-    max_associations: int = Field(10, ge=1, le=1000)
-    max_pdu_size: int = Field(0, ge=0)
-    network_timeout: float = Field(60.0, gt=0)
-    dimse_timeout: float = Field(30.0, gt=0)
+    max_associations: int = Field(
+        10, ge=1, le=1000, description="associations at once; more: A-ASSOCIATE-RJ 2/3/2")
+    max_pdu_size: int = Field(
+        1_048_576, ge=4096, le=16_777_216,
+        description="Maximum Length we advertise and enforce on every P-DATA-TF received")
+    max_associate_pdu_size: int = Field(
+        65_536, ge=1024, le=1_048_576, description="largest A-ASSOCIATE-RQ PDU read")
+    acse_timeout: float = Field(
+        30.0, gt=0, le=600, description="seconds to wait for A-ASSOCIATE-RQ and A-RELEASE")
+    network_timeout: float = Field(
+        60.0, gt=0, description="an established association idle this long is aborted")
+    dimse_timeout: float = Field(30.0, gt=0, description="seconds to wait for a DIMSE reply")
+    socket_timeout: float = Field(
+        30.0, gt=0, le=600, description="a PDU begun but not finished within this is dropped")
+    tls_handshake_timeout: float = Field(
+        10.0, gt=0, le=120, description="a TLS handshake not done within this is dropped")
+    max_pending_connections: int = Field(
+        64, ge=1, le=10000, description="connections not yet associated, in total")
+    max_pending_per_address: int = Field(
+        32, ge=1, le=10000, description="connections not yet associated, per peer address")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_calling_aes: tuple[AETitle, ...] = Field(
         (), description="calling AE titles accepted by every printer; empty = any"
@@ -65,6 +81,24 @@ class ServerConfig(Section):
     @classmethod
     def _strip_ae(cls, value: str) -> str:
         return value.strip()
+
+
+class LimitsConfig(Section):
+    """What one peer may make the server hold, checked before anything is allocated."""
+
+    max_image_bytes: int = Field(
+        134_217_728, ge=1024,
+        description="Rows × Columns × Samples × Bits Allocated / 8 of one image (C605)")
+    max_association_image_bytes: int = Field(
+        536_870_912, ge=1024, description="pixel bytes one association may hold at once (C605)")
+    max_film_boxes_per_session: int = Field(50, ge=1, le=10000)
+    max_pages_per_job: int = Field(50, ge=1, le=10000)
+    max_copies: int = Field(99, ge=1, le=10000)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """Largest DIMSE data set received: one image plus room for its attributes."""
+        return self.max_image_bytes + 1_048_576
 
 
 class SpoolConfig(Section):

@@ -22,7 +22,7 @@ from io import BytesIO
 from typing import Any
 
 from pynetdicom.association import Association
-from pynetdicom.dimse_primitives import N_ACTION, N_DELETE, N_GET, N_SET
+from pynetdicom.dimse_primitives import N_ACTION, N_CREATE, N_DELETE, N_GET, N_SET
 
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus
@@ -30,6 +30,7 @@ from printserver.net.transcript import Transcript
 from printserver.net.uids import (
     COLOR_PRINT_META,
     GRAYSCALE_PRINT_META,
+    NAMES,
     PRINT_JOB,
     PRINTER,
 )
@@ -80,13 +81,23 @@ def accepted_contexts(assoc: Association) -> frozenset[str]:
 Resolver = Callable[[Association, str], str | None]
 
 
+ANSWERED_CLASSES = frozenset(NAMES) - {GRAYSCALE_PRINT_META, COLOR_PRINT_META}
+"""SOP classes a request may name; the meta classes are only presentation contexts."""
+NO_SUCH_SOP_CLASS = 0x0118
+
+
 def repair_incomplete_requests(assoc: Association, resolve: Resolver) -> None:
-    """Complete N-SET/N-GET/N-ACTION/N-DELETE requests that lack an instance UID."""
+    """Complete N-SET/N-GET/N-ACTION/N-DELETE requests that lack an instance UID, and
+    answer requests naming a SOP class we do not serve (pynetdicom would abort)."""
     serve: Callable[[Any, int], None] = assoc._serve_request
 
     def serve_repaired(message: Any, context_id: int) -> None:
         if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE):
             _repair(assoc, message, resolve)
+        if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE | N_CREATE) and \
+                _unknown_class(message):
+            _answer_unknown_class(assoc, message, context_id)
+            return
         serve(message, context_id)
 
     assoc._serve_request = serve_repaired  # type: ignore[method-assign,assignment]
@@ -104,3 +115,31 @@ def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:
         message.ActionTypeID = NO_ACTION_TYPE
     if isinstance(message, N_SET) and message.ModificationList is None:
         message.ModificationList = BytesIO()
+
+
+def _class_uid(message: Any) -> str | None:
+    uid = getattr(message, "AffectedSOPClassUID", None) or getattr(
+        message, "RequestedSOPClassUID", None)
+    return str(uid) if uid else None
+
+
+def _unknown_class(message: Any) -> bool:
+    uid = _class_uid(message)
+    return uid is not None and message.MessageID is not None and uid not in ANSWERED_CLASSES
+
+
+def _answer_unknown_class(assoc: Association, message: Any, context_id: int) -> None:
+    """0x0118 No Such SOP Class (PS3.7 C.5), with the request's own identifiers."""
+    class_uid = _class_uid(message)
+    LOG.warning("%s of unknown SOP class %r answered 0x%04X", message.msg_type, class_uid,
+                NO_SUCH_SOP_CLASS)
+    response = type(message)()
+    response.MessageIDBeingRespondedTo = message.MessageID
+    response.AffectedSOPClassUID = class_uid
+    instance = getattr(message, "AffectedSOPInstanceUID", None) or getattr(
+        message, "RequestedSOPInstanceUID", None)
+    if instance:
+        response.AffectedSOPInstanceUID = instance
+    response.Status = NO_SUCH_SOP_CLASS
+    response.ErrorComment = "SOP class not served here"
+    assoc.dimse.send_msg(response, context_id)

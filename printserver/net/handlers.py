@@ -10,7 +10,6 @@ server.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +23,7 @@ from printserver.config import Config, PrinterConfig
 from printserver.model.errors import NoSuchInstance, PrintModelError, SpoolFull
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus, printer_status
-from printserver.net import events, replies, requests, status
+from printserver.net import admission, events, replies, requests, status
 from printserver.net.association import (
     MISSING_INSTANCE,
     AssociationState,
@@ -33,11 +32,14 @@ from printserver.net.association import (
 )
 from printserver.net.print_job import print_job_dataset
 from printserver.net.printer import configuration_dataset, printer_dataset, select
+from printserver.net.received import receive
 from printserver.net.status import DimseFailure, status_dataset
 from printserver.net.uids import (
     ANNOTATION_BOX,
+    COLOR_IMAGE_BOX,
     FILM_BOX,
     FILM_SESSION,
+    GRAYSCALE_IMAGE_BOX,
     PRINT_JOB,
     PRINTER,
     PRINTER_CONFIGURATION,
@@ -51,6 +53,8 @@ from printserver.spool.job import JobRecord
 LOG = logging.getLogger(__name__)
 
 Reply = tuple[int | Dataset, Dataset | None]
+MIN_PEER_PDU = 1024
+"""Smallest Maximum Length (PS3.8 D.1) we accept from a peer; real ones offer 4 KiB or more."""
 PRINT_JOBS_KEPT = 10000
 """Print Job instances answerable by N-GET, newest kept (PS3.4 H.4.5: the SCP may delete them)."""
 
@@ -81,6 +85,20 @@ def _requested(event: evt.Event) -> tuple[str, str]:
     return str(request.RequestedSOPClassUID), str(request.RequestedSOPInstanceUID)
 
 
+def _check_received(event: evt.Event) -> None:
+    """Refuse a request whose data set the upper layer discarded as too large."""
+    dimse: Any = event.assoc.dimse
+    request: Any = event.request
+    refusal = dimse.refusal(int(request.MessageID)) if hasattr(dimse, "refusal") else None
+    if refusal is None:
+        return
+    class_uid = str(getattr(request, "RequestedSOPClassUID", None)
+                    or getattr(request, "AffectedSOPClassUID", None) or "")
+    if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
+        raise DimseFailure(status.IMAGE_TOO_LARGE, refusal)
+    raise DimseFailure(status.RESOURCE_LIMITATION, refusal)
+
+
 class PrintService:
     """The SCP's request handlers and the per-association print state."""
 
@@ -106,7 +124,6 @@ class PrintService:
         """The pynetdicom event handlers to pass to ``AE.start_server``."""
         return [
             (evt.EVT_REQUESTED, self.on_requested),
-            (evt.EVT_CONN_OPEN, self.on_connection_open),
             (evt.EVT_RELEASED, self.on_association_end),
             (evt.EVT_ABORTED, self.on_association_end),
             (evt.EVT_CONN_CLOSE, self.on_association_end),
@@ -127,6 +144,10 @@ class PrintService:
             reason, diagnostic = f"called AE {called!r} is no printer", 0x07
         elif not self._caller_allowed(printer, calling):
             reason, diagnostic = f"calling AE {calling!r} is not allowed", 0x03
+        elif 0 < (assoc.requestor.maximum_length or 0) < MIN_PEER_PDU:
+            # replies cut into PDUs of a few bytes would cost us thousands of sends each
+            reason = f"Maximum Length {assoc.requestor.maximum_length} is below {MIN_PEER_PDU}"
+            diagnostic = 0x01
         if reason is not None:
             LOG.warning("rejecting association from %s to %s: %s", calling, called, reason)
             # rejected-permanent, DICOM UL service-user
@@ -138,12 +159,6 @@ class PrintService:
     def _caller_allowed(self, printer: PrinterConfig, calling: str) -> bool:
         allowed = self.config.server.allowed_calling_aes
         return (not allowed or calling in allowed) and printer.accepts_caller(calling)
-
-    def on_connection_open(self, event: evt.Event) -> None:
-        """Set TCP_NODELAY: small DIMSE messages otherwise wait on Nagle (digest §interop)."""
-        sock = event.assoc.dul.socket
-        if sock is not None and sock.socket is not None:
-            sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def on_association_end(self, event: evt.Event) -> None:
         """Release or abort deletes the film session and everything under it (PS3.4 H.4.1)."""
@@ -161,7 +176,8 @@ class PrintService:
                     raise DimseFailure(status.PROCESSING_FAILURE, f"no printer {called}")
                 contexts = accepted_contexts(assoc)
                 hierarchy = PrintHierarchy(printer, _calling_ae(assoc),
-                                           annotations=ANNOTATION_BOX in contexts)
+                                           annotations=ANNOTATION_BOX in contexts,
+                                           limits=self.config.limits)
                 state = self._states[key] = AssociationState(
                     hierarchy, contexts, send_events=printer.send_events)
             return state
@@ -228,6 +244,7 @@ class PrintService:
     def _handle(self, event: evt.Event, name: str, work: Callable[[AssociationState], Reply],
                 flush: bool) -> Reply:
         try:
+            _check_received(event)
             state = self._state(event.assoc)
             if flush:
                 self._flush_events(event, state)
@@ -268,10 +285,11 @@ class PrintService:
         class_uid, uid = _requested(event)
 
         def work(state: AssociationState) -> Reply:
-            ds = event.modification_list
-            notices = requests.n_set(state.hierarchy, class_uid, uid, ds,
-                                     big_endian=_big_endian(event))
-            state.transcript.record("N-SET", class_uid, uid, ds,
+            # read in place, not decoded into copies: net/received.py, net/admission.py
+            request: Any = event.request
+            ds = receive(request.ModificationList, str(event.context.transfer_syntax))
+            notices, kept = admission.n_set(state.hierarchy, class_uid, uid, ds)
+            state.transcript.record("N-SET", class_uid, uid, kept,
                                     str(event.context.abstract_syntax), state.hierarchy)
             LOG.info("N-SET %s %s", class_uid, uid)
             return status.for_notices(notices), None

@@ -12,11 +12,11 @@ import ssl
 
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
-from pynetdicom.transport import ThreadedAssociationServer
 
 from printserver.config import ServerConfig, TlsConfig
 from printserver.net.handlers import PrintService
 from printserver.net.uids import SERVED
+from printserver.net.upper_layer import EdgeServer, edge_limits, serve
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 
@@ -31,7 +31,7 @@ def build_ae(server: ServerConfig) -> AE:
     ae.maximum_pdu_size = server.max_pdu_size
     ae.network_timeout = server.network_timeout
     ae.dimse_timeout = server.dimse_timeout
-    ae.acse_timeout = 30
+    ae.acse_timeout = server.acse_timeout
     for uid in ACCEPTED_SOP_CLASSES:
         ae.add_supported_context(uid, TRANSFER_SYNTAXES)
     return ae
@@ -52,21 +52,17 @@ def tls_context(tls: TlsConfig) -> ssl.SSLContext:
     return context
 
 
-def start_server(server: ServerConfig, service: PrintService) -> list[ThreadedAssociationServer]:
+def start_server(server: ServerConfig, service: PrintService,
+                 max_message_bytes: int) -> list[EdgeServer]:
     """Listen on the configured address, and on the TLS port when certificates are set.
 
-    Each association gets its own thread; both listeners share the print service.
+    Connections go through the bounded upper layer (``net/upper_layer.py``);
+    each association gets its own thread; both listeners share the print service.
     """
     ae = build_ae(server)
-    listeners = []
+    limits = edge_limits(server, max_message_bytes)
     addresses: list[tuple[int, ssl.SSLContext | None]] = [(server.port, None)]
     if server.tls is not None:
         addresses.append((server.tls.port, tls_context(server.tls)))
-    for port, context in addresses:
-        listener = ae.start_server(
-            (server.host, port), block=False, evt_handlers=list(service.bindings()),
-            ssl_context=context,
-        )
-        assert listener is not None  # non-blocking start always returns the server
-        listeners.append(listener)
-    return listeners
+    return [serve(ae, (server.host, port), limits, list(service.bindings()), tls=context)
+            for port, context in addresses]

@@ -18,6 +18,8 @@ PROCESSING_FAILURE = 0x0110
 NO_SUCH_SOP_INSTANCE = 0x0112
 NO_SUCH_ACTION = 0x0123
 UNRECOGNISED_OPERATION = 0x0211
+RESOURCE_LIMITATION = 0x0213
+IMAGE_TOO_LARGE = 0xC605
 MISSING_ATTRIBUTE = 0x0120
 INVALID_ATTRIBUTE_VALUE = 0x0106
 QUEUE_FULL_FILM_SESSION = 0xC601
@@ -35,6 +37,7 @@ _ERRORS: tuple[tuple[type[errors.PrintModelError], int], ...] = (
     (errors.InvalidValue, INVALID_ATTRIBUTE_VALUE),
     (errors.NoFilmBox, 0xC600),
     (errors.ImageTooLarge, 0xC605),
+    (errors.ResourceLimitation, RESOURCE_LIMITATION),
     (errors.SpoolFull, QUEUE_FULL_FILM_BOX),
 )
 
@@ -47,24 +50,33 @@ _NOTICES: dict[errors.Notice, int] = {
     errors.Notice.DEMAGNIFIED: 0xB604,
     errors.Notice.CROPPED: 0xB609,
     errors.Notice.DECIMATED: 0xB60A,
+    errors.Notice.PIXEL_DATA_TRUNCATED: ATTRIBUTE_VALUE_OUT_OF_RANGE,
+    errors.Notice.COPIES_CLAMPED: ATTRIBUTE_VALUE_OUT_OF_RANGE,
 }
 
 FAILURES: dict[int, str] = {
     0x0105: "No such attribute (strict printers: an attribute the SOP class does not define)",
-    0x0106: "Invalid attribute value",
+    0x0106: "Invalid attribute value (also: an Image Display Format over the box limit; "
+            "strict printers: Pixel Data longer than the image, Number of Copies over the "
+            "limit)",
     0x0110: "Processing failure (also: Presentation LUT still referenced; internal error)",
     0x0111: "Duplicate SOP instance (a second Film Session, a reused UID)",
     0x0112: "No such SOP instance",
     0x0117: "Invalid object instance (Film Box without Film Session)",
+    0x0118: "No such SOP class (a request naming a SOP class this SCP does not serve)",
     0x0119: "Class-instance conflict (colour N-SET on a grayscale box and vice versa)",
     0x0120: "Missing attribute",
     0x0123: "No such action (Action Type ID other than 1)",
     0x0211: "Unrecognised operation (e.g. N-GET of a Film Box)",
+    0x0213: "Resource limitation (a data set larger than the server receives; a Film Box "
+            "beyond max_film_boxes_per_session; a Film Session N-ACTION of more films than "
+            "max_pages_per_job)",
     0xC600: "Film Session holds no Film Box",
     0xC601: "Print queue full (Film Session N-ACTION)",
     0xC602: "Print queue full (Film Box N-ACTION)",
     0xC603: "Image larger than its box and Requested Decimate/Crop Behavior FAIL",
-    0xC605: "Image has more pixels than the printer's max_image_pixels",
+    0xC605: "Image too large: more pixels than the printer's max_image_pixels, more bytes "
+            "than max_image_bytes, or more than max_association_image_bytes held at once",
 }
 """Every failure status this SCP answers, as the conformance statement lists them."""
 
@@ -80,9 +92,17 @@ class DimseFailure(Exception):
 
 
 def status_dataset(status: int, comment: str = "") -> Dataset:
-    """A status with an Error Comment, which pynetdicom copies into the response command."""
+    """A status with an Error Comment, which pynetdicom copies into the response command.
+
+    Error Comment is one LO value (PS3.5 6.2) of a command set, which has no
+    Specific Character Set: a backslash would split it, so a value quoted in it
+    (``STANDARD\\2,2``) shows a slash instead, and anything outside printable
+    ASCII (a client's control characters among them) shows as ``?``.
+    """
     result = Dataset()
     result.Status = status
+    comment = "".join(
+        "/" if char == "\\" else char if " " <= char <= "~" else "?" for char in comment)
     if comment:
         if len(comment) > ERROR_COMMENT_LENGTH:
             comment = comment[: ERROR_COMMENT_LENGTH - 3] + "..."
@@ -98,8 +118,12 @@ def for_error(error: errors.PrintModelError) -> int:
 
 
 def warnings() -> dict[int, str]:
-    """Every warning status this SCP answers, with what it means here."""
-    return {code: notice.value for notice, code in _NOTICES.items()}
+    """Every warning status this SCP answers, with what it means here (one code may have
+    several meanings, e.g. 0x0116)."""
+    table: dict[int, str] = {}
+    for notice, code in _NOTICES.items():
+        table[code] = f"{table[code]}. Also: {notice.value}" if code in table else notice.value
+    return table
 
 
 def for_notices(notices: list[errors.Notice]) -> int:

@@ -1,0 +1,104 @@
+"""DIMSE message assembly (PS3.7, PS3.8 Annex E) with a bound on what one message may hold.
+
+pynetdicom appends every P-DATA fragment of a message to a buffer until the
+last one arrives, whatever the total.  :class:`BoundedDIMSE` is the DIMSE
+provider of our associations (installed by ``net/upper_layer.py``): it counts
+the fragments as they arrive and discards what goes beyond the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from io import BytesIO
+from typing import Any
+
+from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
+
+LOG = logging.getLogger(__name__)
+
+MAX_COMMAND_SET = 65536
+"""A command set is a few hundred bytes (PS3.7 E); anything this long is not one."""
+MAX_OTHER_DATA_SET = 1_048_576
+"""Data sets of requests other than N-SET: the largest, a Presentation LUT of 65536
+entries, is 128 KiB; a megabyte of tiny elements would already cost pydicom far more."""
+N_SET_RQ = 0x0120
+
+
+class BoundedDIMSE(DIMSEServiceProvider):
+    """Assembles DIMSE messages, discarding any data set beyond ``max_message_bytes``.
+
+    A command set is never that long, and one that is means the peer does not
+    speak DIMSE: the association is aborted.  A data set that is that long is
+    discarded as it arrives; the request still reaches its handler, with an
+    empty data set, and :meth:`refusal` tells the handler why, so the client
+    gets a failure status with an Error Comment rather than an abort.
+    """
+
+    def __init__(self, assoc: Association, max_message_bytes: int) -> None:
+        super().__init__(assoc)
+        self.max_message_bytes = max_message_bytes
+        self._command_bytes = 0
+        self._data_bytes = 0
+        self._discarding = False
+        self._refusals: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def receive_primitive(self, primitive: Any) -> None:
+        values = primitive.presentation_data_value_list
+        for index, (context_id, fragment) in enumerate(values):
+            control = fragment[0] if fragment else 0
+            if control & 1:
+                self._command_bytes += len(fragment) - 1
+                if self._command_bytes > MAX_COMMAND_SET:
+                    LOG.warning("command set over %d bytes: aborting", MAX_COMMAND_SET)
+                    self.dul.event_queue.put("Evt19")
+                    return
+                continue
+            self._data_bytes += len(fragment) - 1
+            if not self._discarding and self._data_bytes > self._data_set_limit():
+                self._start_discarding()
+            if self._discarding:
+                values[index] = [context_id, bytes([control])]
+            if control & 2:  # the last fragment of the data set: the message is complete
+                self._command_bytes = self._data_bytes = 0
+                self._discarding = False
+        try:
+            super().receive_primitive(primitive)
+        except Exception as exc:  # a command set pynetdicom cannot read: not DIMSE, abort
+            LOG.warning("a DIMSE message that does not decode (%s): aborting", exc)
+            self.message = None
+            self.dul.event_queue.put("Evt19")
+            return
+        if self.message is None:  # a message was completed (and queued) by that primitive
+            self._command_bytes = self._data_bytes = 0
+
+    def _data_set_limit(self) -> int:
+        """Only an N-SET carries an image; every other request's data set is small."""
+        command = getattr(self.message, "command_set", None)
+        if getattr(command, "CommandField", None) == N_SET_RQ:
+            return self.max_message_bytes
+        return MAX_OTHER_DATA_SET
+
+    def _start_discarding(self) -> None:
+        self._discarding = True
+        message: Any = self.message
+        command = getattr(message, "command_set", None)
+        message_id = getattr(command, "MessageID", None)
+        if message_id is None:  # one PDU larger than a whole message may be: no answer possible
+            LOG.warning("data set over %d bytes in a single PDU: aborting", self.max_message_bytes)
+            self.dul.event_queue.put("Evt19")
+            return
+        reason = f"data set over {self._data_set_limit() >> 20} MiB; not received"
+        LOG.warning("message %s: %s", message_id, reason)
+        with self._lock:
+            if len(self._refusals) > 64:
+                self._refusals.clear()
+            self._refusals[int(message_id)] = reason
+        message.data_set = BytesIO()  # the part buffered so far goes now
+
+    def refusal(self, message_id: int) -> str | None:
+        """Why the data set of this request was discarded, or None; asked once."""
+        with self._lock:
+            return self._refusals.pop(message_id, None)

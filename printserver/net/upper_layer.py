@@ -1,0 +1,431 @@
+"""The DICOM Upper Layer (PS3.8) at our network edge: every limit checked before we spend.
+
+pynetdicom's acceptor trusts its peer in ways a hospital server cannot afford:
+an accepted TCP connection becomes an association thread (and one of the
+``max_associations`` slots) before it has sent a byte; TLS handshakes run in
+the listener's accept loop; an accepted socket has no receive timeout, so half
+a PDU holds a thread forever; a PDU is buffered whole, whatever length its
+header claims; and a DIMSE data set grows as long as fragments arrive.
+
+This module is the one place where that is corrected, by subclassing the
+pieces pynetdicom lets an application replace rather than patching it:
+
+* :class:`EdgeServer` accepts connections and caps those not yet associated,
+  in total and per peer address (a refused connection is closed at once).
+* :class:`EdgeRequestHandler` runs, on the connection's own thread, the TLS
+  handshake and the read of the A-ASSOCIATE-RQ, each under a deadline.  Only a
+  complete A-ASSOCIATE-RQ of bounded size makes an :class:`Association`, so
+  only real association requests count against ``max_associations``.
+* :class:`BoundedDUL` reads each PDU after checking its 6-byte header: type,
+  and length against what we advertised (PS3.8 9.3.1, D.1); too long means
+  A-ABORT without reading the body.  The body must arrive within the socket
+  timeout.
+* :class:`~printserver.net.message_limits.BoundedDIMSE` caps the command set
+  and the data set of one DIMSE message; a data set beyond the limit is
+  discarded as it streams in and the request is answered with a failure status
+  by the handlers.
+
+Each piece keeps pynetdicom's state machine and event flow intact, so they
+could be offered upstream as options of ``AssociationServer``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from pynetdicom import evt
+from pynetdicom._globals import MODE_ACCEPTOR
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import A_ASSOCIATE_RQ as A_ASSOCIATE_RQ_PDU
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from printserver.net.message_limits import BoundedDIMSE
+
+LOG = logging.getLogger(__name__)
+
+PDU_HEADER = 6
+A_ASSOCIATE_RQ = 0x01
+P_DATA_TF = 0x04
+SMALL_PDU = 64
+"""A-RELEASE and A-ABORT PDUs carry 4 bytes (PS3.8 9.3.6-9.3.8); allow some slack."""
+
+
+@dataclass(frozen=True)
+class EdgeLimits:
+    """What one peer may make the server spend before it is refused or cut off."""
+
+    max_pdu: int
+    max_associate_pdu: int
+    acse_timeout: float
+    socket_timeout: float
+    tls_handshake_timeout: float
+    max_pending: int
+    max_pending_per_address: int
+    max_message_bytes: int
+
+
+class PendingConnections:
+    """Connections accepted but not yet associated, counted in total and per address."""
+
+    def __init__(self, total: int, per_address: int) -> None:
+        self.total, self.per_address = total, per_address
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._refused = 0
+        self._last_log = 0.0
+
+    def admit(self, address: str) -> bool:
+        with self._lock:
+            if sum(self._counts.values()) >= self.total or \
+                    self._counts[address] >= self.per_address:
+                self._note_refusal(address)
+                return False
+            self._counts[address] += 1
+            return True
+
+    def release(self, address: str) -> None:
+        with self._lock:
+            self._counts[address] -= 1
+            if self._counts[address] <= 0:
+                del self._counts[address]
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def _note_refusal(self, address: str) -> None:
+        """Log refusals at most every 10 s, so a flood cannot flood the log too."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._last_log >= 10.0:
+            LOG.warning("connection from %s closed: %d connection(s) refused since the last "
+                        "report, over the limit of unassociated connections", address,
+                        self._refused)
+            self._refused, self._last_log = 0, now
+
+
+def fill(sock: socket.socket, view: memoryview, deadline: float) -> bool:
+    """Fill ``view`` from the socket before ``deadline`` (monotonic); False if closed or stalled.
+
+    The socket's own timeout is put back afterwards, so that sends keep theirs.
+    """
+    done, count = 0, len(view)
+    timeout = sock.gettimeout()
+    try:
+        while done < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            sock.settimeout(remaining)
+            received = sock.recv_into(view[done:], min(count - done, 1 << 20))
+            if received == 0:
+                return False
+            done += received
+    except (OSError, ValueError):
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            sock.settimeout(timeout)
+    return True
+
+
+def read_pdu(sock: socket.socket, header: bytes, deadline: float) -> bytearray | None:
+    """The PDU whose 6-byte header was read: header and body in one buffer, or None."""
+    length = struct.unpack(">L", header[2:6])[0]
+    pdu = bytearray(PDU_HEADER + length)
+    pdu[:PDU_HEADER] = header
+    with memoryview(pdu) as view:
+        complete = fill(sock, view[PDU_HEADER:], deadline)
+    return pdu if complete else None
+
+
+def read_header(sock: socket.socket, deadline: float) -> tuple[int, int, bytes] | None:
+    """PDU type, length and the raw 6 bytes, or None if the peer closed or stalled."""
+    header = bytearray(PDU_HEADER)
+    with memoryview(header) as view:
+        if not fill(sock, view, deadline):
+            return None
+    pdu_type, _, length = struct.unpack(">BBL", header)
+    return pdu_type, length, bytes(header)
+
+
+class EdgeServer(ThreadedAssociationServer):
+    """An association server whose connections are bounded from accept on."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, ae: Any, address: tuple[str, int], limits: EdgeLimits,
+                 evt_handlers: list[Any], tls: ssl.SSLContext | None = None) -> None:
+        self.limits = limits
+        self.tls = tls
+        self.pending = PendingConnections(limits.max_pending, limits.max_pending_per_address)
+        super().__init__(ae, address, ae.ae_title, ae.supported_contexts,
+                         evt_handlers=evt_handlers, request_handler=EdgeRequestHandler)
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        """Accept only; TLS and everything slow happen on the connection's own thread."""
+        assert self.socket is not None
+        client, address = self.socket.accept()
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client.settimeout(self.limits.socket_timeout)
+        return client, address
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return self.pending.admit(str(client_address[0]))
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        LOG.exception("connection from %s failed", client_address[0])
+
+
+class EdgeRequestHandler(RequestHandler):
+    """One connection: TLS and the A-ASSOCIATE-RQ under deadlines, then the association."""
+
+    server: EdgeServer
+
+    def handle(self) -> None:
+        address = str(self.client_address[0])
+        try:
+            connection, first = self._open(address)
+        finally:
+            self.server.pending.release(address)
+        if first is None:
+            self.server.shutdown_request(connection)
+            return
+        self.request = connection
+        assoc = self._create_association()
+        assoc.set_socket(EdgeSocket(assoc, connection, first))
+        evt.trigger(assoc, evt.EVT_CONN_OPEN, {"address": self.client_address})
+        assoc.start()
+
+    def _open(self, address: str) -> tuple[socket.socket, bytearray | None]:
+        limits = self.server.limits
+        connection: socket.socket = self.request
+        if self.server.tls is not None:
+            secured = handshake(connection, self.server.tls, limits.tls_handshake_timeout)
+            if secured is None:
+                LOG.warning("TLS handshake with %s failed or took over %g s", address,
+                            limits.tls_handshake_timeout)
+                return connection, None
+            connection = secured
+        return connection, self._read_associate_rq(connection, address)
+
+    def _read_associate_rq(self, connection: socket.socket, address: str) -> bytearray | None:
+        """The whole A-ASSOCIATE-RQ PDU, read before any association state exists."""
+        limits = self.server.limits
+        header = read_header(connection, time.monotonic() + limits.acse_timeout)
+        if header is None:
+            LOG.info("connection from %s closed without an association request", address)
+            return None
+        pdu_type, length, raw = header
+        if pdu_type != A_ASSOCIATE_RQ or length > limits.max_associate_pdu:
+            LOG.warning("connection from %s closed: PDU type 0x%02X of %d bytes where an "
+                        "A-ASSOCIATE-RQ of at most %d was expected", address, pdu_type, length,
+                        limits.max_associate_pdu)
+            send_abort(connection)
+            return None
+        pdu = read_pdu(connection, raw, time.monotonic() + limits.socket_timeout)
+        if pdu is None:
+            LOG.warning("connection from %s closed: A-ASSOCIATE-RQ not complete within %g s",
+                        address, limits.socket_timeout)
+            return None
+        problem = associate_rq_problem(pdu)
+        if problem is not None:
+            LOG.warning("connection from %s closed: %s", address, problem)
+            send_abort(connection, reason=6)  # invalid PDU parameter value
+            return None
+        return pdu
+
+    def _create_association(self) -> Association:
+        """An acceptor with our DUL and DIMSE providers, configured like pynetdicom's own."""
+        server = self.server
+        ae = server.ae
+        assoc = Association(ae, MODE_ACCEPTOR)
+        assoc._server = server
+        # "AcceptorThread" in the name is how pynetdicom counts association slots
+        assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"
+        assoc.dul = BoundedDUL(assoc, server.limits)
+        assoc.dimse = BoundedDIMSE(assoc, server.limits.max_message_bytes)
+        # the timeouts were pushed into the DUL pynetdicom made; push them into ours
+        assoc.acse_timeout = ae.acse_timeout
+        assoc.network_timeout = ae.network_timeout
+        acceptor, requestor = assoc.acceptor, assoc.requestor
+        acceptor.maximum_length = ae.maximum_pdu_size
+        acceptor.ae_title = server.ae_title
+        acceptor.address_info = self.local
+        acceptor.implementation_class_uid = ae.implementation_class_uid
+        acceptor.implementation_version_name = ae.implementation_version_name
+        acceptor.supported_contexts = list(server.contexts)
+        requestor.address_info = self.remote
+        for event, bound in server._handlers.items():
+            if event.is_intervention:
+                if bound:
+                    assoc.bind(event, *bound)
+                continue
+            for handler, args in cast(list[tuple[Any, Any]], bound):
+                assoc.bind(event, handler, args)
+        return assoc
+
+
+def associate_rq_problem(pdu: bytearray) -> str | None:
+    """Why an A-ASSOCIATE-RQ cannot start an association, or None (PS3.8 9.3.2).
+
+    Checked before an association exists: an AE title field outside the default
+    repertoire (PS3.5 6.2) or a PDU pynetdicom cannot decode would otherwise
+    hold an association slot until the ACSE timeout.
+    """
+    for name, field in (("called", pdu[10:26]), ("calling", pdu[26:42])):
+        if len(field) < 16 or any(not 0x20 <= byte <= 0x7E or byte == 0x5C for byte in field):
+            return f"{name} AE title field is not 16 characters of the default repertoire"
+    try:
+        request = A_ASSOCIATE_RQ_PDU()
+        request.decode(bytes(pdu))
+        request.to_primitive()
+    except Exception as exc:  # whatever garbage it holds, it starts nothing
+        return f"A-ASSOCIATE-RQ does not decode ({type(exc).__name__})"
+    return None
+
+
+def handshake(sock: socket.socket, context: ssl.SSLContext,
+              timeout: float) -> ssl.SSLSocket | None:
+    """The server side of a TLS handshake, bounded as a whole (not per read)."""
+    deadline = time.monotonic() + timeout
+    try:
+        secured = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    except (OSError, ValueError):
+        return None
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            secured.settimeout(remaining)
+            try:
+                secured.do_handshake()
+                return secured
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
+    except (OSError, ValueError):
+        return None
+
+
+def send_abort(sock: socket.socket, reason: int = 0) -> None:
+    """A-ABORT from the service provider (PS3.8 9.3.8); best effort, the peer may be gone."""
+    with contextlib.suppress(OSError):
+        sock.sendall(struct.pack(">BBLBBBB", 0x07, 0, 4, 0, 0, 2, reason))
+
+
+class EdgeSocket(AssociationSocket):
+    """An accepted connection whose A-ASSOCIATE-RQ was read before the association existed."""
+
+    def __init__(self, assoc: Association, connection: socket.socket,
+                 first_pdu: bytearray) -> None:
+        super().__init__(assoc, client_socket=connection)
+        self._pending = first_pdu
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._pending) or bool(super().ready)
+
+    def take_pending(self) -> bytearray | None:
+        """The A-ASSOCIATE-RQ read at connection time, once."""
+        pending, self._pending = self._pending, bytearray()
+        return pending or None
+
+
+class BoundedDUL(DULServiceProvider):
+    """pynetdicom's DUL with a PDU reader that checks each header before reading a body."""
+
+    def __init__(self, assoc: Association, limits: EdgeLimits) -> None:
+        super().__init__(assoc)
+        self.limits = limits
+
+    def _peer(self) -> str:
+        info = self.assoc.requestor.address_info
+        return str(info.address) if info is not None else "?"
+
+    def _limit(self, pdu_type: int) -> int:
+        if pdu_type == P_DATA_TF:
+            return self.limits.max_pdu
+        if pdu_type in (0x05, 0x06, 0x07):
+            return SMALL_PDU
+        return self.limits.max_associate_pdu
+
+    def _read_pdu_data(self) -> None:
+        """Read one PDU, or end the connection; never buffer more than the limit allows."""
+        sock = cast(EdgeSocket, self.socket)
+        pending = sock.take_pending()
+        if pending is not None:
+            self._accept_pdu(pending)
+            return
+        raw = sock.socket
+        if raw is None or self.state_machine.current_state == "Sta13":
+            sock.close()  # gone, or aborted: whatever the peer still sends is not read
+            return
+        timeout = self.limits.socket_timeout
+        header = read_header(raw, time.monotonic() + timeout)
+        if header is None:
+            sock.close()  # closed by the peer, or a header begun and not finished
+            return
+        pdu_type, length, raw_header = header
+        if not 0x01 <= pdu_type <= 0x07:
+            LOG.warning("%s sent an unknown PDU type 0x%02X: aborted", self._peer(), pdu_type)
+            self.event_queue.put("Evt19")
+            return
+        if length > self._limit(pdu_type):
+            LOG.warning("%s sent a PDU of type 0x%02X claiming %d bytes, over the %d accepted: "
+                        "aborted", self._peer(), pdu_type, length, self._limit(pdu_type))
+            self.event_queue.put("Evt19")
+            return
+        pdu = read_pdu(raw, raw_header, time.monotonic() + timeout)
+        if pdu is None:
+            LOG.warning("%s stopped within a PDU of %d bytes for over %g s: connection closed",
+                        self._peer(), length, timeout)
+            sock.close()
+            return
+        self._accept_pdu(pdu)
+
+    def _accept_pdu(self, pdu: bytearray) -> None:
+        try:
+            decoded, event = self._decode_pdu(pdu)
+        except Exception as exc:  # any malformed content: the standard answer is A-ABORT
+            LOG.warning("%s sent a PDU that does not decode (%s): aborted", self._peer(), exc)
+            self.event_queue.put("Evt19")
+            return
+        self.event_queue.put(event)
+        self._recv_pdu.put(decoded)
+
+
+def edge_limits(server: Any, max_message_bytes: int) -> EdgeLimits:
+    """The limits from the ``[server]`` section (and the largest DIMSE data set)."""
+    return EdgeLimits(
+        max_pdu=server.max_pdu_size,
+        max_associate_pdu=server.max_associate_pdu_size,
+        acse_timeout=server.acse_timeout,
+        socket_timeout=server.socket_timeout,
+        tls_handshake_timeout=server.tls_handshake_timeout,
+        max_pending=server.max_pending_connections,
+        max_pending_per_address=server.max_pending_per_address,
+        max_message_bytes=max_message_bytes,
+    )
+
+
+def serve(ae: Any, address: tuple[str, int], limits: EdgeLimits, evt_handlers: list[Any],
+          tls: ssl.SSLContext | None = None) -> EdgeServer:
+    """Start listening in a thread of its own; the server stops with ``shutdown()``."""
+    server = EdgeServer(ae, address, limits, evt_handlers, tls)
+    thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)
+    thread.start()
+    ae._servers.append(server)
+    return server
