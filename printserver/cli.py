@@ -14,6 +14,7 @@ from pathlib import Path
 from printserver import __version__, queue_commands
 from printserver.config import Config, ConfigError, PrinterConfig, load_config
 from printserver.conformance import conformance_statement
+from printserver.terminal import EscapingFormatter
 
 CONFIG_ENV = "PRINTSERVER_CONFIG"
 EXIT_CONFIG = 3
@@ -135,10 +136,9 @@ def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str
 def _serve(config: Config) -> int:
     from printserver.server import PrintServer  # pulls in pynetdicom only when serving
 
-    logging.basicConfig(
-        level=config.server.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=config.server.log_level, handlers=[handler])
     PrintServer(config).serve_forever()
     return 0
 

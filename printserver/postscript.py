@@ -78,18 +78,48 @@ def _compress_band(band: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], bits: i
     return stream
 
 
-def _ps_string(text: str) -> str:
-    safe = text.encode("latin-1", "replace").decode("latin-1")
-    return "(" + safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+DSC_TEXT_MAX = 200
+"""Characters of one DSC text value, so its line stays within DSC 3.0's 255 (Adobe TN 5001)."""
+
+
+def dsc_text(value: str) -> str:
+    """``value`` as one DSC text: the only way any string enters the document.
+
+    DSC comment values are read up to the end of the line, and PostScript ends
+    a comment at CR, LF or FF (PLRM 3.2), so a value that brought its own line
+    break would put its own program into the document.  The result is a
+    parenthesised string of printable ASCII alone (a DSC 3.0 ``<text>``, Adobe
+    TN 5001): backslash and both parentheses are escaped, so the parentheses
+    always balance; Latin-1 letters become octal escapes; control characters
+    (C0, DEL, C1) and anything beyond Latin-1 become ``?``.  Long values are
+    cut, never inside an escape.  The program itself has no string operands.
+    """
+    parts: list[str] = []
+    length = 0
+    for char in value:
+        code = ord(char)
+        if char in "\\()":
+            part = "\\" + char
+        elif 0x20 <= code <= 0x7E:
+            part = char
+        elif 0xA0 <= code <= 0xFF:
+            part = f"\\{code:03o}"
+        else:
+            part = "?"
+        length += len(part)
+        if length > DSC_TEXT_MAX:
+            break
+        parts.append(part)
+    return "(" + "".join(parts) + ")"
 
 
 def _header(pages: Sequence[PageSpec], title: str, creator: str) -> Iterator[str]:
     widths = [p.size_pt[0] for p in pages] or [0.0]
     heights = [p.size_pt[1] for p in pages] or [0.0]
     yield "%!PS-Adobe-3.0"
-    yield f"%%Title: {_ps_string(title)}"
-    yield f"%%Creator: {_ps_string(f'{creator} {__version__}')}"
-    yield f"%%CreationDate: {_ps_string(datetime.now(UTC).strftime('D:%Y%m%d%H%M%SZ'))}"
+    yield f"%%Title: {dsc_text(title)}"
+    yield f"%%Creator: {dsc_text(f'{creator} {__version__}')}"
+    yield f"%%CreationDate: {dsc_text(datetime.now(UTC).strftime('D:%Y%m%d%H%M%SZ'))}"
     yield "%%LanguageLevel: 3"
     yield f"%%BoundingBox: 0 0 {math.ceil(max(widths))} {math.ceil(max(heights))}"
     yield f"%%HiResBoundingBox: 0 0 {max(widths):.4f} {max(heights):.4f}"
@@ -98,7 +128,7 @@ def _header(pages: Sequence[PageSpec], title: str, creator: str) -> Iterator[str
         media = (page.media_name, *page.size_pt)
         if media not in seen:
             lead = "%%DocumentMedia:" if not seen else "%%+"
-            yield f"{lead} {page.media_name} {media[1]:.4f} {media[2]:.4f} 0 () ()"
+            yield f"{lead} {dsc_text(page.media_name)} {media[1]:.4f} {media[2]:.4f} 0 () ()"
             seen.add(media)
     yield "%%DocumentData: Binary"
     yield f"%%Pages: {len(pages)}"
@@ -129,7 +159,7 @@ def _write_page(
     width, height = page.size_pt
     lines = [
         f"%%Page: {number} {number}",
-        f"%%PageMedia: {page.media_name}",
+        f"%%PageMedia: {dsc_text(page.media_name)}",
         "%%BeginPageSetup",
         _page_size(page),
         "%%EndPageSetup",
@@ -170,7 +200,7 @@ def write_postscript(
     """Write a whole document; pages are rendered one at a time as they are written."""
     if bits not in (8, 12):
         raise ValueError(f"bits must be 8 or 12, not {bits}")
-    out.write(("\n".join(_header(pages, title, creator)) + "\n").encode("latin-1"))
+    out.write(("\n".join(_header(pages, title, creator)) + "\n").encode("ascii"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         for number, page in enumerate(pages, start=1):
             _write_page(out, page, number, bits, pool)

@@ -11,6 +11,7 @@ from printserver.config import Config
 from printserver.model.printer import printer_status
 from printserver.sinks.base import Sink
 from printserver.spool.store import SpoolStore
+from printserver.terminal import escape_controls
 
 
 def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json: bool) -> int:
@@ -34,9 +35,10 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
     if as_json:
         print(json.dumps(entries, indent=2))
         return 0
-    for entry in entries:
+    for entry in entries:  # the message comes from CUPS and the device: shown escaped
         jobs_text = ", ".join(f"{n} {state}" for state, n in entry["jobs"].items()) or "no jobs"
         message = f" ({entry['message']})" if entry["message"] else ""
-        print(f"{entry['printer']:<16} {entry['status']:<8} {entry['status_info']:<16} "
-              f"{entry['destination']}{message}; {jobs_text}")
+        print(escape_controls(f"{entry['printer']:<16} {entry['status']:<8} "
+                              f"{entry['status_info']:<16} {entry['destination']}{message}; "
+                              f"{jobs_text}"))
     return 0

@@ -4,7 +4,8 @@ Modelled on ``lpstat``, ``lpq``, ``cancel`` and ``lpmove``.  Exit codes a script
 can rely on: 0 done; 1 an action was refused or failed for at least one job
 (the others were still done); 2 bad usage or an unknown job id; 3 a
 configuration error.  ``--json`` prints the job records exactly as the spool
-keeps them (``schema_version`` 1; see README).
+keeps them (``schema_version`` 1; see README).  Everything else that shows
+text from clients or printers passes through :func:`escape_controls`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 from printserver.config import Config
 from printserver.spool import operations
 from printserver.spool.job import JobRecord, JobState, utc_now
-from printserver.spool.store import JobNotFound, SpoolStore
+from printserver.spool.store import JOB_ID_EXAMPLE, InvalidJobId, JobNotFound, SpoolStore
+from printserver.terminal import escape_controls
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
@@ -76,7 +78,19 @@ def _reason(record: JobRecord) -> str:
     return ("STUCK: " if record.stuck else "") + reason
 
 
+def _no_job(error: JobNotFound) -> str:
+    """One line for the operator about an id that names no job (exit status 2)."""
+    job_id = str(error.args[0]) if error.args else ""
+    shown = escape_controls(job_id if len(job_id) <= 40 else job_id[:40] + "...")
+    if not shown or shown != shown.strip():
+        shown = f"'{shown}'"  # an empty or space-padded id stays visible
+    if isinstance(error, InvalidJobId):
+        return f"printserver: no job {shown}: not a job id (they look like {JOB_ID_EXAMPLE})"
+    return f"printserver: no job {shown}"
+
+
 def _table(rows: list[list[str]]) -> str:
+    """Columns of cells that are each one line: every cell has been through escape_controls."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
                      .rstrip() for row in rows)
@@ -95,9 +109,10 @@ def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json
     rows = [["JOB", "PRINTER", "CALLER", "LABEL", "FILMS", "PRIO", "STATE", "AGE", "CUPS",
              "REASON"]]
     for job in jobs:
-        rows.append([job.job_id, job.printer, job.calling_ae or "-", job.title[:24] or "-",
-                     f"{job.pages}x{job.copies}", job.priority, job.state.value, _age(job, now),
-                     str(job.cups_job_id or "-"), _reason(job)[:48]])
+        cells = [job.job_id, job.printer, job.calling_ae or "-", job.title[:24] or "-",
+                 f"{job.pages}x{job.copies}", job.priority, job.state.value, _age(job, now),
+                 str(job.cups_job_id or "-"), _reason(job)[:48]]
+        rows.append([escape_controls(cell) for cell in cells])
     print(_table(rows))
     return EXIT_OK
 
@@ -118,12 +133,12 @@ def show_job(store: SpoolStore, job_id: str, as_json: bool) -> int:
         ("document", f"{store.document(job.job_id)} ({job.document_bytes} bytes)"),
     ]
     width = max(len(name) for name, _ in fields)
-    print("\n".join(f"{name.ljust(width)}  {value}" for name, value in fields))
+    print("\n".join(f"{name.ljust(width)}  {escape_controls(value)}" for name, value in fields))
     print("history:")
     for entry in job.history:
         note = f"  {entry.note}" if entry.note else ""
         print(f"  {entry.time.astimezone():%Y-%m-%d %H:%M:%S}  {entry.state.value:<9}"
-              f" {entry.info}{note}")
+              + escape_controls(f" {entry.info}{note}"))
     return EXIT_OK
 
 
@@ -134,15 +149,15 @@ def for_each(store: SpoolStore, job_ids: list[str],
     for job_id in job_ids:
         try:
             record = action(job_id)
-        except JobNotFound:
-            print(f"printserver: no job {job_id}", file=sys.stderr)
+        except JobNotFound as exc:
+            print(_no_job(exc), file=sys.stderr)
             code = max(code, EXIT_USAGE)
         except operations.OperationError as exc:
-            print(f"printserver: {exc}", file=sys.stderr)
+            print(f"printserver: {escape_controls(str(exc))}", file=sys.stderr)
             code = max(code, EXIT_REFUSED)
         else:
             extra = f" as {record.job_id}" if record.job_id != job_id else ""
-            print(f"{job_id}: {verb}{extra} ({record.state})")
+            print(escape_controls(f"{job_id}: {verb}{extra} ({record.state})"))
     return code
 
 
@@ -185,16 +200,16 @@ def run(config: Config, args: argparse.Namespace) -> int:
 
             target = write_preview(store.document(store.get(args.job).job_id),
                                    args.output or f"{args.job}.png")
-            print(f"{args.job}: preview written to {target}")
+            print(escape_controls(f"{args.job}: preview written to {target}"))
             return EXIT_OK
     except JobNotFound as exc:
-        print(f"printserver: no job {exc}", file=sys.stderr)
+        print(_no_job(exc), file=sys.stderr)
         return EXIT_USAGE
     if args.action == "purge":
         try:
             age = parse_age(args.older_than)
         except ValueError as exc:
-            print(f"printserver: {exc}", file=sys.stderr)
+            print(f"printserver: {escape_controls(str(exc))}", file=sys.stderr)
             return EXIT_USAGE
         states = (JobState.DONE, JobState.CANCELED) + ((JobState.FAILURE,) if args.failed else ())
         removed = operations.purge(store, utc_now() - age, states)

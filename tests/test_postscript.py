@@ -36,7 +36,7 @@ def test_dsc_structure_and_data_counts(tmp_path: Path) -> None:
     data = _write(tmp_path / "doc.ps", _rasters(), 72, 12)
     head = data[:2000].decode("latin-1")
     for line in ("%!PS-Adobe-3.0\n", "%%LanguageLevel: 3\n", "%%BoundingBox: 0 0 201 300\n",
-                 "%%DocumentMedia: M0 201.0000 300.0000 0 () ()\n", "%%+ M1 77.0000",
+                 "%%DocumentMedia: (M0) 201.0000 300.0000 0 () ()\n", "%%+ (M1) 77.0000",
                  "%%Pages: 2\n", "%%EndComments\n", "setpagedevice"):
         assert line in head
     assert data.endswith(b"%%EOF\n") and b"ASCIIHex" not in data

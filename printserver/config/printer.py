@@ -222,7 +222,7 @@ class PrinterConfig(Section):
     @classmethod
     def _density_term(cls, value: str) -> str:
         value = value.strip().upper()
-        if value not in ("BLACK", "WHITE") and not value.isdigit():
+        if value not in ("BLACK", "WHITE") and not (value.isascii() and value.isdecimal()):
             raise ValueError("must be BLACK, WHITE or a density in hundredths of OD")
         return value
 

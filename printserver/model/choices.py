@@ -58,7 +58,7 @@ class Choices:
             return default
         if value in ("BLACK", "WHITE"):
             return value
-        if value.isdigit():
+        if value.isascii() and value.isdecimal():  # not "²", which isdigit() would pass
             return str(self.density(name, int(value), low, high, int(value)))
         self.unsupported(name, value, ("BLACK", "WHITE", f"{low}..{high}"))
         return default

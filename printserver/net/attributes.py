@@ -3,6 +3,8 @@
 Code strings are stripped and upper-cased (clients pad them with spaces, and
 some send lower case, digest §6.4 and §7.2); empty values count as absent; a
 value pydicom cannot decode is reported as an invalid value, not a crash.
+Every string is held to its VR by the request's :class:`StringCheck` (PS3.5
+6.2): refused on a strict printer, cleaned with a warning on a lenient one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 
 from printserver.model.errors import InvalidValue, MissingAttribute, NoSuchAttribute
@@ -18,9 +21,16 @@ from printserver.model.film_box import FilmBoxRequest
 from printserver.model.film_session import FilmSessionRequest
 from printserver.model.image_box import ImageBoxRequest, ImageContent
 from printserver.model.presentation_lut import PresentationLutRequest
+from printserver.net.vr_strings import StringCheck
 from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
 
 Number = TypeVar("Number", int, float)
+_RANGES: dict[str, tuple[int, int]] = {
+    "US": (0, 0xFFFF), "SS": (-0x8000, 0x7FFF), "UL": (0, 0xFFFFFFFF),
+    "IS": (-(2**31), 2**31 - 1),
+}
+"""Value ranges of the integer VRs (PS3.5 Table 6.2-1): a value read with a wrong VR, such
+as an Explicit VR UL 70000 for a US attribute, could not be encoded into the reply."""
 
 
 def _raw(ds: Dataset, keyword: str) -> Any:
@@ -33,36 +43,43 @@ def _raw(ds: Dataset, keyword: str) -> Any:
     return value
 
 
-def code(ds: Dataset, keyword: str) -> str | None:
+def code(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
     """A CS value, stripped and upper-cased."""
     value = _raw(ds, keyword)
-    return None if value is None else str(value).strip().upper() or None
+    return None if value is None else check.string(keyword, value) or None
 
 
-def text(ds: Dataset, keyword: str) -> str | None:
-    """An LO/ST/SH value, stripped."""
+def text(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
+    """An LO/ST/SH (or UI) value without its padding."""
     value = _raw(ds, keyword)
-    return None if value is None else str(value).strip()
+    return None if value is None else check.string(keyword, value)
 
 
-def _number(ds: Dataset, keyword: str, kind: type[Number]) -> Number | None:
+def _number(ds: Dataset, keyword: str, kind: type[Number],
+            check: StringCheck | None = None) -> Number | None:
     value = _raw(ds, keyword)
     if value is None:
         return None
+    if check is not None:
+        check.number(keyword, value)
     try:
-        return kind(value)
-    except (TypeError, ValueError):
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an IS of 400 digits
         raise InvalidValue(f"{keyword} {value!r} is not a number") from None
+    low, high = _RANGES.get(dictionary_VR(keyword), (None, None))
+    if low is not None and high is not None and not low <= number <= high:
+        raise InvalidValue(f"{keyword} {number} is outside its VR's range {low}..{high}")
+    return number
 
 
-def integer(ds: Dataset, keyword: str) -> int | None:
-    """A US/IS value."""
-    return _number(ds, keyword, int)
+def integer(ds: Dataset, keyword: str, check: StringCheck | None = None) -> int | None:
+    """A US/IS value; ``check`` holds an IS to its VR."""
+    return _number(ds, keyword, int, check)
 
 
-def decimal(ds: Dataset, keyword: str) -> float | None:
+def decimal(ds: Dataset, keyword: str, check: StringCheck) -> float | None:
     """A DS value, such as Requested Image Size in mm."""
-    return _number(ds, keyword, float)
+    return _number(ds, keyword, float, check)
 
 
 def required_integer(ds: Dataset, keyword: str) -> int:
@@ -72,12 +89,12 @@ def required_integer(ds: Dataset, keyword: str) -> int:
     return value
 
 
-def referenced_uid(ds: Dataset, keyword: str) -> str | None:
+def referenced_uid(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
     """The Referenced SOP Instance UID of the first item of a reference sequence."""
     sequence = _raw(ds, keyword)
     if not sequence:
         return None
-    return text(sequence[0], "ReferencedSOPInstanceUID")
+    return text(sequence[0], "ReferencedSOPInstanceUID", check)
 
 
 FILM_SESSION_KEYWORDS = frozenset({
@@ -120,51 +137,60 @@ PRESENTATION_LUT_KEYWORDS = frozenset({
 
 
 def check_known(ds: Dataset, known: frozenset[str], what: str) -> None:
-    """Strict printers refuse attributes the SOP class does not define (0x0105)."""
-    for element in ds:
-        if element.keyword not in known:
-            name = element.keyword or str(element.tag)
-            raise NoSuchAttribute(f"{name} is not an attribute of {what}")
+    """Strict printers refuse attributes the SOP class does not define (0x0105).
+
+    Only the tags are looked at: iterating a data set decodes each value, and a
+    value pydicom cannot decode is the reader's business (0x0106), not this one's.
+    """
+    for tag in ds.keys():  # noqa: SIM118 (iterating the data set itself decodes values)
+        keyword = keyword_for_tag(tag)
+        if keyword not in known:
+            raise NoSuchAttribute(f"{keyword or str(tag)} is not an attribute of {what}")
 
 
-def film_session_request(ds: Dataset) -> FilmSessionRequest:
+def film_session_request(ds: Dataset, check: StringCheck) -> FilmSessionRequest:
     return FilmSessionRequest(
-        number_of_copies=integer(ds, "NumberOfCopies"),
-        print_priority=code(ds, "PrintPriority"),
-        medium_type=code(ds, "MediumType"),
-        film_destination=code(ds, "FilmDestination"),
-        film_session_label=text(ds, "FilmSessionLabel"),
-        memory_allocation=integer(ds, "MemoryAllocation"),
-        owner_id=text(ds, "OwnerID"),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
+        number_of_copies=integer(ds, "NumberOfCopies", check),
+        print_priority=code(ds, "PrintPriority", check),
+        medium_type=code(ds, "MediumType", check),
+        film_destination=code(ds, "FilmDestination", check),
+        film_session_label=text(ds, "FilmSessionLabel", check),
+        memory_allocation=integer(ds, "MemoryAllocation", check),
+        owner_id=text(ds, "OwnerID", check),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
         illumination=integer(ds, "Illumination"),
         reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
     )
 
 
-def film_box_request(ds: Dataset) -> FilmBoxRequest:
+def film_box_request(ds: Dataset, check: StringCheck) -> FilmBoxRequest:
     return FilmBoxRequest(
-        image_display_format=text(ds, "ImageDisplayFormat"),
-        film_orientation=code(ds, "FilmOrientation"),
-        film_size_id=code(ds, "FilmSizeID"),
-        magnification_type=code(ds, "MagnificationType"),
-        smoothing_type=code(ds, "SmoothingType"),
-        border_density=code(ds, "BorderDensity"),
-        empty_image_density=code(ds, "EmptyImageDensity"),
+        image_display_format=text(ds, "ImageDisplayFormat", check),
+        film_orientation=code(ds, "FilmOrientation", check),
+        film_size_id=code(ds, "FilmSizeID", check),
+        magnification_type=code(ds, "MagnificationType", check),
+        smoothing_type=code(ds, "SmoothingType", check),
+        border_density=code(ds, "BorderDensity", check),
+        empty_image_density=code(ds, "EmptyImageDensity", check),
         min_density=integer(ds, "MinDensity"),
         max_density=integer(ds, "MaxDensity"),
-        trim=code(ds, "Trim"),
-        configuration_information=text(ds, "ConfigurationInformation"),
-        requested_resolution_id=code(ds, "RequestedResolutionID"),
+        trim=code(ds, "Trim", check),
+        configuration_information=text(ds, "ConfigurationInformation", check),
+        requested_resolution_id=code(ds, "RequestedResolutionID", check),
         illumination=integer(ds, "Illumination"),
         reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
-        annotation_display_format_id=code(ds, "AnnotationDisplayFormatID"),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
+        annotation_display_format_id=code(ds, "AnnotationDisplayFormatID", check),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
     )
 
 
-def image_box_request(ds: Dataset, *, color: bool, big_endian: bool) -> ImageBoxRequest:
-    """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1)."""
+def image_box_request(ds: Dataset, check: StringCheck, *, color: bool, big_endian: bool,
+                      pixel_data: bytes | memoryview | None = None) -> ImageBoxRequest:
+    """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1).
+
+    ``pixel_data`` is the first item's Pixel Data where it was received
+    (``net/received.py``); without it the item's own value is read.
+    """
     position = integer(ds, "ImageBoxPosition")
     if position is None:
         raise MissingAttribute("Image Box Position is required")
@@ -174,27 +200,28 @@ def image_box_request(ds: Dataset, *, color: bool, big_endian: bool) -> ImageBox
     sequence = _raw(ds, keyword)
     image = None
     if sequence:
-        image = color_image(sequence[0]) if color else grayscale_image(
-            sequence[0], big_endian=big_endian)
+        image = color_image(sequence[0], check, pixel_data=pixel_data) if color else (
+            grayscale_image(sequence[0], check, big_endian=big_endian, pixel_data=pixel_data))
     return ImageBoxRequest(
         position=position,
         image=image,
         erase=image is None,
-        polarity=code(ds, "Polarity"),
-        magnification_type=code(ds, "MagnificationType"),
-        smoothing_type=code(ds, "SmoothingType"),
+        polarity=code(ds, "Polarity", check),
+        magnification_type=code(ds, "MagnificationType", check),
+        smoothing_type=code(ds, "SmoothingType", check),
         min_density=integer(ds, "MinDensity"),
         max_density=integer(ds, "MaxDensity"),
-        configuration_information=text(ds, "ConfigurationInformation"),
-        requested_image_size=decimal(ds, "RequestedImageSize"),
-        decimate_crop=code(ds, "RequestedDecimateCropBehavior"),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence"),
+        configuration_information=text(ds, "ConfigurationInformation", check),
+        requested_image_size=decimal(ds, "RequestedImageSize", check),
+        decimate_crop=code(ds, "RequestedDecimateCropBehavior", check),
+        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
     )
 
 
-def presentation_lut_request(ds: Dataset, *, big_endian: bool) -> PresentationLutRequest:
+def presentation_lut_request(ds: Dataset, check: StringCheck, *,
+                             big_endian: bool) -> PresentationLutRequest:
     """A Presentation LUT N-CREATE (PS3.4 H.4.9.1.2.1)."""
-    shape = code(ds, "PresentationLUTShape")
+    shape = code(ds, "PresentationLUTShape", check)
     sequence = _raw(ds, "PresentationLUTSequence")
     if not sequence:
         return PresentationLutRequest(shape=shape, has_sequence="PresentationLUTSequence" in ds)
@@ -226,27 +253,28 @@ def _lut_data(item: Dataset, *, big_endian: bool) -> npt.NDArray[np.uint16] | No
         raise InvalidValue("LUT Data is not a list of numbers") from None
 
 
-def annotation(ds: Dataset) -> tuple[int, str | None]:
+def annotation(ds: Dataset, check: StringCheck) -> tuple[int, str | None]:
     """An Annotation Box N-SET: Annotation Position and Text String (PS3.4 H.4.5.1.2.1)."""
     position = integer(ds, "AnnotationPosition")
     if position is None:
         raise MissingAttribute("Annotation Position is required")
-    return position, text(ds, "TextString")
+    return position, text(ds, "TextString", check)
 
 
-def color_image(item: Dataset) -> ImageContent:
+def color_image(item: Dataset, check: StringCheck, *,
+                pixel_data: bytes | memoryview | None = None) -> ImageContent:
     """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1)."""
     samples = integer(item, "SamplesPerPixel")
     if samples != 3:
         raise InvalidValue(f"Samples per Pixel {samples} is not 3 for a colour image")
-    photometric = code(item, "PhotometricInterpretation")
+    photometric = code(item, "PhotometricInterpretation", check)
     if photometric != "RGB":
         raise InvalidValue(f"Photometric Interpretation {photometric} is not RGB")
     for keyword, wanted in (("BitsAllocated", 8), ("BitsStored", 8)):
         value = integer(item, keyword)
         if value != wanted:
             raise InvalidValue(f"{keyword} {value} is not {wanted} for a colour image")
-    pixel_data = _pixel_data(item)
+    pixel_data = _pixel_data(item, pixel_data)
     planar = integer(item, "PlanarConfiguration")
     try:
         pixels = decode_color(
@@ -258,11 +286,14 @@ def color_image(item: Dataset) -> ImageContent:
     return ImageContent(pixels=pixels, bits_stored=8, aspect=_aspect(item))
 
 
-def _pixel_data(item: Dataset) -> bytes:
+def _pixel_data(item: Dataset, received: bytes | memoryview | None) -> bytes | memoryview:
+    """The Pixel Data as received, or the item's value; never a copy of either."""
+    if received is not None:
+        return received
     value = _raw(item, "PixelData")
     if value is None:
         raise MissingAttribute("Pixel Data is required")
-    return bytes(value)
+    return value if isinstance(value, bytes | memoryview) else bytes(value)
 
 
 def _aspect(item: Dataset) -> tuple[int, int]:
@@ -278,17 +309,18 @@ def _aspect(item: Dataset) -> tuple[int, int]:
     return (vertical, horizontal)
 
 
-def grayscale_image(item: Dataset, *, big_endian: bool = False) -> ImageContent:
+def grayscale_image(item: Dataset, check: StringCheck, *, big_endian: bool = False,
+                    pixel_data: bytes | memoryview | None = None) -> ImageContent:
     """Decode a Basic Grayscale Image Sequence item (PS3.4 H.4.3.1.2.1)."""
     samples = integer(item, "SamplesPerPixel")
     if samples not in (None, 1):
         raise InvalidValue(f"Samples per Pixel {samples} is not 1 for a grayscale image")
-    photometric = code(item, "PhotometricInterpretation")
+    photometric = code(item, "PhotometricInterpretation", check)
     if photometric is None:
         raise MissingAttribute("Photometric Interpretation is required")
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise InvalidValue(f"Photometric Interpretation {photometric} is not MONOCHROME1/2")
-    pixel_data = _pixel_data(item)
+    pixel_data = _pixel_data(item, pixel_data)
     bits_stored = required_integer(item, "BitsStored")
     try:
         pixels = decode_grayscale(

@@ -3,6 +3,8 @@
 Shared by the live DIMSE handlers and by the replay that renders a spooled job
 again from the objects its client sent (``net/transcript.py``): both read the
 data sets the same way, so a re-rendered film is the film the client asked for.
+Each request's strings are held to their VR first (``net/vr_strings.py``); the
+warnings of that check come before the print model's own.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from printserver.net.uids import (
     GRAYSCALE_IMAGE_BOX,
     PRESENTATION_LUT,
 )
+from printserver.net.vr_strings import StringCheck
 
 
 @dataclass(frozen=True)
@@ -35,58 +38,72 @@ class Created:
     notices: list[Notice]
 
 
+def _merged(first: list[Notice], then: list[Notice]) -> list[Notice]:
+    return first + [notice for notice in then if notice not in first]
+
+
 def n_create(hierarchy: PrintHierarchy, class_uid: str, uid: str | None, ds: Dataset, *,
              context: str, big_endian: bool) -> Created:
     """Create a Film Session, Film Box or Presentation LUT (PS3.4 H.4.1-H.4.2, H.4.9)."""
     strict = hierarchy.printer.strict
+    check = StringCheck(strict)
     if class_uid == FILM_SESSION:
         if strict:
             attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
         session, notices = hierarchy.create_film_session(
-            uid, attributes.film_session_request(ds))
-        return Created(session.uid, replies.film_session(session), notices)
+            uid, attributes.film_session_request(ds, check))
+        return Created(session.uid, replies.film_session(session),
+                       _merged(check.notices, notices))
     if class_uid == FILM_BOX:
         if strict:
             attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
         film_box, notices = hierarchy.create_film_box(
-            uid, attributes.film_box_request(ds),
-            attributes.referenced_uid(ds, "ReferencedFilmSessionSequence"),
+            uid, attributes.film_box_request(ds, check),
+            attributes.referenced_uid(ds, "ReferencedFilmSessionSequence", check),
             color=context == COLOR_PRINT_META)
-        return Created(film_box.uid, replies.film_box(film_box, hierarchy), notices)
+        return Created(film_box.uid, replies.film_box(film_box, hierarchy),
+                       _merged(check.notices, notices))
     if class_uid == PRESENTATION_LUT:
         if strict:
             attributes.check_known(ds, attributes.PRESENTATION_LUT_KEYWORDS, "Presentation LUT")
         lut = hierarchy.create_presentation_lut(
-            uid, attributes.presentation_lut_request(ds, big_endian=big_endian))
-        return Created(lut.uid, replies.presentation_lut(lut), [])
+            uid, attributes.presentation_lut_request(ds, check, big_endian=big_endian))
+        return Created(lut.uid, replies.presentation_lut(lut), check.notices)
     raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-CREATE of {class_uid}")
 
 
 def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, ds: Dataset, *,
-          big_endian: bool) -> list[Notice]:
-    """Set a Film Session, Film Box, Image Box or Annotation Box (PS3.4 H.4.1-H.4.5)."""
+          big_endian: bool, pixel_data: bytes | memoryview | None = None) -> list[Notice]:
+    """Set a Film Session, Film Box, Image Box or Annotation Box (PS3.4 H.4.1-H.4.5).
+
+    ``pixel_data``: an image's Pixel Data where it was received (``net/admission.py``).
+    """
     strict = hierarchy.printer.strict
+    check = StringCheck(strict)
     if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
         color = class_uid == COLOR_IMAGE_BOX
         if strict:
             known = (attributes.COLOR_IMAGE_BOX_KEYWORDS if color
                      else attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS)
             attributes.check_known(ds, known, "Image Box")
-        request = attributes.image_box_request(ds, color=color, big_endian=big_endian)
-        return hierarchy.set_image_box(uid, class_uid, request)
+        request = attributes.image_box_request(ds, check, color=color, big_endian=big_endian,
+                                               pixel_data=pixel_data)
+        return _merged(check.notices, hierarchy.set_image_box(uid, class_uid, request))
     if class_uid == FILM_BOX:
         if strict:
             attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
-        return hierarchy.set_film_box(uid, attributes.film_box_request(ds))
+        request_box = attributes.film_box_request(ds, check)
+        return _merged(check.notices, hierarchy.set_film_box(uid, request_box))
     if class_uid == FILM_SESSION:
         if strict:
             attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
-        return hierarchy.set_film_session(uid, attributes.film_session_request(ds))
+        request_session = attributes.film_session_request(ds, check)
+        return _merged(check.notices, hierarchy.set_film_session(uid, request_session))
     if class_uid == ANNOTATION_BOX:
         if strict:
             attributes.check_known(ds, attributes.ANNOTATION_BOX_KEYWORDS, "Annotation Box")
-        hierarchy.set_annotation_box(uid, *attributes.annotation(ds))
-        return []
+        hierarchy.set_annotation_box(uid, *attributes.annotation(ds, check))
+        return check.notices
     raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-SET of {class_uid}")
 
 

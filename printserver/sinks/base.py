@@ -24,6 +24,7 @@ class SinkState(StrEnum):
     PRINTING = "printing"
     DONE = "done"
     FAILED = "failed"
+    UNPRINTABLE = "unprintable"  # the destination's filters could not interpret the document
     CANCELED = "canceled"
 
 

@@ -11,6 +11,15 @@ shared between threads, and ``cups.setServer`` would be process-global).  Every
 failure to reach CUPS, or a queue that rejects jobs, is a transient error: the
 spool keeps the job and tries again.  Success is judged by job state 9
 (completed) only.
+
+What CUPS can and cannot know: when a filter of the queue fails (Ghostscript
+rejecting the PostScript on a raster queue), cupsd stops the job, job state 6
+with reason ``job-completed-with-errors`` or ``cups-filter-crashed``; that job
+will never print, so it is reported :attr:`SinkState.UNPRINTABLE`.  On a
+PostScript queue no filter interprets the program: CUPS copies it to the
+device and reports state 9 whatever the printer's interpreter makes of it.
+That is why the PostScript writer must not be able to produce a document
+that fails (``postscript.dsc_text``).
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ import cups
 from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
 
 _IPP_NOT_FOUND = 1030
+_STOPPED = 6
+_FILTER_FAILED = frozenset({"job-completed-with-errors", "cups-filter-crashed"})
+"""job-state-reasons cupsd gives a job it stopped because a filter failed (scheduler/job.c)."""
 
 _STATES = {
     3: SinkState.PENDING,
@@ -113,7 +125,12 @@ class CupsSink:
 
     def state(self, job_id: int) -> tuple[SinkState, str]:
         attrs = self._call("job query", lambda c: c.getJobAttributes(job_id))
-        state = _STATES.get(int(attrs.get("job-state", 3)), SinkState.PENDING)
+        code = int(attrs.get("job-state", 3))
+        state = _STATES.get(code, SinkState.PENDING)
+        raw = attrs.get("job-state-reasons") or ()
+        reasons = {str(r) for r in ([raw] if isinstance(raw, str) else raw)}
+        if code == _STOPPED and reasons & _FILTER_FAILED:
+            state = SinkState.UNPRINTABLE
         reason = _text(attrs.get("job-state-reasons"))
         message = _text(attrs.get("job-printer-state-message"))
         return state, "; ".join(part for part in (reason, message) if part)

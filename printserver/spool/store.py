@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -40,8 +41,28 @@ LOCK = "lock"
 OBJECTS = "objects"
 
 
+JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+"""The only job ids there are: UTC date and time, then three random bytes (``_new_id``)."""
+JOB_ID_EXAMPLE = "20261122-194023-abd56b"
+
+
 class JobNotFound(LookupError):
     """No job with that id in the spool."""
+
+
+class InvalidJobId(JobNotFound):
+    """Not a job id at all, so no job can have it; no path is ever built from it."""
+
+
+def check_job_id(job_id: str) -> str:
+    """``job_id`` when it has the spool's format; raises :class:`InvalidJobId` otherwise.
+
+    Every path to a job goes through here, so an empty id, ``..``, a slash, a
+    control character or 300 characters never reach the filesystem.
+    """
+    if not JOB_ID.fullmatch(job_id):
+        raise InvalidJobId(job_id)
+    return job_id
 
 
 def _fsync_dir(path: Path) -> None:
@@ -64,7 +85,7 @@ def _private_open(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def _write_attachments(directory: Path, files: Mapping[str, bytes]) -> None:
+def _write_attachments(directory: Path, files: Mapping[str, bytes | memoryview]) -> None:
     directory.mkdir(mode=DIR_MODE)
     for name, data in files.items():
         if "/" in name or name.startswith("."):
@@ -73,7 +94,7 @@ def _write_attachments(directory: Path, files: Mapping[str, bytes]) -> None:
     _fsync_dir(directory)
 
 
-def _write_durably(path: Path, data: bytes) -> None:
+def _write_durably(path: Path, data: bytes | memoryview) -> None:
     with _private_open(path) as handle:
         handle.write(data)
         handle.flush()
@@ -117,7 +138,7 @@ class SpoolStore:
 
     def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None], *,
                hold: str | None = None, note: str = "spooled",
-               attachments: Mapping[str, bytes] | None = None) -> JobRecord:
+               attachments: Mapping[str, bytes | memoryview] | None = None) -> JobRecord:
         """Write a new job, pending (or held, with ``hold`` as the reason); returns only once
         it is durable on disk.  ``attachments`` are opaque files kept in ``objects/`` (the
         request that produced the film, so it can be rendered again)."""
@@ -154,9 +175,7 @@ class SpoolStore:
         return record
 
     def path(self, job_id: str) -> Path:
-        if "/" in job_id or job_id.startswith("."):
-            raise JobNotFound(job_id)
-        return self.jobs_dir / job_id
+        return self.jobs_dir / check_job_id(job_id)
 
     def document(self, job_id: str) -> Path:
         return self.path(job_id) / DOCUMENT
@@ -188,6 +207,8 @@ class SpoolStore:
         records = []
         seen: dict[str, tuple[int, int, JobRecord]] = {}
         for entry in sorted(os.scandir(self.jobs_dir), key=lambda item: item.name):
+            if not JOB_ID.fullmatch(entry.name):
+                continue  # no job: not something this spool made, so nothing to deliver
             try:
                 info = os.stat(os.path.join(entry.path, RECORD))
                 cached = self._seen.get(entry.name)

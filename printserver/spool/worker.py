@@ -25,6 +25,7 @@ _FROM_SINK = {
     SinkState.PRINTING: (JobState.PRINTING, "PRINTING"),
     SinkState.DONE: (JobState.DONE, "NORMAL"),
     SinkState.FAILED: (JobState.FAILURE, "PRINTER DOWN"),
+    SinkState.UNPRINTABLE: (JobState.FAILURE, "INVALID PAGE DES"),
     SinkState.CANCELED: (JobState.CANCELED, "CANCELED"),
 }
 
@@ -194,9 +195,20 @@ class SpoolWorker:
         if (state, info) == (record.state, record.state_info):
             return record
         LOG.info("job %s is %s at %s (%s)", record.job_id, state, sink.name, reason or info)
-        error = reason if state is JobState.FAILURE else None
+        error = (reason or info) if state is JobState.FAILURE else None
+        if state is JobState.FAILURE:
+            self._stop_at_sink(record, sink, external_id)
         return self.store.save(record.model_copy(update={
             "state": state, "state_info": info, "last_error": error}))
+
+    def _stop_at_sink(self, record: JobRecord, sink: Sink, external_id: int) -> None:
+        """A job the spool calls failed must not print later: a job CUPS stopped could be
+        restarted there, and ``queue retry`` would then print the film twice."""
+        try:
+            sink.cancel(external_id)
+        except SinkError as exc:
+            LOG.warning("job %s: cannot cancel %d at %s: %s", record.job_id, external_id,
+                        sink.name, exc)
 
     def _retry_later(self, record: JobRecord, error: str) -> JobRecord:
         delay = min(self.retry_max, self.retry_initial * 2 ** max(0, record.attempts - 1))
