@@ -46,7 +46,8 @@ class PrintQueue:
         return self.store.free_bytes() >= self.min_free_bytes
 
     def enqueue(self, job: PrintJob, print_job_uid: str = "",
-                objects: Mapping[str, bytes] | None = None, note: str = "spooled") -> JobRecord:
+                objects: Mapping[str, bytes | memoryview] | None = None,
+                note: str = "spooled") -> JobRecord:
         """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored.
 
         A film whose size or medium the printer has not loaded is spooled held

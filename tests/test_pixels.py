@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from printserver.render.pixels import PixelDataError, decode_grayscale
+from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
 
 
 def test_12_bit_in_16_masks_high_bits() -> None:
@@ -44,3 +44,22 @@ def test_rejects_impossible_pixel_modules(kwargs: dict[str, int], words: str) ->
 def test_rejects_short_pixel_data() -> None:
     with pytest.raises(PixelDataError, match="holds 6 bytes"):
         decode_grayscale(bytes(6), rows=2, columns=2, bits_allocated=16, bits_stored=12)
+
+
+def test_exact_data_is_a_read_only_view_not_a_copy() -> None:
+    received = bytearray(np.array([[0, 4095], [17, 2048]], dtype="<u2").tobytes())
+    out = decode_grayscale(memoryview(received), rows=2, columns=2, bits_allocated=16,
+                           bits_stored=12)
+    assert np.shares_memory(out, np.frombuffer(received, np.uint8))
+    assert not out.flags.writeable and out.tolist() == [[0, 4095], [17, 2048]]
+    eight = decode_grayscale(bytes([1, 2, 3, 0]), rows=1, columns=3, bits_allocated=8,
+                             bits_stored=8)
+    assert eight.dtype == np.uint8 and eight.base is not None
+
+
+def test_colour_by_plane_is_a_strided_view() -> None:
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    data = rgb.transpose(2, 0, 1).tobytes()
+    out = decode_color(data, rows=2, columns=3, planar_configuration=1)
+    assert np.array_equal(out, rgb)
+    assert np.shares_memory(out, np.frombuffer(data, np.uint8))

@@ -54,7 +54,12 @@ class NoFilmBox(PrintModelError):
 
 
 class ImageTooLarge(PrintModelError):
-    """An image exceeds what this printer accepts in one box (C605)."""
+    """An image exceeds what this printer accepts in one box, or what one association may
+    hold (C605, PS3.4 H.4.3.1.2.1: insufficient memory in printer to store the image)."""
+
+
+class ResourceLimitation(PrintModelError):
+    """More Film Boxes or pages than one peer may ask for (0x0213, PS3.7 C.5)."""
 
 
 class SpoolFull(PrintModelError):
@@ -72,3 +77,5 @@ class Notice(Enum):
     DEMAGNIFIED = "the image was larger than its box and was demagnified"
     CROPPED = "the image was larger than its box and was cropped"
     DECIMATED = "the image was larger than its box and was decimated"
+    PIXEL_DATA_TRUNCATED = "Pixel Data was longer than the image; the excess was dropped"
+    COPIES_CLAMPED = "Number of Copies was over the limit; the limit was printed"

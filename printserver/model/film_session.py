@@ -12,7 +12,6 @@ from printserver.model.film_box import FilmBox
 from printserver.model.presentation_lut import PresentationLutInstance
 
 PRIORITIES = ("HIGH", "MED", "LOW")
-MAX_COPIES = 99
 _BIN = re.compile(r"^BIN_[1-9][0-9]*$")
 
 
@@ -51,12 +50,21 @@ class FilmSession:
     film_boxes: list[FilmBox] = field(default_factory=list)
 
     def apply(self, request: FilmSessionRequest, choices: Choices,
-              lut: PresentationLutInstance | None = None) -> None:
-        """Take the values of an N-CREATE or N-SET (PS3.4 H.4.1.1.2, H.4.1.2.1)."""
+              lut: PresentationLutInstance | None = None, *, max_copies: int = 99) -> None:
+        """Take the values of an N-CREATE or N-SET (PS3.4 H.4.1.1.2, H.4.1.2.1).
+
+        Number of Copies above ``max_copies`` prints ``max_copies`` with 0x0116 on a
+        lenient printer and is refused on a strict one; below 1 it is always refused.
+        """
         printer = self.printer
         copies = request.number_of_copies
-        if copies is not None and not 1 <= copies <= MAX_COPIES:
-            raise InvalidValue(f"Number of Copies {copies} is outside 1..{MAX_COPIES}")
+        if copies is not None and copies < 1:
+            raise InvalidValue(f"Number of Copies {copies} is below 1")
+        if copies is not None and copies > max_copies:
+            if choices.strict:
+                raise InvalidValue(f"Number of Copies {copies} is over the limit of {max_copies}")
+            choices.note(Notice.COPIES_CLAMPED)
+            copies = max_copies
         priority = choices.choose("Print Priority", request.print_priority, PRIORITIES,
                                   self.print_priority)
         medium = choices.choose("Medium Type", request.medium_type, printer.medium_types,
@@ -87,8 +95,9 @@ class FilmSession:
 
     @classmethod
     def create(cls, uid: str, request: FilmSessionRequest, printer: PrinterConfig,
-               choices: Choices, lut: PresentationLutInstance | None = None) -> FilmSession:
+               choices: Choices, lut: PresentationLutInstance | None = None, *,
+               max_copies: int = 99) -> FilmSession:
         session = cls(uid=uid, printer=printer, medium_type=printer.default_medium,
                       film_destination=printer.default_destination)
-        session.apply(request, choices, lut)
+        session.apply(request, choices, lut, max_copies=max_copies)
         return session

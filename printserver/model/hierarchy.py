@@ -14,13 +14,14 @@ from dataclasses import dataclass, replace
 
 from pydicom.uid import generate_uid
 
-from printserver.config import PrinterConfig
+from printserver.config import LimitsConfig, PrinterConfig
 from printserver.model.annotation_box import AnnotationBox
 from printserver.model.choices import Choices
 from printserver.model.errors import (
     ClassInstanceConflict,
     DuplicateInstance,
     ImageDoesNotFit,
+    ImageTooLarge,
     InUse,
     InvalidObjectInstance,
     InvalidValue,
@@ -28,6 +29,7 @@ from printserver.model.errors import (
     NoFilmBox,
     NoSuchInstance,
     Notice,
+    ResourceLimitation,
 )
 from printserver.model.film_box import FilmBox, FilmBoxRequest, create_film_box
 from printserver.model.film_session import FilmSession, FilmSessionRequest
@@ -38,6 +40,8 @@ from printserver.model.presentation_lut import (
     create_presentation_lut,
 )
 from printserver.render.sheet import FilmSheet
+
+DEFAULT_LIMITS = LimitsConfig()
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,18 @@ class PrintJob:
 
 
 class PrintHierarchy:
-    """Film session, film boxes, image/annotation boxes and LUTs of one association."""
+    """Film session, film boxes, image/annotation boxes and LUTs of one association.
+
+    ``limits`` bound what one peer can make the server hold or render: film boxes
+    per session, pages per job, copies, and image bytes held at once.
+    """
 
     def __init__(self, printer: PrinterConfig, calling_ae: str, *,
-                 annotations: bool = False) -> None:
+                 annotations: bool = False, limits: LimitsConfig = DEFAULT_LIMITS) -> None:
         self.printer = printer
         self.calling_ae = calling_ae
         self.annotations = annotations
+        self.limits = limits
         self.session: FilmSession | None = None
         self.luts: dict[str, PresentationLutInstance] = {}
 
@@ -122,12 +131,14 @@ class PrintHierarchy:
                 "a Film Session already exists on this association")
         choices = self.choices()
         self.session = FilmSession.create(uid or generate_uid(), request, self.printer, choices,
-                                          self.lut(request.presentation_lut_uid))
+                                          self.lut(request.presentation_lut_uid),
+                                          max_copies=self.limits.max_copies)
         return self.session, choices.notices
 
     def set_film_session(self, uid: str, request: FilmSessionRequest) -> list[Notice]:
         choices = self.choices()
-        self.film_session(uid).apply(request, choices, self.lut(request.presentation_lut_uid))
+        self.film_session(uid).apply(request, choices, self.lut(request.presentation_lut_uid),
+                                     max_copies=self.limits.max_copies)
         return choices.notices
 
     def film_session(self, uid: str) -> FilmSession:
@@ -146,10 +157,14 @@ class PrintHierarchy:
         self, uid: str | None, request: FilmBoxRequest, referenced_session: str | None,
         *, color: bool = False,
     ) -> tuple[FilmBox, list[Notice]]:
-        """N-CREATE: needs the association's Film Session (0x0117 otherwise)."""
+        """N-CREATE: needs the association's Film Session (0x0117 otherwise); one beyond
+        ``max_film_boxes_per_session`` is refused (0x0213, PS3.7 C.5)."""
         session = self.session
         if session is None:
             raise InvalidObjectInstance("no Film Session exists; create one before a Film Box")
+        most = self.limits.max_film_boxes_per_session
+        if len(session.film_boxes) >= most:
+            raise ResourceLimitation(f"the Film Session holds {most} Film Boxes, the limit")
         if referenced_session is None and self.printer.strict:
             raise MissingAttribute("Referenced Film Session Sequence is required")
         if referenced_session and referenced_session != session.uid:
@@ -212,6 +227,23 @@ class PrintHierarchy:
         noun = "Image Box" if kind == "image" else "Annotation Box"
         raise NoSuchInstance(f"no such {noun}: {uid}")
 
+    def held_image_bytes(self, *, besides: str = "") -> int:
+        """Pixel bytes of every image the session holds, but the one of image box ``besides``."""
+        session = self.session
+        return sum(box.image.pixels.nbytes
+                   for film_box in (session.film_boxes if session is not None else ())
+                   for box in film_box.image_boxes
+                   if box.image is not None and box.uid != besides)
+
+    def check_image_bytes(self, uid: str, size: int) -> None:
+        """Refuse (C605) an image the association cannot hold beside the others; the image
+        it replaces no longer counts.  Asked before the pixels are decoded."""
+        self._owner(uid, "image")
+        limit = self.limits.max_association_image_bytes
+        total = self.held_image_bytes(besides=uid) + size
+        if total > limit:
+            raise ImageTooLarge(f"images would take {total} bytes; at most {limit} at once")
+
     def set_image_box(self, uid: str, class_uid: str, request: ImageBoxRequest) -> list[Notice]:
         """N-SET (PS3.4 H.4.3.1.2.1): validate everything, then store; warn how it fits."""
         film_box, box = self._owner(uid, "image")
@@ -222,6 +254,8 @@ class PrintHierarchy:
         if request.position != box.position:
             raise InvalidValue(
                 f"Image Box Position {request.position} is not this box's {box.position}")
+        if request.image is not None:
+            self.check_image_bytes(uid, request.image.pixels.nbytes)
         choices = self.choices()
         before = replace(box)
         box.apply(request, self.printer, choices, self.lut(request.presentation_lut_uid))
@@ -248,10 +282,14 @@ class PrintHierarchy:
         return self._job([film_box]), notices + self._fit_notices([film_box])
 
     def print_film_session(self, uid: str) -> tuple[PrintJob, list[Notice]]:
-        """N-ACTION on the Film Session: every film box in creation order (C600 if none)."""
+        """N-ACTION on the Film Session: every film box in creation order (C600 if none);
+        more films than ``max_pages_per_job`` are refused before any is rendered (0x0213)."""
         session = self.film_session(uid)
         if not session.film_boxes:
             raise NoFilmBox("the Film Session holds no Film Box to print")
+        pages, most = len(session.film_boxes), self.limits.max_pages_per_job
+        if pages > most:
+            raise ResourceLimitation(f"{pages} films in one job; at most {most}")
         empty = any(not box.has_images for box in session.film_boxes)
         notices = [Notice.EMPTY_FILM_SESSION] if empty else []
         return self._job(session.film_boxes), notices + self._fit_notices(session.film_boxes)

@@ -18,13 +18,30 @@ from dataclasses import dataclass
 from printserver.model.errors import InvalidValue
 from printserver.render.sheet import Box
 
-_FORMAT = re.compile(r"^\s*([A-Za-z]+)\s*[^A-Za-z0-9\s]*\s*([0-9][0-9,\\\s]*)?\s*$")
+_FORMAT = re.compile(r"^\s*([A-Za-z]+)\s*[^A-Za-z0-9\s-]*\s*([0-9][0-9,\\\s]*)?\s*$")
+
+MAX_FORMAT_LENGTH = 1024
+"""Image Display Format is ST (PS3.3 C.13.3, PS3.5 6.2): at most 1024 characters."""
+MAX_DIGITS = 9
+"""Longer numbers are refused unread; shorter ones are multiplied and summed exactly."""
 
 
-def _numbers(text: str | None) -> list[int]:
+def _numbers(text: str | None, value: str) -> list[int]:
     if not text:
         return []
-    return [int(part) for part in re.split(r"[,\\\s]+", text.strip()) if part]
+    parts = [part for part in re.split(r"[,\\\s]+", text.strip()) if part]
+    if any(len(part) > MAX_DIGITS for part in parts):
+        raise InvalidValue(f"Image Display Format has a number over {MAX_DIGITS} digits")
+    return [int(part) for part in parts]
+
+
+def _count(keyword: str, numbers: list[int]) -> int | None:
+    """How many boxes ``STANDARD\\C,R``, ``ROW\\…`` or ``COL\\…`` asks for, from its numbers."""
+    if keyword == "STANDARD" and len(numbers) == 2:
+        return numbers[0] * numbers[1]
+    if keyword in ("ROW", "COL"):
+        return sum(numbers)
+    return None
 
 
 SLIDE_PITCH_MM = 50.0
@@ -48,12 +65,20 @@ def parse_display_format(
     """Parse an Image Display Format into boxes in Image Box Position order.
 
     SLIDE and SUPERSLIDE need the printable ``area`` (their box count depends on
-    the film size); ``CUSTOM\\i`` looks layout ``i`` up in ``custom``.
+    the film size); ``CUSTOM\\i`` looks layout ``i`` up in ``custom``.  The box count
+    is worked out from the text before any box is made: a few bytes of request
+    must not make the server build millions of boxes only to refuse them.
     """
+    if len(value or "") > MAX_FORMAT_LENGTH:
+        raise InvalidValue(
+            f"Image Display Format of {len(value)} characters; at most {MAX_FORMAT_LENGTH}")
     match = _FORMAT.match(value or "")
     if not match:
         raise InvalidValue(f"Image Display Format {value!r} is not understood")
-    keyword, numbers = match.group(1).upper(), _numbers(match.group(2))
+    keyword, numbers = match.group(1).upper(), _numbers(match.group(2), value)
+    count = _count(keyword, numbers)  # checked before a single box is made
+    if count is not None and count > max_boxes:
+        raise InvalidValue(f"Image Display Format asks for {count} boxes; at most {max_boxes}")
     if keyword in SLIDE_FRAMES and not numbers:
         boxes = _slides(SLIDE_FRAMES[keyword], area or Area(355.6, 431.8))
     elif keyword == "CUSTOM" and len(numbers) == 1:

@@ -2,12 +2,16 @@
 
 Every N-CREATE and N-SET that succeeded is remembered per association with the
 film box it belongs to; deleting a film box or the session forgets its part,
-so memory holds only what can still be printed.  When a film is printed, the
-relevant objects are encoded as DICOM data sets (Implicit VR Little Endian)
-with an ``index.json`` giving their order, and stored in the job's
-``objects/``.  ``rerender`` replays them through the same request code as the
-live server — with the printer's configuration of today, e.g. after a
-calibration — and spools the result as a new job.
+and an image replaced (or erased) by a later N-SET of its box is dropped from
+the earlier one, so memory holds only what can still be printed.  An N-SET is
+kept as it was received (``net/received.py``): the same buffer the print
+model's pixels are a view of, in the presentation context's transfer syntax.
+When a film is printed, the relevant data sets are stored in the job's
+``objects/`` as they are, with an ``index.json`` giving their order and
+transfer syntax (Implicit VR Little Endian when it names none).  ``rerender``
+replays them through the same request code as the live server — with the
+printer's configuration of today, e.g. after a calibration — and spools the
+result as a new job.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
+from pydicom.uid import ImplicitVRLittleEndian
 
 from printserver.config import Config
 from printserver.model.film_box import FilmBox
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.net import requests
+from printserver.net import admission, requests
+from printserver.net.received import ReceivedDataSet, receive
 from printserver.net.uids import (
     ANNOTATION_BOX,
     COLOR_IMAGE_BOX,
@@ -51,8 +56,16 @@ class _Entry:
     instance: str
     context: str
     owner: str | None  # the film box it belongs to; None for session-level objects
-    dataset: Dataset
+    data: Dataset | ReceivedDataSet
     children: list[str] = field(default_factory=list)  # boxes the SCP made for a film box
+
+    def encoded(self) -> tuple[bytes | memoryview, str]:
+        """The data set as stored with the job, and its transfer syntax."""
+        if isinstance(self.data, ReceivedDataSet):
+            return self.data.encoded, self.data.syntax
+        buffer = io.BytesIO()
+        dcmwrite(buffer, self.data, implicit_vr=True, little_endian=True)
+        return buffer.getvalue(), ImplicitVRLittleEndian
 
 
 def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
@@ -78,14 +91,26 @@ class Transcript:
 
     entries: list[_Entry] = field(default_factory=list)
 
-    def record(self, operation: str, class_uid: str, uid: str, ds: Dataset, context: str,
-               hierarchy: PrintHierarchy) -> None:
+    def record(self, operation: str, class_uid: str, uid: str, ds: Dataset | ReceivedDataSet,
+               context: str, hierarchy: PrintHierarchy) -> None:
         owner = _owner(hierarchy, class_uid, uid)
         children = []
         if operation == "N-CREATE" and class_uid == FILM_BOX:
             film_box = hierarchy.film_box(uid)
             children = _box_uids(film_box)
+        if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
+            self._drop_images(uid)
         self.entries.append(_Entry(operation, class_uid, uid, context, owner, ds, children))
+
+    def _drop_images(self, uid: str) -> None:
+        """Every Image Box N-SET sets or erases the image: the box's earlier ones keep their
+        other attributes, not their pixels (PS3.4 H.4.3.1.2.1)."""
+        for entry in self.entries:
+            data = entry.data
+            if entry.instance == uid and isinstance(data, ReceivedDataSet) and any(
+                    sequence.items_end > sequence.items_start
+                    for sequence in data.layout.sequences):
+                entry.data = data.without_images()
 
     def forget(self, class_uid: str, uid: str) -> None:
         """An N-DELETE: the deleted object and everything under it are gone."""
@@ -96,18 +121,16 @@ class Transcript:
         else:
             self.entries = [e for e in self.entries if e.instance != uid]
 
-    def objects(self, action: str, class_uid: str, uid: str) -> dict[str, bytes]:
+    def objects(self, action: str, class_uid: str, uid: str) -> dict[str, bytes | memoryview]:
         """The data sets of every object still alive, and the index to replay them."""
-        files: dict[str, bytes] = {}
+        files: dict[str, bytes | memoryview] = {}
         index: list[dict[str, Any]] = []
         for number, entry in enumerate(self.entries, start=1):
             name = f"{number:04d}-{entry.operation.lower()}.dcm"
-            buffer = io.BytesIO()
-            dcmwrite(buffer, entry.dataset, implicit_vr=True, little_endian=True)
-            files[name] = buffer.getvalue()
+            files[name], syntax = entry.encoded()
             index.append({"operation": entry.operation, "class": entry.class_uid,
                           "instance": entry.instance, "context": entry.context, "file": name,
-                          "children": entry.children})
+                          "syntax": syntax, "children": entry.children})
         index.append({"operation": action, "class": class_uid, "instance": uid})
         files[INDEX] = json.dumps(index, indent=2).encode()
         return files
@@ -122,21 +145,22 @@ def rerender(store: SpoolStore, job_id: str, config: Config, queue: PrintQueue) 
     printer = next((p for p in config.printers if p.ae_title == original.printer), None)
     if printer is None:
         raise ReplayError(f"printer {original.printer!r} is no longer configured")
-    hierarchy = PrintHierarchy(printer, original.calling_ae, annotations=True)
+    hierarchy = PrintHierarchy(printer, original.calling_ae, annotations=True,
+                               limits=config.limits)
     *steps, action = json.loads(objects[INDEX])
     renamed: dict[str, str] = {}  # image and annotation box UIDs: the SCP makes new ones
     try:
         for step in steps:
-            ds = dcmread(io.BytesIO(objects[step["file"]]), force=True)
+            received = receive(objects[step["file"]], step.get("syntax", ImplicitVRLittleEndian))
             if step["operation"] == "N-CREATE":
-                requests.n_create(hierarchy, step["class"], step["instance"], ds,
-                                  context=step["context"], big_endian=False)
+                requests.n_create(hierarchy, step["class"], step["instance"], received.dataset,
+                                  context=step["context"], big_endian=not received.little_endian)
                 if step["class"] == FILM_BOX:
                     film_box = hierarchy.film_box(step["instance"])
                     renamed.update(zip(step["children"], _box_uids(film_box), strict=True))
             else:
                 instance = renamed.get(step["instance"], step["instance"])
-                requests.n_set(hierarchy, step["class"], instance, ds, big_endian=False)
+                admission.n_set(hierarchy, step["class"], instance, received)
         if action["class"] == FILM_SESSION:
             job, _ = hierarchy.print_film_session(action["instance"])
         else:

@@ -5,6 +5,12 @@ The print SCP receives pixels inside an N-SET, not in a file, so pydicom's
 read with numpy in the byte order of the presentation context (PS3.5 8.1.1 and
 PS3.4 H.4.3.1.2.1).  Bits above Bits Stored are masked off because modalities
 may leave overlay bits or garbage there.
+
+The result is a read-only view of the received bytes whenever that is exact:
+8 or 16 bits in the machine's byte order, unsigned, nothing above Bits Stored
+(one pass of ``max`` finds out).  Only data that needs masking, an offset for
+signed values or a byte swap is copied.  A large image thus costs its size
+once, not two or three times.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ class PixelDataError(ValueError):
 
 
 def decode_grayscale(
-    data: bytes,
+    data: bytes | memoryview,
     *,
     rows: int,
     columns: int,
@@ -28,7 +34,7 @@ def decode_grayscale(
     bits_stored: int,
     signed: bool = False,
     big_endian: bool = False,
-) -> npt.NDArray[np.uint16]:
+) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
     """Return a (rows, columns) array of unsigned stored values below 2**bits_stored.
 
     8 bits allocated carries 1..8 bits stored, 16 allocated carries 9..16 (the
@@ -56,21 +62,27 @@ def decode_grayscale(
             f"Pixel Data holds {len(data)} bytes; {rows}x{columns} at {bits_allocated} bits "
             f"needs {needed}"
         )
-    samples = np.frombuffer(data, dtype=dtype, count=count).astype(np.uint16)
-    mask = np.uint16((1 << bits_stored) - 1)
-    samples &= mask
-    if signed:
-        samples ^= np.uint16(1 << (bits_stored - 1))  # two's complement -> offset binary
+    view = np.frombuffer(data, dtype=dtype, count=count)
+    view.flags.writeable = False
+    top = (1 << bits_stored) - 1
+    native = dtype.isnative or dtype.itemsize == 1
+    if native and not signed and (bits_stored == 8 * dtype.itemsize or int(view.max()) <= top):
+        return view.reshape(rows, columns)
+    samples = view.astype(np.uint16)
+    samples &= np.uint16(top)
+    if signed:  # two's complement -> offset binary
+        samples ^= np.uint16(1 << (bits_stored - 1))
     return samples.reshape(rows, columns)
 
 
 def decode_color(
-    data: bytes, *, rows: int, columns: int, planar_configuration: int
+    data: bytes | memoryview, *, rows: int, columns: int, planar_configuration: int
 ) -> npt.NDArray[np.uint8]:
     """Return (rows, columns, 3) RGB bytes from a Basic Color Image Sequence item.
 
     PS3.4 H.4.4 asks for Planar Configuration 1 (all R, then G, then B), but
     many clients send 0 (RGBRGB…); the value actually sent decides (digest §4.4).
+    Either way the result is a read-only view of ``data`` (by plane: strided).
     """
     if rows <= 0 or columns <= 0:
         raise PixelDataError(f"Rows {rows} and Columns {columns} must be positive")
@@ -81,6 +93,7 @@ def decode_color(
         raise PixelDataError(
             f"Pixel Data holds {len(data)} bytes; {rows}x{columns} RGB needs {count}")
     samples = np.frombuffer(data, dtype=np.uint8, count=count)
+    samples.flags.writeable = False
     if planar_configuration == 1:
-        return np.ascontiguousarray(samples.reshape(3, rows, columns).transpose(1, 2, 0))
-    return samples.reshape(rows, columns, 3).copy()
+        return samples.reshape(3, rows, columns).transpose(1, 2, 0)
+    return samples.reshape(rows, columns, 3)

@@ -1,0 +1,146 @@
+"""A request data set as it arrived: attributes decoded, Pixel Data left where it lies.
+
+pynetdicom gathers the fragments of a DIMSE data set in one buffer (PS3.8
+9.3.5 and Annex E).  That buffer is the only copy of an image the server
+keeps: the print model takes a read-only view of the Pixel Data inside it, and
+the transcript keeps the same buffer, already encoded in the presentation
+context's transfer syntax, for the spooled job.  pydicom decodes everything
+else, from a small copy with the pixel values cut out.
+
+A data set the walker of ``net/encoded.py`` cannot follow (pydicom is more
+forgiving) is decoded by pydicom and encoded again first: dearer, but read the
+way pydicom reads it, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from io import BytesIO
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom.dsutils import decode, encode
+
+from printserver.model.errors import InvalidValue, ResourceLimitation
+from printserver.net.encoded import (
+    EncodingError,
+    Layout,
+    PixelValue,
+    TooManyElements,
+    locate,
+    rewrite,
+)
+
+Encoded = BytesIO | bytes | bytearray | memoryview
+MAX_ATTRIBUTE_BYTES = 1_048_576
+"""Everything of an N-SET but its pixels: a few hundred bytes in practice."""
+
+
+@dataclass(frozen=True)
+class ReceivedDataSet:
+    """The attributes of a data set, its encoding and where its image pixels lie."""
+
+    dataset: Dataset  # every attribute; Pixel Data of the image sequences is empty here
+    encoded: memoryview  # read-only, the data set as kept for the spooled job
+    syntax: str  # transfer syntax UID of ``encoded``
+    layout: Layout
+
+    @property
+    def implicit_vr(self) -> bool:
+        return bool(UID(self.syntax).is_implicit_VR)
+
+    @property
+    def little_endian(self) -> bool:
+        return bool(UID(self.syntax).is_little_endian)
+
+    def pixels(self, keyword: str) -> tuple[PixelValue, ...]:
+        sequence = self.layout.sequence(keyword)
+        return sequence.pixels if sequence is not None else ()
+
+    def pixel_data(self, keyword: str) -> memoryview | None:
+        """The Pixel Data value of the first item of ``keyword``, in place; None if absent."""
+        first = next((value for value in self.pixels(keyword) if value.item == 0), None)
+        if first is None:
+            return None
+        return self.encoded[first.start:first.start + first.length]
+
+    def trimmed(self, keyword: str, keep: int) -> ReceivedDataSet:
+        """The same data set with the first item's Pixel Data cut to ``keep`` bytes and the
+        Pixel Data of any further item cut to nothing: the excess is not kept anywhere."""
+        cuts = [(value.start + (keep if value.item == 0 else 0), value.start + value.length)
+                for value in self.pixels(keyword)]
+        return self._rebuilt(rewrite(self.encoded, cuts, self.layout.fields,
+                                     little=self.little_endian), self.dataset)
+
+    def without_images(self) -> ReceivedDataSet:
+        """The same data set with empty image sequences: what is left of an N-SET whose
+        image a later N-SET replaced (the replay erases, then sets the new image)."""
+        cuts = [(sequence.items_start, sequence.items_end) for sequence in self.layout.sequences]
+        fields = tuple(s.field for s in self.layout.sequences if s.field is not None)
+        encoded = rewrite(self.encoded, cuts, fields, little=self.little_endian)
+        return self._rebuilt(encoded, None)
+
+    def _rebuilt(self, encoded: bytearray, dataset: Dataset | None) -> ReceivedDataSet:
+        view = memoryview(encoded).toreadonly()
+        layout = locate(view, implicit=self.implicit_vr, little=self.little_endian)
+        if dataset is None:
+            dataset = _attributes(view, layout, self.implicit_vr, self.little_endian)
+        return ReceivedDataSet(dataset, view, self.syntax, layout)
+
+
+def _attributes(data: memoryview, layout: Layout, implicit: bool, little: bool) -> Dataset:
+    """pydicom's reading of everything but the image pixels (PS3.5 7.1)."""
+    cuts = [(value.start, value.start + value.length)
+            for sequence in layout.sequences for value in sequence.pixels]
+    header = rewrite(data, cuts, layout.fields, little=little)
+    try:
+        dataset: Dataset = decode(BytesIO(header), implicit, little)
+    except Exception as exc:  # pydicom's word on a malformed data set: the client gets 0x0106
+        raise InvalidValue(f"the data set cannot be decoded: {exc}") from None
+    return dataset
+
+
+def _view(stream: Encoded | None) -> memoryview:
+    if stream is None:
+        return memoryview(b"")
+    if isinstance(stream, BytesIO):
+        return stream.getbuffer().toreadonly()  # the buffer pynetdicom filled, not a copy
+    return memoryview(stream).toreadonly()
+
+
+def receive(stream: Encoded | None, syntax: str) -> ReceivedDataSet:
+    """Read a request data set received in transfer syntax ``syntax`` without copying it."""
+    data = _view(stream)
+    uid = UID(syntax)
+    implicit, little = bool(uid.is_implicit_VR), bool(uid.is_little_endian)
+    try:
+        layout = None if uid.is_deflated else locate(data, implicit=implicit, little=little)
+    except EncodingError:
+        layout = None
+    except TooManyElements as exc:
+        raise ResourceLimitation(str(exc)) from None
+    if layout is None:
+        if len(data) > MAX_ATTRIBUTE_BYTES:  # pydicom would read it all, pixels and garbage
+            raise ResourceLimitation("a data set this large must be a plain encoding")
+        return _normalised(data, uid)
+    pixels = sum(value.length for sequence in layout.sequences for value in sequence.pixels)
+    if len(data) - pixels > MAX_ATTRIBUTE_BYTES:
+        raise ResourceLimitation(f"over {MAX_ATTRIBUTE_BYTES >> 10} KiB of attributes")
+    return ReceivedDataSet(_attributes(data, layout, implicit, little), data, str(uid), layout)
+
+
+def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
+    """pydicom's reading of an unusual encoding, encoded again the way pydicom writes."""
+    target = ImplicitVRLittleEndian if uid.is_implicit_VR else ExplicitVRLittleEndian
+    try:
+        dataset = decode(BytesIO(data), bool(uid.is_implicit_VR), bool(uid.is_little_endian),
+                         bool(uid.is_deflated))
+        encoded = encode(dataset, bool(target.is_implicit_VR), True)
+        if encoded is None:
+            raise ValueError("pydicom cannot encode it")
+        view = memoryview(encoded).toreadonly()
+        layout = locate(view, implicit=bool(target.is_implicit_VR), little=True)
+    except Exception as exc:  # whatever pydicom makes of garbage, the client gets 0x0106
+        raise InvalidValue(f"the data set cannot be decoded: {exc}") from None
+    return ReceivedDataSet(_attributes(view, layout, bool(target.is_implicit_VR), True), view,
+                           str(target), layout)

@@ -1,0 +1,121 @@
+"""Request data sets read in place (PS3.5 7.1, 7.5): every encoding of an image sequence,
+cut and re-read by pydicom, and a film sent in Explicit VR printed again from its objects."""
+
+from __future__ import annotations
+
+import json
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pynetdicom import AE, sop_class
+from pynetdicom.dsutils import decode, encode
+
+from printserver.net.received import receive
+from printserver.net.transcript import rerender
+from tests.ghostscript import render_gray16
+from tests.print_client import GRAY_META, box_uids, reference
+from tests.scu import image_item
+from tests.server_harness import directory_config, start_in_process, wait_for_jobs
+
+GRAY = "BasicGrayscaleImageSequence"
+PIXELS = np.arange(12, dtype=np.uint16).reshape(3, 4)
+
+
+def _n_set(*, implicit: bool, undefined_sequence: bool, undefined_item: bool,
+           extra: bytes = b"") -> bytes:
+    item = image_item(PIXELS)
+    item.PixelData = item.PixelData + extra
+    item.is_undefined_length_sequence_item = undefined_item
+    ds = Dataset()
+    ds.ImageBoxPosition = 1
+    ds.Polarity = "REVERSE"
+    ds.BasicGrayscaleImageSequence = Sequence([item])
+    ds[GRAY].is_undefined_length = undefined_sequence
+    ds.RequestedImageSize = "100"
+    encoded = encode(ds, implicit, True)
+    assert encoded is not None
+    return encoded
+
+
+ENCODINGS = [(implicit, sequence, item) for implicit in (True, False)
+             for sequence in (True, False) for item in (True, False)]
+
+
+@pytest.mark.parametrize(("implicit", "undefined_sequence", "undefined_item"), ENCODINGS)
+def test_pixels_are_found_in_place_and_cut_as_pydicom_reads_them(
+        implicit: bool, undefined_sequence: bool, undefined_item: bool) -> None:
+    syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    raw = _n_set(implicit=implicit, undefined_sequence=undefined_sequence,
+                 undefined_item=undefined_item, extra=b"\x01\x02" * 5)
+    stream = BytesIO(raw)
+    received = receive(stream, syntax)
+    item = received.dataset.BasicGrayscaleImageSequence[0]
+    assert (item.Rows, received.dataset.RequestedImageSize) == (3, 100)
+    data = received.pixel_data(GRAY)
+    assert data is not None and len(data) == 34
+    assert np.shares_memory(np.frombuffer(data, np.uint8), np.frombuffer(stream.getbuffer(),
+                                                                         np.uint8))
+    trimmed = receive(bytes(received.trimmed(GRAY, 24).encoded), syntax)
+    assert len(trimmed.encoded) == len(raw) - 10
+    reread = decode(BytesIO(bytes(trimmed.encoded)), implicit, True)
+    assert reread.BasicGrayscaleImageSequence[0].PixelData == PIXELS.astype("<u2").tobytes()
+    assert (reread.Polarity, reread.RequestedImageSize) == ("REVERSE", 100)
+    erased = decode(BytesIO(bytes(received.without_images().encoded)), implicit, True)
+    assert len(erased.BasicGrayscaleImageSequence) == 0 and erased.RequestedImageSize == 100
+
+
+@pytest.mark.filterwarnings("ignore:Expected implicit VR")
+def test_what_the_walker_cannot_follow_is_read_as_pydicom_reads_it() -> None:
+    explicit = _n_set(implicit=False, undefined_sequence=True, undefined_item=True)
+    received = receive(explicit, ImplicitVRLittleEndian)  # the wrong syntax: pydicom copes
+    assert received.dataset.Polarity == "REVERSE"
+    data = received.pixel_data(GRAY)
+    assert data is not None and bytes(data) == PIXELS.astype("<u2").tobytes()
+    assert receive(b"\x01\x02\x03", ImplicitVRLittleEndian).dataset == Dataset()
+    assert receive(None, ImplicitVRLittleEndian).dataset == Dataset()
+
+
+def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -> None:
+    running = start_in_process(directory_config(tmp_path))
+    ae = AE(ae_title="EXPLICIT")
+    ae.add_requested_context(GRAY_META, [ExplicitVRLittleEndian])
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
+    try:
+        assoc = ae.associate("127.0.0.1", running.port, ae_title="PRINTSERVER")
+        assert assoc.is_established
+        session, film = generate_uid(), generate_uid()
+        assoc.send_n_create(None, sop_class.BasicFilmSession, session, meta_uid=GRAY_META,
+                            msg_id=1)
+        box = Dataset()
+        box.ImageDisplayFormat = "STANDARD\\1,1"
+        box.FilmSizeID = "8INX10IN"
+        box.ReferencedFilmSessionSequence = [reference(sop_class.BasicFilmSession, session)]
+        _, reply = assoc.send_n_create(box, sop_class.BasicFilmBox, film, meta_uid=GRAY_META,
+                                       msg_id=2)
+        ramp = (np.arange(200 * 150).reshape(200, 150) % 4096).astype(np.uint16)
+        image = Dataset()
+        image.ImageBoxPosition = 1
+        image.BasicGrayscaleImageSequence = [image_item(ramp)]
+        status, _ = assoc.send_n_set(image, sop_class.BasicGrayscaleImageBox,
+                                     box_uids(reply)[0], meta_uid=GRAY_META, msg_id=3)
+        assert status.Status == 0
+        assert assoc.send_n_action(None, 1, sop_class.BasicFilmBox, film, meta_uid=GRAY_META,
+                                   msg_id=4)[0].Status == 0
+        assoc.release()
+        (job,) = wait_for_jobs(running.spool, 1, {"done"})
+        index = json.loads((running.spool / "jobs" / job.job_id / "objects" / "index.json")
+                           .read_text())
+        assert [step.get("syntax") for step in index[:-1]] == [
+            ImplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRLittleEndian]
+        again = rerender(running.server.store, job.job_id, running.config, running.server.queue)
+        wait_for_jobs(running.spool, 2, {"done"})
+    finally:
+        running.server.stop()
+    first = render_gray16(running.server.store.document(job.job_id), 100)[0]
+    second = render_gray16(running.server.store.document(again.job_id), 100)[0]
+    assert np.array_equal(first, second)
