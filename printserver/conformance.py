@@ -11,18 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pydicom.datadict import dictionary_VR
+
 import printserver
-from printserver.config import MEDIUM_TYPES, PrinterConfig, load_config
+from printserver.config import (
+    MEDIUM_TYPES,
+    LimitsConfig,
+    PrinterConfig,
+    ServerConfig,
+    load_config,
+)
 from printserver.model.film_box import ORIENTATIONS
-from printserver.model.film_session import MAX_COPIES, PRIORITIES
+from printserver.model.film_session import PRIORITIES
 from printserver.model.film_size import FILM_SIZES
 from printserver.model.image_box import DECIMATE_CROP, POLARITIES
 from printserver.model.presentation_lut import STRICT_ENTRIES
 from printserver.model.printer import REASON_TERMS
 from printserver.net import attributes, status
+from printserver.net.encoded import MAX_ELEMENTS
+from printserver.net.handlers import MIN_PEER_PDU
+from printserver.net.message_limits import MAX_COMMAND_SET, MAX_OTHER_DATA_SET
 from printserver.net.print_job import EXECUTION_STATUS
+from printserver.net.received import MAX_ATTRIBUTE_BYTES
 from printserver.net.scp import ACCEPTED_SOP_CLASSES, TRANSFER_SYNTAXES
 from printserver.net.uids import NAMES
+from printserver.net.vr_strings import RULES
 from printserver.render.sheet import PRESENTATION_LUT_SHAPES
 
 
@@ -62,6 +75,34 @@ def _attributes() -> list[str]:
         ("Presentation LUT N-CREATE", attributes.PRESENTATION_LUT_KEYWORDS),
     )
     lines += _table(("Request", "Attributes"), ((name, _keywords(kw)) for name, kw in rows))
+    return lines + _strings([kw for _, keywords in rows for kw in keywords])
+
+
+def _strings(keywords: list[str]) -> list[str]:
+    """How string values are held to their VR (PS3.5 Table 6.2-1), per VR."""
+    unread = ("SOPClassUID", "SOPInstanceUID", "SpecificCharacterSet")  # not read as values
+    read = {kw for kw in keywords if kw not in unread} | {"PhotometricInterpretation"}
+    by_vr: dict[str, set[str]] = {vr: set() for vr in RULES}
+    for keyword in read:
+        vr = dictionary_VR(keyword)
+        if vr in by_vr:
+            by_vr[vr].add(keyword)
+    by_vr["UI"].add("ReferencedSOPInstanceUID (of every reference sequence)")
+    lines = ["### Strings and their Value Representations", "",
+             "Every string read from a request is held to the VR of its attribute in the "
+             "data dictionary (PS3.5 Table 6.2-1), whatever VR an explicit VR peer sends. "
+             "Padding (spaces, NULs) is not part of a value; code strings are upper-cased. "
+             "An ESC still present after decoding by Specific Character Set is not a code "
+             "extension and counts as a control character.  A strict printer answers 0x0106 "
+             "with an Error Comment naming the attribute and the rule.  A lenient printer "
+             "cleans text meant for people — every control character becomes a space, "
+             "several values are joined again with backslashes, the text is cut to the "
+             "maximum length — and answers 0x0116; a code string outside its repertoire is "
+             "an unsupported value (default and 0x0116); a UID that is not printable ASCII "
+             "of at most 64 characters is refused (0x0106) by both.", ""]
+    lines += _table(("VR", "Maximum", "Allowed", "Lenient", "Attributes"), (
+        (vr, rule.max_length, rule.repertoire, rule.lenient, ", ".join(sorted(by_vr[vr])))
+        for vr, rule in RULES.items() if by_vr[vr]))
     return lines
 
 
@@ -72,7 +113,7 @@ def _values(printer: PrinterConfig) -> list[str]:
              "range are clamped with B605; 0 means \"use the default\".  Every value can be "
              "changed per printer in the configuration file.", ""]
     rows = [
-        ("Number of Copies", f"1..{MAX_COPIES}", "1"),
+        ("Number of Copies", f"1..{LimitsConfig().max_copies} (`max_copies`)", "1"),
         ("Print Priority", ", ".join(PRIORITIES), "MED"),
         ("Medium Type", ", ".join(MEDIUM_TYPES), printer.default_medium),
         ("Film Destination", ", ".join(printer.film_destinations), printer.default_destination),
@@ -153,6 +194,42 @@ def _density() -> list[str]:
             "ICC Profile attribute is accepted and not applied (sRGB assumed).", ""]
 
 
+def _resource_limits(printer: PrinterConfig) -> list[str]:
+    """What one peer may make the server hold or render, each checked before it is spent."""
+    limits = LimitsConfig()
+    lines = ["## 9. Resource limits", "",
+             "Each limit is checked before the server allocates or renders what a request "
+             "asks for.  `[limits]` holds the server-wide ones, `[[printers]]` the per-printer "
+             "ones; defaults shown.  Received pixels are kept once: the print model reads them "
+             "in place in the received data set, which is also what the spooled job keeps "
+             "(in the presentation context's transfer syntax).", ""]
+    rows = [
+        ("`max_image_boxes` (printer)", printer.max_image_boxes,
+         "Film Box N-CREATE: counted from the Image Display Format (at most 1024 "
+         "characters, numbers of at most 9 digits) before any box is made", "0x0106"),
+        ("`max_image_pixels` (printer)", printer.max_image_pixels,
+         "Image Box N-SET: Rows × Columns", "0xC605"),
+        ("`max_image_bytes`", limits.max_image_bytes,
+         "Image Box N-SET: Rows × Columns × Samples per Pixel × Bits Allocated / 8, "
+         "before the pixels are read", "0xC605"),
+        ("`max_association_image_bytes`", limits.max_association_image_bytes,
+         "Image Box N-SET: the images of every box of the session at once; the image a "
+         "box replaces no longer counts", "0xC605"),
+        ("`max_film_boxes_per_session`", limits.max_film_boxes_per_session,
+         "Film Box N-CREATE beyond the limit", "0x0213"),
+        ("`max_pages_per_job`", limits.max_pages_per_job,
+         "Film Session N-ACTION of more films, before any is rendered", "0x0213"),
+        ("`max_copies`", limits.max_copies,
+         "Number of Copies above it: a lenient printer prints the limit, a strict one "
+         "refuses", "0x0116 / 0x0106"),
+        ("Pixel Data length", "the image",
+         "Image Box N-SET: bytes beyond Rows × Columns × Samples × Bits Allocated / 8 (one "
+         "padding byte to an even length excepted): a lenient printer drops them before "
+         "anything keeps them and prints the image, a strict one refuses", "0x0116 / 0x0106"),
+    ]
+    return lines + _table(("Limit", "Default", "Checked", "Status"), rows)
+
+
 def _statuses() -> list[str]:
     lines = ["## 6. Status codes returned", "",
              "Every failure carries an Error Comment (0000,0902) saying what was wrong.", ""]
@@ -208,7 +285,8 @@ STATIC_POLICIES = """\
 * Calling AE titles can be restricted per server and per printer
   (`allowed_calling_aes`); others are rejected (1/1/3).
 * Up to `max_associations` (default 10) associations at once, each served by
-  its own thread.  Maximum PDU size advertised: configurable, 0 = unlimited.
+  its own thread.  A slot is taken only by a complete A-ASSOCIATE-RQ: a TCP
+  connection that has not yet sent one holds no slot (see *Network limits*).
 * **DICOM TLS**: the Basic TLS Secure Transport Connection Profile on a
   second port when `[server.tls]` names a certificate and key; TLS 1.2 or
   later; client certificates are verified when `require_client_certificate`.
@@ -233,8 +311,40 @@ STATIC_POLICIES = """\
 * Character sets: Film Session Label and annotation Text String are read as
   pydicom decodes them (the default repertoire, or the data set's Specific
   Character Set when it sends one); annotation text is drawn with a Unicode
-  font.
+  font.  Client text never becomes PostScript program text: the label is the
+  document's `%%Title` comment only, as escaped printable ASCII on its own
+  line, and annotations are drawn into the film's pixels.
 """
+
+
+NETWORK_LIMITS = (
+    "max_pdu_size", "max_associate_pdu_size", "acse_timeout", "socket_timeout",
+    "network_timeout", "dimse_timeout", "tls_handshake_timeout", "max_associations",
+    "max_pending_connections", "max_pending_per_address",
+)
+
+
+def _network_limits() -> list[str]:
+    """The upper-layer limits (PS3.8) with their defaults, read from the settings model."""
+    fields = ServerConfig.model_fields
+    rows = [(f"`{name}`", fields[name].default, fields[name].description or "")
+            for name in NETWORK_LIMITS]
+    lines = ["### Network limits", "",
+             "The Maximum Length we advertise in the A-ASSOCIATE-AC is `max_pdu_size`; a "
+             "P-DATA-TF longer than that, an A-ASSOCIATE-RQ longer than "
+             "`max_associate_pdu_size` or a PDU of unknown type is answered with A-ABORT "
+             "after its 6-byte header, without reading the rest.  An A-ASSOCIATE-RQ whose AE "
+             "title fields are not of the default repertoire, or that does not decode, is "
+             "answered with A-ABORT before an association exists; one proposing a Maximum "
+             f"Length below {MIN_PEER_PDU} is rejected (1/1/1).  A command set over "
+             f"{MAX_COMMAND_SET >> 10} KiB is answered with A-ABORT.  The data set of an "
+             "N-SET larger than one image plus 1 MiB (`[limits] max_image_bytes`), or of "
+             f"any other request larger than {MAX_OTHER_DATA_SET >> 20} MiB, is discarded as "
+             "it arrives and the request is answered 0xC605 (image boxes) or 0x0213; so is "
+             f"an N-SET with over {MAX_ELEMENTS} elements or over "
+             f"{MAX_ATTRIBUTE_BYTES >> 10} KiB besides its pixels.  A request naming a SOP "
+             "class this SCP does not serve is answered 0x0118.", ""]
+    return lines + _table(("Setting `[server]`", "Default", "Meaning"), rows)
 
 
 def conformance_statement(printer: PrinterConfig | None = None) -> str:
@@ -243,5 +353,7 @@ def conformance_statement(printer: PrinterConfig | None = None) -> str:
     lines = [STATIC_INTRO.format(version=printserver.__version__)]
     lines += _sop_classes()
     lines += [STATIC_POLICIES]
+    lines += _network_limits()
     lines += _attributes() + _values(printer) + _statuses() + _printer_status() + _density()
+    lines += _resource_limits(printer)
     return "\n".join(lines).rstrip() + "\n"
