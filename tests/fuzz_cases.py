@@ -13,7 +13,7 @@ import random
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
@@ -55,6 +55,18 @@ INTEGERS = (0, 1, 2, -1, -32768, 255, 256, 4095, 4096, 32767, 32768, 65535, 6553
             2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**63, -(2**63))
 UNICODE = ("²", "¹²", "١٢٣", "Ⅻ", "\u200b", "\ufeff", "ÿ", "日本語", "\U0001f4a9", "\ud800")
 CONTROL = "".join(chr(c) for c in (*range(0, 32), 127))
+
+Maker = TypeVar("Maker")
+
+
+def weighted(rng: random.Random, makers: list[tuple[int, Maker]]) -> Maker:
+    """One of ``makers``, drawn in proportion to its weight."""
+    roll = rng.randrange(sum(weight for weight, _ in makers))
+    for weight, maker in makers:
+        if roll < weight:
+            return maker
+        roll -= weight
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -405,12 +417,7 @@ class DimseCases:
             (8, self.lut_create), (5, self.get), (4, self.action), (4, self.delete),
             (3, self.odd_target),
         ]
-        roll = self.rng.randrange(sum(weight for weight, _ in makers))
-        for weight, maker in makers:
-            if roll < weight:
-                return maker()
-            roll -= weight
-        raise AssertionError("unreachable")
+        return weighted(self.rng, makers)()
 
     def _case(self, what: str, notes: list[str], command: int, sop_class: str,
               target: Ref | str, **kwargs: Any) -> DimseCase:
@@ -738,12 +745,7 @@ class PduCases:
             (5, self.garbage), (20, self.framed_p_data), (14, self.broken_p_data),
             (5, self.state_violation),
         ]
-        roll = self.rng.randrange(sum(weight for weight, _ in makers))
-        for weight, maker in makers:
-            if roll < weight:
-                return maker()
-            roll -= weight
-        raise AssertionError("unreachable")
+        return weighted(self.rng, makers)()
 
     def _associate(self) -> tuple[bytes, str]:
         rng = self.rng

@@ -24,8 +24,10 @@ GRAY_META = sop_class.BasicGrayscalePrintManagementMeta
 
 
 def associate_rq(called: str = "PRINTSERVER", calling: str = "HOSTILE",
-                 contexts: tuple[str, ...] = (GRAY_META,), max_pdu: int = 16384) -> bytes:
-    """An encoded A-ASSOCIATE-RQ PDU proposing ``contexts`` with Implicit VR Little Endian."""
+                 contexts: tuple[str, ...] = (GRAY_META,), max_pdu: int = 16384,
+                 syntaxes: tuple[str, ...] = (IMPLICIT_LE,)) -> bytes:
+    """An encoded A-ASSOCIATE-RQ PDU proposing each of ``contexts`` once per transfer syntax
+    (all contexts with the first syntax, then all with the second, …)."""
     primitive = A_ASSOCIATE()
     primitive.application_context_name = "1.2.840.10008.3.1.1.1"
     primitive.calling_ae_title = calling
@@ -33,8 +35,9 @@ def associate_rq(called: str = "PRINTSERVER", calling: str = "HOSTILE",
     primitive.calling_presentation_address = AddressInformation("127.0.0.1", 0)
     primitive.called_presentation_address = AddressInformation("127.0.0.1", 0)
     cxs = []
-    for index, uid in enumerate(contexts):
-        cx = build_context(uid, [IMPLICIT_LE])
+    pairs = [(uid, syntax) for syntax in syntaxes for uid in contexts]
+    for index, (uid, syntax) in enumerate(pairs):
+        cx = build_context(uid, [syntax])
         cx.context_id = 2 * index + 1
         cxs.append(cx)
     primitive.presentation_context_definition_list = cxs

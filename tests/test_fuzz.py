@@ -61,15 +61,12 @@ from typing import Any
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset
-from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
+from pynetdicom.pdu import A_ASSOCIATE_AC
 from pynetdicom.pdu_items import MaximumLengthSubItem
-from pynetdicom.pdu_primitives import A_ASSOCIATE, MaximumLengthNotification
-from pynetdicom.presentation import build_context
-from pynetdicom.transport import AddressInformation
 
 from printserver.net.status import FAILURES
 from tests import fuzz_cases as fc
-from tests.hostile_peer import RELEASE_RQ, pdu_header, peak_rss_kb, rss_kb
+from tests.hostile_peer import RELEASE_RQ, associate_rq, pdu_header, peak_rss_kb, rss_kb
 from tests.print_client import PrintClient, output_files
 from tests.server_harness import REPO, ServerProcess, config_text, free_port
 
@@ -197,25 +194,7 @@ class Wire:
 
 
 def associate_request(called: str, calling: str = "FUZZER") -> bytes:
-    primitive = A_ASSOCIATE()
-    primitive.application_context_name = "1.2.840.10008.3.1.1.1"
-    primitive.calling_ae_title = calling
-    primitive.called_ae_title = called
-    primitive.calling_presentation_address = AddressInformation("127.0.0.1", 0)
-    primitive.called_presentation_address = AddressInformation("127.0.0.1", 0)
-    contexts = []
-    for index, (uid, syntax) in enumerate([(uid, IMPLICIT_LE) for uid in PROPOSED]
-                                          + [(uid, EXPLICIT_LE) for uid in PROPOSED]):
-        context = build_context(uid, [syntax])
-        context.context_id = 2 * index + 1
-        contexts.append(context)
-    primitive.presentation_context_definition_list = contexts
-    length = MaximumLengthNotification()
-    length.maximum_length_received = 65536
-    primitive.user_information = [length]
-    pdu = A_ASSOCIATE_RQ()
-    pdu.from_primitive(primitive)
-    return bytes(pdu.encode())
+    return associate_rq(called, calling, PROPOSED, 65536, (IMPLICIT_LE, EXPLICIT_LE))
 
 
 def decode(data: bytes, explicit: bool = False) -> Dataset:
@@ -441,18 +420,26 @@ class Memory:
 # the runs ------------------------------------------------------------------------------------
 
 
+def _must_stop(case: Any, findings: Findings, memory: Memory, alive: Any,
+               deadline: float) -> bool:
+    """Out of time or the server gone: the run ends, saying so; else note the case."""
+    if time.monotonic() > deadline:
+        findings.add("ran out of time", f"stopped before #{case.index} {case.label}")
+        return True
+    if not alive():
+        findings.add("server gone", f"before #{case.index} {case.label}")
+        return True
+    memory.current = f"#{case.index} {case.label}"
+    return False
+
+
 def run_pdu_cases(port: int, cases: list[fc.PduCase], findings: Findings, memory: Memory,
                   alive: Any, deadline: float) -> None:
     shared: Association | None = None
     recent: deque[str] = deque(maxlen=12)
     for case in cases:
-        if time.monotonic() > deadline:
-            findings.add("ran out of time", f"stopped before #{case.index} {case.label}")
+        if _must_stop(case, findings, memory, alive, deadline):
             break
-        if not alive():
-            findings.add("server gone", f"before #{case.index} {case.label}")
-            break
-        memory.current = f"#{case.index} {case.label}"
         try:
             if case.keeps_framing:
                 if shared is None:
@@ -630,13 +617,8 @@ def run_dimse_cases(port: int, cases: list[fc.DimseCase], findings: Findings, me
                     alive: Any, deadline: float, seed: int) -> Counter[int]:
     run = DimseRun(port, findings, seed)
     for case in cases:
-        if time.monotonic() > deadline:
-            findings.add("ran out of time", f"stopped before #{case.index} {case.label}")
+        if _must_stop(case, findings, memory, alive, deadline):
             break
-        if not alive():
-            findings.add("server gone", f"before #{case.index} {case.label}")
-            break
-        memory.current = f"#{case.index} {case.label}"
         try:
             run.run(case)
         except TimeoutError:
