@@ -132,7 +132,7 @@ def main() -> None:
             for number, (whole, nset, action) in enumerate(runs, start=1):
                 print(f"run {number}: association {whole:.3f} s, slowest N-SET {nset * 1000:.0f} "
                       f"ms, N-ACTION {action * 1000:.0f} ms")
-            whole, nset, action = (statistics.median(column) for column in zip(*runs))
+            whole, nset, action = (statistics.median(column) for column in zip(*runs, strict=True))
             print(f"median of {args.runs}: association {whole:.3f} s, slowest N-SET "
                   f"{nset * 1000:.0f} ms, N-ACTION {action * 1000:.0f} ms; server peak RSS "
                   f"{_peak_rss_mb(server.pid):.0f} MB; idle connections held: {len(idle)}")

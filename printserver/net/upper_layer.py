@@ -286,7 +286,9 @@ def associate_rq_problem(pdu: bytearray) -> str | None:
     hold an association slot until the ACSE timeout.
     """
     for name, field in (("called", pdu[10:26]), ("calling", pdu[26:42])):
-        if len(field) < 16 or any(not 0x20 <= byte <= 0x7E or byte == 0x5C for byte in field):
+        # NUL is tolerated: some old devices pad AE titles with it instead of spaces
+        if len(field) < 16 or any(not (0x20 <= byte <= 0x7E or byte == 0) or byte == 0x5C
+                                  for byte in field):
             return f"{name} AE title field is not 16 characters of the default repertoire"
     try:
         request = A_ASSOCIATE_RQ_PDU()
