@@ -395,3 +395,23 @@ def test_an_unknown_sop_class_is_answered_not_aborted(fast_server: InProcessServ
     assert client.established
     assert client.flat_film(900).Status == 0
     client.release()
+
+
+def test_a_malformed_abort_or_release_ends_only_its_own_connection(
+        fast_server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    died: list[str] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(repr(args.exc_value)))
+    for bad in (peer.pdu_header(0x07, 4) + bytes([0, 0, 3, 0]),   # A-ABORT source 3
+                peer.pdu_header(0x07, 4) + bytes([0, 0, 2, 9]),   # provider reason 9
+                peer.pdu_header(0x05, 4) + b"\x00" * 4):          # A-RELEASE-RQ, fine
+        sock = peer.connect(fast_server.port)
+        sock.sendall(peer.associate_rq())
+        reply = peer.read_pdu(sock)
+        assert reply is not None and reply[0] == 0x02
+        sock.sendall(bad)
+        assert peer.closed_by_peer(sock, 5.0)
+        sock.close()
+    client = PrintClient(fast_server.port)
+    assert client.established and client.flat_film(700).Status == 0
+    client.release()
+    assert not died, f"a server thread died: {died}"

@@ -399,11 +399,22 @@ class BoundedDUL(DULServiceProvider):
         self._accept_pdu(pdu)
 
     def _accept_pdu(self, pdu: bytearray) -> None:
+        """Hand a PDU to the state machine once it is known to convert to a primitive.
+
+        pynetdicom converts PDUs other than P-DATA-TF inside the state machine,
+        where a bad value (an A-ABORT source of 3, say) kills the DUL thread;
+        converting here first turns it into the standard answer instead.
+        """
         try:
             decoded, event = self._decode_pdu(pdu)
+            if pdu[0] != P_DATA_TF:
+                decoded.to_primitive()
         except Exception as exc:  # any malformed content: the standard answer is A-ABORT
             LOG.warning("%s sent a PDU that does not decode (%s): aborted", self._peer(), exc)
-            self.event_queue.put("Evt19")
+            if pdu[0] == 0x07:  # the peer is aborting anyway: just close
+                cast(EdgeSocket, self.socket).close()
+            else:
+                self.event_queue.put("Evt19")
             return
         self.event_queue.put(event)
         self._recv_pdu.put(decoded)
