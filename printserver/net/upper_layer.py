@@ -55,6 +55,8 @@ from printserver.net.message_limits import BoundedDIMSE
 LOG = logging.getLogger(__name__)
 
 PDU_HEADER = 6
+HOT_SECONDS = 1.0
+IDLE_POLL = 0.02
 A_ASSOCIATE_RQ = 0x01
 P_DATA_TF = 0x04
 SMALL_PDU = 64
@@ -350,8 +352,35 @@ class BoundedDUL(DULServiceProvider):
     """pynetdicom's DUL with a PDU reader that checks each header before reading a body."""
 
     def __init__(self, assoc: Association, limits: EdgeLimits) -> None:
+        self._hot_delay = 0.001
+        self._last_activity = time.monotonic()
         super().__init__(assoc)
         self.limits = limits
+
+    @property
+    def _run_loop_delay(self) -> float:
+        """How long the reactor sleeps between polls: pynetdicom's millisecond while PDUs
+        come and go, 20 ms once the association has been quiet for a second, so that
+        idle associations do not keep a core busy polling."""
+        if time.monotonic() - self._last_activity < HOT_SECONDS:
+            return self._hot_delay
+        return IDLE_POLL
+
+    @_run_loop_delay.setter
+    def _run_loop_delay(self, value: float) -> None:
+        self._hot_delay = value
+
+    def _is_transport_event(self) -> bool:
+        if super()._is_transport_event():
+            self._last_activity = time.monotonic()
+            return True
+        return False
+
+    def _process_recv_primitive(self) -> bool:
+        if super()._process_recv_primitive():
+            self._last_activity = time.monotonic()
+            return True
+        return False
 
     def _peer(self) -> str:
         info = self.assoc.requestor.address_info
