@@ -22,18 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_server import free_port, image_item, peak_rss_mb  # beside this script
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, sop_class
 
 REPO = Path(__file__).resolve().parent.parent
 META = sop_class.BasicGrayscalePrintManagementMeta
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(port: int, timeout: float = 20.0) -> None:
@@ -44,15 +39,6 @@ def _wait_for(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise SystemExit(f"the server did not start on port {port}")
-
-
-def _image_item(pixels: np.ndarray) -> Dataset:
-    item = Dataset()
-    item.SamplesPerPixel, item.PhotometricInterpretation = 1, "MONOCHROME2"
-    item.Rows, item.Columns = pixels.shape
-    item.BitsAllocated, item.BitsStored, item.HighBit, item.PixelRepresentation = 16, 12, 11, 0
-    item.PixelData = pixels.astype("<u2").tobytes()
-    return item
 
 
 def one_film(port: int, images: list[np.ndarray]) -> tuple[float, float, float]:
@@ -80,7 +66,7 @@ def one_film(port: int, images: list[np.ndarray]) -> tuple[float, float, float]:
             zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1):
         modification = Dataset()
         modification.ImageBoxPosition = position
-        modification.BasicGrayscaleImageSequence = [_image_item(pixels)]
+        modification.BasicGrayscaleImageSequence = [image_item(pixels)]
         began = time.perf_counter()
         status, _ = assoc.send_n_set(modification, sop_class.BasicGrayscaleImageBox,
                                      item.ReferencedSOPInstanceUID, meta_uid=META,
@@ -98,13 +84,6 @@ def one_film(port: int, images: list[np.ndarray]) -> tuple[float, float, float]:
     return time.perf_counter() - start, slowest, action
 
 
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -114,7 +93,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 4096, (2048, 2048), dtype=np.uint16) for _ in range(4)]
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
+        port = free_port()
         pdu = f"max_pdu_size = {args.max_pdu}\n" if args.max_pdu else ""
         config = Path(tmp) / "printserver.toml"
         config.write_text(
@@ -135,7 +114,7 @@ def main() -> None:
             whole, nset, action = (statistics.median(column) for column in zip(*runs, strict=True))
             print(f"median of {args.runs}: association {whole:.3f} s, slowest N-SET "
                   f"{nset * 1000:.0f} ms, N-ACTION {action * 1000:.0f} ms; server peak RSS "
-                  f"{_peak_rss_mb(server.pid):.0f} MB; idle connections held: {len(idle)}")
+                  f"{peak_rss_mb(server.pid):.0f} MB; idle connections held: {len(idle)}")
         finally:
             for sock in idle:
                 sock.close()

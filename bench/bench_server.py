@@ -102,7 +102,7 @@ def _sigterm_exits() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -131,7 +131,7 @@ def _tail(path: Path, size: int = 3000) -> str:
         return f"({path} unreadable)"
 
 
-def _peak_rss_mb(pid: int) -> float:
+def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -146,7 +146,7 @@ def _images() -> Images:
     return [rng.integers(0, 4096, (2048, 2048), dtype=np.uint16) for _ in range(4)]
 
 
-def _image_item(pixels: npt.NDArray[np.uint16]) -> Dataset:
+def image_item(pixels: npt.NDArray[np.uint16]) -> Dataset:
     item = Dataset()
     item.SamplesPerPixel, item.PhotometricInterpretation = 1, "MONOCHROME2"
     item.Rows, item.Columns = pixels.shape
@@ -206,7 +206,7 @@ def print_film(port: int, called_ae: str, label: str, images: Images) -> Film:
                 zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1):
             modification = Dataset()
             modification.ImageBoxPosition = position
-            modification.BasicGrayscaleImageSequence = [_image_item(pixels)]
+            modification.BasicGrayscaleImageSequence = [image_item(pixels)]
             status, _ = assoc.send_n_set(modification, GRAYSCALE_IMAGE_BOX,
                                          item.ReferencedSOPInstanceUID, meta_uid=META,
                                          msg_id=2 + position)
@@ -390,7 +390,7 @@ def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
     with (tempfile.TemporaryDirectory(prefix="bench-server-") as tmp,
           contextlib.ExitStack() as stack):
         root = Path(tmp)
-        port = _free_port()
+        port = free_port()
         if use_cups:
             cups_server, sink_dir = stack.enter_context(_cups_queue(root))
             printer = f'cups_queue = "film"\ncups_server = "{cups_server}"\n'
@@ -427,7 +427,7 @@ def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
             watch.wait(len(figures.good), 120 + 30 * len(done))
         finally:
             watch.stop()
-        figures.peak_rss_mb = _peak_rss_mb(server.pid)
+        figures.peak_rss_mb = peak_rss_mb(server.pid)
         if server.poll() is not None:
             raise RuntimeError(f"the server exited during the run:\n{_tail(log)}")
         arrivals = watch.arrivals()
@@ -493,7 +493,7 @@ def anchor_inside(films: int) -> None:
         root = Path(tmp)
         for sub in ("database", "spool", "log"):
             (root / sub).mkdir()
-        port = _free_port()
+        port = free_port()
         (root / "dcmprscp.cfg").write_text(DCMPRSCP_CONFIG.format(ae=CALLED_AE, port=port))
         log = root / "dcmprscp.log"
         process: subprocess.Popen[bytes] | None = None
@@ -512,7 +512,7 @@ def anchor_inside(films: int) -> None:
                                     timeout=10).stdout
             version = next(iter(re.findall(r"dcmprscp v[0-9.]+", banner)), "dcmprscp")
             answer = {"films": [film.__dict__ for film in done],
-                      "peak_rss_mb": _peak_rss_mb(process.pid), "version": version.strip()}
+                      "peak_rss_mb": peak_rss_mb(process.pid), "version": version.strip()}
         finally:
             _stop(process, 10)
         print(ANCHOR_MARK + json.dumps(answer), flush=True)
