@@ -22,7 +22,7 @@ import numpy.typing as npt
 from printserver.render.annotation import draw_annotation
 from printserver.render.density import to_drive
 from printserver.render.lut import to_p_values
-from printserver.render.resample import kernel_for, plan, resample_band
+from printserver.render.resample import BandResampler, kernel_for, plan
 from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
@@ -125,7 +125,7 @@ def _fill(physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: st
 
 
 BAND_ROWS = 64
-"""Output rows resampled at a time: temporaries stay small and in cache."""
+"""Output rows resampled at a time: small enough that a band's buffers stay in cache."""
 
 
 def _window(fit: Fit, cell_w: int, cell_h: int) -> tuple[int, int, int, int] | None:
@@ -146,14 +146,19 @@ def _source(image: SheetImage) -> npt.NDArray[np.float32]:
     return values
 
 
-def _finish(values: npt.NDArray[np.float32], image: SheetImage
-            ) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
-    """Round once: drive values through the tone scale, or RGB bytes as sent."""
+def _finish(values: npt.NDArray[np.float32], image: SheetImage,
+            target: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]) -> None:
+    """Round once into ``target``: drive values through the tone scale, or RGB bytes as sent.
+
+    ``values`` is scratch space; rounded RGB levels are stored straight into the
+    page, which converts them to bytes without a temporary.
+    """
     if not image.color:
-        return to_drive(values, image.tone)
+        target[...] = to_drive(values, image.tone)
+        return
     np.rint(values, out=values)
     np.clip(values, 0, 255, out=values)
-    return values.astype(np.uint8)
+    target[...] = values
 
 
 def draw_image(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: SheetImage,
@@ -176,11 +181,12 @@ def draw_image(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: Shee
     top, left = y0 + (cell_h - height) // 2, x0 + (cell_w - width) // 2
     target = page[top:top + height, left:left + width]
     if (height, width) == source.shape[:2] and not fit.crop:
-        target[...] = _finish(source, image)
+        _finish(source, image, target)
     else:
+        resampler = BandResampler(source, taps_plan, BAND_ROWS)
         for r0 in range(0, height, BAND_ROWS):
             r1 = min(height, r0 + BAND_ROWS)
-            target[r0:r1] = _finish(resample_band(source, taps_plan, r0, r1), image)
+            _finish(resampler.band(r0, r1), image, target[r0:r1])
     return left, top, left + width, top + height
 
 

@@ -96,7 +96,11 @@ def taps(
 
 @dataclass(frozen=True)
 class Plan:
-    """Taps of both axes for drawing an image at (out_h, out_w), or a window of it."""
+    """Taps of both axes for drawing an image at (out_h, out_w), or a window of it.
+
+    Weights are stored one row per tap, shape (taps, n_out), so that each
+    multiplication reads contiguous weights.
+    """
 
     rows_index: npt.NDArray[np.intp]
     rows_weights: npt.NDArray[np.float32]
@@ -119,32 +123,58 @@ def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
         y0, y1, x0, x1 = window
         rows_index, rows_weights = rows_index[y0:y1], rows_weights[y0:y1]
         cols_index, cols_weights = cols_index[x0:x1], cols_weights[x0:x1]
-    return Plan(rows_index, rows_weights, cols_index, cols_weights)
+    return Plan(rows_index, np.ascontiguousarray(rows_weights.T),
+                cols_index, np.ascontiguousarray(cols_weights.T))
 
 
-def _weighted_gather(source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
-                     weights: npt.NDArray[np.float32], axis: int) -> npt.NDArray[np.float32]:
-    """Sum over taps k of source gathered at index[:, k] along ``axis``, times weights[:, k]."""
-    shape = [1] * source.ndim
-    shape[axis] = index.shape[0]
-    out = np.take(source, index[:, 0], axis=axis)
-    out *= weights[:, 0].reshape(shape)
-    for k in range(1, index.shape[1]):
-        gathered = np.take(source, index[:, k], axis=axis)
-        gathered *= weights[:, k].reshape(shape)
-        out += gathered
-    return out
+def _gather_into(out: npt.NDArray[np.float32], scratch: npt.NDArray[np.float32],
+                 source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
+                 weights: npt.NDArray[np.float32], axis: int) -> None:
+    """``out`` = sum over taps k of source gathered at index[:, k] along ``axis``, times weights[k].
+
+    Taps are added in order, one float32 rounding per operation, so the result
+    does not depend on the buffers used.  Indices are in range already; mode
+    "clip" keeps numpy from buffering the output.
+    """
+    for k in range(index.shape[1]):
+        gathered = out if k == 0 else scratch
+        np.take(source, index[:, k], axis=axis, out=gathered, mode="clip")
+        np.multiply(gathered, weights[k], out=gathered)
+        if k:
+            np.add(out, gathered, out=out)
 
 
-def resample_band(image: npt.NDArray[np.float32], taps_plan: Plan, r0: int, r1: int
-                  ) -> npt.NDArray[np.float32]:
-    """Output rows r0..r1 of the planned rendering: (r1 - r0, out_w) or (…, out_w, channels).
+class BandResampler:
+    """Output rows of one planned rendering, a band at a time, in buffers reused per band.
 
     Vertical taps first (whole input rows), then horizontal taps on that band only,
-    so temporaries stay a few output rows high whatever the image size.
+    so temporaries stay a few output rows high whatever the image size.  Reused
+    buffers avoid the page faults of fresh temporaries, which cost as much as the
+    arithmetic.
     """
-    tall = _weighted_gather(image, taps_plan.rows_index[r0:r1], taps_plan.rows_weights[r0:r1], 0)
-    return _weighted_gather(tall, taps_plan.cols_index, taps_plan.cols_weights, 1)
+
+    def __init__(self, image: npt.NDArray[np.float32], taps_plan: Plan, band_rows: int) -> None:
+        self.image, self.plan = image, taps_plan
+        channels = image.shape[2:]
+        out_w = taps_plan.shape[1]
+        self._tall = np.empty((2, band_rows, image.shape[1], *channels), np.float32)
+        self._wide = np.empty((2, band_rows, out_w, *channels), np.float32)
+        # horizontal weights spelled out per channel: the multiply then runs contiguous
+        self._cols_weights = np.ascontiguousarray(np.broadcast_to(
+            taps_plan.cols_weights.reshape(-1, out_w, *(1,) * len(channels)),
+            (taps_plan.cols_weights.shape[0], out_w, *channels)))
+        self._row_shape = (-1, 1, *(1,) * len(channels))
+
+    def band(self, r0: int, r1: int) -> npt.NDArray[np.float32]:
+        """Rows r0..r1: (r1 - r0, out_w) or (…, out_w, channels), valid until the next call."""
+        rows = r1 - r0
+        tall, wide = self._tall[:, :rows], self._wide[:, :rows]
+        row_weights = self.plan.rows_weights[:, r0:r1]
+        _gather_into(tall[0], tall[1], self.image, self.plan.rows_index[r0:r1],
+                     row_weights.reshape(row_weights.shape[0], *self._row_shape), 0)
+        out: npt.NDArray[np.float32] = wide[0]
+        _gather_into(out, wide[1], tall[0], self.plan.cols_index, self._cols_weights, 1)
+        return out
 
 
 def resample(
@@ -152,4 +182,4 @@ def resample(
 ) -> npt.NDArray[np.float32]:
     """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel."""
     taps_plan = plan(image.shape[0], image.shape[1], out_h, out_w, kernel)
-    return resample_band(image, taps_plan, 0, out_h)
+    return BandResampler(image, taps_plan, out_h).band(0, out_h)
