@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
 
@@ -36,6 +37,12 @@ def build_sink(printer: PrinterConfig, config: Config) -> Sink:
 
 def build_sinks(config: Config) -> dict[str, Sink]:
     return {printer.ae_title: build_sink(printer, config) for printer in config.printers}
+
+
+def _wait_until(done: Callable[[], bool], until: float) -> None:
+    """Poll ``done`` until it holds or the monotonic clock reaches ``until``."""
+    while not done() and time.monotonic() < until:
+        time.sleep(0.05)
 
 
 class PrintServer:
@@ -97,16 +104,13 @@ class PrintServer:
         if not self.service.wait_idle(grace):
             LOG.warning("requests still running after %.0f s; stopping anyway", grace)
         # a client just answered gets a moment to read its reply and release on its own
-        settle = min(deadline, time.monotonic() + RELEASE_GRACE)
-        while time.monotonic() < settle and any(
-                listener.active_associations for listener in listeners):
-            time.sleep(0.05)
+        _wait_until(lambda: not any(listener.active_associations for listener in listeners),
+                    min(deadline, time.monotonic() + RELEASE_GRACE))
         leftovers = [assoc for listener in listeners for assoc in listener.active_associations]
         for assoc in leftovers:  # all at once: each blocking abort would take 0.1 s or more
             assoc.abort(block=False)
-        settle = time.monotonic() + RELEASE_GRACE
-        while time.monotonic() < settle and any(assoc.is_alive() for assoc in leftovers):
-            time.sleep(0.05)
+        _wait_until(lambda: not any(assoc.is_alive() for assoc in leftovers),
+                    time.monotonic() + RELEASE_GRACE)
         self.worker.stop()
         self._stopped.set()
 

@@ -26,7 +26,7 @@ MAX_DIGITS = 9
 """Longer numbers are refused unread; shorter ones are multiplied and summed exactly."""
 
 
-def _numbers(text: str | None, value: str) -> list[int]:
+def _numbers(text: str | None) -> list[int]:
     if not text:
         return []
     parts = [part for part in re.split(r"[,\\\s]+", text.strip()) if part]
@@ -75,7 +75,7 @@ def parse_display_format(
     match = _FORMAT.match(value or "")
     if not match:
         raise InvalidValue(f"Image Display Format {value!r} is not understood")
-    keyword, numbers = match.group(1).upper(), _numbers(match.group(2), value)
+    keyword, numbers = match.group(1).upper(), _numbers(match.group(2))
     count = _count(keyword, numbers)  # checked before a single box is made
     if count is not None and count > max_boxes:
         raise InvalidValue(f"Image Display Format asks for {count} boxes; at most {max_boxes}")

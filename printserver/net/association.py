@@ -117,20 +117,21 @@ def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:
         message.ModificationList = BytesIO()
 
 
-def _class_uid(message: Any) -> str | None:
+def request_class_uid(message: Any) -> str | None:
+    """The SOP class a request names: Affected (N-CREATE) or Requested (the others)."""
     uid = getattr(message, "AffectedSOPClassUID", None) or getattr(
         message, "RequestedSOPClassUID", None)
     return str(uid) if uid else None
 
 
 def _unknown_class(message: Any) -> bool:
-    uid = _class_uid(message)
+    uid = request_class_uid(message)
     return uid is not None and message.MessageID is not None and uid not in ANSWERED_CLASSES
 
 
 def _answer_unknown_class(assoc: Association, message: Any, context_id: int) -> None:
     """0x0118 No Such SOP Class (PS3.7 C.5), with the request's own identifiers."""
-    class_uid = _class_uid(message)
+    class_uid = request_class_uid(message)
     LOG.warning("%s of unknown SOP class %r answered 0x%04X", message.msg_type, class_uid,
                 NO_SUCH_SOP_CLASS)
     response = type(message)()

@@ -29,6 +29,7 @@ from printserver.net.association import (
     AssociationState,
     accepted_contexts,
     repair_incomplete_requests,
+    request_class_uid,
 )
 from printserver.net.print_job import print_job_dataset
 from printserver.net.printer import configuration_dataset, printer_dataset, select
@@ -87,14 +88,12 @@ def _requested(event: evt.Event) -> tuple[str, str]:
 
 def _check_received(event: evt.Event) -> None:
     """Refuse a request whose data set the upper layer discarded as too large."""
-    dimse: Any = event.assoc.dimse
+    dimse: Any = event.assoc.dimse  # net/message_limits.BoundedDIMSE, on every association
     request: Any = event.request
-    refusal = dimse.refusal(int(request.MessageID)) if hasattr(dimse, "refusal") else None
+    refusal = dimse.refusal(int(request.MessageID))
     if refusal is None:
         return
-    class_uid = str(getattr(request, "RequestedSOPClassUID", None)
-                    or getattr(request, "AffectedSOPClassUID", None) or "")
-    if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
+    if request_class_uid(request) in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
         raise DimseFailure(status.IMAGE_TOO_LARGE, refusal)
     raise DimseFailure(status.RESOURCE_LIMITATION, refusal)
 
