@@ -27,15 +27,16 @@ from printserver.model.film_size import FILM_SIZES
 from printserver.model.image_box import DECIMATE_CROP, POLARITIES
 from printserver.model.presentation_lut import STRICT_ENTRIES
 from printserver.model.printer import REASON_TERMS
-from printserver.net import attributes, status
-from printserver.net.encoded import MAX_ELEMENTS
-from printserver.net.handlers import MIN_PEER_PDU
+from printserver.model.sop_classes import NAMES
+from printserver.net import status
+from printserver.net.acceptance import MIN_PEER_PDU
 from printserver.net.message_limits import MAX_COMMAND_SET, MAX_OTHER_DATA_SET
 from printserver.net.print_job import EXECUTION_STATUS
-from printserver.net.received import MAX_ATTRIBUTE_BYTES
 from printserver.net.scp import ACCEPTED_SOP_CLASSES, TRANSFER_SYNTAXES
-from printserver.net.uids import NAMES
-from printserver.net.vr_strings import RULES
+from printserver.order import attributes
+from printserver.order.encoded import MAX_ELEMENTS
+from printserver.order.received import MAX_ATTRIBUTE_BYTES
+from printserver.order.vr_strings import RULES
 from printserver.render.sheet import PRESENTATION_LUT_SHAPES
 
 
@@ -253,7 +254,8 @@ def _printer_status() -> list[str]:
     terms += [(f"printer-state-reasons `{reason}`", "WARNING", term)
               for reason, term in REASON_TERMS]
     lines += _table(("Destination", "Printer Status", "Printer Status Info"), terms)
-    lines += ["Print Job Execution Status follows the spool job:", ""]
+    lines += ["Print Job Execution Status follows the spool job (`rendering`: the film order "
+              "is spooled and its film is being made):", ""]
     lines += _table(("Spool state", "Execution Status", "N-EVENT-REPORT Event Type ID"),
                     ((state.value, name, event) for state, (name, event)
                      in EXECUTION_STATUS.items()))
@@ -295,6 +297,13 @@ STATIC_POLICIES = """\
 * Film Session N-ACTION prints every film box of the session in creation
   order as one collated job; Film Box N-ACTION prints one film.  C616 is never
   returned.  Memory Allocation is not supported (B600).
+* N-ACTION checks everything that can be refused (film box geometry, image
+  fit, films per job, spool space), then writes the **film order** (the
+  objects the client sent, as received) durably to the spool and answers:
+  success means the film survives a crash or power loss of the server.  The
+  film is rendered afterwards by a pool of `render_workers` threads, so the
+  answer does not wait for the renderer.  A stored order that cannot be
+  rendered makes the Print Job FAILURE (INVALID PAGE DES), never a lost film.
 * Requests without a Requested SOP Instance UID (which pynetdicom would drop
   unanswered) are answered: N-ACTION prints the current film box or session
   (lenient) or is refused with 0x0112 (strict).

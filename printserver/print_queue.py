@@ -1,10 +1,13 @@
-"""From a print snapshot to a durable spool job: render, encode, spool, wake the worker.
+"""Film orders in, PostScript out: the two ends of the spool for the print path.
 
-The N-ACTION handler waits for this to finish, so a success status means the
-film is on disk and will survive a crash of the server (PS3.4 H.4.2.2.4: the
-SCP takes a copy of the hierarchy and queues it).  Pages are rendered one at a
-time while the PostScript is streamed into the spool, so memory holds one page
-raster plus its encoding buffers whatever the number of films.
+At N-ACTION :meth:`PrintQueue.enqueue` writes the film order (what the client
+sent) durably as a ``rendering`` job and returns: a success status means the
+order is on disk and survives a crash of the server (PS3.4 H.4.2.2.4: the SCP
+takes a copy of the hierarchy and queues it), and the client does not wait for
+the renderer.  The render stage of the spool worker then calls
+:meth:`PrintQueue.render`, which replays the order (``order/replay.py``) with
+the printer's configuration of today and streams its pages as PostScript, one
+page raster at a time.  Printing, reprinting and re-rendering share that path.
 """
 
 from __future__ import annotations
@@ -14,19 +17,50 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
-from printserver.config import PrinterConfig
+from printserver.config import LimitsConfig, PrinterConfig
 from printserver.model.errors import SpoolFull
 from printserver.model.hierarchy import PrintJob
+from printserver.order.replay import ReplayError, replay
 from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import render_sheet
 from printserver.spool.job import JobRecord, JobRequest
+from printserver.spool.render_stage import RenderFailed
 from printserver.spool.store import SpoolStore
 
 LOG = logging.getLogger(__name__)
 
 
+def job_request(job: PrintJob, print_job_uid: str = "") -> JobRequest:
+    """What the spool records of a print snapshot."""
+    return JobRequest(
+        printer=job.printer,
+        calling_ae=job.calling_ae,
+        film_session_uid=job.film_session_uid,
+        film_box_uids=job.film_box_uids,
+        title=job.label or f"{job.calling_ae or 'DICOM'} film",
+        copies=job.copies,
+        priority=job.priority,
+        media=job.media,
+        pages=len(job.sheets),
+        print_job_uid=print_job_uid,
+        medium_type=job.medium_type,
+        destination=job.destination,
+        film_size=job.film_size,
+    )
+
+
+def pages(job: PrintJob) -> list[PageSpec]:
+    """The job's film sheets as pages rendered one at a time, when the writer needs them."""
+    return [
+        PageSpec(width_px=sheet.width_px, height_px=sheet.height_px, dpi=sheet.dpi,
+                 media_name=sheet.media_name, render=functools.partial(render_sheet, sheet),
+                 color=sheet.color)
+        for sheet in job.sheets
+    ]
+
+
 class PrintQueue:
-    """Turns print snapshots into spool jobs for the configured printers."""
+    """Spools film orders for the configured printers and renders them when asked."""
 
     def __init__(
         self,
@@ -34,11 +68,13 @@ class PrintQueue:
         printers: Mapping[str, PrinterConfig],
         on_spooled: Callable[[], None] = lambda: None,
         min_free_bytes: int = 0,
+        limits: LimitsConfig | None = None,
     ) -> None:
         self.store = store
         self.printers = printers
         self.on_spooled = on_spooled
         self.min_free_bytes = min_free_bytes
+        self.limits = limits or LimitsConfig()
 
     @property
     def accepting(self) -> bool:
@@ -46,58 +82,32 @@ class PrintQueue:
         return self.store.free_bytes() >= self.min_free_bytes
 
     def enqueue(self, job: PrintJob, print_job_uid: str = "",
-                objects: Mapping[str, bytes | memoryview] | None = None,
-                note: str = "spooled") -> JobRecord:
-        """Render and spool a job; raises :class:`SpoolFull` when it cannot be stored.
-
-        A film whose size or medium the printer has not loaded is spooled held
-        ("waiting for media") until an operator releases or moves it.
-        """
-        printer = self.printers[job.printer]
+                order: Mapping[str, bytes | memoryview] | None = None) -> JobRecord:
+        """Spool a film order, durably, to be rendered; raises :class:`SpoolFull` when the
+        spool cannot take it.  Nothing here waits for the renderer."""
         free = self.store.free_bytes()
         if free < self.min_free_bytes:
             LOG.error("refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
                       job.printer, free >> 20, self.min_free_bytes >> 20)
             raise SpoolFull(f"spool disk full: {free >> 20} MB free")
-        pages = [
-            PageSpec(
-                width_px=sheet.width_px,
-                height_px=sheet.height_px,
-                dpi=sheet.dpi,
-                media_name=sheet.media_name,
-                render=functools.partial(render_sheet, sheet),
-                color=sheet.color,
-            )
-            for sheet in job.sheets
-        ]
-        title = job.label or f"{job.calling_ae or 'DICOM'} film"
-        request = JobRequest(
-            printer=job.printer,
-            calling_ae=job.calling_ae,
-            film_session_uid=job.film_session_uid,
-            film_box_uids=job.film_box_uids,
-            title=title,
-            copies=job.copies,
-            priority=job.priority,
-            media=job.media,
-            pages=len(pages),
-            print_job_uid=print_job_uid,
-            medium_type=job.medium_type,
-            destination=job.destination,
-            film_size=job.film_size,
-        )
-        hold = printer.missing_media(job.film_size, job.medium_type)
-
-        def write(out: BinaryIO) -> None:
-            write_postscript(out, pages, title=title, bits=printer.bits)
-
         try:
-            record = self.store.create(request, write, hold=hold, attachments=objects,
-                                       note=note)
+            record = self.store.create(job_request(job, print_job_uid), attachments=order)
         except OSError as exc:
             LOG.error("cannot spool a job for %s: %s", job.printer, exc)
             raise SpoolFull(f"the print queue cannot store the job: {exc.strerror}") from exc
-        if hold:
-            LOG.warning("job %s held: %s", record.job_id, hold)
         self.on_spooled()
         return record
+
+    def render(self, record: JobRecord, order: Mapping[str, memoryview],
+               out: BinaryIO) -> str | None:
+        """Write the PostScript of a spooled order; returns why the film must be held (a size
+        or medium the printer has not loaded), or None.  Raises :class:`RenderFailed`."""
+        printer = self.printers.get(record.printer)
+        if printer is None:
+            raise RenderFailed(f"printer {record.printer!r} is no longer configured")
+        try:
+            job = replay(order, printer, record.calling_ae, self.limits)
+        except ReplayError as exc:
+            raise RenderFailed(str(exc)) from exc
+        write_postscript(out, pages(job), title=record.title, bits=printer.bits)
+        return printer.missing_media(job.film_size, job.medium_type)

@@ -161,19 +161,6 @@ def for_each(store: SpoolStore, job_ids: list[str],
     return code
 
 
-def _rerender(config: Config, store: SpoolStore, job_id: str) -> JobRecord:
-    """A new job rendered from the kept objects with today's printer settings."""
-    from printserver.net.transcript import ReplayError, rerender
-    from printserver.print_queue import PrintQueue
-
-    printers = {printer.ae_title: printer for printer in config.printers}
-    queue = PrintQueue(store, printers, min_free_bytes=config.spool.min_free_mb << 20)
-    try:
-        return rerender(store, job_id, config, queue)
-    except ReplayError as exc:
-        raise operations.OperationError(str(exc)) from exc
-
-
 def parse_age(text: str) -> timedelta:
     match = _AGE.match(text.strip())
     if not match:
@@ -226,7 +213,8 @@ def run(config: Config, args: argparse.Namespace) -> int:
         "release": (lambda job: operations.release(store, job), "released"),
         "retry": (lambda job: operations.retry(store, job), "queued again"),
         "reprint": (lambda job: operations.reprint(store, job), "reprinted"),
-        "rerender": (lambda job: _rerender(config, store, job), "re-rendered"),
+        "rerender": (lambda job: operations.reprint(store, job, order_only=True),
+                     "to be re-rendered"),
     }
     action, verb = actions[args.action]
     return for_each(store, args.jobs, action, verb)

@@ -1,4 +1,5 @@
-"""Wiring: configuration → sinks, spool and worker → print queue → DICOM listener."""
+"""Wiring: configuration → sinks, spool, render stage and delivery worker → print queue →
+DICOM listener."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from datetime import timedelta
 from types import FrameType
 
 from printserver.config import Config, PrinterConfig
-from printserver.net.handlers import PrintService
 from printserver.net.scp import start_server
+from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
 from printserver.sinks.cups import CupsSink
 from printserver.sinks.directory import DirectorySink
+from printserver.spool.render_stage import RenderStage
 from printserver.spool.store import SpoolStore
 from printserver.spool.worker import SpoolWorker
 
@@ -46,7 +48,8 @@ def _wait_until(done: Callable[[], bool], until: float) -> None:
 
 
 class PrintServer:
-    """The running product: a DICOM listener feeding a durable spool feeding the sinks."""
+    """The running product: a DICOM listener spooling film orders, a render stage making
+    their PostScript, a delivery worker feeding the sinks."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -63,8 +66,13 @@ class PrintServer:
             keep_done=timedelta(days=config.spool.keep_done_days),
         )
         printers = {printer.ae_title: printer for printer in config.printers}
-        self.queue = PrintQueue(self.store, printers, on_spooled=self.worker.wake,
-                                min_free_bytes=config.spool.min_free_mb * 1024 * 1024)
+        self.queue = PrintQueue(self.store, printers, on_spooled=lambda: self.renderer.wake(),
+                                min_free_bytes=config.spool.min_free_mb * 1024 * 1024,
+                                limits=config.limits)
+        self.renderer = RenderStage(self.store, self.queue.render,
+                                    workers=config.server.render_workers,
+                                    on_rendered=self.worker.wake,
+                                    scan_interval=config.spool.scan_interval)
         self.service = PrintService(config, self.queue, self.sinks)
         self._listeners: list[EdgeServer] = []
         self.tls_address: tuple[str, int] | None = None
@@ -76,6 +84,7 @@ class PrintServer:
         pending = [job for job in self.store.list() if not job.state.final]
         if pending:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
+        self.renderer.start()
         self.worker.start()
         self._listeners = start_server(self.config.server, self.service,
                                        self.config.limits.max_message_bytes)
@@ -111,6 +120,7 @@ class PrintServer:
             assoc.abort(block=False)
         _wait_until(lambda: not any(assoc.is_alive() for assoc in leftovers),
                     time.monotonic() + RELEASE_GRACE)
+        self.renderer.stop()
         self.worker.stop()
         self._stopped.set()
 

@@ -15,8 +15,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from pynetdicom import AE, sop_class
 from pynetdicom.dsutils import decode, encode
 
-from printserver.net.received import receive
-from printserver.net.transcript import rerender
+from printserver.order.received import receive
+from printserver.spool.operations import reprint
 from tests.ghostscript import render_gray16
 from tests.print_client import GRAY_META, box_uids, reference
 from tests.scu import image_item
@@ -112,7 +112,7 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
                            .read_text())
         assert [step.get("syntax") for step in index[:-1]] == [
             ImplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRLittleEndian]
-        again = rerender(running.server.store, job.job_id, running.config, running.server.queue)
+        again = reprint(running.server.store, job.job_id, order_only=True)
         wait_for_jobs(running.spool, 2, {"done"})
     finally:
         running.server.stop()

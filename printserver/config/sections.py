@@ -5,6 +5,7 @@ The DICOM listener (with its optional TLS port), the spool and the way to CUPS.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -69,6 +70,9 @@ class ServerConfig(Section):
         64, ge=1, le=10000, description="connections not yet associated, in total")
     max_pending_per_address: int = Field(
         32, ge=1, le=10000, description="connections not yet associated, per peer address")
+    render_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64,
+        description="films rendered at once (default: the number of CPUs); each holds a page")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_calling_aes: tuple[AETitle, ...] = Field(
         (), description="calling AE titles accepted by every printer; empty = any"

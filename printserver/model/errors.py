@@ -62,6 +62,10 @@ class ResourceLimitation(PrintModelError):
     """More Film Boxes or pages than one peer may ask for (0x0213, PS3.7 C.5)."""
 
 
+class UnrecognisedOperation(PrintModelError):
+    """An operation the SOP class does not have, e.g. N-SET of a Presentation LUT (0x0211)."""
+
+
 class SpoolFull(PrintModelError):
     """The print queue cannot take the job (C601 / C602)."""
 

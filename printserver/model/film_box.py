@@ -20,6 +20,7 @@ from printserver.model.errors import ImageDoesNotFit, InvalidValue, MissingAttri
 from printserver.model.image_box import ImageBox, configuration_information
 from printserver.model.layout import Area, parse_display_format
 from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
 from printserver.render.compose import cell_rect, plan_fit
 from printserver.render.density import density_to_drive
 from printserver.render.sheet import (
@@ -31,9 +32,6 @@ from printserver.render.sheet import (
     ToneScale,
 )
 
-BASIC_GRAYSCALE_IMAGE_BOX = "1.2.840.10008.5.1.1.4"
-BASIC_COLOR_IMAGE_BOX = "1.2.840.10008.5.1.1.4.1"
-BASIC_ANNOTATION_BOX = "1.2.840.10008.5.1.1.15"
 ORIENTATIONS = ("PORTRAIT", "LANDSCAPE")
 TRIMS = ("YES", "NO")
 OUTCOME_NOTICES = {
@@ -288,7 +286,7 @@ def create_film_box(
         annotation_display_format_id=format_id or "",
     )
     film_box.apply(request, choices, lut)
-    image_class = BASIC_COLOR_IMAGE_BOX if color else BASIC_GRAYSCALE_IMAGE_BOX
+    image_class = COLOR_IMAGE_BOX if color else GRAYSCALE_IMAGE_BOX
     film_box.image_boxes = [
         ImageBox(uid=generate_uid(), position=index + 1, sop_class_uid=image_class, color=color)
         for index in range(len(boxes))

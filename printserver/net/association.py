@@ -26,14 +26,14 @@ from pynetdicom.dimse_primitives import N_ACTION, N_CREATE, N_DELETE, N_GET, N_S
 
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.printer import PrinterStatus
-from printserver.net.transcript import Transcript
-from printserver.net.uids import (
+from printserver.model.sop_classes import (
     COLOR_PRINT_META,
     GRAYSCALE_PRINT_META,
     NAMES,
     PRINT_JOB,
     PRINTER,
 )
+from printserver.order.transcript import Transcript
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class AssociationState:
     contexts: frozenset[str]
     send_events: bool = False
     print_jobs: dict[str, str] = field(default_factory=dict)  # Print Job UID -> spool job id
-    reported_jobs: dict[str, str] = field(default_factory=dict)  # UID -> last state sent
+    reported_jobs: dict[str, str] = field(default_factory=dict)  # UID -> Execution Status sent
     reported_printer: PrinterStatus | None = None
     transcript: Transcript = field(default_factory=Transcript)
     next_message_id: int = 0x8000

@@ -18,14 +18,12 @@ from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 
 from printserver.model.printer import FAILURE, NORMAL, PrinterStatus
+from printserver.model.sop_classes import PRINT_JOB, PRINTER, PRINTER_INSTANCE
 from printserver.net.association import AssociationState
-from printserver.net.print_job import event_information
-from printserver.net.uids import PRINT_JOB, PRINTER, PRINTER_INSTANCE
-from printserver.spool.job import JobRecord, JobState
+from printserver.net.print_job import FINAL_STATUSES, event_information, execution_status
+from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
-
-FINAL_STATES = frozenset(state for state in JobState if state.final)
 
 PRINTER_EVENT_TYPES = {NORMAL: 1, "WARNING": 2, FAILURE: 3}
 """Printer N-EVENT-REPORT Event Type IDs (PS3.4 H.4.6.1.1)."""
@@ -45,16 +43,20 @@ def _send(assoc: Association, state: AssociationState, dataset: Dataset | None,
 
 def flush_print_job_events(assoc: Association, state: AssociationState,
                            job: Callable[[str], JobRecord | None], printer_name: str) -> None:
-    """Report every Print Job whose state changed since it was last reported."""
+    """Report every Print Job whose Execution Status changed since it was last reported
+    (rendering, pending and held are all PENDING to the client)."""
     if not state.print_job_negotiated:
         return
     for uid, job_id in state.print_jobs.items():
-        if state.reported_jobs.get(uid) in FINAL_STATES:
+        if state.reported_jobs.get(uid) in FINAL_STATUSES:
             continue  # its last event is out; nothing will change any more
         record = job(job_id)
-        if record is None or state.reported_jobs.get(uid) == record.state:
+        if record is None:
             continue
-        state.reported_jobs[uid] = record.state
+        status, _ = execution_status(record)
+        if state.reported_jobs.get(uid) == status:
+            continue
+        state.reported_jobs[uid] = status
         event_type, info = event_information(record, printer_name)
         _send(assoc, state, info, event_type, PRINT_JOB, uid, None)
 

@@ -7,12 +7,17 @@ and N-EVENT-REPORT tell the truth about the film until it is DONE or FAILURE.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from pydicom.dataset import Dataset
 
 from printserver.spool.job import JobRecord, JobState
 
 EXECUTION_STATUS: dict[JobState, tuple[str, int]] = {
+    JobState.RENDERING: ("PENDING", 1),
     JobState.PENDING: ("PENDING", 1),
+    JobState.HELD: ("PENDING", 1),  # Execution Status Info says why, e.g. REQ MED NOT INST
     JobState.PRINTING: ("PRINTING", 2),
     JobState.DONE: ("DONE", 3),
     JobState.FAILURE: ("FAILURE", 4),
@@ -20,11 +25,13 @@ EXECUTION_STATUS: dict[JobState, tuple[str, int]] = {
 }
 """Spool state → Execution Status (2100,0020) and its N-EVENT-REPORT Event Type ID."""
 
+FINAL_STATUSES = frozenset({"DONE", "FAILURE"})
+
 
 def execution_status(record: JobRecord) -> tuple[str, str]:
     """Execution Status and Execution Status Info (PS3.3 C.13.8, digest Appendix B)."""
     status = EXECUTION_STATUS[record.state][0]
-    if record.state is JobState.PENDING:
+    if record.state in (JobState.RENDERING, JobState.PENDING):
         return status, "QUEUED"
     if record.state in (JobState.PRINTING, JobState.DONE):
         return status, "NORMAL"
@@ -57,3 +64,29 @@ def event_information(record: JobRecord, printer_name: str) -> tuple[int, Datase
     ds.FilmSessionLabel = record.title
     ds.PrinterName = printer_name
     return EXECUTION_STATUS[record.state][1], ds
+
+
+class PrintJobIndex:
+    """Print Job UID → spool job id, shared by every association (N-GET may come on a new
+    one); the newest ``kept`` are remembered, older ones are found by reading the spool."""
+
+    def __init__(self, jobs: Callable[[], list[JobRecord]], kept: int = 10000) -> None:
+        self._jobs = jobs
+        self._kept = kept
+        self._index: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, print_job_uid: str, job_id: str) -> None:
+        with self._lock:
+            self._index[print_job_uid] = job_id
+            while len(self._index) > self._kept:  # oldest first
+                del self._index[next(iter(self._index))]
+
+    def job_id(self, print_job_uid: str) -> str | None:
+        """The spool job of a Print Job instance, also one created before a restart."""
+        with self._lock:
+            job_id = self._index.get(print_job_uid)
+        if job_id is not None:
+            return job_id
+        return next((job.job_id for job in self._jobs() if job.print_job_uid == print_job_uid),
+                    None)

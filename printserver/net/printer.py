@@ -14,7 +14,7 @@ import printserver
 from printserver.config import PrinterConfig
 from printserver.model.errors import NoSuchAttribute
 from printserver.model.printer import PrinterStatus
-from printserver.net.uids import SERVED, VERIFICATION
+from printserver.model.sop_classes import SERVED, VERIFICATION
 
 SUPPORTED_SOP_CLASSES = tuple(uid for uid in SERVED if uid != VERIFICATION)
 MAX_COLLATED_FILMS = 99

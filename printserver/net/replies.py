@@ -12,7 +12,7 @@ from printserver.model.film_box import FilmBox
 from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.presentation_lut import PresentationLutInstance
-from printserver.net.uids import ANNOTATION_BOX, FILM_SESSION, PRESENTATION_LUT, PRINT_JOB
+from printserver.model.sop_classes import ANNOTATION_BOX, FILM_SESSION, PRESENTATION_LUT, PRINT_JOB
 
 REFERENCED_PRINT_JOB_SEQUENCE = 0x21000500
 """Referenced Print Job Sequence of the N-ACTION reply (PS3.4 H.4.1.2.4.1, H.4.2.2.4.1)."""

@@ -14,9 +14,9 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 
 from printserver.config import ServerConfig, TlsConfig
+from printserver.model.sop_classes import SERVED
 from printserver.net.connection import edge_limits
-from printserver.net.handlers import PrintService
-from printserver.net.uids import SERVED
+from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer, serve
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]

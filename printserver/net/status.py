@@ -39,6 +39,7 @@ _ERRORS: tuple[tuple[type[errors.PrintModelError], int], ...] = (
     (errors.ImageTooLarge, 0xC605),
     (errors.ResourceLimitation, RESOURCE_LIMITATION),
     (errors.SpoolFull, QUEUE_FULL_FILM_BOX),
+    (errors.UnrecognisedOperation, UNRECOGNISED_OPERATION),
 )
 
 _NOTICES: dict[errors.Notice, int] = {

@@ -1,8 +1,10 @@
 """The spool's job record: what was printed, for whom, and where it stands.
 
 States follow the DICOM Print Job Execution Status (PS3.3 C.13.8: PENDING,
-PRINTING, DONE, FAILURE) plus ``held`` (waiting for an operator, e.g. for the
-film size to be loaded) and ``canceled`` for jobs an operator stopped.  Every
+PRINTING, DONE, FAILURE) plus ``rendering`` (the film order is on disk, its
+PostScript is being made; DICOM still calls that PENDING), ``held``
+(waiting for an operator, e.g. for the film size to be loaded) and
+``canceled`` for jobs an operator stopped.  Every
 change of state is journaled in the record's ``history``.  The
 record knows nothing of DICOM messages; the film session and film box UIDs are
 kept as plain strings so that an operator can trace a film back to its request.
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class JobState(StrEnum):
+    RENDERING = "rendering"
     PENDING = "pending"
     HELD = "held"
     PRINTING = "printing"

@@ -52,48 +52,76 @@ def _transition(store: SpoolStore, job_id: str, allowed: tuple[JobState, ...], r
 
 
 def hold(store: SpoolStore, job_id: str) -> JobRecord:
-    """Keep a job that has not reached its destination from being sent."""
-    return _transition(store, job_id, (JobState.PENDING,), "only pending jobs can be held",
+    """Keep a job that has not reached its destination from being sent (one being rendered
+    is rendered all the same, and waits)."""
+    return _transition(store, job_id, (JobState.RENDERING, JobState.PENDING),
+                       "only jobs not yet sent can be held",
                        {"state": JobState.HELD, "state_info": "QUEUED", "next_attempt": None},
                        "held by operator")
 
 
 def release(store: SpoolStore, job_id: str) -> JobRecord:
-    """Let a held job go to its destination."""
-    return _transition(store, job_id, (JobState.HELD,), "only held jobs can be released",
-                       {"state": JobState.PENDING, "state_info": "QUEUED", "next_attempt": None,
-                        "last_error": None}, "released by operator")
+    """Let a held job go to its destination (to the render stage first if it has no film)."""
+    with store.locked(job_id) as record:
+        if record.state is not JobState.HELD:
+            raise OperationError(f"job {job_id} is {record.state}; only held jobs can be released")
+        return store.save(record.model_copy(update={
+            "state": _requeued(store, record), "state_info": "QUEUED", "next_attempt": None,
+            "last_error": None}), note="released by operator")
+
+
+def _requeued(store: SpoolStore, record: JobRecord) -> JobState:
+    """Where a job sent again starts: its document if it has one, else its order."""
+    return JobState.PENDING if store.has_document(record.job_id) else JobState.RENDERING
 
 
 def retry(store: SpoolStore, job_id: str) -> JobRecord:
-    """Send a failed or canceled job again, as a fresh submission."""
-    return _transition(
-        store, job_id, (JobState.FAILURE, JobState.CANCELED),
-        "only failed or canceled jobs are retried",
-        {"state": JobState.PENDING, "state_info": "QUEUED", "cups_job_id": None, "attempts": 0,
-         "next_attempt": None, "last_error": None, "stuck": False, "submit_started": None},
-        "retried by operator")
+    """Send a failed or canceled job again, as a fresh submission (rendered again first
+    when it failed before it had a document)."""
+    with store.locked(job_id) as record:
+        if record.state not in (JobState.FAILURE, JobState.CANCELED):
+            raise OperationError(
+                f"job {job_id} is {record.state}; only failed or canceled jobs are retried")
+        if not store.has_document(job_id) and not store.has_order(job_id):
+            raise OperationError(f"job {job_id} has neither a film nor an order to make one")
+        return store.save(record.model_copy(update={
+            "state": _requeued(store, record), "state_info": "QUEUED", "cups_job_id": None,
+            "attempts": 0, "next_attempt": None, "last_error": None, "stuck": False,
+            "submit_started": None}), note="retried by operator")
 
 
 def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
-    """Redirect a job that is not at a destination to another logical printer."""
+    """Redirect a job that is not at a destination to another logical printer; a job that
+    kept its order is rendered again for that printer's film sizes and settings."""
     if printer not in printers:
         raise OperationError(f"no printer {printer!r} is configured")
     with store.locked(job_id) as record:
         if record.state in AT_DESTINATION:
             raise OperationError(f"job {job_id} is already at {record.printer}; cancel it first")
+        if record.state is JobState.RENDERING:
+            raise OperationError(f"job {job_id} is being rendered; move it once it is pending")
         if record.state is JobState.DONE:
             raise OperationError(f"job {job_id} is done; reprint it instead")
+        state = JobState.RENDERING if store.has_order(job_id) else _requeued(store, record)
         return store.save(record.model_copy(update={
-            "printer": printer, "state": JobState.PENDING, "state_info": "QUEUED",
+            "printer": printer, "state": state, "state_info": "QUEUED",
             "cups_job_id": None, "next_attempt": None, "last_error": None, "attempts": 0}),
             note=f"moved from {record.printer} to {printer} by operator")
 
 
-def reprint(store: SpoolStore, job_id: str) -> JobRecord:
-    """A new job with the same film (the PostScript kept in the spool)."""
+def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobRecord:
+    """A new job with the same film: rendered again from the kept order, through the same
+    path as printing (with the printer's settings of today), or, for a job that kept no
+    order, a copy of its PostScript.  ``order_only`` refuses the copy (``rerender``)."""
     record = store.get(job_id)
     request = JobRequest.model_validate(record.model_dump(include=set(JobRequest.model_fields)))
+    if store.has_order(job_id):
+        return store.create(request, attachments=store.order_files(job_id),
+                            note=f"{'re-rendered' if order_only else 'reprint'} from {job_id}")
+    if order_only:
+        raise OperationError(f"job {job_id} kept no objects to render again")
+    if not store.has_document(job_id):
+        raise OperationError(f"job {job_id} has neither a film nor an order to make one")
     source = store.document(job_id)
 
     def copy(out: BinaryIO) -> None:

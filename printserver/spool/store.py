@@ -3,16 +3,18 @@
 Layout under the spool root::
 
     jobs/<job_id>/job.json   the record (replaced atomically on every change)
-    jobs/<job_id>/film.ps    the PostScript document
+    jobs/<job_id>/film.ps    the PostScript document, once rendered
     jobs/<job_id>/lock       flock target serialising changes to one job
-    jobs/<job_id>/objects/   what the client sent for the film (opaque to the spool)
+    jobs/<job_id>/objects/   the film order: what the client sent (opaque to the spool)
     tmp/                     jobs being written; never visible as jobs
 
 A job is written completely under ``tmp/``, every file and directory is
 fsync'ed, and only then renamed into ``jobs/``: after a crash a job either
 exists whole or not at all, and one that exists was acknowledged to its
-client.  Record changes go through a temp file, fsync and rename, under an
-flock, so the server and the operator's CLI can change the same job safely.
+client.  A job spooled as an order gets its document later, written under a
+temporary name and renamed the same way.  Record changes go through a temp
+file, fsync and rename, under an flock, so the server and the operator's CLI
+can change the same job safely.
 Job directories are 0700 and files 0600: films carry patient data.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import re
 import secrets
@@ -39,6 +42,8 @@ RECORD = "job.json"
 DOCUMENT = "film.ps"
 LOCK = "lock"
 OBJECTS = "objects"
+ORDER_INDEX = "index.json"
+"""The file of ``objects/`` that makes it a film order the render stage can replay."""
 
 
 JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
@@ -85,13 +90,43 @@ def _private_open(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def _write_attachments(directory: Path, files: Mapping[str, bytes | memoryview]) -> None:
+Attachment = bytes | memoryview | Path
+"""An attachment's content, or the path of an identical file of another job to link."""
+
+
+def _write_attachments(directory: Path, files: Mapping[str, Attachment]) -> None:
     directory.mkdir(mode=DIR_MODE)
     for name, data in files.items():
         if "/" in name or name.startswith("."):
             raise ValueError(f"attachment name {name!r}")
-        _write_durably(directory / name, data)
+        if isinstance(data, Path):
+            os.link(data, directory / name)  # spool files are never changed once written
+        else:
+            _write_durably(directory / name, data)
     _fsync_dir(directory)
+
+
+def _write_document(directory: Path, write: Callable[[BinaryIO], None]) -> int:
+    temp = directory / f".{DOCUMENT}.tmp"
+    try:
+        with _private_open(temp) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+            size = handle.tell()
+        os.replace(temp, directory / DOCUMENT)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)
+    return size
+
+
+def _mapped(path: Path) -> memoryview:
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return memoryview(b"")
+        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
 
 def _write_durably(path: Path, data: bytes | memoryview) -> None:
@@ -136,22 +171,24 @@ class SpoolStore:
     def _new_id(self) -> str:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
-    def create(self, request: JobRequest, write_document: Callable[[BinaryIO], None], *,
+    def create(self, request: JobRequest,
+               write_document: Callable[[BinaryIO], None] | None = None, *,
                hold: str | None = None, note: str = "spooled",
-               attachments: Mapping[str, bytes | memoryview] | None = None) -> JobRecord:
-        """Write a new job, pending (or held, with ``hold`` as the reason); returns only once
-        it is durable on disk.  ``attachments`` are opaque files kept in ``objects/`` (the
-        request that produced the film, so it can be rendered again)."""
+               attachments: Mapping[str, Attachment] | None = None) -> JobRecord:
+        """Write a new job; returns only once it is durable on disk.
+
+        With ``write_document`` the job is pending (or held, with ``hold`` as the
+        reason).  Without it the job is ``rendering``: ``attachments`` are its order
+        (opaque files kept in ``objects/``), from which the render stage writes the
+        document later (:meth:`write_document`).  An attachment given as a path is
+        hard-linked from another job, not copied.
+        """
         job_id = self._new_id()
         staging = self.tmp_dir / job_id
         staging.mkdir(parents=True, mode=DIR_MODE)
         os.chmod(staging, DIR_MODE)
         try:
-            with _private_open(staging / DOCUMENT) as handle:
-                write_document(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-                size = handle.tell()
+            size = 0 if write_document is None else _write_document(staging, write_document)
             now = utc_now()
             fields = request.model_dump(include=set(JobRequest.model_fields))
             record = JobRecord(
@@ -159,7 +196,9 @@ class SpoolStore:
             )
             if attachments:
                 _write_attachments(staging / OBJECTS, attachments)
-            if hold is not None:
+            if write_document is None:
+                record = record.model_copy(update={"state": JobState.RENDERING})
+            elif hold is not None:
                 record = record.model_copy(update={
                     "state": JobState.HELD, "state_info": "REQ MED NOT INST", "last_error": hold})
             record = record.journaled(None, note)
@@ -171,8 +210,20 @@ class SpoolStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        LOG.info("spooled job %s for printer %s (%d bytes)", job_id, request.printer, size)
+        LOG.info("spooled job %s for printer %s (%s)", job_id, request.printer,
+                 f"{size} bytes" if write_document is not None else "to be rendered")
         return record
+
+    def write_document(self, job_id: str, write: Callable[[BinaryIO], None]) -> int:
+        """Write (or replace) a job's document durably; returns its size in bytes.
+
+        Written beside the job under a temporary name and renamed: a crash leaves
+        either no document or a whole one, never a torn one.
+        """
+        return _write_document(self.path(job_id), write)
+
+    def has_document(self, job_id: str) -> bool:
+        return self.document(job_id).is_file()
 
     def path(self, job_id: str) -> Path:
         return self.jobs_dir / check_job_id(job_id)
@@ -180,12 +231,21 @@ class SpoolStore:
     def document(self, job_id: str) -> Path:
         return self.path(job_id) / DOCUMENT
 
-    def attachments(self, job_id: str) -> dict[str, bytes]:
-        """The files kept with a job in ``objects/`` (empty for jobs without any)."""
+    def has_order(self, job_id: str) -> bool:
+        """True when the job kept the order it was made from (``objects/`` holds its index)."""
+        return (self.path(job_id) / OBJECTS / ORDER_INDEX).is_file()
+
+    def order_files(self, job_id: str) -> dict[str, Path]:
+        """Paths of the files kept in ``objects/``, to link into a new job."""
         directory = self.path(job_id) / OBJECTS
         if not directory.is_dir():
             return {}
-        return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+        return {path.name: path for path in sorted(directory.iterdir())}
+
+    def attachments(self, job_id: str) -> dict[str, memoryview]:
+        """The files kept with a job in ``objects/`` (empty for jobs without any), mapped
+        read-only: a 30 MB order costs page cache, not the reader's heap."""
+        return {name: _mapped(path) for name, path in self.order_files(job_id).items()}
 
     def get(self, job_id: str) -> JobRecord:
         try:

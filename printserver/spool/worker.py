@@ -30,6 +30,10 @@ _FROM_SINK = {
 }
 
 
+WAITING = (JobState.HELD, JobState.RENDERING)
+"""Jobs the delivery worker leaves alone: for an operator, or for the render stage."""
+
+
 class SpoolWorker:
     """One background thread that drives every unfinished job forward."""
 
@@ -90,7 +94,7 @@ class SpoolWorker:
         records = self.store.list()
         self._purge_old(records)
         for record in sorted(records, key=lambda job: job.rank):
-            if record.state.final or record.state is JobState.HELD or self._stop.is_set():
+            if record.state.final or record.state in WAITING or self._stop.is_set():
                 continue
             try:
                 record = self._advance(record.job_id)

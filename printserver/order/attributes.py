@@ -21,7 +21,7 @@ from printserver.model.film_box import FilmBoxRequest
 from printserver.model.film_session import FilmSessionRequest
 from printserver.model.image_box import ImageBoxRequest, ImageContent
 from printserver.model.presentation_lut import PresentationLutRequest
-from printserver.net.vr_strings import StringCheck
+from printserver.order.vr_strings import StringCheck
 from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
 
 Number = TypeVar("Number", int, float)
@@ -189,7 +189,7 @@ def image_box_request(ds: Dataset, check: StringCheck, *, color: bool, big_endia
     """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1).
 
     ``pixel_data`` is the first item's Pixel Data where it was received
-    (``net/received.py``); without it the item's own value is read.
+    (``order/received.py``); without it the item's own value is read.
     """
     position = integer(ds, "ImageBoxPosition")
     if position is None:

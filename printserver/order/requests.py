@@ -1,9 +1,9 @@
 """What an N-CREATE, N-SET or N-DELETE does to an association's print hierarchy.
 
 Shared by the live DIMSE handlers and by the replay that renders a spooled job
-again from the objects its client sent (``net/transcript.py``): both read the
+again from the objects its client sent (``order/replay.py``): both read the
 data sets the same way, so a re-rendered film is the film the client asked for.
-Each request's strings are held to their VR first (``net/vr_strings.py``); the
+Each request's strings are held to their VR first (``order/vr_strings.py``); the
 warnings of that check come before the print model's own.
 """
 
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 
-from printserver.model.errors import Notice
+from printserver.model.errors import Notice, UnrecognisedOperation
+from printserver.model.film_box import FilmBox
+from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.net import attributes, replies, status
-from printserver.net.status import DimseFailure
-from printserver.net.uids import (
+from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.model.sop_classes import (
     ANNOTATION_BOX,
     COLOR_IMAGE_BOX,
     COLOR_PRINT_META,
@@ -26,15 +27,16 @@ from printserver.net.uids import (
     GRAYSCALE_IMAGE_BOX,
     PRESENTATION_LUT,
 )
-from printserver.net.vr_strings import StringCheck
+from printserver.order import attributes
+from printserver.order.vr_strings import StringCheck
 
 
 @dataclass(frozen=True)
 class Created:
-    """The outcome of an N-CREATE: the instance, the reply data set and any warnings."""
+    """The outcome of an N-CREATE: the new instance and any warnings."""
 
     uid: str
-    reply: Dataset
+    instance: FilmSession | FilmBox | PresentationLutInstance
     notices: list[Notice]
 
 
@@ -52,7 +54,7 @@ def n_create(hierarchy: PrintHierarchy, class_uid: str, uid: str | None, ds: Dat
             attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
         session, notices = hierarchy.create_film_session(
             uid, attributes.film_session_request(ds, check))
-        return Created(session.uid, replies.film_session(session),
+        return Created(session.uid, session,
                        _merged(check.notices, notices))
     if class_uid == FILM_BOX:
         if strict:
@@ -61,22 +63,22 @@ def n_create(hierarchy: PrintHierarchy, class_uid: str, uid: str | None, ds: Dat
             uid, attributes.film_box_request(ds, check),
             attributes.referenced_uid(ds, "ReferencedFilmSessionSequence", check),
             color=context == COLOR_PRINT_META)
-        return Created(film_box.uid, replies.film_box(film_box, hierarchy),
+        return Created(film_box.uid, film_box,
                        _merged(check.notices, notices))
     if class_uid == PRESENTATION_LUT:
         if strict:
             attributes.check_known(ds, attributes.PRESENTATION_LUT_KEYWORDS, "Presentation LUT")
         lut = hierarchy.create_presentation_lut(
             uid, attributes.presentation_lut_request(ds, check, big_endian=big_endian))
-        return Created(lut.uid, replies.presentation_lut(lut), check.notices)
-    raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-CREATE of {class_uid}")
+        return Created(lut.uid, lut, check.notices)
+    raise UnrecognisedOperation(f"N-CREATE of {class_uid}")
 
 
 def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, ds: Dataset, *,
           big_endian: bool, pixel_data: bytes | memoryview | None = None) -> list[Notice]:
     """Set a Film Session, Film Box, Image Box or Annotation Box (PS3.4 H.4.1-H.4.5).
 
-    ``pixel_data``: an image's Pixel Data where it was received (``net/admission.py``).
+    ``pixel_data``: an image's Pixel Data where it was received (``order/admission.py``).
     """
     strict = hierarchy.printer.strict
     check = StringCheck(strict)
@@ -104,7 +106,7 @@ def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, ds: Dataset, *,
             attributes.check_known(ds, attributes.ANNOTATION_BOX_KEYWORDS, "Annotation Box")
         hierarchy.set_annotation_box(uid, *attributes.annotation(ds, check))
         return check.notices
-    raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-SET of {class_uid}")
+    raise UnrecognisedOperation(f"N-SET of {class_uid}")
 
 
 def n_delete(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> None:
@@ -116,4 +118,4 @@ def n_delete(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> None:
     elif class_uid == PRESENTATION_LUT:
         hierarchy.delete_presentation_lut(uid)
     else:
-        raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-DELETE of {class_uid}")
+        raise UnrecognisedOperation(f"N-DELETE of {class_uid}")

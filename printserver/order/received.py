@@ -7,7 +7,7 @@ the transcript keeps the same buffer, already encoded in the presentation
 context's transfer syntax, for the spooled job.  pydicom decodes everything
 else, from a small copy with the pixel values cut out.
 
-A data set the walker of ``net/encoded.py`` cannot follow (pydicom is more
+A data set the walker of ``order/encoded.py`` cannot follow (pydicom is more
 forgiving) is decoded by pydicom and encoded again first: dearer, but read the
 way pydicom reads it, as before.
 """
@@ -22,7 +22,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.dsutils import decode, encode
 
 from printserver.model.errors import InvalidValue, ResourceLimitation
-from printserver.net.encoded import (
+from printserver.order.encoded import (
     EncodingError,
     Layout,
     PixelValue,

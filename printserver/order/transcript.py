@@ -1,17 +1,15 @@
-"""The objects a client sent for its films, kept with the job so it can be rendered again.
+"""The film order: the objects a client sent for its films, recorded as they arrive.
 
 Every N-CREATE and N-SET that succeeded is remembered per association with the
 film box it belongs to; deleting a film box or the session forgets its part,
 and an image replaced (or erased) by a later N-SET of its box is dropped from
 the earlier one, so memory holds only what can still be printed.  An N-SET is
-kept as it was received (``net/received.py``): the same buffer the print
+kept as it was received (``order/received.py``): the same buffer the print
 model's pixels are a view of, in the presentation context's transfer syntax.
 When a film is printed, the relevant data sets are stored in the job's
 ``objects/`` as they are, with an ``index.json`` giving their order and
-transfer syntax (Implicit VR Little Endian when it names none).  ``rerender``
-replays them through the same request code as the live server — with the
-printer's configuration of today, e.g. after a calibration — and spools the
-result as a new job.
+transfer syntax (Implicit VR Little Endian when it names none): that is the
+film order the spool keeps.  ``order/replay.py`` reads it back.
 """
 
 from __future__ import annotations
@@ -25,12 +23,9 @@ from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 from pydicom.uid import ImplicitVRLittleEndian
 
-from printserver.config import Config
 from printserver.model.film_box import FilmBox
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.net import admission, requests
-from printserver.net.received import ReceivedDataSet, receive
-from printserver.net.uids import (
+from printserver.model.sop_classes import (
     ANNOTATION_BOX,
     COLOR_IMAGE_BOX,
     FILM_BOX,
@@ -38,15 +33,8 @@ from printserver.net.uids import (
     GRAYSCALE_IMAGE_BOX,
     PRESENTATION_LUT,
 )
-from printserver.print_queue import PrintQueue
-from printserver.spool.job import JobRecord
-from printserver.spool.store import SpoolStore
-
-INDEX = "index.json"
-
-
-class ReplayError(Exception):
-    """A job has no objects to render again, or they no longer make a film."""
+from printserver.order.received import ReceivedDataSet
+from printserver.spool.store import ORDER_INDEX
 
 
 @dataclass
@@ -79,7 +67,7 @@ def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
     return None
 
 
-def _box_uids(film_box: FilmBox) -> list[str]:
+def box_uids(film_box: FilmBox) -> list[str]:
     """Image boxes then annotation boxes, in position order."""
     return [box.uid for box in film_box.image_boxes] + [
         box.uid for box in film_box.annotation_boxes]
@@ -97,7 +85,7 @@ class Transcript:
         children = []
         if operation == "N-CREATE" and class_uid == FILM_BOX:
             film_box = hierarchy.film_box(uid)
-            children = _box_uids(film_box)
+            children = box_uids(film_box)
         if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
             self._drop_images(uid)
         self.entries.append(_Entry(operation, class_uid, uid, context, owner, ds, children))
@@ -132,39 +120,5 @@ class Transcript:
                           "instance": entry.instance, "context": entry.context, "file": name,
                           "syntax": syntax, "children": entry.children})
         index.append({"operation": action, "class": class_uid, "instance": uid})
-        files[INDEX] = json.dumps(index, indent=2).encode()
+        files[ORDER_INDEX] = json.dumps(index, indent=2).encode()
         return files
-
-
-def rerender(store: SpoolStore, job_id: str, config: Config, queue: PrintQueue) -> JobRecord:
-    """Render a spooled job again from its objects and spool it as a new job."""
-    original = store.get(job_id)
-    objects = store.attachments(job_id)
-    if INDEX not in objects:
-        raise ReplayError(f"job {job_id} kept no objects to render again")
-    printer = next((p for p in config.printers if p.ae_title == original.printer), None)
-    if printer is None:
-        raise ReplayError(f"printer {original.printer!r} is no longer configured")
-    hierarchy = PrintHierarchy(printer, original.calling_ae, annotations=True,
-                               limits=config.limits)
-    *steps, action = json.loads(objects[INDEX])
-    renamed: dict[str, str] = {}  # image and annotation box UIDs: the SCP makes new ones
-    try:
-        for step in steps:
-            received = receive(objects[step["file"]], step.get("syntax", ImplicitVRLittleEndian))
-            if step["operation"] == "N-CREATE":
-                requests.n_create(hierarchy, step["class"], step["instance"], received.dataset,
-                                  context=step["context"], big_endian=not received.little_endian)
-                if step["class"] == FILM_BOX:
-                    film_box = hierarchy.film_box(step["instance"])
-                    renamed.update(zip(step["children"], _box_uids(film_box), strict=True))
-            else:
-                instance = renamed.get(step["instance"], step["instance"])
-                admission.n_set(hierarchy, step["class"], instance, received)
-        if action["class"] == FILM_SESSION:
-            job, _ = hierarchy.print_film_session(action["instance"])
-        else:
-            job, _ = hierarchy.print_film_box(action["instance"])
-    except Exception as exc:  # whatever the cause, the operator needs one sentence
-        raise ReplayError(f"job {job_id} cannot be rendered again: {exc}") from exc
-    return queue.enqueue(job, objects=objects, note=f"re-rendered from {job_id}")

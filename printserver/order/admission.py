@@ -22,9 +22,9 @@ from pydicom.dataset import Dataset
 
 from printserver.model.errors import ImageTooLarge, InvalidValue, Notice
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.net import attributes, requests
-from printserver.net.received import ReceivedDataSet
-from printserver.net.uids import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
+from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
+from printserver.order import attributes, requests
+from printserver.order.received import ReceivedDataSet
 
 
 def _first_item(ds: Dataset, keyword: str) -> Dataset | None:

@@ -1,0 +1,81 @@
+"""The Print Management SCP as a whole: which associations it takes, and what they share.
+
+``EVT_REQUESTED`` is the only server-wide handler: it applies the acceptance
+rules (``net/acceptance.py``) and gives every accepted association its own
+:class:`~printserver.net.session.AssociationSession`, bound to that
+association.  What the sessions share lives here: the print queue, the Print
+Job index, the count of requests in flight and the live printer status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pynetdicom import evt
+from pynetdicom.association import Association
+
+from printserver.config import Config, PrinterConfig
+from printserver.model.printer import PrinterStatus, printer_status
+from printserver.net.acceptance import refusal
+from printserver.net.in_flight import InFlight
+from printserver.net.print_job import PrintJobIndex
+from printserver.net.session import AssociationSession, Shared
+from printserver.print_queue import PrintQueue
+from printserver.sinks.base import Sink, StatusWatch
+
+LOG = logging.getLogger(__name__)
+
+PRINT_JOBS_KEPT = 10000
+"""Print Job instances answerable by N-GET, newest kept (PS3.4 H.4.5: the SCP may delete them)."""
+
+
+def _titles(assoc: Association) -> tuple[str, str]:
+    """The called AE title (it selects the logical printer) and the calling one, as sent."""
+    primitive: Any = assoc.requestor.primitive
+    return str(primitive.called_ae_title).strip(), str(primitive.calling_ae_title).strip()
+
+
+class PrintService:
+    """Accepts associations for the configured printers and gives each its session."""
+
+    def __init__(self, config: Config, queue: PrintQueue, sinks: Mapping[str, Sink]) -> None:
+        self.config = config
+        self.queue = queue
+        self.sinks = sinks
+        self.watch = StatusWatch()
+        self.in_flight = InFlight()
+        self.shared = Shared(queue=queue,
+                             print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),
+                             in_flight=self.in_flight, printer_status=self.printer_status,
+                             limits=config.limits)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled (graceful shutdown); False on timeout."""
+        return self.in_flight.wait_idle(timeout)
+
+    def bindings(self) -> list[Any]:
+        """The server-wide pynetdicom event handlers: each association gets the rest."""
+        return [(evt.EVT_REQUESTED, self.on_requested)]
+
+    def on_requested(self, event: evt.Event) -> None:
+        """Reject unknown called or calling AE titles (PS3.8 9.3.4), else start a session."""
+        assoc = event.assoc
+        called, calling = _titles(assoc)
+        printer, refused = refusal(self.config, called, calling,
+                                   assoc.requestor.maximum_length or 0)
+        if refused is not None or printer is None:
+            reason = refused.reason if refused is not None else "no printer"
+            diagnostic = refused.diagnostic if refused is not None else 0x01
+            LOG.warning("rejecting association from %s to %s: %s", calling, called, reason)
+            # rejected-permanent, DICOM UL service-user
+            assoc.acse.send_reject(0x01, 0x01, diagnostic)
+            assoc.kill()  # lets the DUL send the A-ASSOCIATE-RJ before the socket closes
+            return
+        AssociationSession(self.shared, printer, calling).bind(assoc)
+
+    def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
+        sink = self.sinks.get(printer.ae_title)
+        return printer_status(self.watch.status(sink) if sink is not None else None,
+                              spool_accepting=self.queue.accepting)
