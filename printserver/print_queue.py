@@ -25,7 +25,7 @@ from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import render_sheet
 from printserver.spool.job import JobRecord, JobRequest
 from printserver.spool.render_stage import RenderFailed
-from printserver.spool.store import SpoolStore
+from printserver.spool.store import Attachment, SpoolStore
 
 LOG = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class PrintQueue:
         return self.store.free_bytes() >= self.min_free_bytes
 
     def enqueue(self, job: PrintJob, print_job_uid: str = "",
-                order: Mapping[str, bytes | memoryview] | None = None) -> JobRecord:
+                order: Mapping[str, Attachment] | None = None) -> JobRecord:
         """Spool a film order, durably, to be rendered; raises :class:`SpoolFull` when the
         spool cannot take it.  Nothing here waits for the renderer."""
         free = self.store.free_bytes()

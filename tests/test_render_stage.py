@@ -73,6 +73,7 @@ def test_eight_clients_at_once_with_one_render_worker(tmp_path: Path) -> None:
             client.join(120)
         assert outcome == {number: 0 for number in range(1, CLIENTS + 1)}
         jobs = wait_for_jobs(running.spool, CLIENTS, {"done"}, timeout=120)
+        assert list((running.spool / "incoming").iterdir()) == []  # released: spilled images go
     finally:
         running.server.stop()
     store = SpoolStore(running.spool)

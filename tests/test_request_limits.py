@@ -222,8 +222,9 @@ def test_image_bytes_are_limited_before_the_pixels_are_read(tmp_path: Path) -> N
         running.server.stop()
 
 
-def test_receiving_an_image_costs_its_size_once(tmp_path: Path) -> None:
-    """A 7000² 16-bit image (98 MB): before, 4.2× its size at the peak and 2.2× kept."""
+def test_an_image_costs_memory_only_while_its_n_set_is_handled(tmp_path: Path) -> None:
+    """A 7000² 16-bit image (98 MB): once 4.2× its size at the peak and 2.2× kept; now the
+    received buffer and the pages of its spilled copy read by the N-SET, then nothing."""
     server = _process(tmp_path)
     server.start()
     try:
@@ -239,11 +240,14 @@ def test_receiving_an_image_costs_its_size_once(tmp_path: Path) -> None:
         start = _new_peak(pid)
         assert client.set_image(box, 1, item).Status == 0
         peak, kept = peak_rss_kb(pid) - start, rss_kb(pid) - start
-        assert peak < 1.5 * size_kb and kept < 1.5 * size_kb, (peak, kept, size_kb)
-        # the same box again: the first image goes from the model and from the transcript
+        assert peak < 2.2 * size_kb and kept < 0.2 * size_kb, (peak, kept, size_kb)
+        spilled = list((tmp_path / "spool" / "incoming").glob("*/*.dcm"))
+        assert [path.stat().st_size > image.nbytes for path in spilled] == [True]
+        # the same box again: the first image goes from the model, the transcript and the disk
         assert client.set_image(box, 1, item).Status == 0
         kept = rss_kb(pid) - start
-        assert kept < 1.5 * size_kb, (kept, size_kb)
+        assert kept < 0.2 * size_kb, (kept, size_kb)
+        assert len(list((tmp_path / "spool" / "incoming").glob("*/*.dcm"))) == 1
         client.release()
     finally:
         server.stop()

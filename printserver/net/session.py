@@ -12,8 +12,10 @@ becomes 0x0110 with a log entry, never a dropped request or a dead server.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -22,7 +24,7 @@ from pynetdicom import evt
 from pynetdicom.association import Association
 
 from printserver.config import LimitsConfig, PrinterConfig
-from printserver.model.errors import NoSuchInstance, PrintModelError, SpoolFull
+from printserver.model.errors import ImageTooLarge, NoSuchInstance, PrintModelError, SpoolFull
 from printserver.model.film_box import FilmBox
 from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
@@ -52,7 +54,7 @@ from printserver.net.print_job import PrintJobIndex, print_job_dataset
 from printserver.net.printer import configuration_dataset, printer_dataset, select
 from printserver.net.status import DimseFailure, status_dataset
 from printserver.order import admission, requests
-from printserver.order.received import receive
+from printserver.order.received import ReceivedDataSet, receive
 from printserver.print_queue import PrintQueue
 from printserver.spool.job import JobRecord
 
@@ -112,6 +114,8 @@ class AssociationSession:
         self.printer = printer
         self.calling_ae = calling_ae
         self._state: AssociationState | None = None
+        self._incoming: Path | None = None  # where this association's images are spilled
+        self._spilled = 0
 
     def bind(self, assoc: Association) -> None:
         """Make this session the handler of ``assoc``'s requests, and of its end."""
@@ -128,6 +132,21 @@ class AssociationSession:
         """Release or abort deletes the film session and everything under it (PS3.4 H.4.1);
         what was printed is in the spool already."""
         self._state = None
+        if self._incoming is not None:
+            shutil.rmtree(self._incoming, ignore_errors=True)
+            self._incoming = None
+
+    def _spill(self, received: ReceivedDataSet) -> ReceivedDataSet:
+        """Write an admitted image's data set to this association's directory in the spool
+        and read it from there, as DCMTK's print SCP stores images at N-SET: memory then
+        holds no image between requests, however many associations are open."""
+        queue = self.shared.queue
+        if not queue.accepting:
+            raise ImageTooLarge("the spool disk is full; the image cannot be stored")
+        if self._incoming is None:
+            self._incoming = queue.store.incoming()
+        self._spilled += 1
+        return received.spilled(self._incoming / f"{self._spilled:04d}.dcm")
 
     def state(self, assoc: Association) -> AssociationState:
         """The session's state, made at the first request (the contexts are known by then)."""
@@ -221,7 +240,8 @@ class AssociationSession:
             # read in place, not decoded into copies: order/received.py, order/admission.py
             request: Any = event.request
             ds = receive(request.ModificationList, str(event.context.transfer_syntax))
-            notices, kept = admission.n_set(state.hierarchy, class_uid, uid, ds)
+            notices, kept = admission.n_set(state.hierarchy, class_uid, uid, ds, self._spill)
+            kept.unmap_pages()
             state.transcript.record("N-SET", class_uid, uid, kept,
                                     str(event.context.abstract_syntax), state.hierarchy)
             LOG.info("N-SET %s %s", class_uid, uid)

@@ -16,6 +16,7 @@ item's Rows × Columns × Samples per Pixel × Bits Allocated alone:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -69,19 +70,27 @@ def admit(hierarchy: PrintHierarchy, uid: str, received: ReceivedDataSet, *,
     return received.trimmed(keyword, min(first, padded)), [Notice.PIXEL_DATA_TRUNCATED]
 
 
-def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str,
-          received: ReceivedDataSet) -> tuple[list[Notice], ReceivedDataSet]:
+def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, received: ReceivedDataSet,
+          keep: Callable[[ReceivedDataSet], ReceivedDataSet] = lambda kept: kept,
+          ) -> tuple[list[Notice], ReceivedDataSet]:
     """An N-SET as received (PS3.4 H.4.1-H.4.5): an image is admitted, then read in place.
 
-    Returns the warnings and the data set to remember for the spooled job.
+    ``keep`` stores an admitted image's data set (e.g. spills it to disk) before the
+    print model takes its pixels.  Returns the warnings and the data set to remember for
+    the spooled job.
     """
     notices: list[Notice] = []
     pixel_data = None
     if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
         color = class_uid == COLOR_IMAGE_BOX
         received, notices = admit(hierarchy, uid, received, color=color)
+        received = keep(received)
         pixel_data = received.pixel_data(
             "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence")
-    more = requests.n_set(hierarchy, class_uid, uid, received.dataset,
-                          big_endian=not received.little_endian, pixel_data=pixel_data)
+    try:
+        more = requests.n_set(hierarchy, class_uid, uid, received.dataset,
+                              big_endian=not received.little_endian, pixel_data=pixel_data)
+    except BaseException:
+        received.discard()  # a refused image leaves nothing behind (a spilled copy included)
+        raise
     return notices + [notice for notice in more if notice not in notices], received

@@ -14,8 +14,11 @@ way pydicom reads it, as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import mmap
+import os
+from dataclasses import dataclass, replace
 from io import BytesIO
+from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -44,6 +47,32 @@ class ReceivedDataSet:
     encoded: memoryview  # read-only, the data set as kept for the spooled job
     syntax: str  # transfer syntax UID of ``encoded``
     layout: Layout
+    file: Path | None = None  # where ``encoded`` lies on disk, once spilled
+    mapping: mmap.mmap | None = None  # ``file`` mapped, when ``encoded`` is a view of it
+
+    def spilled(self, path: Path) -> ReceivedDataSet:
+        """The same data set written to ``path`` and read from there, mapped: the received
+        buffer can go, and the images an association holds cost page cache, not heap (the
+        file is made durable when a job links it, ``spool/store.py``)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(self.encoded)
+        if not len(self.encoded):
+            return replace(self, file=path)
+        with open(path, "rb") as handle:
+            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return replace(self, encoded=memoryview(mapping), file=path, mapping=mapping)
+
+    def unmap_pages(self) -> None:
+        """Drop the pages read so far from this process (they stay in the page cache, and
+        are read again when the film is rendered)."""
+        if self.mapping is not None:
+            self.mapping.madvise(mmap.MADV_DONTNEED)
+
+    def discard(self) -> None:
+        """Remove the spilled file; a mapping of it stays readable until it is dropped."""
+        if self.file is not None:
+            self.file.unlink(missing_ok=True)
 
     @property
     def implicit_vr(self) -> bool:

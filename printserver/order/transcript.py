@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -47,10 +48,11 @@ class _Entry:
     data: Dataset | ReceivedDataSet
     children: list[str] = field(default_factory=list)  # boxes the SCP made for a film box
 
-    def encoded(self) -> tuple[bytes | memoryview, str]:
-        """The data set as stored with the job, and its transfer syntax."""
+    def encoded(self) -> tuple[bytes | memoryview | Path, str]:
+        """The data set as stored with the job (the file it was spilled to, if it was), and
+        its transfer syntax."""
         if isinstance(self.data, ReceivedDataSet):
-            return self.data.encoded, self.data.syntax
+            return self.data.file or self.data.encoded, self.data.syntax
         buffer = io.BytesIO()
         dcmwrite(buffer, self.data, implicit_vr=True, little_endian=True)
         return buffer.getvalue(), ImplicitVRLittleEndian
@@ -99,19 +101,25 @@ class Transcript:
                     sequence.items_end > sequence.items_start
                     for sequence in data.layout.sequences):
                 entry.data = data.without_images()
+                data.discard()
 
     def forget(self, class_uid: str, uid: str) -> None:
         """An N-DELETE: the deleted object and everything under it are gone."""
         if class_uid == FILM_BOX:
-            self.entries = [e for e in self.entries if e.owner != uid]
+            kept = [e for e in self.entries if e.owner != uid]
         elif class_uid == FILM_SESSION:
-            self.entries = [e for e in self.entries if e.class_uid == PRESENTATION_LUT]
+            kept = [e for e in self.entries if e.class_uid == PRESENTATION_LUT]
         else:
-            self.entries = [e for e in self.entries if e.instance != uid]
+            kept = [e for e in self.entries if e.instance != uid]
+        for entry in self.entries:
+            if isinstance(entry.data, ReceivedDataSet) and entry not in kept:
+                entry.data.discard()
+        self.entries = kept
 
-    def objects(self, action: str, class_uid: str, uid: str) -> dict[str, bytes | memoryview]:
+    def objects(self, action: str, class_uid: str,
+                uid: str) -> dict[str, bytes | memoryview | Path]:
         """The data sets of every object still alive, and the index to replay them."""
-        files: dict[str, bytes | memoryview] = {}
+        files: dict[str, bytes | memoryview | Path] = {}
         index: list[dict[str, Any]] = []
         for number, entry in enumerate(self.entries, start=1):
             name = f"{number:04d}-{entry.operation.lower()}.dcm"

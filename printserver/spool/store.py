@@ -7,6 +7,7 @@ Layout under the spool root::
     jobs/<job_id>/lock       flock target serialising changes to one job
     jobs/<job_id>/objects/   the film order: what the client sent (opaque to the spool)
     tmp/                     jobs being written; never visible as jobs
+    incoming/                data received for films not yet printed (linked into jobs)
 
 A job is written completely under ``tmp/``, every file and directory is
 fsync'ed, and only then renamed into ``jobs/``: after a crash a job either
@@ -101,9 +102,18 @@ def _write_attachments(directory: Path, files: Mapping[str, Attachment]) -> None
             raise ValueError(f"attachment name {name!r}")
         if isinstance(data, Path):
             os.link(data, directory / name)  # spool files are never changed once written
+            _fsync_file(directory / name)  # cheap when it is durable already
         else:
             _write_durably(directory / name, data)
     _fsync_dir(directory)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_document(directory: Path, write: Callable[[BinaryIO], None]) -> int:
@@ -143,16 +153,26 @@ class SpoolStore:
         self.root = root
         self.jobs_dir = root / "jobs"
         self.tmp_dir = root / "tmp"
+        self.incoming_dir = root / "incoming"
         self._seen: dict[str, tuple[int, int, JobRecord]] = {}  # id -> mtime, size, record
 
     def open(self) -> None:
         """Create the directories and drop half-written jobs left by a crash."""
-        for directory in (self.root, self.jobs_dir, self.tmp_dir):
+        for directory in (self.root, self.jobs_dir, self.tmp_dir, self.incoming_dir):
             directory.mkdir(parents=True, exist_ok=True)
             os.chmod(directory, DIR_MODE)
         for leftover in self.tmp_dir.iterdir():
             LOG.warning("removing unfinished job %s left by an earlier crash", leftover.name)
             shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.incoming_dir.iterdir():  # never printed: no client was answered
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def incoming(self) -> Path:
+        """A new private directory for data on its way into jobs (an association's images),
+        on the spool's filesystem so that a job can link its files; gone at the next start."""
+        path = self.incoming_dir / secrets.token_hex(8)
+        path.mkdir(mode=DIR_MODE, parents=True)
+        return path
 
     def free_bytes(self) -> int:
         """Free space on the spool's filesystem (0 when it cannot be measured).
