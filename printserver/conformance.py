@@ -201,9 +201,12 @@ def _resource_limits(printer: PrinterConfig) -> list[str]:
     lines = ["## 9. Resource limits", "",
              "Each limit is checked before the server allocates or renders what a request "
              "asks for.  `[limits]` holds the server-wide ones, `[[printers]]` the per-printer "
-             "ones; defaults shown.  Received pixels are kept once: the print model reads them "
-             "in place in the received data set, which is also what the spooled job keeps "
-             "(in the presentation context's transfer syntax).", ""]
+             "ones; defaults shown.  An admitted image's data set is written, as received (in "
+             "the presentation context's transfer syntax), to the association's directory in "
+             "the spool at N-SET; the print model reads the pixels from that file, the job "
+             "that prints them links it, and release or abort removes what no job took.  "
+             "An association holds no image in memory between requests; when the spool "
+             "disk is below `min_free_mb`, an image N-SET is refused with 0xC605.", ""]
     rows = [
         ("`max_image_boxes` (printer)", printer.max_image_boxes,
          "Film Box N-CREATE: counted from the Image Display Format (at most 1024 "
