@@ -161,6 +161,24 @@ def for_each(store: SpoolStore, job_ids: list[str],
     return code
 
 
+def preview_job(store: SpoolStore, job_id: str, output: str) -> int:
+    """A picture of a job's films; refused while the film is not made yet."""
+    from printserver.preview import write_preview
+
+    record = store.get(job_id)
+    if not store.has_document(record.job_id):
+        print(f"printserver: job {job_id} has no film yet ({record.state})", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        target = write_preview(store.document(record.job_id), output)
+    except OSError as exc:
+        print(escape_controls(f"printserver: cannot write {output}: {exc.strerror or exc}"),
+              file=sys.stderr)
+        return EXIT_REFUSED
+    print(escape_controls(f"{job_id}: preview written to {target}"))
+    return EXIT_OK
+
+
 def parse_age(text: str) -> timedelta:
     match = _AGE.match(text.strip())
     if not match:
@@ -183,12 +201,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         if args.action == "show":
             return show_job(store, args.job, args.json)
         if args.action == "preview":
-            from printserver.preview import write_preview
-
-            target = write_preview(store.document(store.get(args.job).job_id),
-                                   args.output or f"{args.job}.png")
-            print(escape_controls(f"{args.job}: preview written to {target}"))
-            return EXIT_OK
+            return preview_job(store, args.job, args.output or f"{args.job}.png")
     except JobNotFound as exc:
         print(_no_job(exc), file=sys.stderr)
         return EXIT_USAGE

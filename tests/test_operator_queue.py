@@ -200,6 +200,10 @@ def test_cups_down_and_back(site: Site) -> None:
 def test_preview_png_and_pdf(site: Site, tmp_path: Path) -> None:
     _, job_id = _print(site, "PREVIEW")
     png, pdf = tmp_path / "film.png", tmp_path / "film.pdf"
+    site.wait(job_id, "done")
+    unwritable = site.cli("queue", "preview", job_id, "-o", str(tmp_path / "no" / "film.png"))
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert unwritable.stderr.startswith("printserver: cannot write")
     assert site.cli("queue", "preview", job_id, "-o", str(png)).returncode == 0
     assert site.cli("queue", "preview", job_id, "-o", str(pdf)).returncode == 0
     from PIL import Image
@@ -221,7 +225,8 @@ def test_disk_space_guard_refuses_films(cups_queue: Any, tmp_path: Path) -> None
         assert (printer.PrinterStatus, printer.PrinterStatusInfo) == ("FAILURE", "PRINT BUFF FULL")
         _, session = client.session()
         _, box, reply = client.film_box(session)
-        client.gray(box_uids(reply)[0], 1, np.zeros((8, 8), np.uint16))
+        refused = client.gray(box_uids(reply)[0], 1, np.zeros((8, 8), np.uint16))
+        assert refused.Status == 0xC605 and "disk is full" in refused.ErrorComment  # no spill
         status, _ = client.action(sop_class.BasicFilmBox, box)
         assert status.Status == 0xC602 and "disk full" in status.ErrorComment
         client.release()

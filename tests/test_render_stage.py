@@ -4,6 +4,8 @@ with one render worker, a kill -9 between the answer and the film, and render fa
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,11 +15,15 @@ import numpy as np
 import pytest
 from pynetdicom import sop_class
 
-from printserver.spool.job import JobState
+from printserver.sinks.directory import DirectorySink
+from printserver.spool import operations
+from printserver.spool.job import JobRequest, JobState
+from printserver.spool.render_stage import RenderStage
 from printserver.spool.store import SpoolStore
 from tests.ghostscript import render_gray16
 from tests.print_client import PrintClient, box_uids, output_files
 from tests.server_harness import (
+    REPO,
     ServerProcess,
     config_text,
     directory_config,
@@ -151,9 +157,7 @@ def test_an_order_that_no_longer_makes_a_film_fails_with_its_reason(tmp_path: Pa
         broken.write_text(json.dumps(steps[:1] + steps[-1:]))  # the film box is gone
         index.unlink()
         broken.rename(index)
-        from printserver.spool.operations import reprint
-
-        again = reprint(store, job.job_id, order_only=True)
+        again = operations.reprint(store, job.job_id, order_only=True)
         assert again.state is JobState.RENDERING
         running.server.renderer.wake()
         (failed,) = [record for record in wait_for_jobs(running.spool, 2, {"done", "failure"})
@@ -163,3 +167,34 @@ def test_an_order_that_no_longer_makes_a_film_fails_with_its_reason(tmp_path: Pa
     assert failed.state is JobState.FAILURE and failed.state_info == "INVALID PAGE DES"
     assert failed.last_error and "does not make a film" in failed.last_error
     assert not store.has_document(failed.job_id) and store.has_order(failed.job_id)
+
+
+def _order_job(store: SpoolStore) -> str:
+    return store.create(JobRequest(printer="PRINTSERVER", title="ORDER"),
+                        attachments={"index.json": b"[]"}).job_id
+
+
+def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
+    """Hold, cancel and preview reach a job whose film is not made yet, and none is lost."""
+    store = SpoolStore(tmp_path / "spool")
+    store.open()
+    stage = RenderStage(store, lambda record, order, out: out.write(b"%!PS\n") and None)
+    held, canceled = _order_job(store), _order_job(store)
+    assert operations.hold(store, held).state is JobState.HELD
+    with pytest.raises(operations.OperationError, match="being rendered"):
+        operations.move(store, canceled, "PRINTSERVER",
+                        {"PRINTSERVER": DirectorySink("PRINTSERVER", tmp_path / "out")})
+    operations.cancel(store, canceled, {})
+    for job_id in (held, canceled):
+        stage.render_job(store.get(job_id))
+    assert store.get(held).state is JobState.HELD and store.get(held).document_bytes == 5
+    assert store.get(canceled).state is JobState.CANCELED  # rendered, still canceled
+    assert operations.release(store, held).state is JobState.PENDING
+    config = tmp_path / "printserver.toml"
+    config.write_text(config_text(tmp_path / "spool", 0, ""))
+    waiting = _order_job(store)
+    shown = subprocess.run([sys.executable, "-m", "printserver", "queue", "preview", waiting,
+                            "--config", str(config)], capture_output=True, text=True,
+                           timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert shown.returncode == 1, shown.stderr
+    assert shown.stderr == f"printserver: job {waiting} has no film yet (rendering)\n"
