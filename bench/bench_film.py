@@ -2,24 +2,33 @@
 
 Four 2048×2048 12-bit CT-like phantoms in STANDARD\\2,2: the largest page the
 server prints, through the GSDF density model of a film printer; then the same
-page as an 8-bit RGB colour film.  Prints seconds
-per stage (best of --runs) and the output size.
-Run: ``.venv/bin/python bench/bench_film.py [--runs N]``.
+page as an 8-bit RGB colour film.  ``page`` is what the server does: bands
+drawn, packed and compressed on all cores as they are written, the page never
+whole.  ``render`` + ``encode`` time the same work with a whole page in
+between.  Seconds are the best of --runs (median in brackets).  Peak memory is
+what one page adds, by tracemalloc and as the RSS high-water mark of a fresh
+process.  Run: ``.venv/bin/python bench/bench_film.py [--runs N] [--workers N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
 from printserver.postscript import PageSpec, write_postscript
-from printserver.render.compose import render_sheet
+from printserver.render.compose import Raster, SheetRaster, render_sheet
 from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 
 
@@ -38,63 +47,118 @@ def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
     spine = (x / 0.05) ** 2 + ((y - 0.22) / 0.05) ** 2 < 1
     image[spine] = 2300
     image += rng.normal(0, 12, image.shape).astype(np.float32)
-    return np.clip(image * 1.6, 0, 4095).astype(np.uint16)
+    result: npt.NDArray[np.uint16] = np.clip(image * 1.6, 0, 4095).astype(np.uint16)
+    return result
 
 
-def _peak_memory(sheet: FilmSheet, bits: int) -> int:
-    """Bytes allocated at the worst moment of one render + encode (tracemalloc, untimed)."""
-    tracemalloc.start()
-    with tempfile.TemporaryFile() as out:
-        page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN",
-                        lambda: render_sheet(sheet), color=sheet.color)
-        write_postscript(out, [page], title="bench", bits=bits)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
-
-
-def _measure(label: str, sheet: FilmSheet, bits: int, runs: int) -> None:
-    render_times, encode_times, size = [], [], 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        raster = render_sheet(sheet)
-        rendered = time.perf_counter()
-        with tempfile.TemporaryFile() as out:
-            page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN",
-                            lambda raster=raster: raster, color=sheet.color)
-            write_postscript(out, [page], title="bench", bits=bits)
-            size = out.tell()
-        render_times.append(rendered - start)
-        encode_times.append(time.perf_counter() - rendered)
-        del raster
-    peak = _peak_memory(sheet, bits)
-    render_s, encode_s = min(render_times), min(encode_times)
-    print(f"{label:>7}: render {render_s:.3f} s  encode {encode_s:.3f} s  "
-          f"total {render_s + encode_s:.3f} s  output {size / 1e6:.1f} MB  "
-          f"peak {peak / 1e6:.0f} MB above the input images")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+def films() -> dict[str, tuple[FilmSheet, int]]:
+    """The benchmark's films by label, each with the bits per gray sample it is sent at."""
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
     images = {i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12, tone=tone)
               for i in range(4)}
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
     sheet = FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=images,
                       media_name="17INX17IN")
-    print(f"page {sheet.width_px}x{sheet.height_px} px, {len(images)} images 2048x2048 12-bit, "
-          f"{os.cpu_count()} cores")
-    for bits in (12, 8):
-        _measure(f"{bits}-bit", sheet, bits, args.runs)
     rgb = {
         position: SheetImage(pixels=np.stack(
             [(image.pixels >> 4).astype(np.uint8)] * 3, axis=-1), bits_stored=8)
         for position, image in images.items()
     }
-    _measure("colour", FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes,
-                                 images=rgb, media_name="17INX17IN", color=True), 8, args.runs)
+    colour = FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=rgb,
+                       media_name="17INX17IN", color=True)
+    return {"12-bit": (sheet, 12), "8-bit": (sheet, 8), "colour": (colour, 8)}
+
+
+def _write(sheet: FilmSheet, bits: int, workers: int | None,
+           render: Callable[[], Raster | SheetRaster]) -> int:
+    """Write one page to a scratch file; returns its size."""
+    with tempfile.TemporaryFile() as out:
+        page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN", render,
+                        color=sheet.color)
+        write_postscript(out, [page], title="bench", bits=bits, workers=workers)
+        return out.tell()
+
+
+def _same(raster: Raster) -> Raster:
+    return raster
+
+
+def _peak_memory(sheet: FilmSheet, bits: int, workers: int | None) -> int:
+    """Bytes allocated at the worst moment of one page as the server writes it (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    _write(sheet, bits, workers, lambda: SheetRaster(sheet))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _peak_rss_child(label: str, workers: int | None) -> None:
+    """In a fresh process: how far one page raises the RSS high-water mark, in MB."""
+    sheet, bits = films()[label]
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as refs:  # reset VmHWM to the current RSS
+        refs.write("5")
+    before = _rss_kib("VmRSS")
+    _write(sheet, bits, workers, lambda: SheetRaster(sheet))
+    print((_rss_kib("VmHWM") - before) / 1024)
+
+
+def _peak_rss(label: str, workers: int | None) -> str:
+    command = [sys.executable, __file__, "--peak-rss", label]
+    if workers:
+        command += ["--workers", str(workers)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return f"{float(result.stdout):.0f} MB" if result.returncode == 0 else "n/a"
+
+
+def _seconds(times: list[float]) -> str:
+    return f"{min(times):.3f} ({statistics.median(times):.3f})"
+
+
+def _measure(label: str, sheet: FilmSheet, bits: int, runs: int, workers: int | None) -> None:
+    page_times, render_times, encode_times, size = [], [], [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        size = _write(sheet, bits, workers, lambda: SheetRaster(sheet))
+        page_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        raster = render_sheet(sheet, workers)
+        rendered = time.perf_counter()
+        _write(sheet, bits, workers, functools.partial(_same, raster))
+        render_times.append(rendered - start)
+        encode_times.append(time.perf_counter() - rendered)
+        del raster
+    peak = _peak_memory(sheet, bits, workers)
+    print(f"{label:>7}: page {_seconds(page_times)} s | render {_seconds(render_times)} s  "
+          f"encode {_seconds(encode_times)} s | output {size / 1e6:.1f} MB  "
+          f"peak {peak / 1e6:.0f} MB traced, {_peak_rss(label, workers)} RSS")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="threads per page (default: one per core)")
+    parser.add_argument("--peak-rss", metavar="LABEL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peak_rss:
+        _peak_rss_child(args.peak_rss, args.workers)
+        return
+    sheets = films()
+    sheet = sheets["12-bit"][0]
+    print(f"page {sheet.width_px}x{sheet.height_px} px, {len(sheet.images)} images 2048x2048, "
+          f"{os.cpu_count()} cores, {args.workers or os.cpu_count()} threads")
+    for label, (film, bits) in sheets.items():
+        _measure(label, film, bits, args.runs, args.workers)
 
 
 if __name__ == "__main__":

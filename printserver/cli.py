@@ -108,13 +108,13 @@ def _calibrate(config: Config, args: argparse.Namespace) -> int:
 def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str | None) -> int:
     from printserver import calibration
     from printserver.postscript import PageSpec, write_postscript
-    from printserver.render.compose import render_sheet
+    from printserver.render.compose import SheetRaster
     from printserver.server import build_sink
     from printserver.sinks.base import SinkError, Submission
 
     sheet = calibration.wedge_sheet(printer, steps)
     page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi,
-                    printer.media_for(printer.default_film_size), lambda: render_sheet(sheet))
+                    printer.media_for(printer.default_film_size), lambda: SheetRaster(sheet))
     target = Path(output) if output else Path(tempfile.mkstemp(suffix=".ps")[1])
     with open(target, "wb") as out:
         write_postscript(out, [page], title=f"step wedge {printer.ae_title}", bits=printer.bits)

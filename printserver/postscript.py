@@ -7,41 +7,79 @@ so DSC readers such as CUPS' pstops copy it untouched.  Grayscale samples are
 quantisation is that final step.  Colour pages are DeviceRGB, 8 bits per
 component.  The page size is the raster itself (width_px × 72 / dpi
 points), so a renderer at the same dpi maps one sample to one device pixel.
-Bands are compressed on two threads (zlib releases the GIL) and written in
-order, so memory holds one page plus a few compressed bands.
-Compression uses libdeflate (the ``deflate`` package): zlib-compatible streams
-at twice zlib's speed with a smaller result, and it releases the GIL.
+
+Bands are drawn, packed and compressed on a pool of threads (numpy and ISA-L
+release the GIL) and written in order, so the bytes do not depend on the
+number of threads.  A page that can draw its own bands (:class:`PageRaster`)
+is never held whole: memory holds the bands in flight, a few per thread.
+Compression uses ISA-L (the ``isal`` package): zlib streams two to three times
+as fast as libdeflate's level 1 on film data, within a few per cent of its size.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-import deflate
 import numpy as np
 import numpy.typing as npt
+from isal import isal_zlib
 
 from printserver import __version__
 from printserver.render.sheet import DRIVE_MAX
 
 BAND_ROWS = 256
+"""Rows of one PostScript image: one Flate stream, one task for a thread."""
+
 FLATE_LEVEL = 1
+"""ISA-L's level 1: its level 0 is no faster on film data and leaves it nearly raw."""
+
+Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
+
+
+class PageRaster(Protocol):
+    """A page that draws any band of its rows on demand, from any thread."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def rows(self, top: int, bottom: int) -> Raster: ...
+
+
+class _WholePage:
+    """A raster drawn in one piece, handed out by bands."""
+
+    def __init__(self, raster: Raster) -> None:
+        self.raster = raster
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.raster.shape
+
+    def rows(self, top: int, bottom: int) -> Raster:
+        return self.raster[top:bottom]
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page: its raster size and resolution, and how to draw it when it is written."""
+    """One page: its raster size and resolution, and how to draw it when it is written.
+
+    ``render`` returns the whole raster, or a :class:`PageRaster` that draws
+    bands as they are written (``compose.SheetRaster``), which keeps memory to
+    a few bands.
+    """
 
     width_px: int
     height_px: int
     dpi: int
     media_name: str
-    render: Callable[[], npt.NDArray[np.uint16] | npt.NDArray[np.uint8]]
+    render: Callable[[], Raster | PageRaster]
     color: bool = False  # DeviceRGB, 8 bits per component, instead of DeviceGray
 
     @property
@@ -49,27 +87,49 @@ class PageSpec:
         return self.width_px * 72 / self.dpi, self.height_px * 72 / self.dpi
 
 
-_EIGHT_BITS = ((np.arange(DRIVE_MAX + 1, dtype=np.uint32) * 255 + DRIVE_MAX // 2)
-               // DRIVE_MAX).astype(np.uint8)
-"""Each 12-bit drive value rounded to 8 bits: one table lookup per sample instead of arithmetic."""
+_EIGHT_BITS = np.float32(255 / DRIVE_MAX)
 
 
 def pack_samples(band: npt.NDArray[np.uint16], bits: int) -> npt.NDArray[np.uint8]:
-    """Rows of DeviceGray samples as PostScript reads them, each row padded to a byte."""
+    """Rows of DeviceGray samples as PostScript reads them, each row padded to a byte.
+
+    8 bits: each drive value rounded, ``(d * 255 + 2047) // 4095``; in float32
+    that is exact (no product lies within 1e-4 of a half) and faster than a
+    table, whose lookups need 64-bit indices.  12 bits: two samples in three
+    bytes, big-endian.
+    """
     if bits == 8:
-        return _EIGHT_BITS.take(band, mode="clip")
+        values = band.astype(np.float32)
+        values *= _EIGHT_BITS
+        np.rint(values, out=values)
+        np.minimum(values, 255, out=values)
+        return values.astype(np.uint8)
     height, width = band.shape
-    if width % 2:
-        band = np.concatenate([band, np.zeros((height, 1), np.uint16)], axis=1)
-    first, second = band[:, 0::2], band[:, 1::2]
-    packed = np.empty((height, first.shape[1], 3), dtype=np.uint8)
-    # stores into uint8 keep the low byte, so no masks are needed
-    np.right_shift(first, 4, out=packed[:, :, 0], casting="unsafe")
-    middle = np.left_shift(first, 4)
-    middle |= second >> 8
-    packed[:, :, 1] = middle
-    packed[:, :, 2] = second
-    return packed.reshape(height, -1)[:, : (width * 12 + 7) // 8]
+    if width % 4:
+        band = np.concatenate([band, np.zeros((height, -width % 4), np.uint16)], axis=1)
+    # four samples s0..s3 become three little-endian 16-bit words of the six packed bytes;
+    # each sample is first made contiguous, as strided arithmetic runs at half speed
+    s0, s1, s2, s3 = (np.ascontiguousarray(band[:, k::4]) for k in range(4))
+    words = np.empty((height, s0.shape[1], 3), np.dtype("<u2"))
+    word = np.right_shift(s0, 4)  # byte 0: s0 >> 4; byte 1: s0's low nibble, s1 >> 8
+    spare = np.left_shift(s0, 12)
+    word |= spare
+    np.bitwise_and(s1, 0xF00, out=spare)
+    word |= spare
+    words[:, :, 0] = word
+    np.bitwise_and(s1, 0xFF, out=word)  # byte 2: s1's low byte; byte 3: s2 >> 4
+    np.left_shift(s2, 4, out=spare)
+    spare &= 0xFF00
+    word |= spare
+    words[:, :, 1] = word
+    np.left_shift(s2, 4, out=word)  # byte 4: s2's low nibble, s3 >> 8; byte 5: s3's low byte
+    word &= 0xF0
+    np.right_shift(s3, 8, out=spare)
+    word |= spare
+    np.left_shift(s3, 8, out=spare)
+    word |= spare
+    words[:, :, 2] = word
+    return words.view(np.uint8).reshape(height, -1)[:, : (width * 12 + 7) // 8]
 
 
 def _up_predicted(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -81,13 +141,14 @@ def _up_predicted(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return predicted
 
 
-def _compress_band(band: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], bits: int) -> bytearray:
+def _encode_band(page: PageRaster, top: int, bottom: int, bits: int) -> bytes:
+    """Draw, pack, predict and compress one band: the whole task of one thread."""
+    band = page.rows(top, bottom)
     if band.ndim == 3:  # RGB bytes, interleaved as DeviceRGB reads them
         rows = np.ascontiguousarray(band, dtype=np.uint8).reshape(band.shape[0], -1)
     else:
         rows = pack_samples(band.astype(np.uint16, copy=False), bits)
-    stream: bytearray = deflate.zlib_compress(_up_predicted(rows).data, FLATE_LEVEL)
-    return stream
+    return isal_zlib.compress(_up_predicted(rows), FLATE_LEVEL)
 
 
 DSC_TEXT_MAX = 200
@@ -158,14 +219,14 @@ def _page_size(page: PageSpec) -> str:
     return f"[{{ << /PageSize [{width:.4f} {height:.4f}] >> setpagedevice }} stopped cleartomark"
 
 
-def _write_page(
-    out: BinaryIO, page: PageSpec, number: int, bits: int, pool: ThreadPoolExecutor
-) -> None:
-    raster = page.render()
+def _write_page(out: BinaryIO, page: PageSpec, number: int, bits: int,
+                pool: ThreadPoolExecutor | None, workers: int) -> None:
+    drawn = page.render()
+    raster = _WholePage(drawn) if isinstance(drawn, np.ndarray) else drawn
     expected: tuple[int, ...] = (page.height_px, page.width_px)
     if page.color:
         expected, bits = (*expected, 3), 8
-    if raster.shape != expected:
+    if tuple(raster.shape) != expected:
         raise ValueError(f"page {number} raster {raster.shape} is not {expected}")
     space, components = ("/DeviceRGB", 3) if page.color else ("/DeviceGray", 1)
     width, height = page.size_pt
@@ -182,9 +243,8 @@ def _write_page(
     out.write(("\n".join(lines) + "\n").encode("ascii"))
     # the Up predictor works on bytes, so it is declared over bytes (Flate allows no 12-bit)
     row_bytes = (page.width_px * components * bits + 7) // 8
-    starts = range(0, page.height_px, BAND_ROWS)
-    streams = pool.map(lambda y: _compress_band(raster[y:y + BAND_ROWS], bits), starts)
-    for top, stream in zip(starts, streams, strict=True):
+
+    def write_band(top: int, stream: bytes) -> None:
         rows = min(BAND_ROWS, page.height_px - top)
         operator = (
             f"<< /ImageType 1 /Width {page.width_px} /Height {rows} /BitsPerComponent {bits}"
@@ -198,6 +258,27 @@ def _write_page(
         out.write(operator)
         out.write(stream)
         out.write(b"\n%%EndData\n")
+
+    tops = range(0, page.height_px, BAND_ROWS)
+    if pool is None:
+        for top in tops:
+            write_band(top, _encode_band(raster, top, min(top + BAND_ROWS, page.height_px), bits))
+    else:
+        # a bounded window of bands in flight: every thread busy, memory a few bands deep
+        pending: deque[tuple[int, Future[bytes]]] = deque()
+        try:
+            for top in tops:
+                pending.append((top, pool.submit(
+                    _encode_band, raster, top, min(top + BAND_ROWS, page.height_px), bits)))
+                if len(pending) > 2 * workers:
+                    top, band = pending.popleft()
+                    write_band(top, band.result())
+            while pending:
+                top, band = pending.popleft()
+                write_band(top, band.result())
+        finally:  # after a failure, bands not started are not drawn for nothing
+            for _, band in pending:
+                band.cancel()
     out.write(b"grestore\nshowpage\n%%PageTrailer\n")
 
 
@@ -208,12 +289,23 @@ def write_postscript(
     title: str,
     bits: int = 12,
     creator: str = "printserver",
+    workers: int | None = None,
 ) -> None:
-    """Write a whole document; pages are rendered one at a time as they are written."""
+    """Write a whole document; pages are rendered one at a time as they are written.
+
+    Bands are encoded on ``workers`` threads (default: one per core; 1 encodes
+    in the calling thread).  The output is the same byte for byte whatever
+    the number.  The threads end with the call.
+    """
     if bits not in (8, 12):
         raise ValueError(f"bits must be 8 or 12, not {bits}")
+    count = workers or os.cpu_count() or 1
     out.write(("\n".join(_header(pages, title, creator)) + "\n").encode("ascii"))
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    if count == 1:
         for number, page in enumerate(pages, start=1):
-            _write_page(out, page, number, bits, pool)
+            _write_page(out, page, number, bits, None, 1)
+    else:
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="postscript") as pool:
+            for number, page in enumerate(pages, start=1):
+                _write_page(out, page, number, bits, pool, count)
     out.write(b"%%Trailer\n%%EOF\n")

@@ -22,7 +22,7 @@ from printserver.model.errors import SpoolFull
 from printserver.model.hierarchy import PrintJob
 from printserver.order.replay import ReplayError, replay
 from printserver.postscript import PageSpec, write_postscript
-from printserver.render.compose import render_sheet
+from printserver.render.compose import SheetRaster
 from printserver.spool.job import JobRecord, JobRequest
 from printserver.spool.render_stage import RenderFailed
 from printserver.spool.store import Attachment, SpoolStore
@@ -53,7 +53,7 @@ def pages(job: PrintJob) -> list[PageSpec]:
     """The job's film sheets as pages rendered one at a time, when the writer needs them."""
     return [
         PageSpec(width_px=sheet.width_px, height_px=sheet.height_px, dpi=sheet.dpi,
-                 media_name=sheet.media_name, render=functools.partial(render_sheet, sheet),
+                 media_name=sheet.media_name, render=functools.partial(SheetRaster, sheet),
                  color=sheet.color)
         for sheet in job.sheets
     ]

@@ -1,14 +1,20 @@
-"""PostScript Level 3 writer: DSC structure, and Ghostscript renders it bit for bit."""
+"""PostScript Level 3 writer: DSC structure, Ghostscript renders it bit for bit, and threads
+change no byte of it."""
 
 from __future__ import annotations
 
+import io
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from printserver.postscript import PageSpec, pack_samples, write_postscript
+from printserver.postscript import BAND_ROWS, PageSpec, pack_samples, write_postscript
+from printserver.render.compose import SheetRaster, render_sheet
+from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from tests.ghostscript import render_gray8, render_gray16
 
 
@@ -65,3 +71,51 @@ def test_ghostscript_renders_exactly_the_raster(tmp_path: Path, bits: int) -> No
     for page, want in zip(pages, expected, strict=True):
         assert page.shape == want.shape
         assert np.array_equal(page, want), np.count_nonzero(page != want)
+
+
+def test_pack_8_bits_rounds_every_drive_value_once() -> None:
+    drives = np.arange(4096, dtype=np.uint16).reshape(64, 64)
+    expected = (drives.astype(np.uint32) * 255 + 2047) // 4095
+    assert np.array_equal(pack_samples(drives, 8), expected)
+
+
+@pytest.mark.parametrize("width", range(1, 10))
+def test_pack_12_bits_is_the_samples_bit_after_bit(width: int) -> None:
+    band = np.random.default_rng(width).integers(0, 4096, (3, width)).astype(np.uint16)
+    bits = ((band[:, :, None] >> np.arange(11, -1, -1)) & 1).reshape(3, -1).astype(np.uint8)
+    assert np.array_equal(pack_samples(band, 12), np.packbits(bits, axis=1))
+
+
+def _sheet(color: bool) -> FilmSheet:
+    rng = np.random.default_rng(11)
+    tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
+    if color:
+        images = {i: SheetImage(rng.integers(0, 256, (97, 83, 3), dtype=np.uint8), 8)
+                  for i in (1, 2, 4)}
+    else:
+        images = {i: SheetImage(rng.integers(0, 4096, (97, 83)).astype(np.uint16), 12, tone=tone)
+                  for i in (1, 2, 4)}
+    return FilmSheet(width_mm=101.6, height_mm=127.0, dpi=150, images=images, color=color,
+                     boxes=tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2)))
+
+
+def _document(render: Callable[[], np.ndarray | SheetRaster], sheet: FilmSheet, bits: int,
+              workers: int) -> bytes:
+    out = io.BytesIO()
+    page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "Custom", render,
+                    color=sheet.color)
+    write_postscript(out, [page, page], title="film", bits=bits, workers=workers)
+    return re.sub(rb"%%CreationDate: [^\n]*\n", b"", out.getvalue())
+
+
+@pytest.mark.parametrize(("color", "bits"), [(False, 12), (False, 8), (True, 8)])
+def test_bands_encoded_on_threads_are_the_bytes_of_one_thread(color: bool, bits: int) -> None:
+    """Whatever the threads, and whether the page is drawn whole or band by band."""
+    sheet = _sheet(color)
+    threads = threading.active_count()
+    serial = _document(lambda: render_sheet(sheet, workers=1), sheet, bits, 1)
+    assert serial.count(b"%%BeginData") == 2 * -(-sheet.height_px // BAND_ROWS) > 4
+    assert _document(lambda: render_sheet(sheet), sheet, bits, 3) == serial
+    assert _document(lambda: SheetRaster(sheet), sheet, bits, 3) == serial
+    assert _document(lambda: SheetRaster(sheet), sheet, bits, 1) == serial
+    assert threading.active_count() == threads  # the pools ended with the calls

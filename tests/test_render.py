@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from printserver.model.layout import parse_display_format
-from printserver.render.compose import cell_rect, render_sheet
+from printserver.render.compose import SheetRaster, cell_rect, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.lut import to_p_values
 from printserver.render.resample import resample, taps
-from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage
+from printserver.render.sheet import (
+    Box,
+    CharacteristicCurve,
+    FilmSheet,
+    PresentationLut,
+    SheetAnnotation,
+    SheetImage,
+    ToneScale,
+)
 
 
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC"])
@@ -101,3 +111,78 @@ def test_empty_boxes_and_landscape() -> None:
     assert page.shape == (400, 500)
     x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[3])
     assert (page[y0:y1, x0:x1] == 4095).all()
+
+
+def _busy_sheet(color: bool) -> FilmSheet:
+    """Every kind of box: kernels, a LUT, crop, pixel for pixel, empty, trim and annotation."""
+    rng = np.random.default_rng(3)
+    tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
+    annotation = SheetAnnotation(band="bottom", band_mm=10.0, text_mm=3.5,
+                                 boxes=(Box(0.0, 0.0, 0.5, 1.0), Box(0.5, 0.0, 0.5, 1.0)),
+                                 aligns=("left", "right"), texts=("HELLO 123", "world"))
+    if color:
+        rgb = rng.integers(0, 256, (190, 170, 3), dtype=np.uint8)
+        images = {1: SheetImage(rgb, 8),
+                  2: SheetImage(rgb, 8, invert=True, magnification="REPLICATE"),
+                  3: SheetImage(rgb[:50, :70], 8, magnification="NONE"),
+                  5: SheetImage(rgb, 8, magnification="BILINEAR")}
+    else:
+        noisy = rng.integers(0, 4096, (211, 173)).astype(np.uint16)
+        lut = PresentationLut(table=np.linspace(0, 65535, 300).astype(np.uint16), table_bits=16)
+        images = {
+            1: SheetImage(noisy, 12, tone=tone),
+            2: SheetImage(noisy, 12, invert=True, tone=tone, magnification="BILINEAR"),
+            3: SheetImage(noisy, 12, tone=tone, presentation_lut=lut, smoothing="SHARP"),
+            4: SheetImage(noisy[:40, :30], 12, tone=tone, magnification="REPLICATE"),
+            5: SheetImage(noisy, 12, tone=tone, requested_width_mm=60.0, decimate_crop="CROP"),
+            6: SheetImage(noisy[:60, :50], 12, magnification="NONE"),
+            7: SheetImage(np.tile(noisy, (6, 2)), 12, tone=tone, smoothing="SMOOTH"),
+        }
+    return _sheet(images, dpi=100, boxes=parse_display_format("STANDARD\\3,3"), border=300,
+                  color=color, annotation=annotation, trim=True)
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_any_band_is_exactly_those_rows_of_the_page(color: bool) -> None:
+    """Bands drawn alone, in any order and size, on any thread, make up the page bit for bit."""
+    sheet = _busy_sheet(color)
+    page = render_sheet(sheet, workers=1)
+    assert np.array_equal(render_sheet(sheet, workers=3), page)
+    raster = SheetRaster(sheet)
+    assert raster.shape == page.shape
+    edges = [0, 1, 2, 39, 40, 41, 200, 333, 334, 700, page.shape[0] - 1, page.shape[0]]
+    for top, bottom in reversed(list(itertools.pairwise(edges))):
+        assert np.array_equal(raster.rows(top, bottom), page[top:bottom]), (top, bottom)
+    assert len(np.unique(page)) > 200  # the images, not just border and empty boxes
+
+
+@pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC", "CUBIC SMOOTH"])
+@pytest.mark.parametrize(("source", "shape"), [((50, 40), (131, 97)), ((300, 260), (41, 77)),
+                                               ((400, 600), (40, 7)), ((7, 500), (13, 9)),
+                                               ((1, 1), (5, 3))])
+def test_resampler_computes_the_weighted_sums_of_its_taps(
+        kernel: str, source: tuple[int, int], shape: tuple[int, int]) -> None:
+    """Matrix products (or, for a strong reduction, gathered taps) give the taps' sums;
+    REPLICATE copies samples exactly."""
+    rng = np.random.default_rng(5)
+    image = rng.uniform(0, 4095, (*source, 3)).astype(np.float32)
+    rows_index, rows_weights = taps(source[0], shape[0], kernel)
+    cols_index, cols_weights = taps(source[1], shape[1], kernel)
+    wide = np.einsum("ok,okwc->owc", rows_weights.astype(np.float64),
+                     image.astype(np.float64)[rows_index])
+    expected = np.einsum("pk,opkc->opc", cols_weights.astype(np.float64), wide[:, cols_index])
+    out = resample(image, *shape, kernel)
+    assert out.shape == (*shape, 3)
+    assert np.abs(out - expected).max() < 4095 * 2e-6
+    assert np.abs(resample(image[:, :, 1], *shape, kernel) - expected[:, :, 1]).max() < 4095 * 2e-6
+    if kernel == "REPLICATE":
+        assert np.array_equal(out, image[rows_index[:, 0]][:, cols_index[:, 0]])
+
+
+def test_p_values_of_some_rows_are_those_rows_of_the_image() -> None:
+    rng = np.random.default_rng(9)
+    pixels = rng.integers(0, 1024, (40, 30)).astype(np.uint16)
+    for lut in (None, PresentationLut(table=np.linspace(0, 4095, 700).astype(np.uint16),
+                                      table_bits=12), PresentationLut(shape="INVERSE")):
+        image = SheetImage(pixels, 10, invert=True, presentation_lut=lut)
+        assert np.array_equal(to_p_values(image, slice(7, 19)), to_p_values(image)[7:19])

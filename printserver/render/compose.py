@@ -8,11 +8,15 @@ half of ``spacing_mm`` on every side: that is the cell.  A cell without an
 image is filled with the empty-image value.  Where an image goes in its cell is
 decided by :func:`plan_fit`; it is centred, and the rest stays border.
 
-Memory: the page plus a few cell-sized float32 temporaries.
+Memory: :class:`SheetRaster` draws any band of rows on its own, converting
+only the image rows that band reads, so no full-size float copy of an image
+is ever made; the PostScript writer holds a few bands, never the page.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,12 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from printserver.render.annotation import draw_annotation
-from printserver.render.density import to_drive
+from printserver.render.density import STEPS_PER_P, steps_to_drive, to_drive
 from printserver.render.lut import to_p_values
-from printserver.render.resample import BandResampler, kernel_for, plan
+from printserver.render.resample import Plan, Scratch, kernel_for, plan, resample_band
 from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
+Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]  # drive values, or RGB bytes
 TRIM_MM = 0.3
 
 
@@ -125,7 +130,11 @@ def _fill(physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: st
 
 
 BAND_ROWS = 64
-"""Output rows resampled at a time: small enough that a band's buffers stay in cache."""
+"""Output rows of a gray image resampled at a time: few enough that their buffers stay in
+cache.  Colour takes half as many, as each row is three lines."""
+
+RENDER_ROWS = 128
+"""Page rows per task when :func:`render_sheet` draws a whole page on several threads."""
 
 
 def _window(fit: Fit, cell_w: int, cell_h: int) -> tuple[int, int, int, int] | None:
@@ -136,58 +145,77 @@ def _window(fit: Fit, cell_w: int, cell_h: int) -> tuple[int, int, int, int] | N
     return top, top + min(fit.height, cell_h), left, left + min(fit.width, cell_w)
 
 
-def _source(image: SheetImage) -> npt.NDArray[np.float32]:
-    """P-values of a grayscale image, or its RGB levels (REVERSE inverts each channel)."""
+def _source(image: SheetImage, rows: slice) -> npt.NDArray[np.float32]:
+    """P-values of some rows of a grayscale image, or their RGB levels (REVERSE inverts each)."""
     if not image.color:
-        return to_p_values(image)
-    values = image.pixels.astype(np.float32)
+        return to_p_values(image, rows)
+    values = image.pixels[rows].astype(np.float32)
     if image.invert:
         np.subtract(np.float32(255), values, out=values)
     return values
 
 
-def _finish(values: npt.NDArray[np.float32], image: SheetImage,
-            target: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]) -> None:
-    """Round once into ``target``: drive values through the tone scale, or RGB bytes as sent.
+@dataclass(frozen=True)
+class _Placement:
+    """One image as drawn: its rectangle on the page and how its rows are computed.
 
-    ``values`` is scratch space; rounded RGB levels are stored straight into the
-    page, which converts them to bytes without a temporary.
+    ``taps_plan`` is None when the image is drawn pixel for pixel.  ``steps``:
+    the plan's weights carry the tone table's ``STEPS_PER_P``, so resampled
+    values are table positions already.
     """
-    if not image.color:
-        target[...] = to_drive(values, image.tone)
-        return
-    np.rint(values, out=values)
-    np.clip(values, 0, 255, out=values)
-    target[...] = values
+
+    image: SheetImage
+    left: int
+    top: int
+    height: int
+    width: int
+    taps_plan: Plan | None
+    steps: bool
+
+    @property
+    def rect(self) -> Rect:
+        return self.left, self.top, self.left + self.width, self.top + self.height
 
 
-def draw_image(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: SheetImage,
-               cell: Rect, dpi: int) -> Rect:
-    """Draw one image box centred in its cell of ``page``; returns where it landed.
-
-    Resampled in bands of output rows written straight into the page, so memory
-    holds the image's P-values and a few rows, never a second full-size copy.
-    """
+def _place(image: SheetImage, cell: Rect, dpi: int) -> _Placement:
+    """Where an image lands, centred in its cell, and the taps that draw it there."""
     x0, y0, x1, y1 = cell
     cell_w, cell_h = x1 - x0, y1 - y0
     fit = plan_fit(image, cell_w, cell_h, dpi)
     if fit.outcome == "too_large":  # refused at N-SET; a reprint draws it reduced
         fit = _fill(image.pixels.shape[1], image.pixels.shape[0], cell_w, cell_h,
                     fit.kernel, "decimated")
-    source = _source(image)
-    taps_plan = plan(source.shape[0], source.shape[1], fit.height, fit.width, fit.kernel,
+    rows, columns = image.pixels.shape[:2]
+    taps_plan = plan(rows, columns, fit.height, fit.width, fit.kernel,
                      _window(fit, cell_w, cell_h))
     height, width = taps_plan.shape
     top, left = y0 + (cell_h - height) // 2, x0 + (cell_w - width) // 2
-    target = page[top:top + height, left:left + width]
-    if (height, width) == source.shape[:2] and not fit.crop:
-        _finish(source, image, target)
+    if (height, width) == (rows, columns) and not fit.crop:
+        return _Placement(image, left, top, height, width, None, False)
+    if not image.color and image.tone is not None:
+        return _Placement(image, left, top, height, width, taps_plan.scaled(STEPS_PER_P), True)
+    return _Placement(image, left, top, height, width, taps_plan, False)
+
+
+def _finish(values: npt.NDArray[np.float32], placement: _Placement, target: Raster) -> None:
+    """Round once into ``target``: drive values through the tone scale, or RGB bytes as sent.
+
+    ``values`` is scratch space.  RGB levels come by planes, (rows, 3, width):
+    rounded to bytes, then interleaved into the page one long strided loop per
+    plane.
+    """
+    image = placement.image
+    if image.color:
+        np.rint(values, out=values)
+        np.clip(values, 0, 255, out=values)
+        levels = values.astype(np.uint8)
+        for plane in range(levels.shape[1]):
+            target[:, :, plane] = levels[:, plane]
+    elif placement.steps:
+        assert image.tone is not None
+        target[...] = steps_to_drive(values, image.tone)
     else:
-        resampler = BandResampler(source, taps_plan, BAND_ROWS)
-        for r0 in range(0, height, BAND_ROWS):
-            r1 = min(height, r0 + BAND_ROWS)
-            _finish(resampler.band(r0, r1), image, target[r0:r1])
-    return left, top, left + width, top + height
+        target[...] = to_drive(values, image.tone)
 
 
 def gray_to_rgb(drive: int) -> int:
@@ -195,44 +223,136 @@ def gray_to_rgb(drive: int) -> int:
     return (drive * 255 + DRIVE_MAX // 2) // DRIVE_MAX
 
 
-def render_sheet(sheet: FilmSheet) -> npt.NDArray[np.uint16] | npt.NDArray[np.uint8]:
-    """The whole page: 12-bit drive values (height, width), or RGB bytes (height, width, 3)."""
-    if sheet.color:
-        page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8] = np.full(
-            (sheet.height_px, sheet.width_px, 3), gray_to_rgb(sheet.border), dtype=np.uint8)
-        empty = gray_to_rgb(sheet.empty)
-        contrast = 255 if gray_to_rgb(sheet.border) < 128 else 0
-    else:
-        page = np.full((sheet.height_px, sheet.width_px), sheet.border, dtype=np.uint16)
-        empty = sheet.empty
-        contrast = DRIVE_MAX if sheet.border < DRIVE_MAX // 2 else 0
-    rects = [cell_rect(sheet, box) for box in sheet.boxes]
-    jobs = []
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for position, (x0, y0, x1, y1) in enumerate(rects, start=1):
-            image = sheet.images.get(position)
-            if image is None:
-                page[y0:y1, x0:x1] = empty
-            elif x1 > x0 and y1 > y0:
-                cell = (x0, y0, x1, y1)
-                jobs.append((cell, pool.submit(draw_image, page, image, cell, sheet.dpi)))
-        for cell, future in jobs:
-            drawn = future.result()
-            if sheet.trim:
-                _trim(page, drawn, cell, contrast, sheet.dpi)
-    band = annotation_rect(sheet)
-    if band is not None and sheet.annotation is not None:
-        draw_annotation(page, band, sheet.annotation, sheet.dpi, contrast)
-    return page
-
-
-def _trim(page: npt.NDArray[np.uint16] | npt.NDArray[np.uint8], image: Rect, cell: Rect,
-          value: int, dpi: int) -> None:
+def _trim_rects(image: Rect, cell: Rect, dpi: int) -> list[Rect]:
     """Trim YES: a thin frame just outside the image, kept inside its cell (PS3.3 C.13.3)."""
     width = max(1, round(TRIM_MM * dpi / 25.4))
     x0, y0 = max(cell[0], image[0] - width), max(cell[1], image[1] - width)
     x1, y1 = min(cell[2], image[2] + width), min(cell[3], image[3] + width)
-    page[y0:image[1], x0:x1] = value
-    page[image[3]:y1, x0:x1] = value
-    page[y0:y1, x0:image[0]] = value
-    page[y0:y1, image[2]:x1] = value
+    return [(x0, y0, x1, image[1]), (x0, image[3], x1, y1),
+            (x0, y0, image[0], y1), (image[2], y0, x1, y1)]
+
+
+class SheetRaster:
+    """A film page that draws any band of its rows on demand (PS3.4 H.4.2).
+
+    The PostScript writer asks for one band at a time, on several threads, so
+    the page never exists whole: memory holds a few bands, the source images
+    and, per thread, a few image rows of float32 work buffers.  Every band is
+    exactly the same rows of :func:`render_sheet`'s page.  Geometry and taps
+    are worked out once, here; :meth:`rows` may be called from any thread.
+    """
+
+    def __init__(self, sheet: FilmSheet) -> None:
+        self.sheet = sheet
+        if sheet.color:
+            self.shape: tuple[int, ...] = (sheet.height_px, sheet.width_px, 3)
+            self._border, empty = gray_to_rgb(sheet.border), gray_to_rgb(sheet.empty)
+            contrast = 255 if self._border < 128 else 0
+        else:
+            self.shape = (sheet.height_px, sheet.width_px)
+            self._border, empty = sheet.border, sheet.empty
+            contrast = DRIVE_MAX if sheet.border < DRIVE_MAX // 2 else 0
+        self._local = threading.local()
+        self._fills: list[tuple[Rect, int]] = []  # empty cells, then trim frames, in order
+        self._images: list[_Placement] = []
+        trims: list[tuple[Rect, int]] = []
+        for position, box in enumerate(sheet.boxes, start=1):
+            cell = cell_rect(sheet, box)
+            image = sheet.images.get(position)
+            if image is None:
+                self._fills.append((cell, empty))
+            elif cell[2] > cell[0] and cell[3] > cell[1]:
+                placement = _place(image, cell, sheet.dpi)
+                self._images.append(placement)
+                if sheet.trim:
+                    trims += [(rect, contrast) for rect in _trim_rects(placement.rect, cell,
+                                                                       sheet.dpi)]
+        self._fills += trims
+        self._annotation: tuple[int, Raster] | None = None
+        band = annotation_rect(sheet)
+        if band is not None and sheet.annotation is not None:
+            x0, y0, x1, y1 = band
+            strip = self._draw(y0, y1, self.blank(y1 - y0))
+            draw_annotation(strip, (x0, 0, x1, y1 - y0), sheet.annotation, sheet.dpi, contrast)
+            self._annotation = (y0, strip)
+
+    def blank(self, rows: int) -> Raster:
+        """An undefined band of ``rows`` page rows."""
+        if self.sheet.color:
+            return np.empty((rows, *self.shape[1:]), np.uint8)
+        return np.empty((rows, *self.shape[1:]), np.uint16)
+
+    def rows(self, top: int, bottom: int, out: Raster | None = None) -> Raster:
+        """Page rows top..bottom, drawn into ``out`` when given (then returned)."""
+        if out is None:
+            out = self.blank(bottom - top)
+        self._draw(top, bottom, out)
+        if self._annotation is not None:
+            start, strip = self._annotation
+            y0, y1 = max(top, start), min(bottom, start + strip.shape[0])
+            if y0 < y1:
+                out[y0 - top:y1 - top] = strip[y0 - start:y1 - start]
+        return out
+
+    def _draw(self, top: int, bottom: int, out: Raster) -> Raster:
+        """Everything but the annotation: border, empty cells, images, trim frames."""
+        out[...] = self._border
+        for placement in self._images:
+            x0, y0, x1, y1 = placement.rect
+            r0, r1 = max(top, y0) - y0, min(bottom, y1) - y0
+            if r0 < r1:
+                self._draw_image(placement, r0, r1, out[y0 + r0 - top:y0 + r1 - top, x0:x1])
+        for (x0, y0, x1, y1), value in self._fills:
+            if max(top, y0) < min(bottom, y1):
+                out[max(top, y0) - top:min(bottom, y1) - top, x0:x1] = value
+        return out
+
+    def _draw_image(self, placement: _Placement, r0: int, r1: int, target: Raster) -> None:
+        """Rows r0..r1 of one image's rendering into ``target``, a few rows at a time."""
+        if placement.taps_plan is None:
+            for s0 in range(r0, r1, BAND_ROWS):
+                s1 = min(r1, s0 + BAND_ROWS)
+                values = _source(placement.image, slice(s0, s1))
+                _finish(values.transpose(0, 2, 1) if values.ndim == 3 else values, placement,
+                        target[s0 - r0:s1 - r0])
+            return
+        scratch = self._scratch()
+        step = BAND_ROWS // 2 if placement.image.color else BAND_ROWS
+        for s0 in range(r0, r1, step):
+            s1 = min(r1, s0 + step)
+            first, end = placement.taps_plan.source_rows(s0, s1)
+            values = resample_band(_source(placement.image, slice(first, end)), first,
+                                   placement.taps_plan, s0, s1, scratch, step)
+            _finish(values, placement, target[s0 - r0:s1 - r0])
+
+    def _scratch(self) -> Scratch:
+        scratch: Scratch | None = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = Scratch()
+        return scratch
+
+
+def render_sheet(sheet: FilmSheet, workers: int | None = None) -> Raster:
+    """The whole page: 12-bit drive values (height, width), or RGB bytes (height, width, 3).
+
+    Bands of rows are drawn on ``workers`` threads (default: one per core);
+    numpy releases the GIL for the arithmetic.  The threads end with the call.
+    """
+    raster = SheetRaster(sheet)
+    height = raster.shape[0]
+    page = raster.blank(height)
+    tops = range(0, height, RENDER_ROWS)
+
+    def draw(top: int) -> None:
+        bottom = min(height, top + RENDER_ROWS)
+        raster.rows(top, bottom, page[top:bottom])
+
+    count = workers or os.cpu_count() or 1
+    if count == 1:
+        for top in tops:
+            draw(top)
+    else:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for _ in pool.map(draw, tops):
+                pass
+    return page

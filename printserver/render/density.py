@@ -64,10 +64,18 @@ def to_drive(
         np.clip(out, 0, DRIVE_MAX, out=out)
         return out.astype(np.uint16)
     np.multiply(p_values, np.float32(STEPS_PER_P), out=p_values)
-    np.rint(p_values, out=p_values)
-    np.clip(p_values, 0, TABLE_SIZE - 1, out=p_values)
-    indices = p_values.astype(np.uint16)
-    result: npt.NDArray[np.uint16] = drive_table(tone).take(indices)
+    return steps_to_drive(p_values, tone)
+
+
+def steps_to_drive(steps: npt.NDArray[np.float32], tone: ToneScale) -> npt.NDArray[np.uint16]:
+    """Drive values of P-values already multiplied by ``STEPS_PER_P``; ``steps`` is scratch.
+
+    The renderer folds that power of two into its resampling weights, which
+    is exact, and so saves a pass over every sample.  Positions outside the
+    table are clamped by the lookup itself, which is cheaper than clipping.
+    """
+    np.rint(steps, out=steps)
+    result: npt.NDArray[np.uint16] = drive_table(tone).take(steps.astype(np.int32), mode="clip")
     return result
 
 

@@ -17,20 +17,24 @@ import numpy.typing as npt
 from printserver.render.sheet import DRIVE_MAX, SheetImage
 
 
-def to_p_values(image: SheetImage) -> npt.NDArray[np.float32]:
-    """P-values in 0..4095 as float32, higher = brighter."""
+def to_p_values(image: SheetImage, rows: slice | None = None) -> npt.NDArray[np.float32]:
+    """P-values in 0..4095 as float32, higher = brighter; of ``rows`` of the image only if given.
+
+    Every value is computed alone, so converting the rows a band needs gives
+    exactly what converting the whole image would, without a full-size copy.
+    """
     top = float((1 << image.bits_stored) - 1)
-    values = image.pixels.astype(np.float32)
+    values = (image.pixels if rows is None else image.pixels[rows]).astype(np.float32)
     if image.invert:
-        values = np.float32(top) - values
+        np.subtract(np.float32(top), values, out=values)
     lut = image.presentation_lut
     if lut is not None and lut.table is not None:
         values = _apply_table(values, top, lut.table, lut.table_bits)
-    else:
+    elif top != DRIVE_MAX:  # 12 bits stored are P-values already
         values *= np.float32(DRIVE_MAX)  # exact in float32 (below 2**24), then one division
         values /= np.float32(top)
     if lut is not None and lut.shape == "INVERSE":
-        values = np.float32(DRIVE_MAX) - values
+        np.subtract(np.float32(DRIVE_MAX), values, out=values)
     return values
 
 

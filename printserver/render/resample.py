@@ -1,18 +1,21 @@
 """A separable, vectorised resampler for 12-bit image data (PS3.3 C.13.3 Magnification Type).
 
-Each output row (then column) is a weighted sum of a few input rows: the tap
-indices and weights are computed once per axis, and the sums are numpy gathers,
-never Python loops over pixels.  Output is produced in bands of rows so the
-renderer can write each band straight into the page (bounded memory).  When
-shrinking, the kernel is widened by the scale factor so that a 2048² image drawn
-into a small box does not alias.
-Everything runs in float32, which keeps 12-bit values exact.
+Each output row (then column) is a weighted sum of a few input rows (then
+columns): the tap indices and weights are computed once per axis, and both
+passes run as small float32 matrix products (BLAS), never Python loops over
+pixels.  Output is produced in bands of rows from only the input rows they
+read, so the renderer can draw any band of the page without a full-size copy
+of the image.  When shrinking, the kernel is widened by the scale factor so
+that a 2048² image drawn into a small box does not alias.  float32 holds every
+12-bit value exactly, and the sums round far below the tone table's 1/16
+P-value step.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -94,22 +97,72 @@ def taps(
     return index, weights.astype(np.float32)
 
 
+COLUMN_BLOCK = 16
+"""Output columns per block of the horizontal pass: one small matrix product each."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """Taps of both axes for drawing an image at (out_h, out_w), or a window of it.
 
-    Weights are stored one row per tap, shape (taps, n_out), so that each
-    multiplication reads contiguous weights.
+    Vertical weights are stored one row per tap, shape (taps, out_h), so that
+    each multiplication reads contiguous weights.  Horizontally, output columns
+    go in blocks of ``COLUMN_BLOCK``: ``cols_windows`` (blocks, window) are the
+    input columns a block reads, and ``cols_matrix`` (blocks, window,
+    COLUMN_BLOCK) their weights, zero outside each column's taps.
+    ``row_scale`` is input rows per output row.
     """
 
     rows_index: npt.NDArray[np.intp]
     rows_weights: npt.NDArray[np.float32]
     cols_index: npt.NDArray[np.intp]
-    cols_weights: npt.NDArray[np.float32]
+    cols_windows: npt.NDArray[np.intp]
+    cols_matrix: npt.NDArray[np.float32]
+    row_scale: float
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.rows_index.shape[0], self.cols_index.shape[0]
+
+    def source_rows(self, r0: int, r1: int) -> tuple[int, int]:
+        """The input rows (first, end) that output rows r0..r1 read."""
+        index = self.rows_index[r0:r1]
+        return int(index.min()), int(index.max()) + 1
+
+    def rows_reach(self, rows: int) -> int:
+        """The most input rows that any ``rows`` consecutive output rows read."""
+        return math.floor((rows - 1) * self.row_scale) + 1 + int(self.rows_index.shape[1])
+
+    def scaled(self, factor: float) -> Plan:
+        """The same rendering times ``factor``; exact when it is a power of two."""
+        return replace(self, rows_weights=self.rows_weights * np.float32(factor))
+
+
+def _column_blocks(
+    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Taps (n_out, taps) as windows of input columns and a weight matrix per output block.
+
+    A block's window spans the taps of its columns; every window has the size
+    of the widest, moved left where it would pass the last column.  Taps that
+    clipping put on the same column add up there.  Columns past the last
+    output (padding the last block) have no weight.
+    """
+    n_out, count = index.shape
+    blocks = -(-n_out // COLUMN_BLOCK)
+    padded = blocks * COLUMN_BLOCK
+    index = np.concatenate([index, np.repeat(index[-1:], padded - n_out, axis=0)])
+    weights = np.concatenate([weights, np.zeros((padded - n_out, count), np.float32)])
+    per_block = index.reshape(blocks, -1)
+    starts = per_block.min(axis=1)
+    window = int((per_block.max(axis=1) - starts).max()) + 1
+    starts = np.minimum(starts, n_in - window)
+    block = np.arange(padded) // COLUMN_BLOCK
+    matrix = np.zeros((blocks, window, COLUMN_BLOCK), np.float32)
+    for k in range(count):
+        np.add.at(matrix, (block, index[:, k] - starts[block], np.arange(padded) % COLUMN_BLOCK),
+                  weights[:, k])
+    return starts[:, None] + np.arange(window), matrix
 
 
 def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
@@ -123,58 +176,118 @@ def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
         y0, y1, x0, x1 = window
         rows_index, rows_weights = rows_index[y0:y1], rows_weights[y0:y1]
         cols_index, cols_weights = cols_index[x0:x1], cols_weights[x0:x1]
-    return Plan(rows_index, np.ascontiguousarray(rows_weights.T),
-                cols_index, np.ascontiguousarray(cols_weights.T))
+    return Plan(rows_index, np.ascontiguousarray(rows_weights.T), cols_index,
+                *_column_blocks(in_w, cols_index, cols_weights), in_h / out_h)
 
 
-def _gather_into(out: npt.NDArray[np.float32], scratch: npt.NDArray[np.float32],
-                 source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
-                 weights: npt.NDArray[np.float32], axis: int) -> None:
-    """``out`` = sum over taps k of source gathered at index[:, k] along ``axis``, times weights[k].
+class Scratch:
+    """Float32 work buffers of one thread, kept from band to band.
 
-    Taps are added in order, one float32 rounding per operation, so the result
-    does not depend on the buffers used.  Indices are in range already; mode
-    "clip" keeps numpy from buffering the output.
-    """
-    for k in range(index.shape[1]):
-        gathered = out if k == 0 else scratch
-        np.take(source, index[:, k], axis=axis, out=gathered, mode="clip")
-        np.multiply(gathered, weights[k], out=gathered)
-        if k:
-            np.add(out, gathered, out=out)
-
-
-class BandResampler:
-    """Output rows of one planned rendering, a band at a time, in buffers reused per band.
-
-    Vertical taps first (whole input rows), then horizontal taps on that band only,
-    so temporaries stay a few output rows high whatever the image size.  Reused
-    buffers avoid the page faults of fresh temporaries, which cost as much as the
-    arithmetic.
+    Fresh temporaries cost page faults that take as long as the arithmetic, so
+    each named buffer is allocated once at its largest size and handed out as
+    views.  Not thread-safe: every thread needs its own.
     """
 
-    def __init__(self, image: npt.NDArray[np.float32], taps_plan: Plan, band_rows: int) -> None:
-        self.image, self.plan = image, taps_plan
-        channels = image.shape[2:]
-        out_w = taps_plan.shape[1]
-        self._tall = np.empty((2, band_rows, image.shape[1], *channels), np.float32)
-        self._wide = np.empty((2, band_rows, out_w, *channels), np.float32)
-        # horizontal weights spelled out per channel: the multiply then runs contiguous
-        self._cols_weights = np.ascontiguousarray(np.broadcast_to(
-            taps_plan.cols_weights.reshape(-1, out_w, *(1,) * len(channels)),
-            (taps_plan.cols_weights.shape[0], out_w, *channels)))
-        self._row_shape = (-1, 1, *(1,) * len(channels))
+    def __init__(self) -> None:
+        self._buffers: dict[str, npt.NDArray[np.float32]] = {}
 
-    def band(self, r0: int, r1: int) -> npt.NDArray[np.float32]:
-        """Rows r0..r1: (r1 - r0, out_w) or (…, out_w, channels), valid until the next call."""
-        rows = r1 - r0
-        tall, wide = self._tall[:, :rows], self._wide[:, :rows]
-        row_weights = self.plan.rows_weights[:, r0:r1]
-        _gather_into(tall[0], tall[1], self.image, self.plan.rows_index[r0:r1],
-                     row_weights.reshape(row_weights.shape[0], *self._row_shape), 0)
-        out: npt.NDArray[np.float32] = wide[0]
-        _gather_into(out, wide[1], tall[0], self.plan.cols_index, self._cols_weights, 1)
-        return out
+    def array(self, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
+        """A view of ``shape`` on the buffer ``name``; its contents are undefined."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.size < size:
+            buffer = self._buffers[name] = np.empty(size, np.float32)
+        return buffer[:size].reshape(shape)
+
+
+PRODUCT_SIZE = 1 << 18
+"""Largest rows × inner × columns of one matrix product: below it OpenBLAS stays on the
+calling thread, so the renderer's threads never wait on BLAS threads.  Products are split
+at the same places in every band, so each row is still computed the same way."""
+
+
+def resample_band(source: npt.NDArray[np.float32], first_row: int, taps_plan: Plan,
+                  r0: int, r1: int, scratch: Scratch, rows: int = 0) -> npt.NDArray[np.float32]:
+    """Output rows r0..r1 of a planned rendering, valid until ``scratch`` is reused.
+
+    ``source`` (height, width) or (height, width, channels) holds input rows
+    ``first_row`` onwards, at least ``taps_plan.source_rows(r0, r1)``: the
+    caller converts only those.  The result is (r1 - r0, out_w), or by planes,
+    (r1 - r0, channels, out_w).
+
+    Both passes are small matrix products (BLAS): vertically, the band's
+    weights times the input rows it reads, a column block at a time; then
+    horizontally, per block of output columns, the input columns it reads
+    times their weights.  That takes a third of the time of gathering and
+    adding every tap.  Products always have ``rows`` rows (at least r1 - r0,
+    the rest zero), so that each output row is computed the same way whichever
+    band it is in.
+    """
+    count = r1 - r0
+    rows = max(rows, count)
+    channels = math.prod(source.shape[2:])
+    width, out_w = source.shape[1], taps_plan.shape[1]
+    vertical = scratch.array("tall", (rows, width * channels))
+    _vertical(source.reshape(source.shape[0], -1), taps_plan.rows_index[r0:r1] - first_row,
+              taps_plan.rows_weights[:, r0:r1], taps_plan.rows_reach(rows), vertical, scratch)
+    # each block's window of input columns, plane after plane: every plane of every row
+    # becomes a line of the horizontal product, and interleaved colour comes out by planes
+    blocks, window = taps_plan.cols_windows.shape
+    columns = taps_plan.cols_windows * channels
+    if channels > 1:
+        columns = columns + np.arange(channels).reshape(-1, 1, 1)
+    lines, used = rows * channels, count * channels
+    gathered = scratch.array("windows", (lines, blocks * window))
+    np.take(vertical[:count], columns.reshape(-1), axis=1,
+            out=gathered[:used].reshape(count, -1), mode="clip")
+    gathered[used:] = 0
+    wide = scratch.array("wide", (lines, blocks * COLUMN_BLOCK))
+    windows = gathered.reshape(lines, blocks, window).transpose(1, 0, 2)
+    products = wide.reshape(lines, blocks, COLUMN_BLOCK).transpose(1, 0, 2)
+    step = max(1, PRODUCT_SIZE // (window * COLUMN_BLOCK))  # one step unless shrinking a lot
+    for line in range(0, lines, step):
+        np.matmul(windows[:, line:line + step], taps_plan.cols_matrix,
+                  out=products[:, line:line + step])
+    out: npt.NDArray[np.float32] = wide[:used, :out_w].reshape(
+        count, *source.shape[2:], out_w)
+    return out
+
+
+def _vertical(source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
+              weights: npt.NDArray[np.float32], reach: int, out: npt.NDArray[np.float32],
+              scratch: Scratch) -> None:
+    """``out`` rows = the taps' weighted sums of ``source`` rows; rows past the taps' are zero.
+
+    A product of (rows × inputs) weights and the inputs, one block of columns
+    at a time so that each stays under ``PRODUCT_SIZE``.  The blocks' width
+    comes from ``reach``, the most input rows any band reads, so that it is
+    the same for every band of an image.  When the taps reach too many input
+    rows for that (strong reduction), each tap is gathered, multiplied and
+    added in turn instead, one float32 rounding per operation.
+    """
+    rows, line = out.shape
+    count = index.shape[0]
+    first = int(index.min())
+    inputs = int(index.max()) + 1 - first
+    columns = 1 << max(0, (PRODUCT_SIZE // (rows * reach)).bit_length() - 1)
+    if columns < 16:
+        out[count:] = 0
+        spare = scratch.array("spare", (count, line))
+        for k in range(index.shape[1]):
+            gathered = out[:count] if k == 0 else spare
+            np.take(source, index[:, k], axis=0, out=gathered, mode="clip")
+            np.multiply(gathered, weights[k][:, None], out=gathered)
+            if k:
+                np.add(out[:count], gathered, out=out[:count])
+        return
+    matrix = np.zeros((rows, inputs), np.float32)
+    np.add.at(matrix, (np.arange(count)[:, None], index - first), weights.T)
+    inputs_rows = source[first:first + inputs]
+    whole = line - line % columns
+    np.matmul(matrix, inputs_rows[:, :whole].reshape(inputs, -1, columns).transpose(1, 0, 2),
+              out=out[:, :whole].reshape(rows, -1, columns).transpose(1, 0, 2))
+    if whole < line:
+        np.matmul(matrix, inputs_rows[:, whole:], out=out[:, whole:])
 
 
 def resample(
@@ -182,4 +295,5 @@ def resample(
 ) -> npt.NDArray[np.float32]:
     """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel."""
     taps_plan = plan(image.shape[0], image.shape[1], out_h, out_w, kernel)
-    return BandResampler(image, taps_plan, out_h).band(0, out_h)
+    out = resample_band(np.ascontiguousarray(image), 0, taps_plan, 0, out_h, Scratch())
+    return np.ascontiguousarray(np.moveaxis(out, 1, 2) if image.ndim == 3 else out)
