@@ -223,6 +223,10 @@ def _resource_limits(printer: PrinterConfig) -> list[str]:
          "Film Box N-CREATE beyond the limit", "0x0213"),
         ("`max_pages_per_job`", limits.max_pages_per_job,
          "Film Session N-ACTION of more films, before any is rendered", "0x0213"),
+        ("`max_jobs_per_association`", limits.max_jobs_per_association,
+         "N-ACTION beyond it on one association: an answered N-ACTION costs no rendering "
+         "time, so the number of films one peer may queue is bounded here",
+         "0xC601 / 0xC602"),
         ("`max_copies`", limits.max_copies,
          "Number of Copies above it: a lenient printer prints the limit, a strict one "
          "refuses", "0x0116 / 0x0106"),

@@ -153,9 +153,11 @@ def test_kill_9_after_an_image_n_set_spools_nothing(tmp_path: Path) -> None:
         _, session = client.session()
         _, _, reply = client.film_box(session)
         assert client.gray(box_uids(reply)[0], 1, np.full((16, 16), 5, np.uint16)).Status == 0
+        assert list((tmp_path / "spool" / "incoming").glob("*/*.dcm"))  # spilled at N-SET
         server.kill9()
         server.start()
         assert SpoolStore(tmp_path / "spool").list() == []
+        assert list((tmp_path / "spool" / "incoming").iterdir()) == []  # dropped at start
         again = PrintClient(server.port, called="FILM")
         assert again.established and again.assoc.send_c_echo().Status == 0
         again.release()

@@ -275,3 +275,23 @@ def test_an_image_box_n_set_of_countless_tiny_elements_is_refused(tmp_path: Path
         client.release()
     finally:
         running.server.stop()
+
+
+def test_films_one_association_may_queue_are_limited(tmp_path: Path) -> None:
+    running = _in_process(tmp_path, "[limits]\nmax_jobs_per_association = 2\n")
+    try:
+        client = PrintClient(running.port)
+        _, session = client.session()
+        _, box, reply = client.film_box(session)
+        assert client.gray(box_uids(reply)[0], 1, SMALL).Status == 0
+        statuses = [client.action(sop_class.BasicFilmBox, box)[0] for _ in range(3)]
+        assert [int(status.Status) for status in statuses] == [0, 0, 0xC602]
+        assert "queued 2 films, the limit" in statuses[2].ErrorComment
+        assert int(client.action(sop_class.BasicFilmSession, session)[0].Status) == 0xC601
+        client.release()
+        again = PrintClient(running.port)  # the limit is per association
+        assert again.flat_film(500).Status == 0
+        again.release()
+        assert len(wait_for_jobs(running.spool, 3, {"done"})) == 3
+    finally:
+        running.server.stop()

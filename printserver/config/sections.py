@@ -97,6 +97,8 @@ class LimitsConfig(Section):
         536_870_912, ge=1024, description="pixel bytes one association may hold at once (C605)")
     max_film_boxes_per_session: int = Field(50, ge=1, le=10000)
     max_pages_per_job: int = Field(50, ge=1, le=10000)
+    max_jobs_per_association: int = Field(
+        100, ge=1, le=100000, description="N-ACTIONs one association may spool (C601/C602)")
     max_copies: int = Field(99, ge=1, le=10000)
 
     @property

@@ -56,6 +56,7 @@ class AssociationState:
     reported_printer: PrinterStatus | None = None
     transcript: Transcript = field(default_factory=Transcript)
     next_message_id: int = 0x8000
+    jobs_spooled: int = 0  # N-ACTIONs answered with a job, held to max_jobs_per_association
 
     @property
     def print_job_negotiated(self) -> bool:

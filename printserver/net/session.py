@@ -297,12 +297,16 @@ class AssociationSession:
                 full = status.QUEUE_FULL_FILM_SESSION
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-ACTION of {class_uid}")
+            most = self.shared.limits.max_jobs_per_association
+            if state.jobs_spooled >= most:
+                raise DimseFailure(full, f"this association has queued {most} films, the limit")
             print_job_uid = generate_uid() if state.print_job_negotiated else ""
             order = state.transcript.objects("N-ACTION", class_uid, uid)
             try:
                 record = self.shared.queue.enqueue(job, print_job_uid, order)
             except SpoolFull as exc:
                 raise DimseFailure(full, str(exc)) from exc
+            state.jobs_spooled += 1
             LOG.info("job %s: printed %s %s from %s", record.job_id, class_uid, uid,
                      self.calling_ae)
             if not print_job_uid:
