@@ -295,3 +295,23 @@ def test_films_one_association_may_queue_are_limited(tmp_path: Path) -> None:
         assert len(wait_for_jobs(running.spool, 3, {"done"})) == 3
     finally:
         running.server.stop()
+
+
+def test_refused_and_deleted_images_leave_no_file(tmp_path: Path) -> None:
+    running = _in_process(tmp_path)
+    incoming = running.spool / "incoming"
+    try:
+        client = PrintClient(running.port)
+        _, session = client.session()
+        _, box, reply = client.film_box(session, "STANDARD\\2,1")
+        first, _ = box_uids(reply)
+        refused = client.gray(first, 2, SMALL)  # not this box's position: refused after it
+        assert refused.Status == 0x0106  # was admitted and stored
+        assert list(incoming.glob("*/*.dcm")) == []
+        assert client.gray(first, 1, SMALL).Status == 0
+        assert len(list(incoming.glob("*/*.dcm"))) == 1
+        assert client.delete(sop_class.BasicFilmBox, box).Status == 0
+        assert list(incoming.glob("*/*.dcm")) == []
+        client.release()
+    finally:
+        running.server.stop()
