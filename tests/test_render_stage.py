@@ -198,3 +198,29 @@ def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
                            timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert shown.returncode == 1, shown.stderr
     assert shown.stderr == f"printserver: job {waiting} has no film yet (rendering)\n"
+
+
+def test_a_film_box_order_holds_that_film_box_only(tmp_path: Path) -> None:
+    """A session printed box by box: each job replays its own box, not the earlier ones."""
+    running = start_in_process(directory_config(tmp_path))
+    try:
+        client = PrintClient(running.port)
+        _, session = client.session()
+        boxes = []
+        for level in (0, 4095):
+            _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
+            flat = np.full((32, 32), level, np.uint16)
+            assert client.gray(box_uids(reply)[0], 1, flat).Status == 0
+            assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+            boxes.append(box)
+        client.release()
+        jobs = sorted(wait_for_jobs(running.spool, 2, {"done"}), key=lambda job: job.created)
+    finally:
+        running.server.stop()
+    store = SpoolStore(running.spool)
+    for job, box, bright in zip(jobs, boxes, (False, True), strict=True):
+        steps = json.loads((store.path(job.job_id) / "objects" / "index.json").read_text())
+        instances = {step["instance"] for step in steps}
+        assert box in instances and not (set(boxes) - {box}) & instances
+        (page,) = render_gray16(store.document(job.job_id), 20)
+        assert bool(page[page.shape[0] // 2, page.shape[1] // 2] > 2048) is bright

@@ -118,10 +118,14 @@ class Transcript:
 
     def objects(self, action: str, class_uid: str,
                 uid: str) -> dict[str, bytes | memoryview | Path]:
-        """The data sets of every object still alive, and the index to replay them."""
+        """The data sets the printed film needs, and the index to replay them: for a Film
+        Box N-ACTION the session-level objects and that film box's own, not its siblings'
+        (a session printed box by box would otherwise replay every earlier box each time)."""
         files: dict[str, bytes | memoryview | Path] = {}
         index: list[dict[str, Any]] = []
-        for number, entry in enumerate(self.entries, start=1):
+        needed = [entry for entry in self.entries
+                  if class_uid != FILM_BOX or entry.owner in (None, uid)]
+        for number, entry in enumerate(needed, start=1):
             name = f"{number:04d}-{entry.operation.lower()}.dcm"
             files[name], syntax = entry.encoded()
             index.append({"operation": entry.operation, "class": entry.class_uid,
