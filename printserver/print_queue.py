@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
@@ -59,8 +60,17 @@ def pages(job: PrintJob) -> list[PageSpec]:
     ]
 
 
+def page_threads(render_workers: int, cpus: int | None = None) -> int:
+    """Threads drawing and compressing the bands of one page: the cores shared among the
+    render workers, but at least two, so that one film on an idle server uses two cores."""
+    return max(2, (cpus or os.cpu_count() or 1) // render_workers)
+
+
 class PrintQueue:
-    """Spools film orders for the configured printers and renders them when asked."""
+    """Spools film orders for the configured printers and renders them when asked.
+
+    ``page_threads``: threads per page rendered (default: one per core).
+    """
 
     def __init__(
         self,
@@ -69,12 +79,14 @@ class PrintQueue:
         on_spooled: Callable[[], None] = lambda: None,
         min_free_bytes: int = 0,
         limits: LimitsConfig | None = None,
+        page_threads: int | None = None,
     ) -> None:
         self.store = store
         self.printers = printers
         self.on_spooled = on_spooled
         self.min_free_bytes = min_free_bytes
         self.limits = limits or LimitsConfig()
+        self.page_threads = page_threads
 
     @property
     def accepting(self) -> bool:
@@ -109,5 +121,6 @@ class PrintQueue:
             job = replay(order, printer, record.calling_ae, self.limits)
         except ReplayError as exc:
             raise RenderFailed(str(exc)) from exc
-        write_postscript(out, pages(job), title=record.title, bits=printer.bits)
+        write_postscript(out, pages(job), title=record.title, bits=printer.bits,
+                         workers=self.page_threads)
         return printer.missing_media(job.film_size, job.medium_type)

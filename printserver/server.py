@@ -15,7 +15,7 @@ from printserver.config import Config, PrinterConfig
 from printserver.net.scp import start_server
 from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer
-from printserver.print_queue import PrintQueue
+from printserver.print_queue import PrintQueue, page_threads
 from printserver.sinks.base import Sink
 from printserver.sinks.cups import CupsSink
 from printserver.sinks.directory import DirectorySink
@@ -68,7 +68,8 @@ class PrintServer:
         printers = {printer.ae_title: printer for printer in config.printers}
         self.queue = PrintQueue(self.store, printers, on_spooled=lambda: self.renderer.wake(),
                                 min_free_bytes=config.spool.min_free_mb * 1024 * 1024,
-                                limits=config.limits)
+                                limits=config.limits,
+                                page_threads=page_threads(config.server.render_workers))
         self.renderer = RenderStage(self.store, self.queue.render,
                                     workers=config.server.render_workers,
                                     on_rendered=self.worker.wake,

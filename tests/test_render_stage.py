@@ -224,3 +224,10 @@ def test_a_film_box_order_holds_that_film_box_only(tmp_path: Path) -> None:
         assert box in instances and not (set(boxes) - {box}) & instances
         (page,) = render_gray16(store.document(job.job_id), 20)
         assert bool(page[page.shape[0] // 2, page.shape[1] // 2] > 2048) is bright
+
+
+def test_cores_are_shared_among_the_render_workers() -> None:
+    from printserver.print_queue import page_threads
+
+    assert [page_threads(2, 2), page_threads(1, 2), page_threads(4, 64), page_threads(64, 64)] \
+        == [2, 2, 16, 2]
