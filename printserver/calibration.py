@@ -1,6 +1,6 @@
 """Printer calibration: a step-wedge film, and a characteristic curve from its densities.
 
-The workflow of hardware film imagers (digest §5.7): print a wedge of evenly
+The workflow of hardware film imagers (as PS3.14 7.3 assumes for hardcopy): print a wedge of evenly
 spaced drive values, measure each patch with a densitometer, and store the
 measured density per drive value as the printer's ``characteristic_curve``.
 The renderer then inverts that curve, so the densities the GSDF model asks for

@@ -1,4 +1,4 @@
-"""The density model against the standard's numbers (PS3.14 Annex B, digest Appendix C)."""
+"""The density model against the standard's numbers (PS3.14 Annex B)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _table_jnd(seen: np.ndarray) -> np.ndarray:
 def test_luminance_matches_the_standards_table() -> None:
     computed = luminance(JND)
     assert np.max(np.abs(computed / LUMINANCE - 1)) < 1e-3  # the table has 5 digits
-    # and the digest's spot values
+    # and spot values worked out from PS3.14 7.3
     for j, expected in ((1, 0.049982), (100, 1.8508), (500, 119.13), (1023, 3993.3)):
         assert luminance(j) == pytest.approx(expected, rel=2e-5)
     assert jnd_index(12.0) == pytest.approx(233.291, abs=1e-3)

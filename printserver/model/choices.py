@@ -1,4 +1,4 @@
-"""Request values checked against what a logical printer supports (PS3.4 H.4, digest §3.1).
+"""Request values checked against what a logical printer supports (PS3.4 H.4).
 
 For U/M attributes the SCP applies a default when a value is absent; when a
 value is not supported, a lenient printer uses its default and warns (0x0116),
@@ -43,7 +43,7 @@ class Choices:
         return default
 
     def density(self, name: str, value: int | None, low: int, high: int, default: int) -> int:
-        """Min/Max Density in hundredths of OD; 0 means "not specified" (digest §4.2.5)."""
+        """Min/Max Density in hundredths of OD; 0 means "not specified" (PS3.3 C.13.3)."""
         if not value:
             return default
         if value < low or value > high:

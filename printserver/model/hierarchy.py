@@ -1,4 +1,4 @@
-"""The film session hierarchy of one association (PS3.4 H.2.1, digest §1.1).
+"""The film session hierarchy of one association (PS3.4 H.2.1, Figure H.2-1).
 
 At most one Film Session per association; it owns Film Boxes in creation order,
 and each Film Box owns the Image and Annotation Boxes it implies.  Presentation

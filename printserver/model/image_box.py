@@ -133,7 +133,7 @@ class ImageBox:
         """What the renderer needs of this box, or None when it holds no image.
 
         ``lin_od_stored`` reads LIN OD images the DCMTK way: density grows with
-        the stored value whatever the photometric interpretation (digest §5.3).
+        the stored value whatever the photometric interpretation (PS3.4 H.4.3.1.2.1).
         """
         if self.image is None:
             return None
@@ -158,7 +158,7 @@ def configuration_information(value: str, printer: PrinterConfig, choices: Choic
     """Configuration Information (2010,0150): backslash-separated values the printer knows.
 
     Unknown values are dropped with warning 0x0116 (lenient) or refused (strict),
-    digest §4.2.7; an empty string clears it.
+    PS3.3 C.13.3; an empty string clears it.
     """
     known = []
     for token in (part.strip() for part in value.split("\\")):

@@ -5,7 +5,7 @@ image boxes (and, before CP-173, the film session).  A LUT is either a shape or
 an explicit table; the table must map the whole stored range from value 0 with
 entries of 8 to 16 bits.  A lenient printer takes any table size (the renderer
 interpolates); a strict one only the 256 and 4096 entries of 8 and 12-bit
-images (digest §4.6.1).
+images (PS3.4 H.4.9, PS3.3 C.11.6).
 """
 
 from __future__ import annotations

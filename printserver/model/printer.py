@@ -1,11 +1,11 @@
 """The Printer SOP instance (PS3.4 H.4.6): status derived from the real destination.
 
 Printer Status is NORMAL, WARNING or FAILURE with a Printer Status Info defined
-term (PS3.3 C.13.9.1, digest Appendix B).  The spool keeps every accepted film
+term (PS3.3 C.13.9.1).  The spool keeps every accepted film
 on disk and delivers it when the destination recovers, so a destination that is
 stopped, rejecting or unreachable is reported as WARNING with the term that
 matches the cause, never FAILURE: modalities such as GE CT stop printing on
-FAILURE (digest §4.7.1), and the films would be safe anyway.  FAILURE is kept
+FAILURE (PS3.3 C.13.9), and the films would be safe anyway.  FAILURE is kept
 for a print queue that cannot take films at all.
 """
 

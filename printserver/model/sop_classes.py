@@ -24,7 +24,7 @@ SERVED = (
     PRESENTATION_LUT,
     ANNOTATION_BOX,
     PRINT_JOB,
-    PRINTER,  # also alone, for status-only associations (digest §7.1)
+    PRINTER,  # also alone, for status-only associations (PS3.4 H.3)
     PRINTER_CONFIGURATION,
 )
 """Every abstract syntax the SCP accepts, each as its own presentation context (PS3.4 H.3)."""

@@ -5,7 +5,7 @@ SOP classes were negotiated, the Print Job instances it created, and what has
 been reported to it by N-EVENT-REPORT.
 
 pynetdicom silently drops a DIMSE-N request that lacks a mandatory command
-field, so the client waits for its timeout (digest §6.7; FUJI FCR and
+field, so the client waits for its timeout (FUJI FCR and
 ClearCanvas send N-ACTION with an empty SOP Instance UID).  The association's
 request dispatcher is wrapped so such a request is completed before dispatch:
 the instance the client most plausibly meant (the current film box, the

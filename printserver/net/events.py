@@ -1,10 +1,10 @@
 """N-EVENT-REPORT to the SCU: Print Job progress and Printer status changes.
 
 Off unless the printer's ``send_events`` is set: some modalities choke on
-unsolicited events (digest §4.7.2).  When on, events are sent only from inside
+unsolicited events (PS3.4 H.4.6.1.1 makes them optional).  When on, events are sent only from inside
 a request handler of the same association, before that handler answers —
 never from another thread, where an event would interleave with the client's
-next request on the one DIMSE queue and break the association (digest §6.8).
+next request on the one DIMSE queue and break the association.
 N-ACTION itself sends none (Agfa NX aborts on an event before its N-ACTION
 response, fo-dicom#1523); the next request carries them.
 """

@@ -1,7 +1,7 @@
 """Response data sets: the effective values a client gets back from N-CREATE and N-ACTION.
 
 Film Session and Film Box N-CREATE always answer with their attribute list
-(some SCUs fail without one, digest §7.2), including every default applied.
+(some SCUs fail without one; PS3.4 Table H.4-6), including every default applied.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Read typed values out of request data sets, tolerating what real clients send.
 
 Code strings are stripped and upper-cased (clients pad them with spaces, and
-some send lower case, digest §6.4 and §7.2); empty values count as absent; a
+some send lower case); empty values count as absent; a
 value pydicom cannot decode is reported as an invalid value, not a crash.
 Every string is held to its VR by the request's :class:`StringCheck` (PS3.5
 6.2): refused on a strict printer, cleaned with a warning on a lenient one.

@@ -1,4 +1,4 @@
-"""A film page at the printer's resolution (PS3.4 H.4.2, digest §5.9).
+"""A film page at the printer's resolution (PS3.4 H.4.2, PS3.3 C.13.3).
 
 Geometry: the page is ``width_px × height_px`` at ``dpi``, filled with the
 border drive value.  The printable area is the page inset by ``margin_mm`` on
@@ -90,7 +90,7 @@ def cell_rect(sheet: FilmSheet, box: Box) -> Rect:
 
 
 def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
-    """Size an image for its cell (PS3.4 H.4.3.1.2.1, digest §5.9.3-5.9.5).
+    """Size an image for its cell (PS3.4 H.4.3.1.2.1, PS3.3 C.13.5).
 
     Without Requested Image Size the image fills the cell with its physical
     aspect kept, except Magnification NONE, which prints one image pixel per

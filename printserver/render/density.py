@@ -1,4 +1,4 @@
-"""P-values → optical density → 12-bit printer drive values (PS3.14, digest §5.5-5.7).
+"""P-values → optical density → 12-bit printer drive values (PS3.14 7.1-7.3).
 
 Step 3 of the grayscale pipeline turns P-values into densities with the GSDF
 hardcopy model (or linearly for LIN OD) over the image's Min..Max Density;

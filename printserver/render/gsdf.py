@@ -3,10 +3,10 @@
 ``luminance(j)`` is the standard's rational polynomial in ln(j); the JND index
 of a luminance is found by bisection on that monotonic function rather than
 with the standard's approximate inverse polynomial, so the ends of a print's
-density range are exact (digest §5.4).  For printed media (PS3.14 §7.3,
-digest §5.5) the luminance seen is ``La + L0·10^-D`` — La is zero for
-reflective paper — and P-values are spread linearly in JND index between the
-darkest and lightest luminance the film can show.
+density range are exact.  For printed media (PS3.14 §7.3) the luminance seen
+is ``La + L0·10^-D`` — La is zero for reflective paper — and P-values are
+spread linearly in JND index between the darkest and lightest luminance the
+film can show.
 """
 
 from __future__ import annotations

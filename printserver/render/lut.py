@@ -1,4 +1,4 @@
-"""Stored values → P-values (PS3.4 H.4.3.1.2.1, digest §5.2).
+"""Stored values → P-values (PS3.4 H.4.3.1.2.1, PS3.3 C.11.4).
 
 Step 1 of the grayscale pipeline: invert when MONOCHROME1 xor Polarity REVERSE,
 so that higher always means brighter (the Presentation LUT must not change the

@@ -81,7 +81,7 @@ def decode_color(
     """Return (rows, columns, 3) RGB bytes from a Basic Color Image Sequence item.
 
     PS3.4 H.4.4 asks for Planar Configuration 1 (all R, then G, then B), but
-    many clients send 0 (RGBRGB…); the value actually sent decides (digest §4.4).
+    many clients send 0 (RGBRGB…); the value actually sent decides (PS3.4 H.4.4.1.2.1).
     Either way the result is a read-only view of ``data`` (by plane: strided).
     """
     if rows <= 0 or columns <= 0:

@@ -100,7 +100,7 @@ class SheetImage:
     ``pixels`` holds stored values already masked to ``bits_stored``; colour
     images are (rows, columns, 3) RGB with 8 bits.  ``invert`` is true when
     higher stored values mean *darker* (MONOCHROME1 xor Polarity REVERSE,
-    PS3.4 H.4.1.3 / digest §5.2), so that after inversion higher is always
+    PS3.4 H.4.1.3), so that after inversion higher is always
     brighter.  ``requested_width_mm`` is Requested Image Size (2020,0030) and
     ``decimate_crop`` Requested Decimate/Crop Behavior (2020,0040).
     """
