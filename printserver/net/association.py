@@ -33,6 +33,7 @@ from printserver.model.sop_classes import (
     PRINT_JOB,
     PRINTER,
 )
+from printserver.net.pynetdicom_compat import RequestDispatch, wrap_request_dispatch
 from printserver.order.transcript import Transcript
 
 LOG = logging.getLogger(__name__)
@@ -90,18 +91,19 @@ NO_SUCH_SOP_CLASS = 0x0118
 def repair_incomplete_requests(assoc: Association, resolve: Resolver) -> None:
     """Complete N-SET/N-GET/N-ACTION/N-DELETE requests that lack an instance UID, and
     answer requests naming a SOP class we do not serve (pynetdicom would abort)."""
-    serve: Callable[[Any, int], None] = assoc._serve_request
+    def wrap(serve: RequestDispatch) -> RequestDispatch:
+        def serve_repaired(message: Any, context_id: int) -> None:
+            if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE):
+                _repair(assoc, message, resolve)
+            if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE | N_CREATE) and \
+                    _unknown_class(message):
+                _answer_unknown_class(assoc, message, context_id)
+                return
+            serve(message, context_id)
 
-    def serve_repaired(message: Any, context_id: int) -> None:
-        if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE):
-            _repair(assoc, message, resolve)
-        if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE | N_CREATE) and \
-                _unknown_class(message):
-            _answer_unknown_class(assoc, message, context_id)
-            return
-        serve(message, context_id)
+        return serve_repaired
 
-    assoc._serve_request = serve_repaired  # type: ignore[method-assign,assignment]
+    wrap_request_dispatch(assoc, wrap)
 
 
 def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:

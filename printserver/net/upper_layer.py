@@ -42,7 +42,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from pynetdicom import evt
-from pynetdicom._globals import MODE_ACCEPTOR
 from pynetdicom.association import Association
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
@@ -57,6 +56,12 @@ from printserver.net.connection import (
     send_abort,
 )
 from printserver.net.message_limits import BoundedDIMSE
+from printserver.net.pynetdicom_compat import (
+    ACCEPTOR,
+    attach_server,
+    register_server,
+    server_handlers,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -159,8 +164,8 @@ class EdgeRequestHandler(RequestHandler):
         """An acceptor with our DUL and DIMSE providers, configured like pynetdicom's own."""
         server = self.server
         ae = server.ae
-        assoc = Association(ae, MODE_ACCEPTOR)
-        assoc._server = server
+        assoc = Association(ae, ACCEPTOR)
+        attach_server(assoc, server)
         # "AcceptorThread" in the name is how pynetdicom counts association slots
         assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"
         assoc.dul = BoundedDUL(assoc, server.limits)
@@ -176,7 +181,7 @@ class EdgeRequestHandler(RequestHandler):
         acceptor.implementation_version_name = ae.implementation_version_name
         acceptor.supported_contexts = list(server.contexts)
         requestor.address_info = self.remote
-        for event, bound in server._handlers.items():
+        for event, bound in server_handlers(server).items():
             if event.is_intervention:
                 if bound:
                     assoc.bind(event, *bound)
@@ -311,5 +316,5 @@ def serve(ae: Any, address: tuple[str, int], limits: EdgeLimits, evt_handlers: l
     server = EdgeServer(ae, address, limits, evt_handlers, tls)
     thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)
     thread.start()
-    ae._servers.append(server)
+    register_server(ae, server)
     return server

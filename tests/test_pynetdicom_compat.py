@@ -1,0 +1,61 @@
+"""The private parts of pynetdicom the network edge relies on are still there, as they were.
+
+An upgrade of pynetdicom that moves one of them fails here, naming it, rather
+than as a silent change of behaviour at the edge.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+from pynetdicom import AE, sop_class
+from pynetdicom.association import Association
+
+from printserver.net.message_limits import BoundedDIMSE
+from printserver.net.pynetdicom_compat import ACCEPTOR, ATTRIBUTES, CONTRACT
+from printserver.net.upper_layer import BoundedDUL, EdgeRequestHandler
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_private_methods_keep_their_signature(name: str) -> None:
+    module_name, parameters = CONTRACT[name]
+    owner, method = name.split(".")
+    cls = getattr(importlib.import_module(module_name), owner, None)
+    assert cls is not None, f"pynetdicom no longer has {module_name}.{owner}"
+    function = getattr(cls, method, None)
+    assert function is not None, f"pynetdicom no longer has {name}"
+    found = tuple(p for p in inspect.signature(function).parameters if p != "self")
+    assert found == parameters, f"{name} now takes {found}, not {parameters}"
+
+
+def test_the_edge_overrides_only_methods_pynetdicom_has() -> None:
+    """Every private method our subclasses define over pynetdicom's must exist upstream."""
+    overridden = {
+        BoundedDUL: ("_read_pdu_data", "_is_transport_event", "_process_recv_primitive"),
+        BoundedDIMSE: ("receive_primitive",),
+        EdgeRequestHandler: ("_create_association", "handle"),
+    }
+    for cls, methods in overridden.items():
+        parent = cls.__mro__[1]
+        for method in methods:
+            assert method in vars(cls), f"{cls.__name__}.{method} is no longer overridden"
+            assert callable(getattr(parent, method, None)), (
+                f"pynetdicom's {parent.__name__} has no {method} any more")
+
+
+def test_private_attributes_exist_on_live_objects() -> None:
+    ae = AE(ae_title="COMPAT")
+    ae.add_supported_context(sop_class.Verification)
+    server = ae.start_server(("127.0.0.1", 0), block=False)
+    try:
+        assoc = Association(ae, ACCEPTOR)
+        live = {"DULServiceProvider": assoc.dul, "DIMSEServiceProvider": assoc.dimse,
+                "ThreadedAssociationServer": server, "AE": ae, "Association": assoc}
+        for owner, names in ATTRIBUTES.items():
+            for name in names:
+                assert hasattr(live[owner], name), f"pynetdicom's {owner} has no {name} any more"
+        assert server in ae._servers
+    finally:
+        ae.shutdown()
