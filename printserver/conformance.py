@@ -21,9 +21,9 @@ from printserver.config import (
     ServerConfig,
     load_config,
 )
+from printserver.config.film_size import FILM_SIZES
 from printserver.model.film_box import ORIENTATIONS
 from printserver.model.film_session import PRIORITIES
-from printserver.model.film_size import FILM_SIZES
 from printserver.model.image_box import DECIMATE_CROP, POLARITIES
 from printserver.model.presentation_lut import STRICT_ENTRIES
 from printserver.model.printer import REASON_TERMS

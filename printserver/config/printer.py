@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from printserver.config.film_size import FILM_SIZES, FilmSize
 from printserver.config.sections import AETitle, Section
-from printserver.model.film_size import FILM_SIZES, FilmSize
 from printserver.render.resample import SMOOTHING_TYPES
 from printserver.render.sheet import Box, CharacteristicCurve
 

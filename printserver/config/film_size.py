@@ -1,5 +1,8 @@
 """Film Size ID defined terms (PS3.3 C.13.3) and their physical size.
 
+The built-in catalogue that a site's ``[film_sizes.NAME]`` tables extend,
+so it lives with the configuration: settings import nothing of the print model.
+
 ``17INX17IN`` is not a standard defined term; it is offered as a documented
 extension because large-format film imagers use it.
 """
