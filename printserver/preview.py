@@ -1,81 +1,17 @@
-"""Pictures of spooled films for operators: the job's own PostScript, read back.
-
-The spool keeps each film as the PostScript this server wrote, whose layout is
-known exactly (``postscript.py``): per page, bands of Flate-compressed samples
-with the PNG Up predictor inside ``%%BeginData`` blocks.  Reading them back
-needs neither Ghostscript nor the DICOM objects.  The preview is 8 bits per
-sample, which is plenty for a screen: a PNG thumbnail or a PDF at film size.
-"""
+"""Pictures of spooled films for operators: the job's own PostScript, read back
+(``postscript/reader.py``), as a PNG thumbnail or a PDF at film size."""
 
 from __future__ import annotations
 
-import re
-import zlib
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from printserver.postscript.reader import page_sizes, read_pages
+
 THUMBNAIL_PX = 1200
-_BLOCK = re.compile(rb"%%BeginData: (\d+) Binary Bytes\n")
-_IMAGE = re.compile(
-    rb"/Width (\d+) /Height (\d+) /BitsPerComponent (\d+) /Decode \[([0-9 ]+)\]"
-    rb" /ImageMatrix \[\d+ 0 0 -(\d+) 0 (\d+)\].*?image\n", re.DOTALL)
-_PAGE_SIZE = re.compile(rb"/PageSize \[([0-9.]+) ([0-9.]+)\]")
-
-
-class PreviewError(ValueError):
-    """The document is not PostScript as this server writes it."""
-
-
-def _band(header: re.Match[bytes], stream: bytes) -> tuple[int, npt.NDArray[np.uint8]]:
-    width, rows, bits = int(header[1]), int(header[2]), int(header[3])
-    components = len(header[4].split()) // 2
-    page_height, offset = int(header[5]), int(header[6])
-    row_bytes = (width * components * bits + 7) // 8
-    raw = np.frombuffer(zlib.decompress(stream), dtype=np.uint8)
-    if raw.size != rows * (row_bytes + 1):
-        raise PreviewError("a band does not hold the rows it announces")
-    predicted = raw.reshape(rows, row_bytes + 1)[:, 1:]
-    data = np.cumsum(predicted, axis=0, dtype=np.uint8)  # undo PNG Up, modulo 256
-    if bits == 12:
-        pairs = np.zeros((rows, (width + 1) // 2 * 3), np.uint8)
-        pairs[:, :row_bytes] = data
-        triples = pairs.reshape(rows, -1, 3).astype(np.uint16)
-        samples = np.empty((rows, triples.shape[1] * 2), np.uint16)
-        samples[:, 0::2] = (triples[:, :, 0] << 4) | (triples[:, :, 1] >> 4)
-        samples[:, 1::2] = ((triples[:, :, 1] & 0xF) << 8) | triples[:, :, 2]
-        data = (samples[:, :width] >> 4).astype(np.uint8)
-    elif components == 3:
-        data = data.reshape(rows, width, 3)
-    top = page_height - offset
-    return top, data
-
-
-def read_pages(path: Path) -> list[npt.NDArray[np.uint8]]:
-    """Every page of a spooled film as 8-bit gray (H, W) or RGB (H, W, 3)."""
-    document = path.read_bytes()
-    pages: list[npt.NDArray[np.uint8]] = []
-    for chunk in document.split(b"%%Page: ")[1:]:
-        bands = []
-        for block in _BLOCK.finditer(chunk):
-            length = int(block[1])
-            data = chunk[block.end():block.end() + length]
-            header = _IMAGE.search(data)
-            if header is None:
-                raise PreviewError("an image block of unknown form")
-            bands.append(_band(header, data[header.end():]))
-        if not bands:
-            raise PreviewError("a page without image data")
-        height = bands[0][1].shape[0] + bands[0][0] + sum(b.shape[0] for _, b in bands[1:])
-        page = np.zeros((height, *bands[0][1].shape[1:]), np.uint8)
-        for top, band in bands:
-            page[top:top + band.shape[0]] = band
-        pages.append(page)
-    if not pages:
-        raise PreviewError(f"{path} holds no page")
-    return pages
 
 
 def _thumbnail(page: npt.NDArray[np.uint8]) -> Image.Image:
@@ -94,8 +30,7 @@ def write_preview(document: Path, output: str | Path) -> Path:
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    sizes = [tuple(float(v) for v in match.groups())
-             for match in _PAGE_SIZE.finditer(document.read_bytes())][1:]  # per-page setups
+    sizes = page_sizes(document)
     pdf = canvas.Canvas(str(target))
     for index, page in enumerate(pages):
         width_pt, height_pt = sizes[index] if index < len(sizes) else (page.shape[1] * 72 / 320,

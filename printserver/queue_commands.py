@@ -163,6 +163,7 @@ def for_each(store: SpoolStore, job_ids: list[str],
 
 def preview_job(store: SpoolStore, job_id: str, output: str) -> int:
     """A picture of a job's films; refused while the film is not made yet."""
+    from printserver.postscript import NotOurPostScript
     from printserver.preview import write_preview
 
     record = store.get(job_id)
@@ -171,6 +172,9 @@ def preview_job(store: SpoolStore, job_id: str, output: str) -> int:
         return EXIT_REFUSED
     try:
         target = write_preview(store.document(record.job_id), output)
+    except NotOurPostScript as exc:
+        print(escape_controls(f"printserver: job {job_id}: {exc}"), file=sys.stderr)
+        return EXIT_REFUSED
     except OSError as exc:
         print(escape_controls(f"printserver: cannot write {output}: {exc.strerror or exc}"),
               file=sys.stderr)

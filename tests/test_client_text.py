@@ -21,7 +21,7 @@ from pydicom.uid import generate_uid
 from pynetdicom import sop_class
 
 from printserver.net.status import status_dataset
-from printserver.postscript import DSC_TEXT_MAX, PageSpec, dsc_text, write_postscript
+from printserver.postscript.writer import DSC_TEXT_MAX, PageSpec, dsc_text, write_postscript
 from printserver.sinks.base import SinkState, Submission
 from printserver.sinks.cups import CupsSink
 from printserver.spool.job import JobRequest, JobState

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from printserver.postscript import BAND_ROWS, PageSpec, pack_samples, write_postscript
+from printserver.postscript.writer import BAND_ROWS, PageSpec, pack_samples, write_postscript
 from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from tests.ghostscript import render_gray8, render_gray16

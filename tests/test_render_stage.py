@@ -231,3 +231,19 @@ def test_cores_are_shared_among_the_render_workers() -> None:
 
     assert [page_threads(2, 2), page_threads(1, 2), page_threads(4, 64), page_threads(64, 64)] \
         == [2, 2, 16, 2]
+
+
+def test_a_film_that_is_not_our_postscript_previews_as_one_line(tmp_path: Path) -> None:
+    store = SpoolStore(tmp_path / "spool")
+    store.open()
+    job = store.create(JobRequest(printer="PRINTSERVER"),
+                       lambda out: out.write(b"%!PS\nshowpage\n"))
+    config = tmp_path / "printserver.toml"
+    config.write_text(config_text(tmp_path / "spool", 0, ""))
+    shown = subprocess.run([sys.executable, "-m", "printserver", "queue", "preview", job.job_id,
+                            "--config", str(config), "-o", str(tmp_path / "film.png")],
+                           capture_output=True, text=True, timeout=60,
+                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert shown.returncode == 1 and shown.stderr.count("\n") == 1, shown.stderr
+    assert shown.stderr.startswith(f"printserver: job {job.job_id}: ")
+    assert "holds no page" in shown.stderr
