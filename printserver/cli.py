@@ -37,9 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the DICOM print server")
     serve.add_argument("--config", "-c", help=config_help)
 
-    queue_commands.add_parsers(commands, config_help)
+    # ``--config`` also after the sub-command; SUPPRESS keeps a value given before it
     late = argparse.ArgumentParser(add_help=False)
     late.add_argument("--config", "-c", default=argparse.SUPPRESS, help=config_help)
+    queue_commands.add_parsers(commands, config_help, late)
 
     config = commands.add_parser("config", help="configuration tools")
     checks = config.add_subparsers(dest="action", required=True)

@@ -29,10 +29,9 @@ _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def add_parsers(commands: Any, config_help: str) -> None:
-    """The ``queue`` and ``printers`` sub-commands."""
-    late = argparse.ArgumentParser(add_help=False)
-    late.add_argument("--config", "-c", default=argparse.SUPPRESS, help=config_help)
+def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) -> None:
+    """The ``queue`` and ``printers`` sub-commands; ``late`` is the parent parser that lets
+    ``--config`` follow the action too."""
     queue = commands.add_parser("queue", help="list, inspect and change spooled print jobs")
     queue.add_argument("--config", "-c", help=config_help)
     actions = queue.add_subparsers(dest="action", required=True)

@@ -67,7 +67,7 @@ class PrintServer:
         )
         printers = {printer.ae_title: printer for printer in config.printers}
         self.queue = PrintQueue(self.store, printers, on_spooled=lambda: self.renderer.wake(),
-                                min_free_bytes=config.spool.min_free_mb * 1024 * 1024,
+                                min_free_bytes=config.spool.min_free_bytes,
                                 limits=config.limits,
                                 page_threads=page_threads(config.server.render_workers))
         self.renderer = RenderStage(self.store, self.queue.render,

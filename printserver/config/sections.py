@@ -119,6 +119,11 @@ class SpoolConfig(Section):
     stuck_after_minutes: float = Field(30.0, gt=0, description="a job at CUPS this long is flagged")
     min_free_mb: int = Field(200, ge=0, description="new films are refused below this free space")
 
+    @property
+    def min_free_bytes(self) -> int:
+        """``min_free_mb`` in bytes (MiB, as ``df -m`` counts)."""
+        return self.min_free_mb << 20
+
 
 class CupsConfig(Section):
     """How to reach CUPS; empty server means the standard lookup (CUPS_SERVER, client.conf)."""
