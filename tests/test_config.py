@@ -126,7 +126,7 @@ def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
     path.write_text(text)
     printer = load_config(path).printers[0]
     assert printer.film_size("A3PLUS").width_mm == 329 and printer.media_for("A3PLUS") == "A3+"
-    assert list(printer.custom_layouts) == [7]
+    assert sorted(printer.custom_layouts) == [1, 2, 3, 7]  # the site adds to the built-ins
     (layouts / "8.toml").write_text(
         "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.6\nheight = 1.0\n"
         "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")

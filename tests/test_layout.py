@@ -1,9 +1,13 @@
-"""Image Display Format parsing (PS3.3 C.13.3) and position numbering (C.13.5.1)."""
+"""Image Display Format parsing (PS3.3 C.13.3), position numbering (C.13.5.1), CUSTOM layouts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from printserver.cli import main
+from printserver.config import ConfigError, builtin_layouts, load_config
 from printserver.model.errors import InvalidValue
 from printserver.model.layout import parse_display_format
 from printserver.render.sheet import Box
@@ -33,3 +37,71 @@ def test_tolerates_what_clients_send(text: str) -> None:
 def test_rejects_what_cannot_be_laid_out(text: str) -> None:
     with pytest.raises(InvalidValue):
         parse_display_format(text, max_boxes=100)
+
+
+# CUSTOM\i layouts (PS3.3 C.13.3): built in from the package printserver.layouts (the
+# repository's layouts/), added to or overridden number by number by [server] layouts.
+
+HALVES = ("[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+          "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+
+
+def _site_config(tmp_path: Path, layouts: str) -> Path:
+    path = tmp_path / "printserver.toml"
+    path.write_text(f'[server]\nlayouts = "{layouts}"\n[spool]\ndirectory = "spool"\n')
+    return path
+
+
+def test_builtin_layouts_come_from_the_installed_package() -> None:
+    names = {entry.name for entry in builtin_layouts().iterdir()}
+    assert {"1.toml", "2.toml", "3.toml"} <= names
+    printer = load_config(None).printers[0]
+    custom = {number: layout.layout() for number, layout in printer.custom_layouts.items()}
+    assert len(parse_display_format("CUSTOM\\1", custom=custom)) == 3
+
+
+def test_a_site_layout_adds_to_and_overrides_the_builtin_ones(tmp_path: Path) -> None:
+    site = tmp_path / "site-layouts"
+    site.mkdir()
+    (site / "9.toml").write_text(HALVES)
+    (site / "1.toml").write_text(HALVES)
+    (site / "README.md").write_text("notes, not a layout\n")
+    printer = load_config(_site_config(tmp_path, "site-layouts")).printers[0]
+    assert {1, 2, 3, 9} <= set(printer.custom_layouts)
+    custom = {number: layout.layout() for number, layout in printer.custom_layouts.items()}
+    assert len(parse_display_format("CUSTOM\\9", custom=custom)) == 2
+    assert len(parse_display_format("CUSTOM\\1", custom=custom)) == 2  # the site's, not 3
+
+
+def test_a_missing_layouts_directory_stops_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _site_config(tmp_path, "nowhere")
+    with pytest.raises(ConfigError, match=r"^server\.layouts: no such directory: .*nowhere$"):
+        load_config(path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["config", "check", str(path)])
+    assert stopped.value.code == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "server.layouts: no such directory" in lines[0]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ConfigError, match=r"^server\.layouts: not a directory: "):
+        load_config(_site_config(tmp_path, "a-file"))
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("4.toml", "[[boxes]\nx = 0.0\n", r"4\.toml: not valid TOML"),
+    ("4.toml", "[[boxes]]\nx = 0.0\n", r"4\.toml: boxes\.0\.y: Field required"),
+    ("four.toml", HALVES, r"four\.toml: a layout file is named by its number"),
+    ("0.toml", HALVES, r"0\.toml: a layout file is named by its number from 1"),
+    ("01.toml", HALVES, r"1\.toml: layout 1 is declared by two files"),
+])
+def test_a_bad_site_layout_file_is_a_config_error(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    site = tmp_path / "site-layouts"
+    site.mkdir()
+    (site / "1.toml").write_text(HALVES)
+    (site / name).write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(_site_config(tmp_path, "site-layouts"))

@@ -78,7 +78,7 @@ class ServerConfig(Section):
         (), description="calling AE titles accepted by every printer; empty = any"
     )
     layouts: Path | None = Field(
-        None, description="directory of CUSTOM\\i layout files; default: the project's layouts/")
+        None, description="a site's CUSTOM\\i layout files, added to the built-in ones")
     tls: TlsConfig | None = None
 
     @field_validator("ae_title")
