@@ -80,13 +80,10 @@ def start_in_process(config: Config) -> InProcessServer:
 
 
 @pytest.fixture
-def directory_server(tmp_path: Path) -> Iterator[InProcessServer]:
-    """The built-in default shape: one directory printer, on a free port."""
-    output = tmp_path / "output"
-    text = config_text(
-        tmp_path / "spool", 0, f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n'
-    )
-    running = start_in_process(parse_config(text))
+def server(tmp_path: Path) -> Iterator[InProcessServer]:
+    """The built-in default shape, in-process on a free port: one directory printer
+    (``directory_config``) writing into ``tmp_path/output``."""
+    running = start_in_process(directory_config(tmp_path))
     yield running
     running.server.stop()
 

@@ -7,7 +7,6 @@ rectangle computed here from the film size, the 4 mm margin and the 3 mm spacing
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +16,13 @@ from pynetdicom import sop_class
 from tests.ghostscript import render_gray16
 from tests.print_client import PrintClient, box_uids, output_files
 from tests.regions import bounding_boxes
-from tests.server_harness import InProcessServer, directory_config, start_in_process
+from tests.server_harness import InProcessServer
 
 pytestmark = pytest.mark.integration
 DPI = 320
 PX = DPI / 25.4
 MARGIN, SPACING = 4.0, 3.0
 FILM = (203.2, 254.0)  # 8INX10IN portrait, mm
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    running = start_in_process(directory_config(tmp_path))
-    yield running
-    running.server.stop()
 
 
 def _expected(fractions: list[tuple[float, float, float, float]], film: tuple[float, float]

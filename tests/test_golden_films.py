@@ -7,7 +7,6 @@ and bit-exactness of Ghostscript's rendering against the renderer's raster for c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +42,6 @@ def _expected_density(p: float, dmin: float, dmax: float, l0: float, la: float) 
 def _drive(density: float) -> float:
     """The ideal printer: density linear in drive between 3.20 (drive 0) and 0.20 (4095)."""
     return (PRINTER_DMAX - density) / (PRINTER_DMAX - PRINTER_DMIN) * 4095
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    running = start_in_process(directory_config(tmp_path))
-    yield running
-    running.server.stop()
 
 
 def _lut(client: PrintClient, shape: str) -> Dataset:

@@ -8,7 +8,6 @@ wrote back through Ghostscript.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,6 @@ from tests.server_harness import InProcessServer, directory_config, start_in_pro
 pytestmark = pytest.mark.integration
 DPI = 320
 PRINT_JOB_SEQUENCE = 0x21000500
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    running = start_in_process(directory_config(tmp_path))
-    yield running
-    running.server.stop()
 
 
 def _start(config: Config) -> InProcessServer:

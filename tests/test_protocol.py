@@ -29,20 +29,20 @@ def _new_film_box(assoc, session_uid: str, display_format: str = "STANDARD\\1,1"
     return uid, status, reply
 
 
-def test_echo_and_unknown_called_ae_is_rejected(directory_server: InProcessServer) -> None:
-    assoc = connect(directory_server.port, "PRINTSERVER")
+def test_echo_and_unknown_called_ae_is_rejected(server: InProcessServer) -> None:
+    assoc = connect(server.port, "PRINTSERVER")
     assert assoc.is_established
     assert assoc.send_c_echo().Status == 0
     assoc.release()
 
-    rejected = connect(directory_server.port, "NOSUCHPRINTER")
+    rejected = connect(server.port, "NOSUCHPRINTER")
     assert rejected.is_rejected
     answer = rejected.acceptor.primitive
     # rejected-permanent, by the DICOM UL service-user, called AE title not recognised
     assert (answer.result, answer.result_source, answer.diagnostic) == (1, 1, 7)
 
 
-def test_film_session_without_uid_and_without_data_set(directory_server: InProcessServer) -> None:
+def test_film_session_without_uid_and_without_data_set(server: InProcessServer) -> None:
     """DCMTK sends both; the SCP must assign the UID and return it in the response command."""
     assigned: list[str] = []
 
@@ -55,7 +55,7 @@ def test_film_session_without_uid_and_without_data_set(directory_server: InProce
 
     ae = AE(ae_title="DCMLIKE")
     ae.add_requested_context(GRAY_META)
-    assoc = ae.associate("127.0.0.1", directory_server.port, ae_title="PRINTSERVER",
+    assoc = ae.associate("127.0.0.1", server.port, ae_title="PRINTSERVER",
                          evt_handlers=[(evt.EVT_DIMSE_RECV, on_recv)])
     assert assoc.is_established
     status, _ = assoc.send_n_create(None, sop_class.BasicFilmSession, None, meta_uid=GRAY_META)
@@ -72,9 +72,9 @@ def test_film_session_without_uid_and_without_data_set(directory_server: InProce
 
 
 def test_film_box_reply_lists_image_boxes_in_position_order(
-    directory_server: InProcessServer,
+    server: InProcessServer,
 ) -> None:
-    assoc = connect(directory_server.port, "PRINTSERVER")
+    assoc = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
     status, reply = assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid,
                                         meta_uid=GRAY_META)
@@ -96,9 +96,9 @@ def test_film_box_reply_lists_image_boxes_in_position_order(
 
 
 def test_bad_image_box_requests_fail_cleanly_and_the_film_still_prints(
-    directory_server: InProcessServer,
+    server: InProcessServer,
 ) -> None:
-    assoc = connect(directory_server.port, "PRINTSERVER")
+    assoc = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
     assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     box_uid, _, reply = _new_film_box(assoc, session_uid)
@@ -141,17 +141,17 @@ def test_bad_image_box_requests_fail_cleanly_and_the_film_still_prints(
                                     msg_id=31)
     assert status.Status == 0x0123
     assoc.release()
-    wait_for_jobs(directory_server.spool, 1, {"done"})
+    wait_for_jobs(server.spool, 1, {"done"})
     # and another association is served normally
-    again = connect(directory_server.port, "PRINTSERVER")
+    again = connect(server.port, "PRINTSERVER")
     assert again.is_established and again.send_c_echo().Status == 0
     again.release()
 
 
 def test_empty_film_box_prints_with_warning_and_session_print_needs_a_film_box(
-    directory_server: InProcessServer,
+    server: InProcessServer,
 ) -> None:
-    assoc = connect(directory_server.port, "PRINTSERVER")
+    assoc = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
     assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmSession, session_uid,
@@ -165,12 +165,12 @@ def test_empty_film_box_prints_with_warning_and_session_print_needs_a_film_box(
                                     meta_uid=GRAY_META, msg_id=7)
     assert status.Status == 0xB602
     assoc.release()
-    jobs = wait_for_jobs(directory_server.spool, 2, {"done"})
+    jobs = wait_for_jobs(server.spool, 2, {"done"})
     assert len(jobs) == 2
 
 
-def test_printer_n_get_answers_everything_it_keeps(directory_server: InProcessServer) -> None:
-    assoc = connect(directory_server.port, "PRINTSERVER")
+def test_printer_n_get_answers_everything_it_keeps(server: InProcessServer) -> None:
+    assoc = connect(server.port, "PRINTSERVER")
     status, everything = assoc.send_n_get([], sop_class.Printer, "1.2.840.10008.5.1.1.17",
                                           meta_uid=GRAY_META)
     assert status.Status == 0
@@ -191,14 +191,14 @@ def test_printer_n_get_answers_everything_it_keeps(directory_server: InProcessSe
     assoc.release()
 
 
-def test_several_associations_print_at_once(directory_server: InProcessServer) -> None:
+def test_several_associations_print_at_once(server: InProcessServer) -> None:
     images = cell_images(128, 128)
     results: list[dict[str, int]] = []
     errors: list[BaseException] = []
 
     def one_client(index: int) -> None:
         try:
-            assoc = connect(directory_server.port, "PRINTSERVER", calling_ae=f"CLIENT{index}")
+            assoc = connect(server.port, "PRINTSERVER", calling_ae=f"CLIENT{index}")
             results.append(print_film(assoc, images, film_size="8INX10IN").statuses)
             assoc.release()
         except BaseException as exc:  # reported below
@@ -213,19 +213,19 @@ def test_several_associations_print_at_once(directory_server: InProcessServer) -
     assert len(results) == 4
     for statuses in results:
         assert set(statuses.values()) == {0}, statuses
-    jobs = wait_for_jobs(directory_server.spool, 4, {"done"})
+    jobs = wait_for_jobs(server.spool, 4, {"done"})
     assert sorted(job.calling_ae for job in jobs) == [f"CLIENT{i}" for i in range(4)]
-    output = Path(directory_server.config.printers[0].directory or "")
+    output = Path(server.config.printers[0].directory or "")
     assert len(list(output.glob("*.ps"))) == 4
 
 
-def test_state_does_not_leak_into_the_next_association(directory_server: InProcessServer) -> None:
-    first = connect(directory_server.port, "PRINTSERVER")
+def test_state_does_not_leak_into_the_next_association(server: InProcessServer) -> None:
+    first = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
     first.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
     box_uid, _, _ = _new_film_box(first, session_uid)
     first.abort()
-    second = connect(directory_server.port, "PRINTSERVER")
+    second = connect(server.port, "PRINTSERVER")
     status, _ = second.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META)
     assert status.Status == 0x0112
     status, _ = second.send_n_create(None, sop_class.BasicFilmSession, session_uid,

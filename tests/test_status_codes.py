@@ -32,13 +32,6 @@ SMALL = np.full((64, 64), 1000, np.uint16)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[InProcessServer]:
-    running = start_in_process(directory_config(tmp_path))
-    yield running
-    running.server.stop()
-
-
-@pytest.fixture
 def strict_server(tmp_path: Path) -> Iterator[InProcessServer]:
     running = start_in_process(directory_config(tmp_path, "strict = true"))
     yield running
@@ -54,47 +47,120 @@ def _film(client: PrintClient, display_format: str = "STANDARD\\1,1",
     return session, film_box, box_uids(reply)
 
 
-def test_failures(server: InProcessServer, tmp_path: Path) -> None:
-    client = PrintClient(server.port)
-    # 0x0117: a Film Box before any Film Session
-    status, _, _ = client.film_box("1.2.3")
-    assert status == 0x0117
-    session, film_box, (box,) = _film(client)
-    # 0x0111: a second Film Session on one association
-    assert client.session()[0] == 0x0111
-    # 0x0106: unparsable Image Display Format
-    assert client.film_box(session, "DIAGONAL\\7")[0] == 0x0106
-    # 0x0112: N-SET of an image box that does not exist
-    assert client.gray("1.2.3.4", 1, SMALL).Status == 0x0112
-    # 0x0120: the image sequence is missing
+def _no_session_yet(client: PrintClient) -> tuple[int, str]:
+    """0x0117: a Film Box before any Film Session."""
+    return client.film_box("1.2.3")[0], ""
+
+
+def _second_session(client: PrintClient) -> tuple[int, str]:
+    """0x0111: a second Film Session on one association."""
+    _film(client)
+    return client.session()[0], ""
+
+
+def _bad_display_format(client: PrintClient) -> tuple[int, str]:
+    """0x0106: an Image Display Format that does not parse."""
+    session, _, _ = _film(client)
+    return client.film_box(session, "DIAGONAL\\7")[0], ""
+
+
+def _no_such_image_box(client: PrintClient) -> tuple[int, str]:
+    """0x0112: N-SET of an image box that does not exist."""
+    _film(client)
+    return _answer(client.gray("1.2.3.4", 1, SMALL))
+
+
+def _image_sequence_missing(client: PrintClient) -> tuple[int, str]:
+    """0x0120: the image sequence is missing."""
+    _, _, (box,) = _film(client)
     ds = Dataset()
     ds.ImageBoxPosition = 1
-    missing = client.set(sop_class.BasicGrayscaleImageBox, box, ds)
-    assert missing.Status == 0x0120 and "BasicGrayscaleImageSequence" in missing.ErrorComment
-    # 0x0106: Bits Stored that cannot be in 16 bits allocated
+    return _answer(client.set(sop_class.BasicGrayscaleImageBox, box, ds))
+
+
+def _bits_stored_too_many(client: PrintClient) -> tuple[int, str]:
+    """0x0106: Bits Stored that cannot be in 16 bits allocated."""
+    _, _, (box,) = _film(client)
     item = image_item(SMALL)
     item.BitsStored = 20
-    wrong = client.set_image(box, 1, item)
-    assert wrong.Status == 0x0106 and "Bits Stored 20" in wrong.ErrorComment
-    # 0x0119: colour pixels on a grayscale box
+    return _answer(client.set_image(box, 1, item))
+
+
+def _colour_on_a_grayscale_box(client: PrintClient) -> tuple[int, str]:
+    """0x0119: colour pixels on a grayscale box."""
+    _, _, (box,) = _film(client)
     ds = Dataset()
     ds.ImageBoxPosition = 1
     ds.BasicColorImageSequence = [color_item(np.zeros((4, 4, 3), np.uint8))]
-    assert client.set(sop_class.BasicColorImageBox, box, ds).Status == 0x0119
-    # 0x0123: an Action Type other than 1
-    assert client.action(sop_class.BasicFilmBox, film_box, action=2)[0].Status == 0x0123
-    # 0x0211: N-GET of a Film Box is no operation of that class
-    assert client.get(sop_class.BasicFilmBox, film_box)[0].Status == 0x0211
-    # 0xC603: Requested Image Size wider than the box, and FAIL asked for
-    fail = client.gray(box, 1, SMALL, RequestedImageSize="1000",
-                       RequestedDecimateCropBehavior="FAIL")
-    assert fail.Status == 0xC603 and "exceeds" in fail.ErrorComment
-    assert client.action(sop_class.BasicFilmBox, film_box)[0].Status == 0xB603  # not kept
-    # 0x0112 on N-DELETE of an unknown film box; then C600: a session without film boxes
-    assert client.delete(sop_class.BasicFilmBox, "1.2.3.4").Status == 0x0112
+    return _answer(client.set(sop_class.BasicColorImageBox, box, ds))
+
+
+def _action_type_two(client: PrintClient) -> tuple[int, str]:
+    """0x0123: an Action Type other than 1."""
+    _, film_box, _ = _film(client)
+    return _answer(client.action(sop_class.BasicFilmBox, film_box, action=2)[0])
+
+
+def _n_get_of_a_film_box(client: PrintClient) -> tuple[int, str]:
+    """0x0211: N-GET is no operation of the Film Box class."""
+    _, film_box, _ = _film(client)
+    return _answer(client.get(sop_class.BasicFilmBox, film_box)[0])
+
+
+def _image_wider_than_its_box(client: PrintClient) -> tuple[int, str]:
+    """0xC603: Requested Image Size wider than the box, and FAIL asked for; the refused
+    image is not kept, so printing the box gives B603 (empty film)."""
+    _, film_box, (box,) = _film(client)
+    status, comment = _answer(client.gray(box, 1, SMALL, RequestedImageSize="1000",
+                                          RequestedDecimateCropBehavior="FAIL"))
+    printed = client.action(sop_class.BasicFilmBox, film_box)[0].Status
+    return status, f"{comment}; then 0x{printed:04X}"
+
+
+def _delete_unknown_film_box(client: PrintClient) -> tuple[int, str]:
+    """0x0112 on N-DELETE of an unknown film box."""
+    _film(client)
+    return _answer(client.delete(sop_class.BasicFilmBox, "1.2.3.4"))
+
+
+def _session_without_film_boxes(client: PrintClient) -> tuple[int, str]:
+    """C600: printing a session whose film boxes were all deleted."""
+    session, film_box, _ = _film(client)
     assert client.delete(sop_class.BasicFilmBox, film_box).Status == 0
-    assert client.action(sop_class.BasicFilmSession, session)[0].Status == 0xC600
-    client.release()
+    return _answer(client.action(sop_class.BasicFilmSession, session)[0])
+
+
+def _answer(status: Dataset) -> tuple[int, str]:
+    return int(status.Status), str(getattr(status, "ErrorComment", ""))
+
+
+FAILURES = [
+    (_no_session_yet, 0x0117, ""),
+    (_second_session, 0x0111, ""),
+    (_bad_display_format, 0x0106, ""),
+    (_no_such_image_box, 0x0112, ""),
+    (_image_sequence_missing, 0x0120, "BasicGrayscaleImageSequence"),
+    (_bits_stored_too_many, 0x0106, "Bits Stored 20"),
+    (_colour_on_a_grayscale_box, 0x0119, ""),
+    (_action_type_two, 0x0123, ""),
+    (_n_get_of_a_film_box, 0x0211, ""),
+    (_image_wider_than_its_box, 0xC603, "exceeds"),
+    (_delete_unknown_film_box, 0x0112, ""),
+    (_session_without_film_boxes, 0xC600, ""),
+]
+
+
+@pytest.mark.parametrize(("provoke", "expected", "comment"), FAILURES,
+                         ids=[case[0].__name__.strip("_") for case in FAILURES])
+def test_failures(server: InProcessServer, provoke: Any, expected: int, comment: str) -> None:
+    client = PrintClient(server.port)
+    try:
+        status, said = provoke(client)
+    finally:
+        client.release()
+    assert (hex(status), comment in said) == (hex(expected), True), said
+    if provoke is _image_wider_than_its_box:
+        assert said.endswith("then 0xB603")
 
 
 def test_queue_full_is_c601_and_c602(server: InProcessServer) -> None:
