@@ -9,6 +9,7 @@ from typing import Any
 
 from printserver.config import Config
 from printserver.model.printer import printer_status
+from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
 from printserver.spool.store import SpoolStore
 from printserver.terminal import escape_controls
@@ -17,7 +18,7 @@ from printserver.terminal import escape_controls
 def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json: bool) -> int:
     """Print one line (or JSON object) per printer: destination, live status, job counts."""
     jobs = store.list()
-    spool_accepting = store.free_bytes() >= config.spool.min_free_mb << 20
+    spool_accepting = PrintQueue(store, {}, min_free_bytes=config.spool.min_free_bytes).accepting
     entries: list[dict[str, Any]] = []
     for printer in config.printers:
         sink = sinks[printer.ae_title]

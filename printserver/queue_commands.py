@@ -20,7 +20,7 @@ from typing import Any
 
 from printserver.config import Config
 from printserver.spool import operations
-from printserver.spool.job import JobRecord, JobState, utc_now
+from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JOB_ID_EXAMPLE, InvalidJobId, JobNotFound, SpoolStore
 from printserver.terminal import escape_controls
 
@@ -72,7 +72,7 @@ def _age(record: JobRecord, now: datetime) -> str:
 
 
 def _reason(record: JobRecord) -> str:
-    reason = record.last_error or ("" if record.state_info in ("NORMAL", "QUEUED")
+    reason = record.last_error or ("" if record.state_info in (JobInfo.NORMAL, JobInfo.QUEUED)
                                    else record.state_info)
     return ("STUCK: " if record.stuck else "") + reason
 

@@ -113,9 +113,9 @@ def _labelled_film(port: int, label: str, annotation: str = "") -> int:
     return status
 
 
-def test_hostile_labels_print_the_same_film(directory_server: InProcessServer,
+def test_hostile_labels_print_the_same_film(server: InProcessServer,
                                             tmp_path: Path) -> None:
-    port = directory_server.port
+    port = server.port
     statuses = [_labelled_film(port, "PLAIN"), _labelled_film(port, INVERT),
                 _labelled_film(port, UNBALANCED),
                 _labelled_film(port, "A)B", annotation="ANNOT-7c1 (x) %!")]
@@ -298,9 +298,9 @@ def strict_server(tmp_path: Path) -> Iterator[InProcessServer]:
     running.server.stop()
 
 
-def test_lenient_printer_cleans_text_and_warns(directory_server: InProcessServer,
+def test_lenient_printer_cleans_text_and_warns(server: InProcessServer,
                                                tmp_path: Path) -> None:
-    client = PrintClient(directory_server.port)
+    client = PrintClient(server.port)
     status, session = client.session(FilmSessionLabel="DOE^JANE\x1b[2J\nCT", OwnerID="O" * 20,
                                       NumberOfCopies="0000000000001")
     assert status == 0x0116
@@ -320,10 +320,10 @@ def test_lenient_printer_cleans_text_and_warns(directory_server: InProcessServer
         reference(sop_class.BasicFilmSession, session + "\x1b")]
     assert client.create(sop_class.BasicFilmBox, bad_reference)[0] == 0x0106  # no UID to mend
     client.release()
-    client = PrintClient(directory_server.port)
+    client = PrintClient(server.port)
     assert _session(client, FilmSessionLabel="L" * 100).Status == 0x0116
     client.release()
-    (job,) = SpoolStore(directory_server.spool).list()
+    (job,) = SpoolStore(server.spool).list()
     assert job.title == "DOE^JANE [2J CT" and job.copies == 1
     (film,) = output_files(tmp_path / "output", 1)
     data = film.read_bytes()

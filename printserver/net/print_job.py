@@ -9,35 +9,60 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 
 from pydicom.dataset import Dataset
 
-from printserver.spool.job import JobRecord, JobState
+from printserver.spool.job import JobInfo, JobRecord, JobState
 
-EXECUTION_STATUS: dict[JobState, tuple[str, int]] = {
-    JobState.RENDERING: ("PENDING", 1),
-    JobState.PENDING: ("PENDING", 1),
-    JobState.HELD: ("PENDING", 1),  # Execution Status Info says why, e.g. REQ MED NOT INST
-    JobState.PRINTING: ("PRINTING", 2),
-    JobState.DONE: ("DONE", 3),
-    JobState.FAILURE: ("FAILURE", 4),
-    JobState.CANCELED: ("FAILURE", 4),
+
+class ExecutionStatus(StrEnum):
+    """Execution Status (2100,0020): its Enumerated Values (PS3.3 C.13.8, Table C.13-8)."""
+
+    PENDING = "PENDING"
+    PRINTING = "PRINTING"
+    DONE = "DONE"
+    FAILURE = "FAILURE"
+
+
+EXECUTION_STATUS: dict[JobState, tuple[ExecutionStatus, int]] = {
+    JobState.RENDERING: (ExecutionStatus.PENDING, 1),
+    JobState.PENDING: (ExecutionStatus.PENDING, 1),
+    JobState.HELD: (ExecutionStatus.PENDING, 1),  # the info says why, e.g. REQ MED NOT INST
+    JobState.PRINTING: (ExecutionStatus.PRINTING, 2),
+    JobState.DONE: (ExecutionStatus.DONE, 3),
+    JobState.FAILURE: (ExecutionStatus.FAILURE, 4),
+    JobState.CANCELED: (ExecutionStatus.FAILURE, 4),
 }
-"""Spool state → Execution Status (2100,0020) and its N-EVENT-REPORT Event Type ID."""
+"""Spool state → Execution Status and its N-EVENT-REPORT Event Type ID (PS3.4 H.4.5.1.1)."""
 
-FINAL_STATUSES = frozenset({"DONE", "FAILURE"})
+FINAL_STATUSES = frozenset({ExecutionStatus.DONE, ExecutionStatus.FAILURE})
+
+UNKNOWN = "UNKNOWN"
+"""Execution Status Info when no Defined Term (PS3.3 C.13.9.1) says what happened."""
+
+INFO_TERMS = frozenset(info.value for info in (
+    JobInfo.QUEUED, JobInfo.NORMAL, JobInfo.PRINTER_DOWN, JobInfo.INVALID_PAGE_DES,
+    JobInfo.REQ_MED_NOT_INST))
+"""The spool's infos that are Execution Status Info Defined Terms (PS3.3 C.13.8, C.13.9.1)
+and are reported as they are; the others are the spool's own words."""
+
+_INFO_OF_STATE: dict[JobState, str] = {
+    JobState.RENDERING: JobInfo.QUEUED.value,
+    JobState.PENDING: JobInfo.QUEUED.value,
+    JobState.PRINTING: JobInfo.NORMAL.value,  # the only term defined for PRINTING
+    JobState.DONE: JobInfo.NORMAL.value,
+    JobState.CANCELED: UNKNOWN,  # canceled by an operator: no Defined Term says so
+}
+"""Execution Status Info fixed by the state; held and failed jobs report their own info."""
 
 
 def execution_status(record: JobRecord) -> tuple[str, str]:
-    """Execution Status and Execution Status Info (PS3.3 C.13.8, digest Appendix B)."""
-    status = EXECUTION_STATUS[record.state][0]
-    if record.state in (JobState.RENDERING, JobState.PENDING):
-        return status, "QUEUED"
-    if record.state in (JobState.PRINTING, JobState.DONE):
-        return status, "NORMAL"
-    if record.state is JobState.CANCELED:
-        return status, "UNKNOWN"  # canceled by an operator: no defined term says so
-    info = record.state_info if 0 < len(record.state_info) <= 16 else "UNKNOWN"
+    """Execution Status and Execution Status Info (PS3.3 C.13.8, C.13.9.1)."""
+    status = EXECUTION_STATUS[record.state][0].value
+    info = _INFO_OF_STATE.get(record.state)
+    if info is None:
+        info = record.state_info if record.state_info in INFO_TERMS else UNKNOWN
     return status, info
 
 

@@ -1,19 +1,20 @@
 """A sink that writes each document into a directory: the built-in default printer.
 
-Writing is atomic (temp file, fsync, rename, fsync of the directory) and named
-after the job's unique title, so writing the same job again after a crash
-replaces the file instead of adding a copy.  Copies are not multiplied here:
-the file is the film, once.
+Writing is atomic (``printserver.durable.replace_durably``: temp file, fsync,
+rename, fsync of the directory) and named after the job's unique title, so
+writing the same job again after a crash replaces the file instead of adding a
+copy.  Copies are not multiplied here: the file is the film, once.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
+from printserver.durable import replace_durably
 from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
 
 
@@ -28,23 +29,14 @@ class DirectorySink:
         self, submission: Submission, on_created: Callable[[int], None]
     ) -> int | None:
         target = self.directory / f"{submission.title}.ps"
+
+        def copy(out: BinaryIO) -> None:
+            with open(submission.document, "rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as out, open(submission.document, "rb") as source:
-                    shutil.copyfileobj(source, out, 1 << 20)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temp, target)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
-            directory = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            replace_durably(target, copy)
         except OSError as exc:
             raise SinkError(f"cannot write {target}: {exc.strerror}") from exc
         return None
@@ -65,3 +57,4 @@ class DirectorySink:
             return DestinationStatus(False, False, f"{self.directory}: {exc.strerror}")
         writable = os.access(self.directory, os.W_OK)
         return DestinationStatus(writable, writable, "" if writable else "not writable")
+

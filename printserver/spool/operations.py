@@ -3,8 +3,10 @@
 
 Each operation takes the job's lock, checks that it makes sense in the job's
 state, changes the record (journaled with a note) and, when the job is already
-at its destination, tells the sink.  Refusals raise :class:`OperationError`
-with a sentence for the operator.
+at its destination, tells the sink.  Whether a state allows an operation is read
+from the job state table (``TRANSITIONS`` in ``job.py``), so an operator can do
+nothing the spool would not; refusals raise :class:`OperationError` with a
+sentence for the operator.
 """
 
 from __future__ import annotations
@@ -18,7 +20,23 @@ from printserver.sinks.base import Sink, SinkError
 from printserver.spool.job import JobRecord, JobRequest, JobState
 from printserver.spool.store import SpoolStore
 
-AT_DESTINATION = (JobState.PRINTING,)
+REQUEUED = (JobState.PENDING, JobState.RENDERING)
+"""Where a job sent again starts: with its document, or with its order to be rendered."""
+
+
+def _requeueable(state: JobState) -> bool:
+    return all(state.can_become(target) for target in REQUEUED)
+
+
+RETRIED = frozenset(state for state in JobState if state.final and _requeueable(state))
+"""Finished jobs that may be sent again (failed or canceled, never done)."""
+
+_NOT_MOVED = {
+    JobState.PRINTING: "is already at {printer}; cancel it first",
+    JobState.RENDERING: "is being rendered; move it once it is pending",
+    JobState.DONE: "is done; reprint it instead",
+}
+"""Why a job in a state that cannot go back to the render stage is not moved."""
 
 
 class OperationError(Exception):
@@ -28,7 +46,7 @@ class OperationError(Exception):
 def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
     """Cancel a job in the spool and, when it already reached its sink, there too."""
     with store.locked(job_id) as record:
-        if record.state.final:
+        if not record.state.can_become(JobState.CANCELED):
             raise OperationError(f"job {job_id} is already {record.state}")
         sink = sinks.get(record.printer)
         if record.cups_job_id is not None and sink is not None:
@@ -37,27 +55,19 @@ def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobReco
             except SinkError as exc:
                 raise OperationError(
                     f"could not cancel job {job_id} at {record.printer}: {exc}") from exc
-        return store.save(record.model_copy(update={
-            "state": JobState.CANCELED, "state_info": "CANCELED", "next_attempt": None}),
-            note="canceled by operator")
-
-
-def _transition(store: SpoolStore, job_id: str, allowed: tuple[JobState, ...], refusal: str,
-                update: dict[str, object], note: str) -> JobRecord:
-    """Change a job's record when its state is one of ``allowed``; else refuse."""
-    with store.locked(job_id) as record:
-        if record.state not in allowed:
-            raise OperationError(f"job {job_id} is {record.state}; {refusal}")
-        return store.save(record.model_copy(update=update), note=note)
+        return store.save(record.to(JobState.CANCELED, reason=record.last_error),
+                          note="canceled by operator")
 
 
 def hold(store: SpoolStore, job_id: str) -> JobRecord:
     """Keep a job that has not reached its destination from being sent (one being rendered
     is rendered all the same, and waits)."""
-    return _transition(store, job_id, (JobState.RENDERING, JobState.PENDING),
-                       "only jobs not yet sent can be held",
-                       {"state": JobState.HELD, "state_info": "QUEUED", "next_attempt": None},
-                       "held by operator")
+    with store.locked(job_id) as record:
+        if not record.state.can_become(JobState.HELD):
+            raise OperationError(
+                f"job {job_id} is {record.state}; only jobs not yet sent can be held")
+        return store.save(record.to(JobState.HELD, reason=record.last_error),
+                          note="held by operator")
 
 
 def release(store: SpoolStore, job_id: str) -> JobRecord:
@@ -65,9 +75,7 @@ def release(store: SpoolStore, job_id: str) -> JobRecord:
     with store.locked(job_id) as record:
         if record.state is not JobState.HELD:
             raise OperationError(f"job {job_id} is {record.state}; only held jobs can be released")
-        return store.save(record.model_copy(update={
-            "state": _requeued(store, record), "state_info": "QUEUED", "next_attempt": None,
-            "last_error": None}), note="released by operator")
+        return store.save(record.to(_requeued(store, record)), note="released by operator")
 
 
 def _requeued(store: SpoolStore, record: JobRecord) -> JobState:
@@ -79,15 +87,14 @@ def retry(store: SpoolStore, job_id: str) -> JobRecord:
     """Send a failed or canceled job again, as a fresh submission (rendered again first
     when it failed before it had a document)."""
     with store.locked(job_id) as record:
-        if record.state not in (JobState.FAILURE, JobState.CANCELED):
+        if record.state not in RETRIED:
             raise OperationError(
                 f"job {job_id} is {record.state}; only failed or canceled jobs are retried")
         if not store.has_document(job_id) and not store.has_order(job_id):
             raise OperationError(f"job {job_id} has neither a film nor an order to make one")
-        return store.save(record.model_copy(update={
-            "state": _requeued(store, record), "state_info": "QUEUED", "cups_job_id": None,
-            "attempts": 0, "next_attempt": None, "last_error": None, "stuck": False,
-            "submit_started": None}), note="retried by operator")
+        return store.save(record.to(
+            _requeued(store, record), cups_job_id=None, attempts=0, stuck=False,
+            submit_started=None), note="retried by operator")
 
 
 def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
@@ -96,17 +103,12 @@ def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Si
     if printer not in printers:
         raise OperationError(f"no printer {printer!r} is configured")
     with store.locked(job_id) as record:
-        if record.state in AT_DESTINATION:
-            raise OperationError(f"job {job_id} is already at {record.printer}; cancel it first")
-        if record.state is JobState.RENDERING:
-            raise OperationError(f"job {job_id} is being rendered; move it once it is pending")
-        if record.state is JobState.DONE:
-            raise OperationError(f"job {job_id} is done; reprint it instead")
+        if not _requeueable(record.state):
+            refusal = _NOT_MOVED.get(record.state, f"is {record.state}; it cannot be moved")
+            raise OperationError(f"job {job_id} {refusal.format(printer=record.printer)}")
         state = JobState.RENDERING if store.has_order(job_id) else _requeued(store, record)
-        return store.save(record.model_copy(update={
-            "printer": printer, "state": state, "state_info": "QUEUED",
-            "cups_job_id": None, "next_attempt": None, "last_error": None, "attempts": 0}),
-            note=f"moved from {record.printer} to {printer} by operator")
+        return store.save(record.to(state, printer=printer, cups_job_id=None, attempts=0),
+                          note=f"moved from {record.printer} to {printer} by operator")
 
 
 def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobRecord:

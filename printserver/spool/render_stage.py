@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import BinaryIO
 
-from printserver.spool.job import JobRecord, JobState, utc_now
+from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JobNotFound, SpoolStore
 
 LOG = logging.getLogger(__name__)
@@ -150,13 +150,10 @@ class RenderStage:
                 return current.model_copy(update={"document_bytes": size})
             if current.state is not JobState.RENDERING:
                 return None  # canceled while it was rendered: it stays so
-            update: dict[str, object] = {
-                "document_bytes": size, "state": JobState.PENDING, "state_info": "QUEUED",
-                "last_error": None, "next_attempt": None}
             if hold is not None:
-                update.update(state=JobState.HELD, state_info="REQ MED NOT INST",
-                              last_error=hold)
-            return current.model_copy(update=update)
+                return current.to(JobState.HELD, info=JobInfo.REQ_MED_NOT_INST, reason=hold,
+                                  document_bytes=size)
+            return current.to(JobState.PENDING, document_bytes=size)
 
         try:
             record = self.store.update(job_id, change)
@@ -172,9 +169,7 @@ class RenderStage:
         def change(current: JobRecord) -> JobRecord | None:
             if not unrendered(current):
                 return None
-            return current.model_copy(update={
-                "state": JobState.FAILURE, "state_info": "INVALID PAGE DES",
-                "last_error": reason, "next_attempt": None})
+            return current.to(JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=reason)
 
         with contextlib.suppress(JobNotFound):
             self.store.update(job_id, change)

@@ -35,7 +35,14 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
-from printserver.spool.job import JobRecord, JobRequest, JobState, utc_now
+from printserver.durable import (
+    fsync_dir,
+    fsync_file,
+    private_open,
+    replace_durably,
+    write_durably,
+)
+from printserver.spool.job import JobInfo, JobRecord, JobRequest, JobState, utc_now
 
 LOG = logging.getLogger(__name__)
 
@@ -71,24 +78,9 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-FILE_MODE = 0o600
 DIR_MODE = 0o700
-"""Films hold patient data: readable by the server's user only."""
-
-
-def _private_open(path: Path) -> BinaryIO:
-    """Create (or truncate) a file only its owner can read, whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)
-    return os.fdopen(fd, "wb")
+"""Films hold patient data: directories are the server user's alone, as files are
+(``printserver.durable.FILE_MODE``)."""
 
 
 Attachment = bytes | memoryview | Path
@@ -102,34 +94,10 @@ def _write_attachments(directory: Path, files: Mapping[str, Attachment]) -> None
             raise ValueError(f"attachment name {name!r}")
         if isinstance(data, Path):
             os.link(data, directory / name)  # spool files are never changed once written
-            _fsync_file(directory / name)  # cheap when it is durable already
+            fsync_file(directory / name)  # cheap when it is durable already
         else:
-            _write_durably(directory / name, data)
-    _fsync_dir(directory)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_document(directory: Path, write: Callable[[BinaryIO], None]) -> int:
-    temp = directory / f".{DOCUMENT}.tmp"
-    try:
-        with _private_open(temp) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-            size = handle.tell()
-        os.replace(temp, directory / DOCUMENT)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(directory)
-    return size
+            write_durably(directory / name, data)
+    fsync_dir(directory)
 
 
 def _mapped(path: Path) -> memoryview:
@@ -139,11 +107,14 @@ def _mapped(path: Path) -> memoryview:
         return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
 
 
-def _write_durably(path: Path, data: bytes | memoryview) -> None:
-    with _private_open(path) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+def _initial(has_document: bool, hold: str | None) -> tuple[JobState, JobInfo]:
+    """Where a new job starts: rendering its order, or with its document pending, or held
+    for a film the printer has not loaded (``hold`` says which)."""
+    if not has_document:
+        return JobState.RENDERING, JobInfo.QUEUED
+    if hold is not None:
+        return JobState.HELD, JobInfo.REQ_MED_NOT_INST
+    return JobState.PENDING, JobInfo.QUEUED
 
 
 class SpoolStore:
@@ -192,7 +163,7 @@ class SpoolStore:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
     def create(self, request: JobRequest,
-               write_document: Callable[[BinaryIO], None] | None = None, *,
+               write_document: Callable[[BinaryIO], object] | None = None, *,
                hold: str | None = None, note: str = "spooled",
                attachments: Mapping[str, Attachment] | None = None) -> JobRecord:
         """Write a new job; returns only once it is durable on disk.
@@ -208,25 +179,23 @@ class SpoolStore:
         staging.mkdir(parents=True, mode=DIR_MODE)
         os.chmod(staging, DIR_MODE)
         try:
-            size = 0 if write_document is None else _write_document(staging, write_document)
+            size = 0 if write_document is None else replace_durably(
+                staging / DOCUMENT, write_document)
+            if attachments:
+                _write_attachments(staging / OBJECTS, attachments)
+            state, info = _initial(write_document is not None, hold)
             now = utc_now()
             fields = request.model_dump(include=set(JobRequest.model_fields))
             record = JobRecord(
-                **fields, job_id=job_id, created=now, updated=now, document_bytes=size
-            )
-            if attachments:
-                _write_attachments(staging / OBJECTS, attachments)
-            if write_document is None:
-                record = record.model_copy(update={"state": JobState.RENDERING})
-            elif hold is not None:
-                record = record.model_copy(update={
-                    "state": JobState.HELD, "state_info": "REQ MED NOT INST", "last_error": hold})
-            record = record.journaled(None, note)
-            _write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
-            _private_open(staging / LOCK).close()
-            _fsync_dir(staging)
+                **fields, job_id=job_id, created=now, updated=now, document_bytes=size,
+                state=state, state_info=info,
+                last_error=hold if state is JobState.HELD else None,
+            ).journaled(None, note)
+            write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
+            private_open(staging / LOCK).close()
+            fsync_dir(staging)
             os.rename(staging, self.jobs_dir / job_id)
-            _fsync_dir(self.jobs_dir)
+            fsync_dir(self.jobs_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -234,13 +203,13 @@ class SpoolStore:
                  f"{size} bytes" if write_document is not None else "to be rendered")
         return record
 
-    def write_document(self, job_id: str, write: Callable[[BinaryIO], None]) -> int:
+    def write_document(self, job_id: str, write: Callable[[BinaryIO], object]) -> int:
         """Write (or replace) a job's document durably; returns its size in bytes.
 
         Written beside the job under a temporary name and renamed: a crash leaves
         either no document or a whole one, never a torn one.
         """
-        return _write_document(self.path(job_id), write)
+        return replace_durably(self.document(job_id), write)
 
     def has_document(self, job_id: str) -> bool:
         return self.document(job_id).is_file()
@@ -329,11 +298,8 @@ class SpoolStore:
         except (JobNotFound, ValidationError, OSError):
             previous = None
         record = record.journaled(previous, note).model_copy(update={"updated": utc_now()})
-        directory = self.path(record.job_id)
-        temp = directory / f".{RECORD}.tmp"
-        _write_durably(temp, record.model_dump_json(indent=2).encode())
-        os.replace(temp, directory / RECORD)
-        _fsync_dir(directory)
+        data = record.model_dump_json(indent=2).encode()
+        replace_durably(self.path(record.job_id) / RECORD, lambda out: out.write(data))
         return record
 
     def remove(self, job_id: str) -> None:
@@ -341,7 +307,7 @@ class SpoolStore:
         with self.locked(job_id):
             doomed = self.tmp_dir / f"removed-{job_id}"
             os.rename(self.path(job_id), doomed)
-            _fsync_dir(self.jobs_dir)
+            fsync_dir(self.jobs_dir)
         shutil.rmtree(doomed, ignore_errors=True)
 
     def update(self, job_id: str, change: Callable[[JobRecord], JobRecord | None]) -> JobRecord:

@@ -15,19 +15,20 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from printserver.sinks.base import Sink, SinkError, SinkState, Submission
-from printserver.spool.job import JobRecord, JobState, utc_now
+from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JobNotFound, SpoolStore
 
 LOG = logging.getLogger(__name__)
 
-_FROM_SINK = {
-    SinkState.PENDING: (JobState.PRINTING, "QUEUED"),
-    SinkState.PRINTING: (JobState.PRINTING, "PRINTING"),
-    SinkState.DONE: (JobState.DONE, "NORMAL"),
-    SinkState.FAILED: (JobState.FAILURE, "PRINTER DOWN"),
-    SinkState.UNPRINTABLE: (JobState.FAILURE, "INVALID PAGE DES"),
-    SinkState.CANCELED: (JobState.CANCELED, "CANCELED"),
+_FROM_SINK: dict[SinkState, tuple[JobState, JobInfo]] = {
+    SinkState.PENDING: (JobState.PRINTING, JobInfo.QUEUED),
+    SinkState.PRINTING: (JobState.PRINTING, JobInfo.PRINTING),
+    SinkState.DONE: (JobState.DONE, JobInfo.NORMAL),
+    SinkState.FAILED: (JobState.FAILURE, JobInfo.PRINTER_DOWN),
+    SinkState.UNPRINTABLE: (JobState.FAILURE, JobInfo.INVALID_PAGE_DES),
+    SinkState.CANCELED: (JobState.CANCELED, JobInfo.CANCELED),
 }
+"""What the destination reports → the job's state and info."""
 
 
 WAITING = (JobState.HELD, JobState.RENDERING)
@@ -124,8 +125,8 @@ class SpoolWorker:
 
     def _advance(self, job_id: str) -> JobRecord:
         with self.store.locked(job_id) as record:
-            if record.state.final:
-                return record
+            if record.state.final or record.state in WAITING:
+                return record  # finished, held or moved since the scan: not for this pass
             sink = self.sinks.get(record.printer)
             if sink is None:
                 return self._retry_later(record, f"no printer {record.printer!r} is configured")
@@ -165,21 +166,17 @@ class SpoolWorker:
             record = self.store.get(record.job_id)
             if not exc.transient:
                 LOG.error("job %s failed at %s: %s", record.job_id, sink.name, exc)
-                return self.store.save(record.model_copy(update={
-                    "state": JobState.FAILURE, "state_info": "INVALID PAGE DES",
-                    "last_error": str(exc)}))
+                return self.store.save(record.to(
+                    JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=str(exc)))
             return self._retry_later(record, str(exc))
         LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
         return self.store.save(self._submitted(record, external_id))
 
     def _submitted(self, record: JobRecord, external_id: int | None) -> JobRecord:
+        """Done when the sink finished the job at once; else printing, to be followed."""
         if external_id is None:
-            return record.model_copy(update={
-                "state": JobState.DONE, "state_info": "NORMAL", "last_error": None,
-                "next_attempt": None})
-        return record.model_copy(update={
-            "state": JobState.PRINTING, "state_info": "QUEUED", "cups_job_id": external_id,
-            "last_error": None, "next_attempt": None})
+            return record.to(JobState.DONE)
+        return record.to(JobState.PRINTING, cups_job_id=external_id)
 
     def _follow(self, record: JobRecord, sink: Sink, external_id: int) -> JobRecord:
         try:
@@ -199,11 +196,10 @@ class SpoolWorker:
         if (state, info) == (record.state, record.state_info):
             return record
         LOG.info("job %s is %s at %s (%s)", record.job_id, state, sink.name, reason or info)
-        error = (reason or info) if state is JobState.FAILURE else None
+        error = (reason or info.value) if state is JobState.FAILURE else None
         if state is JobState.FAILURE:
             self._stop_at_sink(record, sink, external_id)
-        return self.store.save(record.model_copy(update={
-            "state": state, "state_info": info, "last_error": error}))
+        return self.store.save(record.to(state, info=info, reason=error))
 
     def _stop_at_sink(self, record: JobRecord, sink: Sink, external_id: int) -> None:
         """A job the spool calls failed must not print later: a job CUPS stopped could be
