@@ -30,7 +30,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) -> None:
-    """The ``queue`` and ``printers`` sub-commands; ``late`` is the parent parser that lets
+    """The ``queue`` sub-command and its actions; ``late`` is the parent parser that lets
     ``--config`` follow the action too."""
     queue = commands.add_parser("queue", help="list, inspect and change spooled print jobs")
     queue.add_argument("--config", "-c", help=config_help)
@@ -58,9 +58,6 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
                                  parents=[late])
     preview.add_argument("job")
     preview.add_argument("--output", "-o", help="out.png or out.pdf (default JOB.png)")
-    printers = commands.add_parser("printers", help="logical printers and their live status")
-    printers.add_argument("--config", "-c", help=config_help)
-    printers.add_argument("--json", action="store_true")
 
 
 def _age(record: JobRecord, now: datetime) -> str:
@@ -190,14 +187,10 @@ def parse_age(text: str) -> timedelta:
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
-    """Dispatch ``queue`` and ``printers``."""
+    """Dispatch ``queue``."""
     from printserver.server import build_sinks  # sinks pull in pycups only when needed
 
     store = SpoolStore(config.spool.directory)
-    if args.command == "printers":
-        from printserver.printers_report import report
-
-        return report(config, store, build_sinks(config), args.json)
     try:
         if args.action == "list":
             return list_jobs(store, args.printer, args.state, args.json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -43,3 +44,15 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
                               f"{entry['status_info']:<16} {entry['destination']}{message}; "
                               f"{jobs_text}"))
     return 0
+
+
+def add_parser(commands: Any, config_help: str) -> None:
+    printers = commands.add_parser("printers", help="logical printers and their live status")
+    printers.add_argument("--config", "-c", help=config_help)
+    printers.add_argument("--json", action="store_true")
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    from printserver.server import build_sinks  # sinks pull in pycups only when needed
+
+    return report(config, SpoolStore(config.spool.directory), build_sinks(config), args.json)

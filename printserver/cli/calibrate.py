@@ -1,0 +1,89 @@
+"""``printserver calibrate``: print a step wedge, then build a characteristic curve from its
+measured densities (the calculations are in ``calibration.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from printserver.config import Config, PrinterConfig
+
+
+def add_parser(commands: Any, config_help: str, late: argparse.ArgumentParser) -> None:
+    calibrate = commands.add_parser("calibrate", help="print a step wedge; build a curve")
+    calibrate.add_argument("--config", "-c", help=config_help)
+    steps = calibrate.add_subparsers(dest="action", required=True)
+    wedge = steps.add_parser("wedge", help="print the step-wedge film to measure",
+                             parents=[late])
+    wedge.add_argument("--printer", "-p", help="printer AE title (default: the first)")
+    wedge.add_argument("--steps", type=int, default=21)
+    wedge.add_argument("--output", "-o", help="write the PostScript here instead of printing")
+    curve = steps.add_parser("curve", help="characteristic curve from measured densities",
+                             parents=[late])
+    curve.add_argument("--printer", "-p", help="printer AE title (default: the first)")
+    curve.add_argument("--steps", type=int, default=21)
+    curve.add_argument("--csv", help="file of densities, one per line or in the last column")
+    curve.add_argument("densities", nargs="*", type=float, help="densities, black to white")
+
+
+def _printer(config: Config, ae_title: str | None) -> PrinterConfig:
+    printer = config.printer_for(ae_title) if ae_title else config.printers[0]
+    if printer is None:
+        raise SystemExit(f"printserver: no printer {ae_title!r} in the configuration")
+    return printer
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    """``calibrate wedge`` prints the film; ``calibrate curve`` turns readings into TOML."""
+    from printserver import calibration
+
+    printer = _printer(config, args.printer)
+    try:
+        if args.action == "wedge":
+            return _print_wedge(config, printer, args.steps, args.output)
+        text = Path(args.csv).read_text(encoding="utf-8") if args.csv else ""
+        densities = calibration.read_densities(text) if args.csv else list(args.densities)
+        curve = calibration.build_curve(densities, args.steps)
+    except (calibration.CalibrationError, OSError) as exc:
+        print(f"printserver: {exc}", file=sys.stderr)
+        return 2
+    if curve.dropped:
+        steps = ", ".join(map(str, curve.dropped))
+        print(f"printserver: steps {steps} left out: their density does not fall",
+              file=sys.stderr)
+    sys.stdout.write(curve.toml(printer.ae_title, datetime.now().replace(microsecond=0)))
+    return 0
+
+
+def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str | None) -> int:
+    from printserver import calibration
+    from printserver.postscript import PageSpec, write_postscript
+    from printserver.render.compose import SheetRaster
+    from printserver.server import build_sink
+    from printserver.sinks.base import SinkError, Submission
+
+    sheet = calibration.wedge_sheet(printer, steps)
+    page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi,
+                    printer.media_for(printer.default_film_size), lambda: SheetRaster(sheet))
+    target = Path(output) if output else Path(tempfile.mkstemp(suffix=".ps")[1])
+    with open(target, "wb") as out:
+        write_postscript(out, [page], title=f"step wedge {printer.ae_title}", bits=printer.bits)
+    if output:
+        print(f"step wedge of {steps} steps written to {target}")
+        return 0
+    try:
+        job = build_sink(printer, config).submit(
+            Submission(title=f"printserver-wedge-{printer.ae_title}", document=target),
+            lambda job_id: None)
+    except SinkError as exc:
+        print(f"printserver: cannot print the wedge: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        target.unlink(missing_ok=True)
+    print(f"step wedge of {steps} steps sent to {printer.ae_title}"
+          + (f" (job {job})" if job is not None else ""))
+    return 0
