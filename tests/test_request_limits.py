@@ -240,13 +240,13 @@ def test_an_image_costs_memory_only_while_its_n_set_is_handled(tmp_path: Path) -
         start = _new_peak(pid)
         assert client.set_image(box, 1, item).Status == 0
         peak, kept = peak_rss_kb(pid) - start, rss_kb(pid) - start
-        assert peak < 2.2 * size_kb and kept < 0.35 * size_kb, (peak, kept, size_kb)
+        assert peak < 2.5 * size_kb and kept < 0.6 * size_kb, (peak, kept, size_kb)
         spilled = list((tmp_path / "spool" / "incoming").glob("*/*.dcm"))
         assert [path.stat().st_size > image.nbytes for path in spilled] == [True]
         # the same box again: the first image goes from the model, the transcript and the disk
         assert client.set_image(box, 1, item).Status == 0
         kept = rss_kb(pid) - start
-        assert kept < 0.35 * size_kb, (kept, size_kb)  # heap noise, not the image
+        assert kept < 0.6 * size_kb, (kept, size_kb)  # holding the image would be 1.0
         assert len(list((tmp_path / "spool" / "incoming").glob("*/*.dcm"))) == 1
         client.release()
     finally:
