@@ -51,31 +51,37 @@ def one_film(port: int, images: list[np.ndarray]) -> tuple[float, float, float]:
     session_uid, box_uid = generate_uid(), generate_uid()
     session = Dataset()
     session.NumberOfCopies = "1"
-    assoc.send_n_create(session, sop_class.BasicFilmSession, session_uid, meta_uid=META,
-                        msg_id=1)
+    assoc.send_n_create(session, sop_class.BasicFilmSession, session_uid, meta_uid=META, msg_id=1)
     box = Dataset()
     box.ImageDisplayFormat, box.FilmSizeID = "STANDARD\\2,2", "14INX17IN"
     ref = Dataset()
     ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = (
-        sop_class.BasicFilmSession, session_uid)
+        sop_class.BasicFilmSession,
+        session_uid,
+    )
     box.ReferencedFilmSessionSequence = [ref]
-    _, reply = assoc.send_n_create(box, sop_class.BasicFilmBox, box_uid, meta_uid=META,
-                                   msg_id=2)
+    _, reply = assoc.send_n_create(box, sop_class.BasicFilmBox, box_uid, meta_uid=META, msg_id=2)
     slowest = 0.0
     for position, (item, pixels) in enumerate(
-            zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1):
+        zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1
+    ):
         modification = Dataset()
         modification.ImageBoxPosition = position
         modification.BasicGrayscaleImageSequence = [image_item(pixels)]
         began = time.perf_counter()
-        status, _ = assoc.send_n_set(modification, sop_class.BasicGrayscaleImageBox,
-                                     item.ReferencedSOPInstanceUID, meta_uid=META,
-                                     msg_id=2 + position)
+        status, _ = assoc.send_n_set(
+            modification,
+            sop_class.BasicGrayscaleImageBox,
+            item.ReferencedSOPInstanceUID,
+            meta_uid=META,
+            msg_id=2 + position,
+        )
         slowest = max(slowest, time.perf_counter() - began)
         assert status.Status == 0, status
     began = time.perf_counter()
-    status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=META,
-                                    msg_id=20)
+    status, _ = assoc.send_n_action(
+        None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=META, msg_id=20
+    )
     action = time.perf_counter() - began
     assert status.Status in (0, 0xB603), status
     assoc.send_n_delete(sop_class.BasicFilmBox, box_uid, meta_uid=META, msg_id=21)
@@ -99,9 +105,11 @@ def main() -> None:
         config.write_text(
             f'[server]\nport = {port}\nlog_level = "WARNING"\n{pdu}'
             f'[spool]\ndirectory = "{tmp}/spool"\n'
-            f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{tmp}/output"\n')
-        server = subprocess.Popen([sys.executable, "-m", "printserver", "serve", "--config",
-                                   str(config)], cwd=REPO)
+            f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{tmp}/output"\n'
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "printserver", "serve", "--config", str(config)], cwd=REPO
+        )
         idle: list[socket.socket] = []
         try:
             _wait_for(port)
@@ -109,12 +117,16 @@ def main() -> None:
             one_film(port, images)  # warm-up
             runs = [one_film(port, images) for _ in range(args.runs)]
             for number, (whole, nset, action) in enumerate(runs, start=1):
-                print(f"run {number}: association {whole:.3f} s, slowest N-SET {nset * 1000:.0f} "
-                      f"ms, N-ACTION {action * 1000:.0f} ms")
+                print(
+                    f"run {number}: association {whole:.3f} s, slowest N-SET {nset * 1000:.0f} "
+                    f"ms, N-ACTION {action * 1000:.0f} ms"
+                )
             whole, nset, action = (statistics.median(column) for column in zip(*runs, strict=True))
-            print(f"median of {args.runs}: association {whole:.3f} s, slowest N-SET "
-                  f"{nset * 1000:.0f} ms, N-ACTION {action * 1000:.0f} ms; server peak RSS "
-                  f"{peak_rss_mb(server.pid):.0f} MB; idle connections held: {len(idle)}")
+            print(
+                f"median of {args.runs}: association {whole:.3f} s, slowest N-SET "
+                f"{nset * 1000:.0f} ms, N-ACTION {action * 1000:.0f} ms; server peak RSS "
+                f"{peak_rss_mb(server.pid):.0f} MB; idle connections held: {len(idle)}"
+            )
         finally:
             for sock in idle:
                 sock.close()

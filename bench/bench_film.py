@@ -39,8 +39,11 @@ def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
     image = np.full((size, size), 24.0, dtype=np.float32)  # air
     body = (x / 0.42) ** 2 + (y / 0.34) ** 2 < 1
     image[body] = 1040 + 60 * y[body]  # soft tissue with a gentle gradient
-    for cx, cy, rx, ry, value in ((-0.15, 0.0, 0.1, 0.14, 1080), (0.16, 0.02, 0.09, 0.12, 1090),
-                                  (0.0, -0.12, 0.07, 0.05, 980)):
+    for cx, cy, rx, ry, value in (
+        (-0.15, 0.0, 0.1, 0.14, 1080),
+        (0.16, 0.02, 0.09, 0.12, 1090),
+        (0.0, -0.12, 0.07, 0.05, 980),
+    ):
         image[((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 < 1] = value
     ring = (x / 0.40) ** 2 + (y / 0.32) ** 2
     image[(ring < 1) & (ring > 0.86)] = 1800  # ribs / cortical bone
@@ -54,27 +57,39 @@ def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
 def films() -> dict[str, tuple[FilmSheet, int]]:
     """The benchmark's films by label, each with the bits per gray sample it is sent at."""
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
-    images = {i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12, tone=tone)
-              for i in range(4)}
+    images = {
+        i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12, tone=tone) for i in range(4)
+    }
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
-    sheet = FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=images,
-                      media_name="17INX17IN")
+    sheet = FilmSheet(
+        width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=images, media_name="17INX17IN"
+    )
     rgb = {
-        position: SheetImage(pixels=np.stack(
-            [(image.pixels >> 4).astype(np.uint8)] * 3, axis=-1), bits_stored=8)
+        position: SheetImage(
+            pixels=np.stack([(image.pixels >> 4).astype(np.uint8)] * 3, axis=-1), bits_stored=8
+        )
         for position, image in images.items()
     }
-    colour = FilmSheet(width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=rgb,
-                       media_name="17INX17IN", color=True)
+    colour = FilmSheet(
+        width_mm=431.8,
+        height_mm=431.8,
+        dpi=320,
+        boxes=boxes,
+        images=rgb,
+        media_name="17INX17IN",
+        color=True,
+    )
     return {"12-bit": (sheet, 12), "8-bit": (sheet, 8), "colour": (colour, 8)}
 
 
-def _write(sheet: FilmSheet, bits: int, workers: int | None,
-           render: Callable[[], Raster | SheetRaster]) -> int:
+def _write(
+    sheet: FilmSheet, bits: int, workers: int | None, render: Callable[[], Raster | SheetRaster]
+) -> int:
     """Write one page to a scratch file; returns its size."""
     with tempfile.TemporaryFile() as out:
-        page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN", render,
-                        color=sheet.color)
+        page = PageSpec(
+            sheet.width_px, sheet.height_px, sheet.dpi, "17INX17IN", render, color=sheet.color
+        )
         write_postscript(out, [page], title="bench", bits=bits, workers=workers)
         return out.tell()
 
@@ -138,16 +153,19 @@ def _measure(label: str, sheet: FilmSheet, bits: int, runs: int, workers: int | 
         encode_times.append(time.perf_counter() - rendered)
         del raster
     peak = _peak_memory(sheet, bits, workers)
-    print(f"{label:>7}: page {_seconds(page_times)} s | render {_seconds(render_times)} s  "
-          f"encode {_seconds(encode_times)} s | output {size / 1e6:.1f} MB  "
-          f"peak {peak / 1e6:.0f} MB traced, {_peak_rss(label, workers)} RSS")
+    print(
+        f"{label:>7}: page {_seconds(page_times)} s | render {_seconds(render_times)} s  "
+        f"encode {_seconds(encode_times)} s | output {size / 1e6:.1f} MB  "
+        f"peak {peak / 1e6:.0f} MB traced, {_peak_rss(label, workers)} RSS"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="threads per page (default: one per core)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads per page (default: one per core)"
+    )
     parser.add_argument("--peak-rss", metavar="LABEL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peak_rss:
@@ -155,8 +173,10 @@ def main() -> None:
         return
     sheets = films()
     sheet = sheets["12-bit"][0]
-    print(f"page {sheet.width_px}x{sheet.height_px} px, {len(sheet.images)} images 2048x2048, "
-          f"{os.cpu_count()} cores, {args.workers or os.cpu_count()} threads")
+    print(
+        f"page {sheet.width_px}x{sheet.height_px} px, {len(sheet.images)} images 2048x2048, "
+        f"{os.cpu_count()} cores, {args.workers or os.cpu_count()} threads"
+    )
     for label, (film, bits) in sheets.items():
         _measure(label, film, bits, args.runs, args.workers)
 

@@ -62,8 +62,18 @@ FILM_SESSION = UID("1.2.840.10008.5.1.1.1")
 FILM_BOX = UID("1.2.840.10008.5.1.1.2")
 GRAYSCALE_IMAGE_BOX = UID("1.2.840.10008.5.1.1.4")
 CALLED_AE = "PRINTSERVER"
-SUCCESS_OR_WARNING = {0x0000, 0x0116, 0xB600, 0xB601, 0xB602, 0xB603, 0xB604, 0xB605, 0xB609,
-                      0xB60A}
+SUCCESS_OR_WARNING = {
+    0x0000,
+    0x0116,
+    0xB600,
+    0xB601,
+    0xB602,
+    0xB603,
+    0xB604,
+    0xB605,
+    0xB609,
+    0xB60A,
+}
 ANCHOR_MARK = "ANCHOR-RESULT "
 DIMSE_TIMEOUT = 180.0
 POLL_INTERVAL = 0.01
@@ -108,20 +118,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path,
-                   timeout: float = 30.0) -> None:
+def _wait_for_port(
+    port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}:\n"
-                               f"{_tail(log)}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}:\n{_tail(log)}")
         with socket.socket() as probe:
             probe.settimeout(1.0)
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s:\n"
-                       f"{_tail(log)}")
+    raise RuntimeError(
+        f"nothing listened on 127.0.0.1:{port} within {timeout:.0f} s:\n{_tail(log)}"
+    )
 
 
 def _tail(path: Path, size: int = 3000) -> str:
@@ -188,32 +199,33 @@ def print_film(port: int, called_ae: str, label: str, images: Images) -> Film:
         session_uid, box_uid = generate_uid(), generate_uid()
         session = Dataset()
         session.NumberOfCopies, session.FilmSessionLabel = "1", label
-        status, _ = assoc.send_n_create(session, FILM_SESSION, session_uid,
-                                        meta_uid=META, msg_id=1)
+        status, _ = assoc.send_n_create(session, FILM_SESSION, session_uid, meta_uid=META, msg_id=1)
         _check(status, "film session N-CREATE")
         box = Dataset()
         box.ImageDisplayFormat, box.FilmSizeID = "STANDARD\\2,2", "14INX17IN"
         ref = Dataset()
-        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = (
-            FILM_SESSION, session_uid)
+        ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = (FILM_SESSION, session_uid)
         box.ReferencedFilmSessionSequence = [ref]
-        status, reply = assoc.send_n_create(box, FILM_BOX, box_uid,
-                                            meta_uid=META, msg_id=2)
+        status, reply = assoc.send_n_create(box, FILM_BOX, box_uid, meta_uid=META, msg_id=2)
         _check(status, "film box N-CREATE")
         if reply is None or "ReferencedImageBoxSequence" not in reply:
             raise RuntimeError("film box N-CREATE: no image boxes in the reply")
         for position, (item, pixels) in enumerate(
-                zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1):
+            zip(reply.ReferencedImageBoxSequence, images, strict=True), start=1
+        ):
             modification = Dataset()
             modification.ImageBoxPosition = position
             modification.BasicGrayscaleImageSequence = [image_item(pixels)]
-            status, _ = assoc.send_n_set(modification, GRAYSCALE_IMAGE_BOX,
-                                         item.ReferencedSOPInstanceUID, meta_uid=META,
-                                         msg_id=2 + position)
+            status, _ = assoc.send_n_set(
+                modification,
+                GRAYSCALE_IMAGE_BOX,
+                item.ReferencedSOPInstanceUID,
+                meta_uid=META,
+                msg_id=2 + position,
+            )
             _check(status, f"image box {position} N-SET")
         film.action_sent = time.monotonic()
-        status, _ = assoc.send_n_action(None, 1, FILM_BOX, box_uid,
-                                        meta_uid=META, msg_id=20)
+        status, _ = assoc.send_n_action(None, 1, FILM_BOX, box_uid, meta_uid=META, msg_id=20)
         film.action_done = time.monotonic()
         _check(status, "film box N-ACTION")
         assoc.send_n_delete(FILM_BOX, box_uid, meta_uid=META, msg_id=21)
@@ -229,19 +241,23 @@ def print_film(port: int, called_ae: str, label: str, images: Images) -> Film:
 def _check(status: Dataset, what: str) -> None:
     code = int(getattr(status, "Status", -1))
     if code not in SUCCESS_OR_WARNING:
-        raise RuntimeError(f"{what}: status 0x{code & 0xFFFF:04X}" if code >= 0
-                           else f"{what}: no answer")
+        raise RuntimeError(
+            f"{what}: status 0x{code & 0xFFFF:04X}" if code >= 0 else f"{what}: no answer"
+        )
 
 
-def _client(index: int, port: int, called_ae: str, films: int, barrier: Barrier,
-            results: Results) -> None:
+def _client(
+    index: int, port: int, called_ae: str, films: int, barrier: Barrier, results: Results
+) -> None:
     """One SCU process: build the images, wait for the others, print ``films`` films."""
     _die_with_parent()
     try:
         images = _images()
         barrier.wait(120)
-        done = [print_film(port, called_ae, f"BENCH-{index}-{number}", images).__dict__
-                for number in range(films)]
+        done = [
+            print_film(port, called_ae, f"BENCH-{index}-{number}", images).__dict__
+            for number in range(films)
+        ]
         results.put((index, done))
     except BaseException as exc:
         results.put((index, f"client {index}: {exc!r}"))
@@ -253,9 +269,11 @@ def run_clients(port: int, called_ae: str, clients: int, films: int) -> list[Fil
     barrier = context.Barrier(clients + 1)
     results: Results = context.Queue()
     workers: list[SpawnProcess] = [
-        context.Process(target=_client, args=(i, port, called_ae, films, barrier, results),
-                        daemon=True)
-        for i in range(clients)]
+        context.Process(
+            target=_client, args=(i, port, called_ae, films, barrier, results), daemon=True
+        )
+        for i in range(clients)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -307,8 +325,9 @@ class SinkWatch:
         deadline = time.monotonic() + timeout
         while len(self.seen) < count:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{len(self.seen)} of {count} documents reached the sink "
-                                   f"within {timeout:.0f} s")
+                raise RuntimeError(
+                    f"{len(self.seen)} of {count} documents reached the sink within {timeout:.0f} s"
+                )
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -387,8 +406,10 @@ def _cups_queue(root: Path) -> Iterator[tuple[str, Path]]:
 
 
 def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
-    with (tempfile.TemporaryDirectory(prefix="bench-server-") as tmp,
-          contextlib.ExitStack() as stack):
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-server-") as tmp,
+        contextlib.ExitStack() as stack,
+    ):
         root = Path(tmp)
         port = free_port()
         if use_cups:
@@ -404,12 +425,18 @@ def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
             f'[server]\nhost = "127.0.0.1"\nport = {port}\nlog_level = "WARNING"\n'
             f"max_associations = {max(10, clients + 2)}\n"
             f'[spool]\ndirectory = "{root}/spool"\n'
-            f'[[printers]]\nae_title = "{CALLED_AE}"\n{printer}')
+            f'[[printers]]\nae_title = "{CALLED_AE}"\n{printer}'
+        )
         log = root / "server.log"
         with open(log, "wb") as out:
-            server = subprocess.Popen([*_server_command(), "serve", "--config", str(config)],
-                                      cwd=root, stdout=out, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            server = subprocess.Popen(
+                [*_server_command(), "serve", "--config", str(config)],
+                cwd=root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
         stack.callback(_stop, server)
         _wait_for_port(port, server, log)
         warm = SinkWatch(sink_dir, pattern)
@@ -501,18 +528,26 @@ def anchor_inside(films: int) -> None:
             with open(log, "wb") as out:
                 process = subprocess.Popen(
                     ["dcmprscp", "-c", "dcmprscp.cfg", "-p", "BENCHSCP", "-ll", "warn"],
-                    cwd=root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent)
+                    cwd=root,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
+                )
             _wait_for_port(port, process, log)
             warm = print_film(port, CALLED_AE, "BENCH-warm-0", _images())
             if warm.error:
                 raise RuntimeError(f"warm-up film failed: {warm.error}\n{_tail(log)}")
             done = run_clients(port, CALLED_AE, 1, films)
-            banner = subprocess.run(["dcmprscp", "--version"], capture_output=True, text=True,
-                                    timeout=10).stdout
+            banner = subprocess.run(
+                ["dcmprscp", "--version"], capture_output=True, text=True, timeout=10
+            ).stdout
             version = next(iter(re.findall(r"dcmprscp v[0-9.]+", banner)), "dcmprscp")
-            answer = {"films": [film.__dict__ for film in done],
-                      "peak_rss_mb": peak_rss_mb(process.pid), "version": version.strip()}
+            answer = {
+                "films": [film.__dict__ for film in done],
+                "peak_rss_mb": peak_rss_mb(process.pid),
+                "version": version.strip(),
+            }
         finally:
             _stop(process, 10)
         print(ANCHOR_MARK + json.dumps(answer), flush=True)
@@ -523,11 +558,26 @@ def measure_anchor(films: int) -> tuple[list[Film], float, str] | str:
     missing = [tool for tool in ("dcmprscp", "unshare", "ip") if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not installed"
-    command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-               sys.executable, str(Path(__file__).resolve()), "--anchor-inside",
-               "--films", str(films)]
-    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    command = [
+        "unshare",
+        "-n",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" "$@"',
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--anchor-inside",
+        "--films",
+        str(films),
+    ]
+    child = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
     limit = 120 + 2 * DIMSE_TIMEOUT * (films + 1)
     try:
         stdout, stderr = child.communicate(timeout=limit)
@@ -539,9 +589,12 @@ def measure_anchor(films: int) -> tuple[list[Film], float, str] | str:
         raise
     for line in stdout.decode(errors="replace").splitlines():
         if line.startswith(ANCHOR_MARK):
-            answer = json.loads(line[len(ANCHOR_MARK):])
-            return ([Film(**film) for film in answer["films"]], float(answer["peak_rss_mb"]),
-                    str(answer["version"]))
+            answer = json.loads(line[len(ANCHOR_MARK) :])
+            return (
+                [Film(**film) for film in answer["films"]],
+                float(answer["peak_rss_mb"]),
+                str(answer["version"]),
+            )
     reason = (stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
     return f"exit status {child.returncode}: {reason}"
 
@@ -560,11 +613,19 @@ def _row(cells: Sequence[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 8],
-                        help="numbers of concurrent clients, one server run each")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        default=[1, 4, 8],
+        help="numbers of concurrent clients, one server run each",
+    )
     parser.add_argument("--films", type=int, default=3, help="films printed by each client")
-    parser.add_argument("--cups", action="store_true",
-                        help="print through a private cupsd to a loopback socket sink")
+    parser.add_argument(
+        "--cups",
+        action="store_true",
+        help="print through a private cupsd to a loopback socket sink",
+    )
     parser.add_argument("--no-anchor", action="store_true", help="skip dcmprscp")
     parser.add_argument("--anchor-inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -585,12 +646,26 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
     """Measure every N, then dcmprscp, printing each line as soon as it is known."""
     began = time.monotonic()
     sink = "private cupsd → socket sink" if use_cups else "directory (PostScript files)"
-    print(f"film: 4 × 2048×2048 12-bit, STANDARD\\2,2 on 14INX17IN; {films} films per client, "
-          f"one association each; sink: {sink}; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.2f} at start")
+    print(
+        f"film: 4 × 2048×2048 12-bit, STANDARD\\2,2 on 14INX17IN; {films} films per client, "
+        f"one association each; sink: {sink}; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.2f} at start"
+    )
     print("printserver, a fresh server per row:")
-    print(_row(("clients", "films", "assoc p50", "assoc p95", "films/h", "ACTION→sink p50",
-                "max", "peak RSS")))
+    print(
+        _row(
+            (
+                "clients",
+                "films",
+                "assoc p50",
+                "assoc p95",
+                "films/h",
+                "ACTION→sink p50",
+                "max",
+                "peak RSS",
+            )
+        )
+    )
     ours: dict[int, Figures] = {}
     for clients in clients_list:
         try:
@@ -599,29 +674,53 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
             print(f"{clients:>8}  failed: {exc}", flush=True)
             continue
         ours[clients] = figures
-        print(_row((str(clients), f"{len(figures.good)}/{len(figures.films)}",
-                    _seconds(figures.association(50)), _seconds(figures.association(95)),
-                    f"{figures.films_per_hour:.0f}", _seconds(_percentile(figures.latencies, 50)),
+        print(
+            _row(
+                (
+                    str(clients),
+                    f"{len(figures.good)}/{len(figures.films)}",
+                    _seconds(figures.association(50)),
+                    _seconds(figures.association(95)),
+                    f"{figures.films_per_hour:.0f}",
+                    _seconds(_percentile(figures.latencies, 50)),
                     _seconds(max(figures.latencies, default=float("nan"))),
-                    f"{figures.peak_rss_mb:.0f} MB")), flush=True)
+                    f"{figures.peak_rss_mb:.0f} MB",
+                )
+            ),
+            flush=True,
+        )
         for film in figures.films:
             if film.error:
                 print(f"  failed: {film.label}: {film.error}")
     if anchor:
-        print("dcmprscp (DCMTK) in its own network namespace, 1 client only (it serves one "
-              "association at a time), MaxPDU 131072 (its largest);\nit stores Stored Print and "
-              "Hardcopy objects and renders no PostScript, so only the association time "
-              "compares:", flush=True)
+        print(
+            "dcmprscp (DCMTK) in its own network namespace, 1 client only (it serves one "
+            "association at a time), MaxPDU 131072 (its largest);\nit stores Stored Print and "
+            "Hardcopy objects and renders no PostScript, so only the association time "
+            "compares:",
+            flush=True,
+        )
         measured = measure_anchor(films)
         if isinstance(measured, str):
             print(f"  anchor skipped: {measured}")
         else:
             done, rss, version = measured
             reference = Figures(1, done, peak_rss_mb=rss)
-            print(_row(("1", f"{len(reference.good)}/{len(done)}",
+            print(
+                _row(
+                    (
+                        "1",
+                        f"{len(reference.good)}/{len(done)}",
                         _seconds(reference.association(50)),
-                        _seconds(reference.association(95)), "-", "-", "-", f"{rss:.0f} MB"))
-                  + f"  ({version})")
+                        _seconds(reference.association(95)),
+                        "-",
+                        "-",
+                        "-",
+                        f"{rss:.0f} MB",
+                    )
+                )
+                + f"  ({version})"
+            )
             for film in done:
                 if film.error:
                     print(f"  failed: {film.label}: {film.error}")

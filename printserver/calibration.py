@@ -41,8 +41,9 @@ def wedge_drives(steps: int = DEFAULT_STEPS) -> list[int]:
     return [round(k * DRIVE_MAX / (steps - 1)) for k in range(steps)]
 
 
-def wedge_sheet(printer: PrinterConfig, steps: int = DEFAULT_STEPS,
-                when: datetime | None = None) -> FilmSheet:
+def wedge_sheet(
+    printer: PrinterConfig, steps: int = DEFAULT_STEPS, when: datetime | None = None
+) -> FilmSheet:
     """A film of flat patches at the wedge's drive values, numbered row by row.
 
     The patches bypass the density model (no tone scale): each prints exactly
@@ -58,15 +59,31 @@ def wedge_sheet(printer: PrinterConfig, steps: int = DEFAULT_STEPS,
         for index, drive in enumerate(drives)
     }
     stamp = (when or datetime.now()).strftime("%Y-%m-%d %H:%M")
-    label = (f"STEP WEDGE {printer.ae_title} {stamp}: {steps} steps row by row, "
-             f"drive 0 to {DRIVE_MAX}")
-    annotation = SheetAnnotation(band="bottom", band_mm=10.0, text_mm=3.5,
-                                 boxes=(Box(0.0, 0.0, 1.0, 1.0),), aligns=("left",),
-                                 texts=(label,))
-    return FilmSheet(width_mm=size.width_mm, height_mm=size.height_mm, dpi=printer.dpi,
-                     boxes=boxes, images=images, margin_mm=printer.margin_mm,
-                     spacing_mm=printer.spacing_mm, border=DRIVE_MAX // 2, empty=DRIVE_MAX,
-                     media_name=printer.default_film_size, annotation=annotation, trim=True)
+    label = (
+        f"STEP WEDGE {printer.ae_title} {stamp}: {steps} steps row by row, drive 0 to {DRIVE_MAX}"
+    )
+    annotation = SheetAnnotation(
+        band="bottom",
+        band_mm=10.0,
+        text_mm=3.5,
+        boxes=(Box(0.0, 0.0, 1.0, 1.0),),
+        aligns=("left",),
+        texts=(label,),
+    )
+    return FilmSheet(
+        width_mm=size.width_mm,
+        height_mm=size.height_mm,
+        dpi=printer.dpi,
+        boxes=boxes,
+        images=images,
+        margin_mm=printer.margin_mm,
+        spacing_mm=printer.spacing_mm,
+        border=DRIVE_MAX // 2,
+        empty=DRIVE_MAX,
+        media_name=printer.default_film_size,
+        annotation=annotation,
+        trim=True,
+    )
 
 
 def read_densities(text: str) -> list[float]:

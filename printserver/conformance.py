@@ -53,20 +53,29 @@ def _keywords(names: frozenset[str]) -> str:
 
 def _sop_classes() -> list[str]:
     syntaxes = ", ".join(f"{ts.name} ({ts})" for ts in TRANSFER_SYNTAXES)
-    lines = ["## 2. Network: SOP classes and transfer syntaxes", "",
-             "Every abstract syntax below is accepted as its own presentation context, "
-             "SCP role only, with these transfer syntaxes: " + syntaxes + ". "
-             "Any other abstract syntax (including the retired print classes such as "
-             "Print Queue Management) is rejected; the rest of the association proceeds.", ""]
-    lines += _table(("SOP class", "UID", "Role"),
-                    ((NAMES[uid], uid, "SCP") for uid in ACCEPTED_SOP_CLASSES))
+    lines = [
+        "## 2. Network: SOP classes and transfer syntaxes",
+        "",
+        "Every abstract syntax below is accepted as its own presentation context, "
+        "SCP role only, with these transfer syntaxes: " + syntaxes + ". "
+        "Any other abstract syntax (including the retired print classes such as "
+        "Print Queue Management) is rejected; the rest of the association proceeds.",
+        "",
+    ]
+    lines += _table(
+        ("SOP class", "UID", "Role"), ((NAMES[uid], uid, "SCP") for uid in ACCEPTED_SOP_CLASSES)
+    )
     return lines
 
 
 def _attributes() -> list[str]:
-    lines = ["## 4. Attributes supported per SOP class", "",
-             "Attributes outside these lists are ignored by a lenient printer and refused "
-             "with 0x0105 by a strict one (`strict = true`).", ""]
+    lines = [
+        "## 4. Attributes supported per SOP class",
+        "",
+        "Attributes outside these lists are ignored by a lenient printer and refused "
+        "with 0x0105 by a strict one (`strict = true`).",
+        "",
+    ]
     rows = (
         ("Basic Film Session N-CREATE / N-SET", attributes.FILM_SESSION_KEYWORDS),
         ("Basic Film Box N-CREATE / N-SET", attributes.FILM_BOX_KEYWORDS),
@@ -89,30 +98,43 @@ def _strings(keywords: list[str]) -> list[str]:
         if vr in by_vr:
             by_vr[vr].add(keyword)
     by_vr["UI"].add("ReferencedSOPInstanceUID (of every reference sequence)")
-    lines = ["### Strings and their Value Representations", "",
-             "Every string read from a request is held to the VR of its attribute in the "
-             "data dictionary (PS3.5 Table 6.2-1), whatever VR an explicit VR peer sends. "
-             "Padding (spaces, NULs) is not part of a value; code strings are upper-cased. "
-             "An ESC still present after decoding by Specific Character Set is not a code "
-             "extension and counts as a control character.  A strict printer answers 0x0106 "
-             "with an Error Comment naming the attribute and the rule.  A lenient printer "
-             "cleans text meant for people — every control character becomes a space, "
-             "several values are joined again with backslashes, the text is cut to the "
-             "maximum length — and answers 0x0116; a code string outside its repertoire is "
-             "an unsupported value (default and 0x0116); a UID that is not printable ASCII "
-             "of at most 64 characters is refused (0x0106) by both.", ""]
-    lines += _table(("VR", "Maximum", "Allowed", "Lenient", "Attributes"), (
-        (vr, rule.max_length, rule.repertoire, rule.lenient, ", ".join(sorted(by_vr[vr])))
-        for vr, rule in RULES.items() if by_vr[vr]))
+    lines = [
+        "### Strings and their Value Representations",
+        "",
+        "Every string read from a request is held to the VR of its attribute in the "
+        "data dictionary (PS3.5 Table 6.2-1), whatever VR an explicit VR peer sends. "
+        "Padding (spaces, NULs) is not part of a value; code strings are upper-cased. "
+        "An ESC still present after decoding by Specific Character Set is not a code "
+        "extension and counts as a control character.  A strict printer answers 0x0106 "
+        "with an Error Comment naming the attribute and the rule.  A lenient printer "
+        "cleans text meant for people — every control character becomes a space, "
+        "several values are joined again with backslashes, the text is cut to the "
+        "maximum length — and answers 0x0116; a code string outside its repertoire is "
+        "an unsupported value (default and 0x0116); a UID that is not printable ASCII "
+        "of at most 64 characters is refused (0x0106) by both.",
+        "",
+    ]
+    lines += _table(
+        ("VR", "Maximum", "Allowed", "Lenient", "Attributes"),
+        (
+            (vr, rule.max_length, rule.repertoire, rule.lenient, ", ".join(sorted(by_vr[vr])))
+            for vr, rule in RULES.items()
+            if by_vr[vr]
+        ),
+    )
     return lines
 
 
 def _values(printer: PrinterConfig) -> list[str]:
-    lines = ["## 5. Value sets and defaults (built-in printer defaults)", "",
-             "A lenient printer replaces an unsupported value by its default and answers "
-             "0x0116; a strict one answers 0x0106.  Min/Max Density outside the printer's "
-             "range are clamped with B605; 0 means \"use the default\".  Every value can be "
-             "changed per printer in the configuration file.", ""]
+    lines = [
+        "## 5. Value sets and defaults (built-in printer defaults)",
+        "",
+        "A lenient printer replaces an unsupported value by its default and answers "
+        "0x0116; a strict one answers 0x0106.  Min/Max Density outside the printer's "
+        'range are clamped with B605; 0 means "use the default".  Every value can be '
+        "changed per printer in the configuration file.",
+        "",
+    ]
     rows = [
         ("Number of Copies", f"1..{LimitsConfig().max_copies} (`max_copies`)", "1"),
         ("Print Priority", ", ".join(PRIORITIES), "MED"),
@@ -120,152 +142,268 @@ def _values(printer: PrinterConfig) -> list[str]:
         ("Film Destination", ", ".join(printer.film_destinations), printer.default_destination),
         ("Film Orientation", ", ".join(ORIENTATIONS), printer.default_orientation),
         ("Film Size ID", ", ".join(printer.film_sizes), printer.default_film_size),
-        ("Magnification Type", ", ".join(printer.magnification_types),
-         printer.default_magnification),
+        (
+            "Magnification Type",
+            ", ".join(printer.magnification_types),
+            printer.default_magnification,
+        ),
         ("Smoothing Type", ", ".join(printer.smoothing_types), printer.default_smoothing),
-        ("Border / Empty Image Density", "BLACK, WHITE, or hundredths of OD",
-         f"{printer.border_density} / {printer.empty_image_density}"),
-        ("Min / Max Density", f"{printer.min_density}..{printer.max_density}",
-         f"{printer.min_density} / {printer.max_density}"),
+        (
+            "Border / Empty Image Density",
+            "BLACK, WHITE, or hundredths of OD",
+            f"{printer.border_density} / {printer.empty_image_density}",
+        ),
+        (
+            "Min / Max Density",
+            f"{printer.min_density}..{printer.max_density}",
+            f"{printer.min_density} / {printer.max_density}",
+        ),
         ("Trim", "YES, NO", "NO"),
-        ("Requested Resolution ID", "STANDARD (and HIGH when `high_dpi` is set)",
-         f"STANDARD = {printer.dpi} dpi"),
-        ("Illumination / Reflected Ambient Light", "cd/m²",
-         f"{printer.illumination} / {printer.reflected_ambient_light}"),
-        ("Configuration Information", "values listed in `configuration_information`",
-         "(empty)"),
+        (
+            "Requested Resolution ID",
+            "STANDARD (and HIGH when `high_dpi` is set)",
+            f"STANDARD = {printer.dpi} dpi",
+        ),
+        (
+            "Illumination / Reflected Ambient Light",
+            "cd/m²",
+            f"{printer.illumination} / {printer.reflected_ambient_light}",
+        ),
+        ("Configuration Information", "values listed in `configuration_information`", "(empty)"),
         ("Polarity", ", ".join(POLARITIES), "NORMAL"),
-        ("Requested Decimate/Crop Behavior", ", ".join(DECIMATE_CROP),
-         "(none: demagnify to fit, B604)"),
+        (
+            "Requested Decimate/Crop Behavior",
+            ", ".join(DECIMATE_CROP),
+            "(none: demagnify to fit, B604)",
+        ),
         ("Requested Image Size", "0 < mm ≤ 1000", "(none: fill the box)"),
         ("Presentation LUT Shape", ", ".join(PRESENTATION_LUT_SHAPES), "(none: IDENTITY)"),
-        ("Presentation LUT Sequence", "first value mapped 0, 8..16 bits; entries "
-         f"{' or '.join(map(str, STRICT_ENTRIES))} (strict), any (lenient, interpolated)", ""),
+        (
+            "Presentation LUT Sequence",
+            "first value mapped 0, 8..16 bits; entries "
+            f"{' or '.join(map(str, STRICT_ENTRIES))} (strict), any (lenient, interpolated)",
+            "",
+        ),
     ]
     lines += _table(("Attribute", "Supported values", "Default"), rows)
     lines += ["Film sizes (portrait width × height in mm; `17INX17IN` is an extension):", ""]
-    lines += _table(("Film Size ID", "Size (mm)", "Printable pixels at 320 dpi"), (
-        (name, f"{size.width_mm:g} × {size.height_mm:g}",
-         f"{round((size.width_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)} × "
-         f"{round((size.height_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)}")
-        for name, size in FILM_SIZES.items()))
-    lines += ["Image Display Formats: `STANDARD\\C,R`, `ROW\\R1,R2,…`, `COL\\C1,C2,…` "
-              f"(at most {printer.max_image_boxes} boxes; positions numbered as PS3.3 "
-              "C.13.5.1: row by row, COL column by column); `SLIDE` and `SUPERSLIDE` (36 × 24 "
-              "mm and 40 × 40 mm frames on a 50 mm pitch, as many as the printable area "
-              "holds, row by row); and these `CUSTOM\\i` layouts (boxes as fractions of the "
-              "printable area, origin top left, in position order):", ""]
-    lines += _table(("Format", "Description", "Boxes (x, y, width, height)"), (
-        (f"CUSTOM\\{number}", layout.description,
-         "; ".join(f"{b.x:.3g}, {b.y:.3g}, {b.width:.3g}, {b.height:.3g}" for b in layout.boxes))
-        for number, layout in sorted(printer.custom_layouts.items())))
-    lines += ["Smoothing Type (with Magnification CUBIC): `NONE` Catmull-Rom cubic, `SHARP` "
-              "cubic with a = -0.75, `SMOOTH` Mitchell-Netravali (B = C = 1/3). REPLICATE is "
-              "nearest neighbour, BILINEAR linear; NONE prints one image pixel per printer "
-              "pixel. Shrinking widens the kernel (no aliasing).", ""]
-    lines += ["Annotation Display Format IDs (boxes as fractions of a band taken off the "
-              "printable area):", ""]
-    lines += _table(("ID", "Band", "Boxes (x, width, alignment)"), (
-        (name, f"{layout.band}, {layout.band_mm:g} mm, text {layout.text_mm:g} mm",
-         "; ".join(f"{b.x:.2f}, {b.width:.2f}, {b.align}" for b in layout.boxes))
-        for name, layout in printer.annotation_formats.items()))
+    lines += _table(
+        ("Film Size ID", "Size (mm)", "Printable pixels at 320 dpi"),
+        (
+            (
+                name,
+                f"{size.width_mm:g} × {size.height_mm:g}",
+                f"{round((size.width_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)} × "
+                f"{round((size.height_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)}",
+            )
+            for name, size in FILM_SIZES.items()
+        ),
+    )
+    lines += [
+        "Image Display Formats: `STANDARD\\C,R`, `ROW\\R1,R2,…`, `COL\\C1,C2,…` "
+        f"(at most {printer.max_image_boxes} boxes; positions numbered as PS3.3 "
+        "C.13.5.1: row by row, COL column by column); `SLIDE` and `SUPERSLIDE` (36 × 24 "
+        "mm and 40 × 40 mm frames on a 50 mm pitch, as many as the printable area "
+        "holds, row by row); and these `CUSTOM\\i` layouts (boxes as fractions of the "
+        "printable area, origin top left, in position order):",
+        "",
+    ]
+    lines += _table(
+        ("Format", "Description", "Boxes (x, y, width, height)"),
+        (
+            (
+                f"CUSTOM\\{number}",
+                layout.description,
+                "; ".join(
+                    f"{b.x:.3g}, {b.y:.3g}, {b.width:.3g}, {b.height:.3g}" for b in layout.boxes
+                ),
+            )
+            for number, layout in sorted(printer.custom_layouts.items())
+        ),
+    )
+    lines += [
+        "Smoothing Type (with Magnification CUBIC): `NONE` Catmull-Rom cubic, `SHARP` "
+        "cubic with a = -0.75, `SMOOTH` Mitchell-Netravali (B = C = 1/3). REPLICATE is "
+        "nearest neighbour, BILINEAR linear; NONE prints one image pixel per printer "
+        "pixel. Shrinking widens the kernel (no aliasing).",
+        "",
+    ]
+    lines += [
+        "Annotation Display Format IDs (boxes as fractions of a band taken off the "
+        "printable area):",
+        "",
+    ]
+    lines += _table(
+        ("ID", "Band", "Boxes (x, width, alignment)"),
+        (
+            (
+                name,
+                f"{layout.band}, {layout.band_mm:g} mm, text {layout.text_mm:g} mm",
+                "; ".join(f"{b.x:.2f}, {b.width:.2f}, {b.align}" for b in layout.boxes),
+            )
+            for name, layout in printer.annotation_formats.items()
+        ),
+    )
     return lines
 
 
 def _density() -> list[str]:
-    return ["## 8. Density and colour", "",
-            "Grayscale images: stored values are inverted when MONOCHROME1 xor Polarity "
-            "REVERSE, pass the Presentation LUT at 12 bits or more, and become optical "
-            "densities by the Grayscale Standard Display Function for hardcopy (PS3.14): "
-            "P-values are spaced evenly in JND index between the film's Max and Min "
-            "Density as seen at Illumination L0 with Reflected Ambient Light La (PAPER is "
-            "viewed by reflection: La = 0, L0 = `paper_illumination`, default 150 cd/m²). "
-            "Without a Presentation LUT the pixel values are taken as P-values (IDENTITY). "
-            "LIN OD makes density linear in the value: with the default reading the lowest "
-            "value (after polarity) prints at Max Density, which keeps the image's "
-            "appearance; `lin_od = \"dcmtk\"` reads density as growing with the stored "
-            "value instead, as DCMTK does.", "",
-            "Densities become drive values through the printer's characteristic curve "
-            "(measured with `printserver calibrate`), or a curve linear in density between "
-            "the printer's Max and Min Density when none is configured. The only "
-            "quantisation is the final rounding to 12 bits (or 8 on printers set to 8). "
-            "Border and Empty Image Density: BLACK is the printer's densest, WHITE its "
-            "lightest, a number that density.", "",
-            "Colour images (RGB, 8 bits) are printed as sent, as PostScript DeviceRGB; the "
-            "ICC Profile attribute is accepted and not applied (sRGB assumed).", ""]
+    return [
+        "## 8. Density and colour",
+        "",
+        "Grayscale images: stored values are inverted when MONOCHROME1 xor Polarity "
+        "REVERSE, pass the Presentation LUT at 12 bits or more, and become optical "
+        "densities by the Grayscale Standard Display Function for hardcopy (PS3.14): "
+        "P-values are spaced evenly in JND index between the film's Max and Min "
+        "Density as seen at Illumination L0 with Reflected Ambient Light La (PAPER is "
+        "viewed by reflection: La = 0, L0 = `paper_illumination`, default 150 cd/m²). "
+        "Without a Presentation LUT the pixel values are taken as P-values (IDENTITY). "
+        "LIN OD makes density linear in the value: with the default reading the lowest "
+        "value (after polarity) prints at Max Density, which keeps the image's "
+        'appearance; `lin_od = "dcmtk"` reads density as growing with the stored '
+        "value instead, as DCMTK does.",
+        "",
+        "Densities become drive values through the printer's characteristic curve "
+        "(measured with `printserver calibrate`), or a curve linear in density between "
+        "the printer's Max and Min Density when none is configured. The only "
+        "quantisation is the final rounding to 12 bits (or 8 on printers set to 8). "
+        "Border and Empty Image Density: BLACK is the printer's densest, WHITE its "
+        "lightest, a number that density.",
+        "",
+        "Colour images (RGB, 8 bits) are printed as sent, as PostScript DeviceRGB; the "
+        "ICC Profile attribute is accepted and not applied (sRGB assumed).",
+        "",
+    ]
 
 
 def _resource_limits(printer: PrinterConfig) -> list[str]:
     """What one peer may make the server hold or render, each checked before it is spent."""
     limits = LimitsConfig()
-    lines = ["## 9. Resource limits", "",
-             "Each limit is checked before the server allocates or renders what a request "
-             "asks for.  `[limits]` holds the server-wide ones, `[[printers]]` the per-printer "
-             "ones; defaults shown.  An admitted image's data set is written, as received (in "
-             "the presentation context's transfer syntax), to the association's directory in "
-             "the spool at N-SET; the print model reads the pixels from that file, the job "
-             "that prints them links it, and release or abort removes what no job took.  "
-             "An association holds no image in memory between requests; when the spool "
-             "disk is below `min_free_mb`, an image N-SET is refused with 0xC605.", ""]
+    lines = [
+        "## 9. Resource limits",
+        "",
+        "Each limit is checked before the server allocates or renders what a request "
+        "asks for.  `[limits]` holds the server-wide ones, `[[printers]]` the per-printer "
+        "ones; defaults shown.  An admitted image's data set is written, as received (in "
+        "the presentation context's transfer syntax), to the association's directory in "
+        "the spool at N-SET; the print model reads the pixels from that file, the job "
+        "that prints them links it, and release or abort removes what no job took.  "
+        "An association holds no image in memory between requests; when the spool "
+        "disk is below `min_free_mb`, an image N-SET is refused with 0xC605.",
+        "",
+    ]
     rows = [
-        ("`max_image_boxes` (printer)", printer.max_image_boxes,
-         "Film Box N-CREATE: counted from the Image Display Format (at most 1024 "
-         "characters, numbers of at most 9 digits) before any box is made", "0x0106"),
-        ("`max_image_pixels` (printer)", printer.max_image_pixels,
-         "Image Box N-SET: Rows × Columns", "0xC605"),
-        ("`max_image_bytes`", limits.max_image_bytes,
-         "Image Box N-SET: Rows × Columns × Samples per Pixel × Bits Allocated / 8, "
-         "before the pixels are read", "0xC605"),
-        ("`max_association_image_bytes`", limits.max_association_image_bytes,
-         "Image Box N-SET: the images of every box of the session at once; the image a "
-         "box replaces no longer counts", "0xC605"),
-        ("`max_film_boxes_per_session`", limits.max_film_boxes_per_session,
-         "Film Box N-CREATE beyond the limit", "0x0213"),
-        ("`max_pages_per_job`", limits.max_pages_per_job,
-         "Film Session N-ACTION of more films, before any is rendered", "0x0213"),
-        ("`max_jobs_per_association`", limits.max_jobs_per_association,
-         "N-ACTION beyond it on one association: an answered N-ACTION costs no rendering "
-         "time, so the number of films one peer may queue is bounded here",
-         "0xC601 / 0xC602"),
-        ("`max_copies`", limits.max_copies,
-         "Number of Copies above it: a lenient printer prints the limit, a strict one "
-         "refuses", "0x0116 / 0x0106"),
-        ("Pixel Data length", "the image",
-         "Image Box N-SET: bytes beyond Rows × Columns × Samples × Bits Allocated / 8 (one "
-         "padding byte to an even length excepted): a lenient printer drops them before "
-         "anything keeps them and prints the image, a strict one refuses", "0x0116 / 0x0106"),
+        (
+            "`max_image_boxes` (printer)",
+            printer.max_image_boxes,
+            "Film Box N-CREATE: counted from the Image Display Format (at most 1024 "
+            "characters, numbers of at most 9 digits) before any box is made",
+            "0x0106",
+        ),
+        (
+            "`max_image_pixels` (printer)",
+            printer.max_image_pixels,
+            "Image Box N-SET: Rows × Columns",
+            "0xC605",
+        ),
+        (
+            "`max_image_bytes`",
+            limits.max_image_bytes,
+            "Image Box N-SET: Rows × Columns × Samples per Pixel × Bits Allocated / 8, "
+            "before the pixels are read",
+            "0xC605",
+        ),
+        (
+            "`max_association_image_bytes`",
+            limits.max_association_image_bytes,
+            "Image Box N-SET: the images of every box of the session at once; the image a "
+            "box replaces no longer counts",
+            "0xC605",
+        ),
+        (
+            "`max_film_boxes_per_session`",
+            limits.max_film_boxes_per_session,
+            "Film Box N-CREATE beyond the limit",
+            "0x0213",
+        ),
+        (
+            "`max_pages_per_job`",
+            limits.max_pages_per_job,
+            "Film Session N-ACTION of more films, before any is rendered",
+            "0x0213",
+        ),
+        (
+            "`max_jobs_per_association`",
+            limits.max_jobs_per_association,
+            "N-ACTION beyond it on one association: an answered N-ACTION costs no rendering "
+            "time, so the number of films one peer may queue is bounded here",
+            "0xC601 / 0xC602",
+        ),
+        (
+            "`max_copies`",
+            limits.max_copies,
+            "Number of Copies above it: a lenient printer prints the limit, a strict one refuses",
+            "0x0116 / 0x0106",
+        ),
+        (
+            "Pixel Data length",
+            "the image",
+            "Image Box N-SET: bytes beyond Rows × Columns × Samples × Bits Allocated / 8 (one "
+            "padding byte to an even length excepted): a lenient printer drops them before "
+            "anything keeps them and prints the image, a strict one refuses",
+            "0x0116 / 0x0106",
+        ),
     ]
     return lines + _table(("Limit", "Default", "Checked", "Status"), rows)
 
 
 def _statuses() -> list[str]:
-    lines = ["## 6. Status codes returned", "",
-             "Every failure carries an Error Comment (0000,0902) saying what was wrong.", ""]
-    lines += _table(("Failure", "Meaning here"),
-                    ((f"0x{code:04X}", text) for code, text in sorted(status.FAILURES.items())))
-    lines += _table(("Warning", "Meaning here"),
-                    ((f"0x{code:04X}", text) for code, text in sorted(status.warnings().items())))
+    lines = [
+        "## 6. Status codes returned",
+        "",
+        "Every failure carries an Error Comment (0000,0902) saying what was wrong.",
+        "",
+    ]
+    lines += _table(
+        ("Failure", "Meaning here"),
+        ((f"0x{code:04X}", text) for code, text in sorted(status.FAILURES.items())),
+    )
+    lines += _table(
+        ("Warning", "Meaning here"),
+        ((f"0x{code:04X}", text) for code, text in sorted(status.warnings().items())),
+    )
     return lines
 
 
 def _printer_status() -> list[str]:
-    lines = ["## 7. Printer and Print Job status", "",
-             "Printer Status is derived from the destination of the logical printer at the "
-             "moment of the N-GET.  Films are always kept by the spool, so destination "
-             "trouble is reported as WARNING; FAILURE is reserved for a print queue that "
-             "cannot take films.", ""]
-    terms = [("CUPS queue idle or printing", "NORMAL", "NORMAL"),
-             ("CUPS unreachable", "WARNING", "PRINTER DOWN"),
-             ("queue stopped with no known reason", "WARNING", "CHECK PRINTER"),
-             ("queue not accepting jobs", "WARNING", "PRINTER OFFLINE")]
-    terms += [(f"printer-state-reasons `{reason}`", "WARNING", term)
-              for reason, term in REASON_TERMS]
+    lines = [
+        "## 7. Printer and Print Job status",
+        "",
+        "Printer Status is derived from the destination of the logical printer at the "
+        "moment of the N-GET.  Films are always kept by the spool, so destination "
+        "trouble is reported as WARNING; FAILURE is reserved for a print queue that "
+        "cannot take films.",
+        "",
+    ]
+    terms = [
+        ("CUPS queue idle or printing", "NORMAL", "NORMAL"),
+        ("CUPS unreachable", "WARNING", "PRINTER DOWN"),
+        ("queue stopped with no known reason", "WARNING", "CHECK PRINTER"),
+        ("queue not accepting jobs", "WARNING", "PRINTER OFFLINE"),
+    ]
+    terms += [
+        (f"printer-state-reasons `{reason}`", "WARNING", term) for reason, term in REASON_TERMS
+    ]
     lines += _table(("Destination", "Printer Status", "Printer Status Info"), terms)
-    lines += ["Print Job Execution Status follows the spool job (`rendering`: the film order "
-              "is spooled and its film is being made):", ""]
-    lines += _table(("Spool state", "Execution Status", "N-EVENT-REPORT Event Type ID"),
-                    ((state.value, name, event) for state, (name, event)
-                     in EXECUTION_STATUS.items()))
+    lines += [
+        "Print Job Execution Status follows the spool job (`rendering`: the film order "
+        "is spooled and its film is being made):",
+        "",
+    ]
+    lines += _table(
+        ("Spool state", "Execution Status", "N-EVENT-REPORT Event Type ID"),
+        ((state.value, name, event) for state, (name, event) in EXECUTION_STATUS.items()),
+    )
     return lines
 
 
@@ -334,32 +472,45 @@ STATIC_POLICIES = """\
 
 
 NETWORK_LIMITS = (
-    "max_pdu_size", "max_associate_pdu_size", "acse_timeout", "socket_timeout",
-    "network_timeout", "dimse_timeout", "tls_handshake_timeout", "max_associations",
-    "max_pending_connections", "max_pending_per_address",
+    "max_pdu_size",
+    "max_associate_pdu_size",
+    "acse_timeout",
+    "socket_timeout",
+    "network_timeout",
+    "dimse_timeout",
+    "tls_handshake_timeout",
+    "max_associations",
+    "max_pending_connections",
+    "max_pending_per_address",
 )
 
 
 def _network_limits() -> list[str]:
     """The upper-layer limits (PS3.8) with their defaults, read from the settings model."""
     fields = ServerConfig.model_fields
-    rows = [(f"`{name}`", fields[name].default, fields[name].description or "")
-            for name in NETWORK_LIMITS]
-    lines = ["### Network limits", "",
-             "The Maximum Length we advertise in the A-ASSOCIATE-AC is `max_pdu_size`; a "
-             "P-DATA-TF longer than that, an A-ASSOCIATE-RQ longer than "
-             "`max_associate_pdu_size` or a PDU of unknown type is answered with A-ABORT "
-             "after its 6-byte header, without reading the rest.  An A-ASSOCIATE-RQ whose AE "
-             "title fields are not of the default repertoire, or that does not decode, is "
-             "answered with A-ABORT before an association exists; one proposing a Maximum "
-             f"Length below {MIN_PEER_PDU} is rejected (1/1/1).  A command set over "
-             f"{MAX_COMMAND_SET >> 10} KiB is answered with A-ABORT.  The data set of an "
-             "N-SET larger than one image plus 1 MiB (`[limits] max_image_bytes`), or of "
-             f"any other request larger than {MAX_OTHER_DATA_SET >> 20} MiB, is discarded as "
-             "it arrives and the request is answered 0xC605 (image boxes) or 0x0213; so is "
-             f"an N-SET with over {MAX_ELEMENTS} elements or over "
-             f"{MAX_ATTRIBUTE_BYTES >> 10} KiB besides its pixels.  A request naming a SOP "
-             "class this SCP does not serve is answered 0x0118.", ""]
+    rows = [
+        (f"`{name}`", fields[name].default, fields[name].description or "")
+        for name in NETWORK_LIMITS
+    ]
+    lines = [
+        "### Network limits",
+        "",
+        "The Maximum Length we advertise in the A-ASSOCIATE-AC is `max_pdu_size`; a "
+        "P-DATA-TF longer than that, an A-ASSOCIATE-RQ longer than "
+        "`max_associate_pdu_size` or a PDU of unknown type is answered with A-ABORT "
+        "after its 6-byte header, without reading the rest.  An A-ASSOCIATE-RQ whose AE "
+        "title fields are not of the default repertoire, or that does not decode, is "
+        "answered with A-ABORT before an association exists; one proposing a Maximum "
+        f"Length below {MIN_PEER_PDU} is rejected (1/1/1).  A command set over "
+        f"{MAX_COMMAND_SET >> 10} KiB is answered with A-ABORT.  The data set of an "
+        "N-SET larger than one image plus 1 MiB (`[limits] max_image_bytes`), or of "
+        f"any other request larger than {MAX_OTHER_DATA_SET >> 20} MiB, is discarded as "
+        "it arrives and the request is answered 0xC605 (image boxes) or 0x0213; so is "
+        f"an N-SET with over {MAX_ELEMENTS} elements or over "
+        f"{MAX_ATTRIBUTE_BYTES >> 10} KiB besides its pixels.  A request naming a SOP "
+        "class this SCP does not serve is answered 0x0118.",
+        "",
+    ]
     return lines + _table(("Setting `[server]`", "Default", "Meaning"), rows)
 
 

@@ -33,8 +33,11 @@ def write_preview(document: Path, output: str | Path) -> Path:
     sizes = page_sizes(document)
     pdf = canvas.Canvas(str(target))
     for index, page in enumerate(pages):
-        width_pt, height_pt = sizes[index] if index < len(sizes) else (page.shape[1] * 72 / 320,
-                                                                      page.shape[0] * 72 / 320)
+        width_pt, height_pt = (
+            sizes[index]
+            if index < len(sizes)
+            else (page.shape[1] * 72 / 320, page.shape[0] * 72 / 320)
+        )
         pdf.setPageSize((width_pt, height_pt))
         pdf.drawImage(ImageReader(_thumbnail(page)), 0, 0, width_pt, height_pt)
         pdf.showPage()

@@ -53,9 +53,14 @@ def job_request(job: PrintJob, print_job_uid: str = "") -> JobRequest:
 def pages(job: PrintJob) -> list[PageSpec]:
     """The job's film sheets as pages rendered one at a time, when the writer needs them."""
     return [
-        PageSpec(width_px=sheet.width_px, height_px=sheet.height_px, dpi=sheet.dpi,
-                 media_name=sheet.media_name, render=functools.partial(SheetRaster, sheet),
-                 color=sheet.color)
+        PageSpec(
+            width_px=sheet.width_px,
+            height_px=sheet.height_px,
+            dpi=sheet.dpi,
+            media_name=sheet.media_name,
+            render=functools.partial(SheetRaster, sheet),
+            color=sheet.color,
+        )
         for sheet in job.sheets
     ]
 
@@ -93,14 +98,19 @@ class PrintQueue:
         """False when the disk-space guard refuses new films."""
         return self.store.free_bytes() >= self.min_free_bytes
 
-    def enqueue(self, job: PrintJob, print_job_uid: str = "",
-                order: Mapping[str, Attachment] | None = None) -> JobRecord:
+    def enqueue(
+        self, job: PrintJob, print_job_uid: str = "", order: Mapping[str, Attachment] | None = None
+    ) -> JobRecord:
         """Spool a film order, durably, to be rendered; raises :class:`SpoolFull` when the
         spool cannot take it.  Nothing here waits for the renderer."""
         free = self.store.free_bytes()
         if free < self.min_free_bytes:
-            LOG.error("refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
-                      job.printer, free >> 20, self.min_free_bytes >> 20)
+            LOG.error(
+                "refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
+                job.printer,
+                free >> 20,
+                self.min_free_bytes >> 20,
+            )
             raise SpoolFull(f"spool disk full: {free >> 20} MB free")
         try:
             record = self.store.create(job_request(job, print_job_uid), attachments=order)
@@ -110,8 +120,9 @@ class PrintQueue:
         self.on_spooled()
         return record
 
-    def render(self, record: JobRecord, order: Mapping[str, memoryview],
-               out: BinaryIO) -> str | None:
+    def render(
+        self, record: JobRecord, order: Mapping[str, memoryview], out: BinaryIO
+    ) -> str | None:
         """Write the PostScript of a spooled order; returns why the film must be held (a size
         or medium the printer has not loaded), or None.  Raises :class:`RenderFailed`."""
         printer = self.printers.get(record.printer)
@@ -121,6 +132,7 @@ class PrintQueue:
             job = replay(order, printer, record.calling_ae, self.limits)
         except ReplayError as exc:
             raise RenderFailed(str(exc)) from exc
-        write_postscript(out, pages(job), title=record.title, bits=printer.bits,
-                         workers=self.page_threads)
+        write_postscript(
+            out, pages(job), title=record.title, bits=printer.bits, workers=self.page_threads
+        )
         return printer.missing_media(job.film_size, job.medium_type)

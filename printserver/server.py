@@ -31,8 +31,9 @@ RELEASE_GRACE = 2.0
 def build_sink(printer: PrinterConfig, config: Config) -> Sink:
     """The destination a logical printer writes to."""
     if printer.cups_queue is not None:
-        return CupsSink(printer.ae_title, printer.cups_queue,
-                        printer.cups_server or config.cups.server)
+        return CupsSink(
+            printer.ae_title, printer.cups_queue, printer.cups_server or config.cups.server
+        )
     assert printer.directory is not None
     return DirectorySink(printer.ae_title, printer.directory)
 
@@ -66,14 +67,21 @@ class PrintServer:
             keep_done=timedelta(days=config.spool.keep_done_days),
         )
         printers = {printer.ae_title: printer for printer in config.printers}
-        self.queue = PrintQueue(self.store, printers, on_spooled=lambda: self.renderer.wake(),
-                                min_free_bytes=config.spool.min_free_bytes,
-                                limits=config.limits,
-                                page_threads=page_threads(config.server.render_workers))
-        self.renderer = RenderStage(self.store, self.queue.render,
-                                    workers=config.server.render_workers,
-                                    on_rendered=self.worker.wake,
-                                    scan_interval=config.spool.scan_interval)
+        self.queue = PrintQueue(
+            self.store,
+            printers,
+            on_spooled=lambda: self.renderer.wake(),
+            min_free_bytes=config.spool.min_free_bytes,
+            limits=config.limits,
+            page_threads=page_threads(config.server.render_workers),
+        )
+        self.renderer = RenderStage(
+            self.store,
+            self.queue.render,
+            workers=config.server.render_workers,
+            on_rendered=self.worker.wake,
+            scan_interval=config.spool.scan_interval,
+        )
         self.service = PrintService(config, self.queue, self.sinks)
         self._listeners: list[EdgeServer] = []
         self.tls_address: tuple[str, int] | None = None
@@ -87,15 +95,19 @@ class PrintServer:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
         self.renderer.start()
         self.worker.start()
-        self._listeners = start_server(self.config.server, self.service,
-                                       self.config.limits.max_message_bytes)
+        self._listeners = start_server(
+            self.config.server, self.service, self.config.limits.max_message_bytes
+        )
         host, port = self._listeners[0].server_address[:2]
         if len(self._listeners) > 1:
             tls_host, tls_port = self._listeners[1].server_address[:2]
             self.tls_address = (str(tls_host), int(tls_port))
             LOG.info("DICOM TLS on %s:%d", tls_host, tls_port)
         LOG.info(
-            "listening as %s on %s:%d for printers %s", self.config.server.ae_title, host, port,
+            "listening as %s on %s:%d for printers %s",
+            self.config.server.ae_title,
+            host,
+            port,
             ", ".join(p.ae_title for p in self.config.printers),
         )
         return str(host), int(port)
@@ -114,13 +126,17 @@ class PrintServer:
         if not self.service.wait_idle(grace):
             LOG.warning("requests still running after %.0f s; stopping anyway", grace)
         # a client just answered gets a moment to read its reply and release on its own
-        _wait_until(lambda: not any(listener.active_associations for listener in listeners),
-                    min(deadline, time.monotonic() + RELEASE_GRACE))
+        _wait_until(
+            lambda: not any(listener.active_associations for listener in listeners),
+            min(deadline, time.monotonic() + RELEASE_GRACE),
+        )
         leftovers = [assoc for listener in listeners for assoc in listener.active_associations]
         for assoc in leftovers:  # all at once: each blocking abort would take 0.1 s or more
             assoc.abort(block=False)
-        _wait_until(lambda: not any(assoc.is_alive() for assoc in leftovers),
-                    time.monotonic() + RELEASE_GRACE)
+        _wait_until(
+            lambda: not any(assoc.is_alive() for assoc in leftovers),
+            time.monotonic() + RELEASE_GRACE,
+        )
         self.renderer.stop()
         self.worker.stop()
         self._stopped.set()

@@ -14,8 +14,15 @@ import logging
 import unicodedata
 
 _NAMED = {
-    "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
-    "\f": "\\f", "\r": "\\r", "\x1b": "\\e",
+    "\\": "\\\\",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    "\x1b": "\\e",
 }
 _HIDDEN = ("Cc", "Cf", "Cs", "Zl", "Zp")
 """Unicode categories with no glyph of their own: controls, format characters (such as
@@ -43,7 +50,8 @@ def escape_controls(text: str) -> str:
         return text
     return "".join(
         _escape(char) if char == "\\" or unicodedata.category(char) in _HIDDEN else char
-        for char in text)
+        for char in text
+    )
 
 
 class EscapingFormatter(logging.Formatter):

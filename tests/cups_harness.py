@@ -117,9 +117,16 @@ class PrivateCups:
     def start(self) -> None:
         self._write_config()
         self.process = subprocess.Popen(
-            [CUPSD, "-f", "-c", f"{self.root}/etc/cupsd.conf", "-s",
-             f"{self.root}/etc/cups-files.conf"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                CUPSD,
+                "-f",
+                "-c",
+                f"{self.root}/etc/cupsd.conf",
+                "-s",
+                f"{self.root}/etc/cups-files.conf",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -134,12 +141,27 @@ class PrivateCups:
         raise RuntimeError(f"private cupsd did not start:\n{self.error_log()}")
 
     def lp(self, *command: str) -> None:
-        subprocess.run([*command], check=True, timeout=30, capture_output=True,
-                       env=dict(os.environ, CUPS_SERVER=self.server))
+        subprocess.run(
+            [*command],
+            check=True,
+            timeout=30,
+            capture_output=True,
+            env=dict(os.environ, CUPS_SERVER=self.server),
+        )
 
     def add_queue(self, name: str, device_uri: str) -> None:
-        self.lp("lpadmin", "-h", self.server, "-p", name, "-E", "-v", device_uri,
-                "-m", "drv:///sample.drv/generic.ppd")
+        self.lp(
+            "lpadmin",
+            "-h",
+            self.server,
+            "-p",
+            name,
+            "-E",
+            "-v",
+            device_uri,
+            "-m",
+            "drv:///sample.drv/generic.ppd",
+        )
         self.accept(name)
         self.lp("cupsenable", "-h", self.server, name)
 

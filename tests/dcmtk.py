@@ -49,8 +49,9 @@ FULL_FEATURES = (
 """Printer flags that make dcmprscu use every optional feature it has."""
 
 
-def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: bool,
-            features: str = "") -> Path:
+def _config(
+    workdir: Path, host: str, port: int, called_ae: str, twelve_bit: bool, features: str = ""
+) -> Path:
     config = workdir / "print.cfg"
     config.write_text(
         "[[GENERAL]]\n[PRINT]\nDirectory = spool\nDetailedLog = true\n"
@@ -66,9 +67,12 @@ def _config(workdir: Path, host: str, port: int, called_ae: str, twelve_bit: boo
         "FilmSizeID = 8INX10IN\\14INX17IN\\14INX14IN\n"
         "MagnificationType = REPLICATE\\BILINEAR\\CUBIC\n"
         f"Supports12Bit = {'true' if twelve_bit else 'false'}\n"
-        + (features or "SupportsPresentationLUT = false\nSupportsImageSize = false\n"
-           "SupportsDecimateCrop = false\nSupportsTrim = false\n") +
-        "BorderDensity = BLACK\\WHITE\nEmptyImageDensity = BLACK\\WHITE\n"
+        + (
+            features
+            or "SupportsPresentationLUT = false\nSupportsImageSize = false\n"
+            "SupportsDecimateCrop = false\nSupportsTrim = false\n"
+        )
+        + "BorderDensity = BLACK\\WHITE\nEmptyImageDensity = BLACK\\WHITE\n"
         "MaxDensity = 320\nMinDensity = 20\n"
     )
     for sub in ("database", "spool", "log", "lut"):
@@ -99,9 +103,24 @@ def print_with_dcmtk(
     """
     config = _config(workdir, host, port, called_ae, twelve_bit, features)
     prepare = subprocess.run(
-        ["dcmpsprt", "-c", str(config), "-p", "TESTSCP", "--layout", str(layout[0]),
-         str(layout[1]), "--filmsize", filmsize, *prepare_args, *map(str, images)],
-        cwd=workdir, capture_output=True, text=True, timeout=120,
+        [
+            "dcmpsprt",
+            "-c",
+            str(config),
+            "-p",
+            "TESTSCP",
+            "--layout",
+            str(layout[0]),
+            str(layout[1]),
+            "--filmsize",
+            filmsize,
+            *prepare_args,
+            *map(str, images),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     log = prepare.stdout + prepare.stderr
     stored = sorted((workdir / "database").glob("SP_*.dcm"))
@@ -110,9 +129,11 @@ def print_with_dcmtk(
     if edit_stored is not None:
         edit_stored(stored[0])
     send = subprocess.run(
-        ["dcmprscu", "-c", str(config), "-p", "TESTSCP", "-v", "+d", *send_args,
-         str(stored[0])],
-        cwd=workdir, capture_output=True, text=True, timeout=120,
+        ["dcmprscu", "-c", str(config), "-p", "TESTSCP", "-v", "+d", *send_args, str(stored[0])],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     log += send.stdout + send.stderr
     errors = [line for line in log.splitlines() if line.startswith(("E:", "F:"))]

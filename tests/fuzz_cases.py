@@ -34,25 +34,91 @@ COLOR_META = "1.2.840.10008.5.1.1.18"
 PRESENTATION_LUT = "1.2.840.10008.5.1.1.23"
 
 N_GET, N_SET, N_ACTION, N_CREATE, N_DELETE, C_ECHO = 0x0110, 0x0120, 0x0130, 0x0140, 0x0150, 0x30
-OPERATIONS = {N_GET: "N-GET", N_SET: "N-SET", N_ACTION: "N-ACTION", N_CREATE: "N-CREATE",
-              N_DELETE: "N-DELETE", C_ECHO: "C-ECHO"}
+OPERATIONS = {
+    N_GET: "N-GET",
+    N_SET: "N-SET",
+    N_ACTION: "N-ACTION",
+    N_CREATE: "N-CREATE",
+    N_DELETE: "N-DELETE",
+    C_ECHO: "C-ECHO",
+}
 
 PIXEL_BUDGET = 65536
 """Largest Pixel Data sent in one N-SET: keeps the run fast (huge Rows/Columns come with less)."""
 
-NAMES = {PRINTER: "Printer", PRINTER_CONFIGURATION: "Printer Configuration",
-         PRINT_JOB: "Print Job", FILM_BOX: "Film Box"}
+NAMES = {
+    PRINTER: "Printer",
+    PRINTER_CONFIGURATION: "Printer Configuration",
+    PRINT_JOB: "Print Job",
+    FILM_BOX: "Film Box",
+}
 INJECTIONS = (
-    ")", "(", "\\", ") show (", "\n%%EOF\n", "{1 exch sub} settransfer", "%!PS-Adobe-3.0\n",
-    "showpage quit", "%%Page: 2 2\n", "\r\n%%Trailer\n", "(x) 9999999 string", "\x04",
-    "$(reboot)", "'; DROP TABLE jobs; --", "../../../../etc/passwd", "%s%s%s%n", "\x1b[2J",
+    ")",
+    "(",
+    "\\",
+    ") show (",
+    "\n%%EOF\n",
+    "{1 exch sub} settransfer",
+    "%!PS-Adobe-3.0\n",
+    "showpage quit",
+    "%%Page: 2 2\n",
+    "\r\n%%Trailer\n",
+    "(x) 9999999 string",
+    "\x04",
+    "$(reboot)",
+    "'; DROP TABLE jobs; --",
+    "../../../../etc/passwd",
+    "%s%s%s%n",
+    "\x1b[2J",
 )
-NUMBERS = ("0", "-1", "1", "65535", "65536", "-32769", "2147483648", "-2147483649",
-           "18446744073709551616", "1e308", "-1e308", "1e-308", "NaN", "nan", "inf", "-inf",
-           "1e400", "0x10", "1.5", "1,5", " 7 ", "+3", "00000000000000000001", "9" * 40,
-           "7" * 400)
-INTEGERS = (0, 1, 2, -1, -32768, 255, 256, 4095, 4096, 32767, 32768, 65535, 65536,
-            2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**63, -(2**63))
+NUMBERS = (
+    "0",
+    "-1",
+    "1",
+    "65535",
+    "65536",
+    "-32769",
+    "2147483648",
+    "-2147483649",
+    "18446744073709551616",
+    "1e308",
+    "-1e308",
+    "1e-308",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "0x10",
+    "1.5",
+    "1,5",
+    " 7 ",
+    "+3",
+    "00000000000000000001",
+    "9" * 40,
+    "7" * 400,
+)
+INTEGERS = (
+    0,
+    1,
+    2,
+    -1,
+    -32768,
+    255,
+    256,
+    4095,
+    4096,
+    32767,
+    32768,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**63,
+    -(2**63),
+)
 UNICODE = ("²", "¹²", "١٢٣", "Ⅻ", "\u200b", "\ufeff", "ÿ", "日本語", "\U0001f4a9", "\ud800")
 CONTROL = "".join(chr(c) for c in (*range(0, 32), 127))
 
@@ -90,8 +156,7 @@ Elements = list[Element]
 
 # encoding --------------------------------------------------------------------------------------
 
-LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT",
-                      "UV"})
+LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
 BINARY = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "FL": "f", "FD": "d", "AT": "L"}
 
 
@@ -191,8 +256,20 @@ def _control_text(rng: random.Random, base: str) -> str:
 def mutate_value(rng: random.Random, vr: str, valid: Sequence[Any]) -> tuple[Any, str, str]:
     """A mutated value for an attribute of ``vr``: (value, VR to write, what was done)."""
     base = rng.choice(valid) if valid else ""
-    kinds = ["valid", "empty", "long", "control", "injection", "number", "unicode", "multi",
-             "bytes", "wrong-vr", "lower", "padded"]
+    kinds = [
+        "valid",
+        "empty",
+        "long",
+        "control",
+        "injection",
+        "number",
+        "unicode",
+        "multi",
+        "bytes",
+        "wrong-vr",
+        "lower",
+        "padded",
+    ]
     kind = rng.choice(kinds)
     if kind == "valid":
         return base, vr, "valid"
@@ -216,8 +293,9 @@ def mutate_value(rng: random.Random, vr: str, valid: Sequence[Any]) -> tuple[Any
     if kind == "bytes":
         return rng.randbytes(rng.choice((1, 2, 3, 5, 8, 9, 64))), vr, "bytes"
     if kind == "wrong-vr":
-        other = rng.choice(("US", "SS", "UL", "FD", "DS", "IS", "CS", "LO", "SQ", "OB", "UN",
-                            "AT", "XX"))
+        other = rng.choice(
+            ("US", "SS", "UL", "FD", "DS", "IS", "CS", "LO", "SQ", "OB", "UN", "AT", "XX")
+        )
         value: Any = rng.choice(valid) if valid else 1
         if other == "SQ":
             value = Seq(([elem("PatientID", "1")],))
@@ -243,10 +321,14 @@ def describe(value: Any) -> str:
 # print requests -----------------------------------------------------------------------------
 
 SESSION_VALUES: dict[str, list[Any]] = {
-    "NumberOfCopies": ["1", "2", "99"], "PrintPriority": ["HIGH", "MED", "LOW"],
+    "NumberOfCopies": ["1", "2", "99"],
+    "PrintPriority": ["HIGH", "MED", "LOW"],
     "MediumType": ["PAPER", "CLEAR FILM", "BLUE FILM"],
-    "FilmDestination": ["MAGAZINE", "PROCESSOR", "BIN_1"], "FilmSessionLabel": ["FUZZ"],
-    "MemoryAllocation": ["0", "100"], "OwnerID": ["OWNER"], "Illumination": [2000, 150],
+    "FilmDestination": ["MAGAZINE", "PROCESSOR", "BIN_1"],
+    "FilmSessionLabel": ["FUZZ"],
+    "MemoryAllocation": ["0", "100"],
+    "OwnerID": ["OWNER"],
+    "Illumination": [2000, 150],
     "ReflectedAmbientLight": [10, 0],
 }
 FILM_BOX_VALUES: dict[str, list[Any]] = {
@@ -254,34 +336,88 @@ FILM_BOX_VALUES: dict[str, list[Any]] = {
     "FilmOrientation": ["PORTRAIT", "LANDSCAPE"],
     "FilmSizeID": ["8INX10IN", "14INX17IN", "A4", "24CMX30CM"],
     "MagnificationType": ["REPLICATE", "BILINEAR", "CUBIC", "NONE"],
-    "SmoothingType": ["NONE", "SHARP", "SMOOTH"], "BorderDensity": ["BLACK", "WHITE", "150"],
-    "EmptyImageDensity": ["BLACK", "WHITE", "20"], "MinDensity": [20, 50],
-    "MaxDensity": [300, 320], "Trim": ["YES", "NO"], "ConfigurationInformation": [""],
-    "RequestedResolutionID": ["STANDARD", "HIGH"], "Illumination": [2000],
-    "ReflectedAmbientLight": [10], "AnnotationDisplayFormatID": ["LABEL", "CORNERS"],
+    "SmoothingType": ["NONE", "SHARP", "SMOOTH"],
+    "BorderDensity": ["BLACK", "WHITE", "150"],
+    "EmptyImageDensity": ["BLACK", "WHITE", "20"],
+    "MinDensity": [20, 50],
+    "MaxDensity": [300, 320],
+    "Trim": ["YES", "NO"],
+    "ConfigurationInformation": [""],
+    "RequestedResolutionID": ["STANDARD", "HIGH"],
+    "Illumination": [2000],
+    "ReflectedAmbientLight": [10],
+    "AnnotationDisplayFormatID": ["LABEL", "CORNERS"],
 }
 IMAGE_BOX_VALUES: dict[str, list[Any]] = {
-    "Polarity": ["NORMAL", "REVERSE"], "MagnificationType": ["REPLICATE", "CUBIC", "NONE"],
-    "SmoothingType": ["SHARP"], "MinDensity": [20], "MaxDensity": [300],
-    "ConfigurationInformation": [""], "RequestedImageSize": ["50", "200.5"],
+    "Polarity": ["NORMAL", "REVERSE"],
+    "MagnificationType": ["REPLICATE", "CUBIC", "NONE"],
+    "SmoothingType": ["SHARP"],
+    "MinDensity": [20],
+    "MaxDensity": [300],
+    "ConfigurationInformation": [""],
+    "RequestedImageSize": ["50", "200.5"],
     "RequestedDecimateCropBehavior": ["DECIMATE", "CROP", "FAIL"],
 }
 PIXEL_MODULE: dict[str, list[Any]] = {
-    "SamplesPerPixel": [1], "PhotometricInterpretation": ["MONOCHROME2", "MONOCHROME1"],
-    "Rows": [8, 16], "Columns": [8, 16], "BitsAllocated": [16, 8], "BitsStored": [12, 8],
-    "HighBit": [11, 7], "PixelRepresentation": [0, 1], "PixelAspectRatio": [["1", "1"]],
+    "SamplesPerPixel": [1],
+    "PhotometricInterpretation": ["MONOCHROME2", "MONOCHROME1"],
+    "Rows": [8, 16],
+    "Columns": [8, 16],
+    "BitsAllocated": [16, 8],
+    "BitsStored": [12, 8],
+    "HighBit": [11, 7],
+    "PixelRepresentation": [0, 1],
+    "PixelAspectRatio": [["1", "1"]],
     "PlanarConfiguration": [0, 1],
 }
 DISPLAY_FORMATS = (
-    "STANDARD\\3,3", "STANDARD\\10,10", "STANDARD\\11,10", "STANDARD\\0,1", "STANDARD\\1",
-    "STANDARD\\1,1,1", "STANDARD\\-1,1", "ROW\\", "ROW\\0", "ROW\\1,0,1", "COL\\100",
-    "COL\\101", "CUSTOM\\1", "CUSTOM\\99999", "SLIDE\\1", "SUPERSLIDE", "standard \\ 2 , 2",
-    "STANDARD\\\\\\2,2", "STANDARD:2,2", "STANDARD\\2,2\\", "STANDARD\\99999999999999999999,0",
-    "ROW\\" + ",".join(["1"] * 101), "ROW\\" + ",".join(["1"] * 3000), "STANDARD\\2,2" + " " * 900,
+    "STANDARD\\3,3",
+    "STANDARD\\10,10",
+    "STANDARD\\11,10",
+    "STANDARD\\0,1",
+    "STANDARD\\1",
+    "STANDARD\\1,1,1",
+    "STANDARD\\-1,1",
+    "ROW\\",
+    "ROW\\0",
+    "ROW\\1,0,1",
+    "COL\\100",
+    "COL\\101",
+    "CUSTOM\\1",
+    "CUSTOM\\99999",
+    "SLIDE\\1",
+    "SUPERSLIDE",
+    "standard \\ 2 , 2",
+    "STANDARD\\\\\\2,2",
+    "STANDARD:2,2",
+    "STANDARD\\2,2\\",
+    "STANDARD\\99999999999999999999,0",
+    "ROW\\" + ",".join(["1"] * 101),
+    "ROW\\" + ",".join(["1"] * 3000),
+    "STANDARD\\2,2" + " " * 900,
 )
-ODD_UIDS = ("", " ", "0", "1.2.3", "1.2.840.10008.5.1.1.17", "1..2", ".1", "1.", "a.b.c",
-            "1.02.3", "1.2.3\x00", "\x00", "2.25." + "9" * 59, "1" * 64, "1.2.3 4",
-            "1.2.840.10008.5.1.1.17\\1.2.3", "ÿÿÿ", "%!PS", ")", "\n%%EOF\n")
+ODD_UIDS = (
+    "",
+    " ",
+    "0",
+    "1.2.3",
+    "1.2.840.10008.5.1.1.17",
+    "1..2",
+    ".1",
+    "1.",
+    "a.b.c",
+    "1.02.3",
+    "1.2.3\x00",
+    "\x00",
+    "2.25." + "9" * 59,
+    "1" * 64,
+    "1.2.3 4",
+    "1.2.840.10008.5.1.1.17\\1.2.3",
+    "ÿÿÿ",
+    "%!PS",
+    ")",
+    "\n%%EOF\n",
+)
 
 
 @dataclass(frozen=True)
@@ -308,8 +444,9 @@ class DimseCase:
     affects: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _mutated(rng: random.Random, table: dict[str, list[Any]], keep: float,
-             mutations: int) -> tuple[Elements, list[str]]:
+def _mutated(
+    rng: random.Random, table: dict[str, list[Any]], keep: float, mutations: int
+) -> tuple[Elements, list[str]]:
     """Valid values for a random subset of ``table``, then ``mutations`` mutated ones."""
     chosen = {k: v for k, v in table.items() if rng.random() < keep}
     elements = {k: elem(k, rng.choice(v)) for k, v in chosen.items()}
@@ -349,13 +486,22 @@ def image_item(rng: random.Random, *, color: bool) -> tuple[Elements, list[str]]
     rows, columns = rng.choice((1, 2, 8, 16, 64, 100)), rng.choice((1, 3, 8, 16, 64, 128))
     bits = 8 if color or rng.random() < 0.4 else 16
     stored = 8 if bits == 8 else rng.choice((10, 12, 16))
-    values: dict[str, Element] = {keyword: elem(keyword, value) for keyword, value in (
-        ("SamplesPerPixel", 3 if color else 1),
-        ("PhotometricInterpretation",
-         "RGB" if color else rng.choice(("MONOCHROME1", "MONOCHROME2"))),
-        ("Rows", rows), ("Columns", columns), ("BitsAllocated", bits), ("BitsStored", stored),
-        ("HighBit", stored - 1), ("PixelRepresentation", rng.choice((0, 0, 1))),
-    )}
+    values: dict[str, Element] = {
+        keyword: elem(keyword, value)
+        for keyword, value in (
+            ("SamplesPerPixel", 3 if color else 1),
+            (
+                "PhotometricInterpretation",
+                "RGB" if color else rng.choice(("MONOCHROME1", "MONOCHROME2")),
+            ),
+            ("Rows", rows),
+            ("Columns", columns),
+            ("BitsAllocated", bits),
+            ("BitsStored", stored),
+            ("HighBit", stored - 1),
+            ("PixelRepresentation", rng.choice((0, 0, 1))),
+        )
+    }
     if color:
         values["PlanarConfiguration"] = elem("PlanarConfiguration", rng.choice((0, 1)))
     notes: list[str] = []
@@ -412,22 +558,47 @@ class DimseCases:
             self.color = self.rng.random() < 0.15
         self.block_left -= 1
         makers: list[tuple[int, Callable[[], DimseCase]]] = [
-            (10, self.session_set), (4, self.session_create), (14, self.film_box_create),
-            (8, self.film_box_set), (33, self.image_box_set), (7, self.annotation_set),
-            (8, self.lut_create), (5, self.get), (4, self.action), (4, self.delete),
+            (10, self.session_set),
+            (4, self.session_create),
+            (14, self.film_box_create),
+            (8, self.film_box_set),
+            (33, self.image_box_set),
+            (7, self.annotation_set),
+            (8, self.lut_create),
+            (5, self.get),
+            (4, self.action),
+            (4, self.delete),
             (3, self.odd_target),
         ]
         return weighted(self.rng, makers)()
 
-    def _case(self, what: str, notes: list[str], command: int, sop_class: str,
-              target: Ref | str, **kwargs: Any) -> DimseCase:
+    def _case(
+        self,
+        what: str,
+        notes: list[str],
+        command: int,
+        sop_class: str,
+        target: Ref | str,
+        **kwargs: Any,
+    ) -> DimseCase:
         explicit = self.rng.random() < 0.25
         syntax = "explicit" if explicit else "implicit"
         color = "colour " if self.color else ""
-        label = f"{OPERATIONS[command]} {what} [{color}{syntax}@{self.printer}]: " \
-                f"{'; '.join(notes) or '-'}"
-        return DimseCase(self.index, label, command, sop_class, target, explicit=explicit,
-                         printer=self.printer, color=self.color, **kwargs)
+        label = (
+            f"{OPERATIONS[command]} {what} [{color}{syntax}@{self.printer}]: "
+            f"{'; '.join(notes) or '-'}"
+        )
+        return DimseCase(
+            self.index,
+            label,
+            command,
+            sop_class,
+            target,
+            explicit=explicit,
+            printer=self.printer,
+            color=self.color,
+            **kwargs,
+        )
 
     def session_set(self) -> DimseCase:
         data, notes = _mutated(self.rng, SESSION_VALUES, 0.3, self.rng.randint(1, 3))
@@ -435,13 +606,22 @@ class DimseCases:
             seq, note = _reference(PRESENTATION_LUT, Ref("lut"), self.rng)
             data = sorted_elements([*data, elem("ReferencedPresentationLUTSequence", seq)])
             notes.append(f"ReferencedPresentationLUTSequence={note}")
-        return self._case("Film Session", notes, N_SET, FILM_SESSION, Ref("session"),
-                          data=data, needs="session")
+        return self._case(
+            "Film Session", notes, N_SET, FILM_SESSION, Ref("session"), data=data, needs="session"
+        )
 
     def session_create(self) -> DimseCase:
         data, notes = _mutated(self.rng, SESSION_VALUES, 0.5, self.rng.randint(1, 3))
-        return self._case("Film Session", notes, N_CREATE, FILM_SESSION, Ref("new"),
-                          data=data, needs="fresh", affects=("session",))
+        return self._case(
+            "Film Session",
+            notes,
+            N_CREATE,
+            FILM_SESSION,
+            Ref("new"),
+            data=data,
+            needs="fresh",
+            affects=("session",),
+        )
 
     def _film_box_data(self, create: bool) -> tuple[Elements, list[str]]:
         data, notes = _mutated(self.rng, FILM_BOX_VALUES, 0.4, self.rng.randint(1, 3))
@@ -467,8 +647,7 @@ class DimseCases:
     def film_box_create(self) -> DimseCase:
         data, notes = self._film_box_data(create=True)
         target = Ref("new") if self.rng.random() < 0.8 else Ref("none")
-        return self._case("Film Box", notes, N_CREATE, FILM_BOX, target, data=data,
-                          needs="session")
+        return self._case("Film Box", notes, N_CREATE, FILM_BOX, target, data=data, needs="session")
 
     def film_box_set(self) -> DimseCase:
         data, notes = self._film_box_data(create=False)
@@ -514,8 +693,14 @@ class DimseCases:
         if rng.random() < 0.03:
             sop = GRAY_IMAGE_BOX if color else COLOR_IMAGE_BOX
             notes.append("other image box class")
-        return self._case("Color Image Box" if color else "Grayscale Image Box", notes, N_SET,
-                          sop, Ref(box), data=sorted_elements(data))
+        return self._case(
+            "Color Image Box" if color else "Grayscale Image Box",
+            notes,
+            N_SET,
+            sop,
+            Ref(box),
+            data=sorted_elements(data),
+        )
 
     def annotation_set(self) -> DimseCase:
         rng = self.rng
@@ -531,8 +716,15 @@ class DimseCases:
             notes.append(f"AnnotationPosition={describe(position)}[{pos_kind}]")
         else:
             data.append(elem("AnnotationPosition", position))
-        return self._case("Annotation Box", notes, N_SET, ANNOTATION_BOX, Ref("annotation_box"),
-                          data=sorted_elements(data), context=ANNOTATION_BOX)
+        return self._case(
+            "Annotation Box",
+            notes,
+            N_SET,
+            ANNOTATION_BOX,
+            Ref("annotation_box"),
+            data=sorted_elements(data),
+            context=ANNOTATION_BOX,
+        )
 
     def lut_create(self) -> DimseCase:
         rng = self.rng
@@ -561,58 +753,117 @@ class DimseCases:
             if rng.random() < 0.3:
                 descriptor, vr, kind = mutate_value(rng, "US", [entries])
                 notes.append(f"LUTDescriptor={describe(descriptor)}[{kind}]")
-            item = sorted_elements([elem("LUTDescriptor", descriptor),
-                                    elem("LUTData", lut_data, data_vr)])
+            item = sorted_elements(
+                [elem("LUTDescriptor", descriptor), elem("LUTData", lut_data, data_vr)]
+            )
             data.append(elem("PresentationLUTSequence", Seq((item,))))
-        return self._case("Presentation LUT", notes, N_CREATE, PRESENTATION_LUT, Ref("new"),
-                          data=sorted_elements(data), context=PRESENTATION_LUT, affects=("lut",))
+        return self._case(
+            "Presentation LUT",
+            notes,
+            N_CREATE,
+            PRESENTATION_LUT,
+            Ref("new"),
+            data=sorted_elements(data),
+            context=PRESENTATION_LUT,
+            affects=("lut",),
+        )
 
     def get(self) -> DimseCase:
         rng = self.rng
-        sop, target, context = rng.choice((
-            (PRINTER, PRINTER_INSTANCE, PRINTER), (PRINTER, rng.choice(ODD_UIDS), PRINTER),
-            (PRINTER, PRINTER_INSTANCE, "meta"),
-            (PRINTER_CONFIGURATION, "1.2.840.10008.5.1.1.17.376", PRINTER_CONFIGURATION),
-            (PRINT_JOB, rng.choice(ODD_UIDS), PRINT_JOB), (FILM_BOX, Ref("film_box"), "meta"),
-        ))
-        tags = rng.choice(((), (0x21100010,), (0x00000000,), (0xFFFFFFFF,), (0x7FE00010,),
-                           tuple(rng.getrandbits(32) for _ in range(rng.choice((1, 5, 300))))))
+        sop, target, context = rng.choice(
+            (
+                (PRINTER, PRINTER_INSTANCE, PRINTER),
+                (PRINTER, rng.choice(ODD_UIDS), PRINTER),
+                (PRINTER, PRINTER_INSTANCE, "meta"),
+                (PRINTER_CONFIGURATION, "1.2.840.10008.5.1.1.17.376", PRINTER_CONFIGURATION),
+                (PRINT_JOB, rng.choice(ODD_UIDS), PRINT_JOB),
+                (FILM_BOX, Ref("film_box"), "meta"),
+            )
+        )
+        tags = rng.choice(
+            (
+                (),
+                (0x21100010,),
+                (0x00000000,),
+                (0xFFFFFFFF,),
+                (0x7FE00010,),
+                tuple(rng.getrandbits(32) for _ in range(rng.choice((1, 5, 300)))),
+            )
+        )
         notes = [f"instance={describe(target)}", f"{len(tags)} attribute ids"]
-        return self._case(NAMES.get(sop, sop), notes, N_GET, sop, target,
-                          context=context, attribute_ids=tags)
+        return self._case(
+            NAMES.get(sop, sop), notes, N_GET, sop, target, context=context, attribute_ids=tags
+        )
 
     def action(self) -> DimseCase:
         rng = self.rng
-        sop, target = rng.choice(((FILM_BOX, Ref("film_box")), (FILM_SESSION, Ref("session")),
-                                  (FILM_BOX, rng.choice(ODD_UIDS)), (PRINTER, PRINTER_INSTANCE)))
+        sop, target = rng.choice(
+            (
+                (FILM_BOX, Ref("film_box")),
+                (FILM_SESSION, Ref("session")),
+                (FILM_BOX, rng.choice(ODD_UIDS)),
+                (PRINTER, PRINTER_INSTANCE),
+            )
+        )
         action_type = rng.choice((1, 1, 1, 0, 2, 65535))
         notes = [f"instance={describe(target)}", f"action {action_type}"]
         return self._case("print", notes, N_ACTION, sop, target, action_type=action_type)
 
     def delete(self) -> DimseCase:
         rng = self.rng
-        sop, target, context = rng.choice((
-            (PRESENTATION_LUT, Ref("lut"), PRESENTATION_LUT),
-            (PRESENTATION_LUT, rng.choice(ODD_UIDS), PRESENTATION_LUT),
-            (FILM_BOX, Ref("film_box"), "meta"), (FILM_SESSION, Ref("session"), "meta"),
-            (FILM_BOX, rng.choice(ODD_UIDS), "meta"), (PRINTER, PRINTER_INSTANCE, PRINTER),
-            (GRAY_IMAGE_BOX, Ref("image_box:1"), "meta"),
-        ))
-        affects = {FILM_BOX: ("film_box",), FILM_SESSION: ("session", "film_box"),
-                   PRESENTATION_LUT: ("lut",)}.get(sop, ())
-        return self._case("delete", [f"{sop} {describe(target)}"], N_DELETE, sop, target,
-                          context=context, affects=affects)
+        sop, target, context = rng.choice(
+            (
+                (PRESENTATION_LUT, Ref("lut"), PRESENTATION_LUT),
+                (PRESENTATION_LUT, rng.choice(ODD_UIDS), PRESENTATION_LUT),
+                (FILM_BOX, Ref("film_box"), "meta"),
+                (FILM_SESSION, Ref("session"), "meta"),
+                (FILM_BOX, rng.choice(ODD_UIDS), "meta"),
+                (PRINTER, PRINTER_INSTANCE, PRINTER),
+                (GRAY_IMAGE_BOX, Ref("image_box:1"), "meta"),
+            )
+        )
+        affects = {
+            FILM_BOX: ("film_box",),
+            FILM_SESSION: ("session", "film_box"),
+            PRESENTATION_LUT: ("lut",),
+        }.get(sop, ())
+        return self._case(
+            "delete",
+            [f"{sop} {describe(target)}"],
+            N_DELETE,
+            sop,
+            target,
+            context=context,
+            affects=affects,
+        )
 
     def odd_target(self) -> DimseCase:
         """A well-formed N-SET naming an instance or class that is not what it should be."""
         rng = self.rng
-        sop = rng.choice((FILM_BOX, FILM_SESSION, GRAY_IMAGE_BOX, ANNOTATION_BOX, PRINTER,
-                          PRINT_JOB, "1.2.3.4", VERIFICATION))
-        target: Ref | str = rng.choice((Ref("film_box"), Ref("session"), Ref("image_box:1"),
-                                        rng.choice(ODD_UIDS)))
+        sop = rng.choice(
+            (
+                FILM_BOX,
+                FILM_SESSION,
+                GRAY_IMAGE_BOX,
+                ANNOTATION_BOX,
+                PRINTER,
+                PRINT_JOB,
+                "1.2.3.4",
+                VERIFICATION,
+            )
+        )
+        target: Ref | str = rng.choice(
+            (Ref("film_box"), Ref("session"), Ref("image_box:1"), rng.choice(ODD_UIDS))
+        )
         data = [elem("ImageBoxPosition", 1), elem("FilmSessionLabel", "X")]
-        return self._case("odd target", [f"{sop} {describe(target)}"], N_SET, sop, target,
-                          data=sorted_elements(data))
+        return self._case(
+            "odd target",
+            [f"{sop} {describe(target)}"],
+            N_SET,
+            sop,
+            target,
+            data=sorted_elements(data),
+        )
 
 
 def pinned_dimse_cases(start: int) -> list[DimseCase]:
@@ -621,59 +872,169 @@ def pinned_dimse_cases(start: int) -> list[DimseCase]:
     The huge display format comes last: until it is refused up front it can hold the
     server busy (and growing) for as long as the run lets it.
     """
-    session_ref = Seq(([elem("ReferencedSOPClassUID", FILM_SESSION),
-                        elem("ReferencedSOPInstanceUID", Ref("session"))],))
-    pixels = sorted_elements([
-        elem("SamplesPerPixel", 1), elem("PhotometricInterpretation", "MONOCHROME2"),
-        elem("Rows", 16), elem("Columns", 16), elem("BitsAllocated", 16), elem("BitsStored", 12),
-        elem("HighBit", 11), elem("PixelRepresentation", 0),
-        elem("PixelData", bytes(PIXEL_BUDGET), "OW")])
-    huge_claim = [e if e[0] not in (0x00280010, 0x00280011) else (e[0], "US", 65535)
-                  for e in pixels]
+    session_ref = Seq(
+        (
+            [
+                elem("ReferencedSOPClassUID", FILM_SESSION),
+                elem("ReferencedSOPInstanceUID", Ref("session")),
+            ],
+        )
+    )
+    pixels = sorted_elements(
+        [
+            elem("SamplesPerPixel", 1),
+            elem("PhotometricInterpretation", "MONOCHROME2"),
+            elem("Rows", 16),
+            elem("Columns", 16),
+            elem("BitsAllocated", 16),
+            elem("BitsStored", 12),
+            elem("HighBit", 11),
+            elem("PixelRepresentation", 0),
+            elem("PixelData", bytes(PIXEL_BUDGET), "OW"),
+        ]
+    )
+    huge_claim = [
+        e if e[0] not in (0x00280010, 0x00280011) else (e[0], "US", 65535) for e in pixels
+    ]
 
     def image(data: Elements) -> Elements:
-        return sorted_elements([elem("ImageBoxPosition", 1),
-                                elem("BasicGrayscaleImageSequence", Seq((data,)))])
+        return sorted_elements(
+            [elem("ImageBoxPosition", 1), elem("BasicGrayscaleImageSequence", Seq((data,)))]
+        )
 
     pinned: list[tuple[str, int, str, Ref | str, Elements, dict[str, Any]]] = [
-        ("Pixel Data longer than Rows x Columns", N_SET, GRAY_IMAGE_BOX, Ref("image_box:1"),
-         image(pixels), {}),
-        ("Rows x Columns 65535 x 65535 with 64 KB of Pixel Data", N_SET, GRAY_IMAGE_BOX,
-         Ref("image_box:1"), image(huge_claim), {}),
-        ("NumberOfCopies of 400 digits", N_SET, FILM_SESSION, Ref("session"),
-         [elem("NumberOfCopies", "7" * 400)], {}),
-        ("BorderDensity '²' (isdigit, not int)", N_SET, FILM_BOX, Ref("film_box"),
-         [elem("BorderDensity", "²")], {}),
-        ("EmptyImageDensity '¹²'", N_CREATE, FILM_BOX, Ref("new"),
-         sorted_elements([elem("ImageDisplayFormat", "STANDARD\\1,1"),
-                          elem("EmptyImageDensity", "¹²"),
-                          elem("ReferencedFilmSessionSequence", session_ref)]),
-         {"needs": "session"}),
-        ("MinDensity of 3 bytes on a strict printer", N_SET, FILM_BOX, Ref("film_box"),
-         [elem("MinDensity", b"\x01\x02\x03")], {"printer": "STRICT"}),
-        ("Illumination of 1 byte on a strict printer", N_SET, FILM_SESSION, Ref("session"),
-         [elem("Illumination", b"\x01")], {"printer": "STRICT"}),
-        ("FilmSessionLabel of VR 'XX' on a strict printer", N_SET, FILM_SESSION,
-         Ref("session"), [elem("FilmSessionLabel", "X", "XX")],
-         {"printer": "STRICT", "explicit": True}),
-        ("an SOP class nobody knows (1.2.3.4)", N_SET, "1.2.3.4", Ref("session"),
-         [elem("FilmSessionLabel", "X")], {}),
-        ("ImageDisplayFormat STANDARD\\65535,65535", N_CREATE, FILM_BOX, Ref("new"),
-         sorted_elements([elem("ImageDisplayFormat", "STANDARD\\65535,65535"),
-                          elem("ReferencedFilmSessionSequence", session_ref)]),
-         {"needs": "session"}),
+        (
+            "Pixel Data longer than Rows x Columns",
+            N_SET,
+            GRAY_IMAGE_BOX,
+            Ref("image_box:1"),
+            image(pixels),
+            {},
+        ),
+        (
+            "Rows x Columns 65535 x 65535 with 64 KB of Pixel Data",
+            N_SET,
+            GRAY_IMAGE_BOX,
+            Ref("image_box:1"),
+            image(huge_claim),
+            {},
+        ),
+        (
+            "NumberOfCopies of 400 digits",
+            N_SET,
+            FILM_SESSION,
+            Ref("session"),
+            [elem("NumberOfCopies", "7" * 400)],
+            {},
+        ),
+        (
+            "BorderDensity '²' (isdigit, not int)",
+            N_SET,
+            FILM_BOX,
+            Ref("film_box"),
+            [elem("BorderDensity", "²")],
+            {},
+        ),
+        (
+            "EmptyImageDensity '¹²'",
+            N_CREATE,
+            FILM_BOX,
+            Ref("new"),
+            sorted_elements(
+                [
+                    elem("ImageDisplayFormat", "STANDARD\\1,1"),
+                    elem("EmptyImageDensity", "¹²"),
+                    elem("ReferencedFilmSessionSequence", session_ref),
+                ]
+            ),
+            {"needs": "session"},
+        ),
+        (
+            "MinDensity of 3 bytes on a strict printer",
+            N_SET,
+            FILM_BOX,
+            Ref("film_box"),
+            [elem("MinDensity", b"\x01\x02\x03")],
+            {"printer": "STRICT"},
+        ),
+        (
+            "Illumination of 1 byte on a strict printer",
+            N_SET,
+            FILM_SESSION,
+            Ref("session"),
+            [elem("Illumination", b"\x01")],
+            {"printer": "STRICT"},
+        ),
+        (
+            "FilmSessionLabel of VR 'XX' on a strict printer",
+            N_SET,
+            FILM_SESSION,
+            Ref("session"),
+            [elem("FilmSessionLabel", "X", "XX")],
+            {"printer": "STRICT", "explicit": True},
+        ),
+        (
+            "an SOP class nobody knows (1.2.3.4)",
+            N_SET,
+            "1.2.3.4",
+            Ref("session"),
+            [elem("FilmSessionLabel", "X")],
+            {},
+        ),
+        (
+            "ImageDisplayFormat STANDARD\\65535,65535",
+            N_CREATE,
+            FILM_BOX,
+            Ref("new"),
+            sorted_elements(
+                [
+                    elem("ImageDisplayFormat", "STANDARD\\65535,65535"),
+                    elem("ReferencedFilmSessionSequence", session_ref),
+                ]
+            ),
+            {"needs": "session"},
+        ),
     ]
-    return [DimseCase(start + offset, f"{OPERATIONS[command]} [pinned]: {label}", command,
-                      sop_class, target, data=data, **options)
-            for offset, (label, command, sop_class, target, data, options) in enumerate(pinned)]
+    return [
+        DimseCase(
+            start + offset,
+            f"{OPERATIONS[command]} [pinned]: {label}",
+            command,
+            sop_class,
+            target,
+            data=data,
+            **options,
+        )
+        for offset, (label, command, sop_class, target, data, options) in enumerate(pinned)
+    ]
 
 
 # PDUs ------------------------------------------------------------------------------------------
 
-AE_TITLES = ("PRINTSERVER", "FUZZ", "STRICT", "NOBODY", "", " " * 16, "A" * 16, "\x00" * 16,
-             "PRINTSERVER\\X", "ÿÿÿ")
-ALL_CONTEXTS = (GRAY_META, COLOR_META, VERIFICATION, PRESENTATION_LUT, ANNOTATION_BOX, PRINTER,
-                PRINT_JOB, PRINTER_CONFIGURATION, "1.2.3.4", "1.2.840.10008.5.1.4.1.1.2")
+AE_TITLES = (
+    "PRINTSERVER",
+    "FUZZ",
+    "STRICT",
+    "NOBODY",
+    "",
+    " " * 16,
+    "A" * 16,
+    "\x00" * 16,
+    "PRINTSERVER\\X",
+    "ÿÿÿ",
+)
+ALL_CONTEXTS = (
+    GRAY_META,
+    COLOR_META,
+    VERIFICATION,
+    PRESENTATION_LUT,
+    ANNOTATION_BOX,
+    PRINTER,
+    PRINT_JOB,
+    PRINTER_CONFIGURATION,
+    "1.2.3.4",
+    "1.2.840.10008.5.1.4.1.1.2",
+)
 
 
 @dataclass(frozen=True)
@@ -696,8 +1057,9 @@ def _flip(rng: random.Random, data: bytes, count: int) -> bytes:
     mutable = bytearray(data)
     for _ in range(count):
         position = rng.randrange(len(mutable))
-        mutable[position] = rng.choice((0x00, 0xFF, 0x7F, 0x80, mutable[position] ^ 0xFF,
-                                        rng.randrange(256)))
+        mutable[position] = rng.choice(
+            (0x00, 0xFF, 0x7F, 0x80, mutable[position] ^ 0xFF, rng.randrange(256))
+        )
     return bytes(mutable)
 
 
@@ -705,12 +1067,20 @@ def _with_length(data: bytes, length: int) -> bytes:
     return data[:2] + struct.pack(">L", length & 0xFFFFFFFF) + data[6:]
 
 
-def command_set(command: int, sop_class: str, message_id: int, *, dataset: bool = False,
-                instance: str | None = None, extra: Elements | None = None) -> bytes:
+def command_set(
+    command: int,
+    sop_class: str,
+    message_id: int,
+    *,
+    dataset: bool = False,
+    instance: str | None = None,
+    extra: Elements | None = None,
+) -> bytes:
     """An encoded command set (Implicit VR Little Endian, with its group length)."""
     elements: Elements = [
         (0x00000002 if command in (N_CREATE, C_ECHO) else 0x00000003, "UI", sop_class),
-        (0x00000100, "US", command), (0x00000110, "US", message_id),
+        (0x00000100, "US", command),
+        (0x00000110, "US", message_id),
         (0x00000800, "US", 0x0000 if dataset else 0x0101),
     ]
     if instance is not None:
@@ -741,8 +1111,12 @@ class PduCases:
     def draw(self) -> PduCase:
         self.index += 1
         makers: list[tuple[int, Callable[[], PduCase]]] = [
-            (30, self.associate_mutation), (6, self.header_lengths), (6, self.wrong_type),
-            (5, self.garbage), (20, self.framed_p_data), (14, self.broken_p_data),
+            (30, self.associate_mutation),
+            (6, self.header_lengths),
+            (6, self.wrong_type),
+            (5, self.garbage),
+            (20, self.framed_p_data),
+            (14, self.broken_p_data),
             (5, self.state_violation),
         ]
         return weighted(self.rng, makers)()
@@ -776,14 +1150,25 @@ class PduCases:
         elif kind == "item-length":
             at = rng.randrange(8, len(data) - 1)
             value = rng.choice((0, 1, 0xFFFF, 0x7FFF, rng.randrange(65536)))
-            data = data[:at] + struct.pack(">H", value) + data[at + 2:]
+            data = data[:at] + struct.pack(">H", value) + data[at + 2 :]
         return PduCase(self.index, f"A-ASSOCIATE-RQ {kind}: {what}", "connect", data)
 
     def header_lengths(self) -> PduCase:
         rng = self.rng
         data, what = self._associate()
-        length = rng.choice((0, 1, 5, len(data) - 7, len(data) - 5, len(data) + 1000,
-                             0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF))
+        length = rng.choice(
+            (
+                0,
+                1,
+                5,
+                len(data) - 7,
+                len(data) - 5,
+                len(data) + 1000,
+                0x7FFFFFFF,
+                0xFFFFFFFF,
+                0xFFFFFFFF,
+            )
+        )
         tail = rng.randbytes(rng.choice((0, 10, 4096, 60000))) if length > len(data) else b""
         label = f"A-ASSOCIATE-RQ claiming {length} bytes (+{len(tail)} more): {what}"
         return PduCase(self.index, label, "connect", _with_length(data, length) + tail)
@@ -794,8 +1179,12 @@ class PduCases:
         body = rng.randbytes(rng.choice((0, 1, 4, 10, 68, 300)))
         if pdu_type in (0x05, 0x06, 0x07) and rng.random() < 0.5:
             body = b"\x00" * 4
-        return PduCase(self.index, f"PDU type 0x{pdu_type:02X} with {len(body)} bytes first",
-                       "connect", pdu_header(pdu_type, len(body)) + body)
+        return PduCase(
+            self.index,
+            f"PDU type 0x{pdu_type:02X} with {len(body)} bytes first",
+            "connect",
+            pdu_header(pdu_type, len(body)) + body,
+        )
 
     def garbage(self) -> PduCase:
         rng = self.rng
@@ -819,38 +1208,68 @@ class PduCases:
         if kind == "echo":
             return command_set(C_ECHO, VERIFICATION, message_id), None, "C-ECHO"
         if kind == "get":
-            return (command_set(N_GET, PRINTER, message_id, instance=PRINTER_INSTANCE), None,
-                    "N-GET Printer")
+            return (
+                command_set(N_GET, PRINTER, message_id, instance=PRINTER_INSTANCE),
+                None,
+                "N-GET Printer",
+            )
         if kind == "delete":
-            return (command_set(N_DELETE, FILM_SESSION, message_id, instance="1.2.3"), None,
-                    "N-DELETE Film Session")
-        data = encode([elem("NumberOfCopies", "1"), elem("FilmSessionLabel", "P")],
-                      explicit=False, refs=str)
-        return (command_set(N_CREATE, FILM_SESSION, message_id, dataset=True), data,
-                "N-CREATE Film Session")
+            return (
+                command_set(N_DELETE, FILM_SESSION, message_id, instance="1.2.3"),
+                None,
+                "N-DELETE Film Session",
+            )
+        data = encode(
+            [elem("NumberOfCopies", "1"), elem("FilmSessionLabel", "P")], explicit=False, refs=str
+        )
+        return (
+            command_set(N_CREATE, FILM_SESSION, message_id, dataset=True),
+            data,
+            "N-CREATE Film Session",
+        )
 
     def framed_p_data(self) -> PduCase:
         """Whole P-DATA-TF PDUs ending a message: the association may survive them."""
         rng = self.rng
         command, data, what = self._valid_request()
         context = 1 if what != "C-ECHO" else 3
-        kind = rng.choice(("garbage-command", "flipped-command", "garbage-data",
-                           "flipped-data", "context", "command-field", "no-command-field",
-                           "fragments", "group-length", "long-uid", "element-length"))
+        kind = rng.choice(
+            (
+                "garbage-command",
+                "flipped-command",
+                "garbage-data",
+                "flipped-data",
+                "context",
+                "command-field",
+                "no-command-field",
+                "fragments",
+                "group-length",
+                "long-uid",
+                "element-length",
+            )
+        )
         if kind == "garbage-command":
             command = rng.randbytes(rng.choice((0, 1, 7, 8, 12, 100)))
             data = None
         elif kind == "flipped-command":
             command = _flip(rng, command, rng.choice((1, 2, 4)))
         elif kind == "garbage-data":
-            command, data, what = (command_set(N_CREATE, FILM_SESSION, 7, dataset=True),
-                                   rng.randbytes(rng.choice((1, 8, 9, 100))), "N-CREATE")
+            command, data, what = (
+                command_set(N_CREATE, FILM_SESSION, 7, dataset=True),
+                rng.randbytes(rng.choice((1, 8, 9, 100))),
+                "N-CREATE",
+            )
             context = 1
         elif kind == "flipped-data":
-            command, data, _ = (command_set(N_CREATE, FILM_SESSION, 7, dataset=True),
-                                encode([elem("NumberOfCopies", "1"),
-                                        elem("FilmSessionLabel", "P" * 20)],
-                                       explicit=False, refs=str), "")
+            command, data, _ = (
+                command_set(N_CREATE, FILM_SESSION, 7, dataset=True),
+                encode(
+                    [elem("NumberOfCopies", "1"), elem("FilmSessionLabel", "P" * 20)],
+                    explicit=False,
+                    refs=str,
+                ),
+                "",
+            )
             data = _flip(rng, data, rng.choice((1, 2, 4)))
             context, what = 1, "N-CREATE Film Session"
         elif kind == "context":
@@ -860,8 +1279,15 @@ class PduCases:
             command = command_set(field_value, VERIFICATION, 5)
             what = f"CommandField 0x{field_value:04X}"
         elif kind == "no-command-field":
-            body = encode([(0x00000002, "UI", VERIFICATION), (0x00000110, "US", 9),
-                           (0x00000800, "US", 0x0101)], explicit=False, refs=str)
+            body = encode(
+                [
+                    (0x00000002, "UI", VERIFICATION),
+                    (0x00000110, "US", 9),
+                    (0x00000800, "US", 0x0101),
+                ],
+                explicit=False,
+                refs=str,
+            )
             command = struct.pack("<HHLL", 0, 0, 4, len(body)) + body
         elif kind == "group-length":
             command = command[:8] + struct.pack("<L", rng.choice((0, 1, 0xFFFFFFFF))) + command[12:]
@@ -870,30 +1296,49 @@ class PduCases:
             what = "N-GET with a 81-character UID"
         elif kind == "element-length":
             at = 12 + 4  # the length of the first element after the group length
-            command = command[:at] + struct.pack("<L", rng.choice((0xFFFF, 0xFFFFFFFF, 3))) + \
-                command[at + 4:]
+            command = (
+                command[:at]
+                + struct.pack("<L", rng.choice((0xFFFF, 0xFFFFFFFF, 3)))
+                + command[at + 4 :]
+            )
         pdus = []
         if kind == "fragments":
-            pdus = [p_data_pdu(pdv(context, 1, command[i:i + 3])) for i in
-                    range(0, len(command) - 3, 3)]
-            pdus.append(p_data_pdu(pdv(context, 3, command[len(pdus) * 3:])))
+            pdus = [
+                p_data_pdu(pdv(context, 1, command[i : i + 3]))
+                for i in range(0, len(command) - 3, 3)
+            ]
+            pdus.append(p_data_pdu(pdv(context, 3, command[len(pdus) * 3 :])))
         else:
             pdus.append(p_data_pdu(pdv(context, 3, command)))
         if data is not None:
             pdus.append(p_data_pdu(pdv(context, 2, data)))
-        return PduCase(self.index, f"P-DATA {kind}: {what}", "associated", b"".join(pdus),
-                       keeps_framing=True)
+        return PduCase(
+            self.index, f"P-DATA {kind}: {what}", "associated", b"".join(pdus), keeps_framing=True
+        )
 
     def broken_p_data(self) -> PduCase:
         """P-DATA-TF whose framing is broken: the connection ends after it."""
         rng = self.rng
         command, data, what = self._valid_request()
-        kind = rng.choice(("pdv-length", "pdv-short", "no-last-command", "no-last-data",
-                           "data-first", "empty-pdu", "claims-4GB", "inflated", "deflated",
-                           "truncated", "oversized"))
+        kind = rng.choice(
+            (
+                "pdv-length",
+                "pdv-short",
+                "no-last-command",
+                "no-last-data",
+                "data-first",
+                "empty-pdu",
+                "claims-4GB",
+                "inflated",
+                "deflated",
+                "truncated",
+                "oversized",
+            )
+        )
         if kind == "pdv-length":
-            payload = p_data_pdu(pdv(1, 3, command, rng.choice((0, 1, 0xFFFFFFFF,
-                                                                len(command) + 50))))
+            payload = p_data_pdu(
+                pdv(1, 3, command, rng.choice((0, 1, 0xFFFFFFFF, len(command) + 50)))
+            )
         elif kind == "pdv-short":
             payload = pdu_header(0x04, 3) + b"\x00\x00\x00"
         elif kind == "no-last-command":
@@ -906,8 +1351,11 @@ class PduCases:
         elif kind == "empty-pdu":
             payload = pdu_header(0x04, 0)
         elif kind == "claims-4GB":
-            payload = pdu_header(0x04, 0xFFFFFFFF) + pdv(1, 3, command) + rng.randbytes(
-                rng.choice((0, 1000, 60000)))
+            payload = (
+                pdu_header(0x04, 0xFFFFFFFF)
+                + pdv(1, 3, command)
+                + rng.randbytes(rng.choice((0, 1000, 60000)))
+            )
         elif kind == "inflated":
             pdu = p_data_pdu(pdv(1, 3, command))
             payload = _with_length(pdu, len(pdu) - 6 + rng.choice((1, 2, 100, 65536)))
@@ -926,8 +1374,9 @@ class PduCases:
     def state_violation(self) -> PduCase:
         """A PDU that is well formed but wrong after the association is up."""
         rng = self.rng
-        kind = rng.choice(("associate-rq", "associate-ac", "associate-rj", "release-rp",
-                           "abort", "unknown"))
+        kind = rng.choice(
+            ("associate-rq", "associate-ac", "associate-rj", "release-rp", "abort", "unknown")
+        )
         if kind == "associate-rq":
             payload, _ = self._associate()
         elif kind == "associate-ac":
@@ -937,8 +1386,9 @@ class PduCases:
         elif kind == "release-rp":
             payload = pdu_header(0x06, 4) + b"\x00" * 4
         elif kind == "abort":
-            payload = pdu_header(0x07, 4) + bytes([0, 0, rng.choice((0, 2, 7)),
-                                                   rng.choice((0, 1, 99))])
+            payload = pdu_header(0x07, 4) + bytes(
+                [0, 0, rng.choice((0, 2, 7)), rng.choice((0, 1, 99))]
+            )
         else:
             payload = pdu_header(rng.choice((0x08, 0x7F, 0xFF)), 4) + b"\x00" * 4
         return PduCase(self.index, f"{kind} inside an association", "associated", payload)
@@ -948,10 +1398,22 @@ def pinned_pdu_cases(start: int) -> list[PduCase]:
     """PDU inputs kept whatever the seed (findings being fixed, or fixed before)."""
     rq = associate_rq()
     return [
-        PduCase(start, "[pinned] A-ASSOCIATE-RQ header claiming 4 GB, then 64 KB", "connect",
-                _with_length(rq, 0xFFFFFFFF) + bytes(65536)),
-        PduCase(start + 1, "[pinned] P-DATA header claiming 4 GB, then 64 KB", "associated",
-                pdu_header(0x04, 0xFFFFFFFF) + bytes(65536)),
-        PduCase(start + 2, "[pinned] P-DATA of 4 MB (beyond any sensible Maximum Length)",
-                "associated", p_data_pdu(pdv(1, 2, bytes(4 << 20)))),
+        PduCase(
+            start,
+            "[pinned] A-ASSOCIATE-RQ header claiming 4 GB, then 64 KB",
+            "connect",
+            _with_length(rq, 0xFFFFFFFF) + bytes(65536),
+        ),
+        PduCase(
+            start + 1,
+            "[pinned] P-DATA header claiming 4 GB, then 64 KB",
+            "associated",
+            pdu_header(0x04, 0xFFFFFFFF) + bytes(65536),
+        ),
+        PduCase(
+            start + 2,
+            "[pinned] P-DATA of 4 MB (beyond any sensible Maximum Length)",
+            "associated",
+            p_data_pdu(pdv(1, 2, bytes(4 << 20))),
+        ),
     ]

@@ -16,9 +16,21 @@ CUPS_HEADER = 1796  # bytes of a CUPS raster v3 page header (after the 4-byte sy
 
 def _gs(ps: Path, device: str, dpi: int, output: Path, *extra: str) -> None:
     subprocess.run(
-        ["gs", "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", f"-sDEVICE={device}", f"-r{dpi}",
-         *extra, f"-sOutputFile={output}", str(ps)],
-        check=True, timeout=300, capture_output=True,
+        [
+            "gs",
+            "-q",
+            "-dSAFER",
+            "-dNOPAUSE",
+            "-dBATCH",
+            f"-sDEVICE={device}",
+            f"-r{dpi}",
+            *extra,
+            f"-sOutputFile={output}",
+            str(ps),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
 
 
@@ -31,7 +43,7 @@ def render_gray16(ps: Path, dpi: int) -> list[npt.NDArray[np.uint16]]:
     pages = []
     offset = 4  # sync word
     while offset < len(data):
-        header = data[offset:offset + CUPS_HEADER]
+        header = data[offset : offset + CUPS_HEADER]
         width, height = struct.unpack_from("<II", header, 372)
         bytes_per_line = struct.unpack_from("<I", header, 392)[0]
         offset += CUPS_HEADER
@@ -54,5 +66,6 @@ def render_rgb8(ps: Path, dpi: int) -> list[npt.NDArray[np.uint8]]:
     """Every page as 8-bit RGB via png16m (pixel exact for 8-bit DeviceRGB data)."""
     with tempfile.TemporaryDirectory() as work:
         _gs(ps, "png16m", dpi, Path(work) / "page-%03d.png")
-        return [np.asarray(Image.open(p).convert("RGB"))
-                for p in sorted(Path(work).glob("page-*.png"))]
+        return [
+            np.asarray(Image.open(p).convert("RGB")) for p in sorted(Path(work).glob("page-*.png"))
+        ]

@@ -23,9 +23,13 @@ IMPLICIT_LE = "1.2.840.10008.1.2"
 GRAY_META = sop_class.BasicGrayscalePrintManagementMeta
 
 
-def associate_rq(called: str = "PRINTSERVER", calling: str = "HOSTILE",
-                 contexts: tuple[str, ...] = (GRAY_META,), max_pdu: int = 16384,
-                 syntaxes: tuple[str, ...] = (IMPLICIT_LE,)) -> bytes:
+def associate_rq(
+    called: str = "PRINTSERVER",
+    calling: str = "HOSTILE",
+    contexts: tuple[str, ...] = (GRAY_META,),
+    max_pdu: int = 16384,
+    syntaxes: tuple[str, ...] = (IMPLICIT_LE,),
+) -> bytes:
     """An encoded A-ASSOCIATE-RQ PDU proposing each of ``contexts`` once per transfer syntax
     (all contexts with the first syntax, then all with the second, …)."""
     primitive = A_ASSOCIATE()

@@ -18,8 +18,12 @@ from tests.scu import image_item
 
 GRAY_META = sop_class.BasicGrayscalePrintManagementMeta
 COLOR_META = sop_class.BasicColorPrintManagementMeta
-OPTIONAL = (sop_class.PresentationLUT, sop_class.BasicAnnotationBox, sop_class.PrintJob,
-            sop_class.PrinterConfigurationRetrieval)
+OPTIONAL = (
+    sop_class.PresentationLUT,
+    sop_class.BasicAnnotationBox,
+    sop_class.PrintJob,
+    sop_class.PrinterConfigurationRetrieval,
+)
 
 
 def color_item(rgb: npt.NDArray[np.uint8], *, planar: int = 1) -> Dataset:
@@ -46,9 +50,15 @@ class PrintClient:
     """One association with the meta class and chosen optional classes."""
 
     def __init__(
-        self, port: int, called: str = "PRINTSERVER", calling: str = "TESTSCU", *,
-        color: bool = False, optional: Sequence[str] = OPTIONAL,
-        handlers: list[Any] | None = None, tls: ssl.SSLContext | None = None,
+        self,
+        port: int,
+        called: str = "PRINTSERVER",
+        calling: str = "TESTSCU",
+        *,
+        color: bool = False,
+        optional: Sequence[str] = OPTIONAL,
+        handlers: list[Any] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         ae = AE(ae_title=calling)
         self.meta = COLOR_META if color else GRAY_META
@@ -60,8 +70,9 @@ class PrintClient:
         self.events: list[tuple[str, int, Dataset | None]] = []
         bound = [(evt.EVT_N_EVENT_REPORT, self._on_event), *(handlers or [])]
         tls_args = (tls, "127.0.0.1") if tls is not None else None
-        self.assoc = ae.associate("127.0.0.1", port, ae_title=called, evt_handlers=bound,
-                                  tls_args=tls_args)
+        self.assoc = ae.associate(
+            "127.0.0.1", port, ae_title=called, evt_handlers=bound, tls_args=tls_args
+        )
         self._id = 0
 
     def _on_event(self, event: evt.Event) -> tuple[int, None]:
@@ -78,13 +89,15 @@ class PrintClient:
     def established(self) -> bool:
         return bool(self.assoc.is_established)
 
-    def create(self, class_uid: str, ds: Dataset | None, uid: str | None = None,
-               meta: bool = True) -> tuple[int, str, Dataset | None]:
+    def create(
+        self, class_uid: str, ds: Dataset | None, uid: str | None = None, meta: bool = True
+    ) -> tuple[int, str, Dataset | None]:
         uid = uid or generate_uid()
         if ds is not None and len(ds) == 0:
             ds = None  # an empty Dataset would announce a data set and send none
         status, reply = self.assoc.send_n_create(
-            ds, class_uid, uid, meta_uid=self.meta if meta else None, msg_id=self.msg())
+            ds, class_uid, uid, meta_uid=self.meta if meta else None, msg_id=self.msg()
+        )
         return int(status.Status), uid, reply
 
     def session(self, **attrs: Any) -> tuple[int, str]:
@@ -94,8 +107,9 @@ class PrintClient:
         status, uid, _ = self.create(sop_class.BasicFilmSession, ds if attrs else None)
         return status, uid
 
-    def film_box(self, session_uid: str, display_format: str = "STANDARD\\1,1",
-                 **attrs: Any) -> tuple[int, str, Dataset | None]:
+    def film_box(
+        self, session_uid: str, display_format: str = "STANDARD\\1,1", **attrs: Any
+    ) -> tuple[int, str, Dataset | None]:
         ds = Dataset()
         ds.ImageDisplayFormat = display_format
         ds.ReferencedFilmSessionSequence = [reference(sop_class.BasicFilmSession, session_uid)]
@@ -108,12 +122,12 @@ class PrintClient:
         return status, uid
 
     def set(self, class_uid: str, uid: str, ds: Dataset, meta: bool = True) -> Dataset:
-        status, _ = self.assoc.send_n_set(ds, class_uid, uid,
-                                          meta_uid=self.meta if meta else None, msg_id=self.msg())
+        status, _ = self.assoc.send_n_set(
+            ds, class_uid, uid, meta_uid=self.meta if meta else None, msg_id=self.msg()
+        )
         return status
 
-    def set_image(self, uid: str, position: int, item: Dataset | None,
-                  **attrs: Any) -> Dataset:
+    def set_image(self, uid: str, position: int, item: Dataset | None, **attrs: Any) -> Dataset:
         ds = Dataset()
         ds.ImageBoxPosition = position
         color = self.meta == COLOR_META
@@ -124,8 +138,9 @@ class PrintClient:
         class_uid = sop_class.BasicColorImageBox if color else sop_class.BasicGrayscaleImageBox
         return self.set(class_uid, uid, ds)
 
-    def gray(self, uid: str, position: int, pixels: npt.NDArray[np.uint16], bits: int = 12,
-             **attrs: Any) -> Dataset:
+    def gray(
+        self, uid: str, position: int, pixels: npt.NDArray[np.uint16], bits: int = 12, **attrs: Any
+    ) -> Dataset:
         return self.set_image(uid, position, image_item(pixels, bits=bits), **attrs)
 
     def annotate(self, uid: str, position: int, text: str) -> Dataset:
@@ -135,17 +150,21 @@ class PrintClient:
         return self.set(sop_class.BasicAnnotationBox, uid, ds, meta=False)
 
     def action(self, class_uid: str, uid: str, action: int = 1) -> tuple[Dataset, Any]:
-        return self.assoc.send_n_action(None, action, class_uid, uid, meta_uid=self.meta,
-                                        msg_id=self.msg())
+        return self.assoc.send_n_action(
+            None, action, class_uid, uid, meta_uid=self.meta, msg_id=self.msg()
+        )
 
-    def get(self, class_uid: str, uid: str, tags: Sequence[int] = (),
-            meta: bool = True) -> tuple[Dataset, Any]:
-        return self.assoc.send_n_get(list(tags), class_uid, uid,
-                                     meta_uid=self.meta if meta else None, msg_id=self.msg())
+    def get(
+        self, class_uid: str, uid: str, tags: Sequence[int] = (), meta: bool = True
+    ) -> tuple[Dataset, Any]:
+        return self.assoc.send_n_get(
+            list(tags), class_uid, uid, meta_uid=self.meta if meta else None, msg_id=self.msg()
+        )
 
     def delete(self, class_uid: str, uid: str, meta: bool = True) -> Dataset:
-        return self.assoc.send_n_delete(class_uid, uid, meta_uid=self.meta if meta else None,
-                                        msg_id=self.msg())
+        return self.assoc.send_n_delete(
+            class_uid, uid, meta_uid=self.meta if meta else None, msg_id=self.msg()
+        )
 
     def flat_film(self, level: int, *, size: str = "8INX10IN", **session: Any) -> Dataset:
         """Session, one-box film of a flat 16x16 image at ``level``, N-ACTION: its status."""

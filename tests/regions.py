@@ -14,8 +14,9 @@ def _runs(lit: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(int(part[0]), int(part[-1]) + 1) for part in parts]
 
 
-def bounding_boxes(mask: npt.NDArray[np.bool_], x0: int = 0, y0: int = 0
-                   ) -> list[tuple[int, int, int, int]]:
+def bounding_boxes(
+    mask: npt.NDArray[np.bool_], x0: int = 0, y0: int = 0
+) -> list[tuple[int, int, int, int]]:
     """(x0, y0, x1, y1 exclusive) of each rectangle of True pixels.
 
     Recursive XY cut: split at empty rows, then at empty columns, until a piece
@@ -23,12 +24,16 @@ def bounding_boxes(mask: npt.NDArray[np.bool_], x0: int = 0, y0: int = 0
     """
     rows = _runs(mask.any(axis=1))
     if len(rows) > 1:
-        return [box for top, bottom in rows
-                for box in bounding_boxes(mask[top:bottom], x0, y0 + top)]
+        return [
+            box for top, bottom in rows for box in bounding_boxes(mask[top:bottom], x0, y0 + top)
+        ]
     columns = _runs(mask.any(axis=0))
     if len(columns) > 1:
-        return [box for left, right in columns
-                for box in bounding_boxes(mask[:, left:right], x0 + left, y0)]
+        return [
+            box
+            for left, right in columns
+            for box in bounding_boxes(mask[:, left:right], x0 + left, y0)
+        ]
     if not rows or not columns:
         return []
     (top, bottom), (left, right) = rows[0], columns[0]

@@ -111,7 +111,10 @@ def print_film(
             image_item(pixels, bits=bits, photometric=photometric)
         ]
         status, _ = assoc.send_n_set(
-            modification, sop_class.BasicGrayscaleImageBox, uid, meta_uid=GRAY_META,
+            modification,
+            sop_class.BasicGrayscaleImageBox,
+            uid,
+            meta_uid=GRAY_META,
             msg_id=2 + position,
         )
         _status(result, f"image_box_{position}", status)
@@ -120,11 +123,13 @@ def print_film(
     )
     _status(result, "print", status)
     if delete:
-        status = assoc.send_n_delete(sop_class.BasicFilmBox, film_box_uid, meta_uid=GRAY_META,
-                                     msg_id=101)
+        status = assoc.send_n_delete(
+            sop_class.BasicFilmBox, film_box_uid, meta_uid=GRAY_META, msg_id=101
+        )
         _status(result, "delete_film_box", status)
-        status = assoc.send_n_delete(sop_class.BasicFilmSession, session_uid,
-                                     meta_uid=GRAY_META, msg_id=102)
+        status = assoc.send_n_delete(
+            sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META, msg_id=102
+        )
         _status(result, "delete_session", status)
     return result
 

@@ -124,8 +124,9 @@ class ServerProcess:
                 self.process.wait(5)
 
 
-def directory_config(tmp_path: Path, printer_extra: str = "", server_extra: str = "",
-                     ae_title: str = "PRINTSERVER") -> Config:
+def directory_config(
+    tmp_path: Path, printer_extra: str = "", server_extra: str = "", ae_title: str = "PRINTSERVER"
+) -> Config:
     """One directory printer writing into ``tmp_path/output``, with extra TOML lines."""
     output = tmp_path / "output"
     printers = f'[[printers]]\nae_title = "{ae_title}"\ndirectory = "{output}"\n{printer_extra}\n'

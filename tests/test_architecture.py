@@ -51,16 +51,20 @@ def _imports() -> dict[tuple[str, str], list[str]]:
 
 def test_every_unit_has_a_place_in_the_table() -> None:
     ranks = _ranks()
-    units = {_unit(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"))
-             for p in PACKAGE.rglob("*.py")}
+    units = {
+        _unit(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"))
+        for p in PACKAGE.rglob("*.py")
+    }
     assert units - set(ranks) == set(), "add these to the table in docs/architecture.md"
 
 
 def test_no_import_points_upstream() -> None:
     ranks = _ranks()
-    upward = [f"{source} → {imported} ({', '.join(where)})"
-              for (source, imported), where in _imports().items()
-              if ranks.get(imported, -1) < ranks.get(source, -1)]
+    upward = [
+        f"{source} → {imported} ({', '.join(where)})"
+        for (source, imported), where in _imports().items()
+        if ranks.get(imported, -1) < ranks.get(source, -1)
+    ]
     assert upward == []
 
 

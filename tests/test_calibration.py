@@ -27,30 +27,39 @@ DPI = 320
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "printserver", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "printserver", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_wedge_prints_each_drive_value_exactly(tmp_path: Path) -> None:
-    result = _cli("calibrate", "wedge", "--steps", "11", "-o", str(tmp_path / "w.ps"),
-                  cwd=tmp_path)
+    result = _cli("calibrate", "wedge", "--steps", "11", "-o", str(tmp_path / "w.ps"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     page = render_gray16(tmp_path / "w.ps", DPI)[0]
     sheet = wedge_sheet(load_config(None).printers[0], 11)
     for box, drive in zip(sheet.boxes, wedge_drives(11), strict=True):
         x0, y0, x1, y1 = cell_rect(sheet, box)
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-        patch = page[cy - 100:cy + 100, cx - 100:cx + 100]
+        patch = page[cy - 100 : cy + 100, cx - 100 : cx + 100]
         assert patch.min() == patch.max() == drive
-    assert np.count_nonzero(page[-round(14 * DPI / 25.4):] == 0) > 500  # the label, in black
+    assert np.count_nonzero(page[-round(14 * DPI / 25.4) :] == 0) > 500  # the label, in black
 
 
 def test_wedge_goes_to_the_cups_queue(cups_queue: Any, tmp_path: Path) -> None:
     config = tmp_path / "printserver.toml"
-    config.write_text(config_text(
-        tmp_path / "spool", 0, '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n',
-        f'[cups]\nserver = "{cups_queue.server}"\n'))
+    config.write_text(
+        config_text(
+            tmp_path / "spool",
+            0,
+            '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n',
+            f'[cups]\nserver = "{cups_queue.server}"\n',
+        )
+    )
     result = _cli("calibrate", "wedge", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "sent to FILM" in result.stdout
@@ -66,8 +75,9 @@ def _s_curve(drives: np.ndarray) -> np.ndarray:
 def test_measured_curve_makes_the_film_hit_the_gsdf_densities(tmp_path: Path) -> None:
     drives = np.array(wedge_drives(21), dtype=float)
     readings = tmp_path / "readings.csv"
-    readings.write_text("step,density\n" + "".join(
-        f"{i + 1},{d:.3f}\n" for i, d in enumerate(_s_curve(drives))))
+    readings.write_text(
+        "step,density\n" + "".join(f"{i + 1},{d:.3f}\n" for i, d in enumerate(_s_curve(drives)))
+    )
     result = _cli("calibrate", "curve", "--csv", str(readings), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = tomllib.loads(result.stdout)
@@ -79,8 +89,9 @@ def test_measured_curve_makes_the_film_hit_the_gsdf_densities(tmp_path: Path) ->
         assert running.config.printers[0].calibrated is not None
         client = PrintClient(running.port)
         _, session = client.session()
-        _, box, reply = client.film_box(session, "STANDARD\\4,1", FilmSizeID="8INX10IN",
-                                        MinDensity=30, MaxDensity=290)
+        _, box, reply = client.film_box(
+            session, "STANDARD\\4,1", FilmSizeID="8INX10IN", MinDensity=30, MaxDensity=290
+        )
         levels = (0, 1000, 2500, 4095)
         for position, (uid, level) in enumerate(zip(box_uids(reply), levels, strict=True), 1):
             assert client.gray(uid, position, np.full((8, 8), level, np.uint16)).Status == 0
@@ -90,8 +101,14 @@ def test_measured_curve_makes_the_film_hit_the_gsdf_densities(tmp_path: Path) ->
     finally:
         running.server.stop()
     measured = np.array(lines["characteristic_curve"])
-    wanted = p_value_densities(np.array(levels, dtype=float), 4095, min_density=0.30,
-                               max_density=2.90, illumination=2000, reflected_ambient_light=10)
+    wanted = p_value_densities(
+        np.array(levels, dtype=float),
+        4095,
+        min_density=0.30,
+        max_density=2.90,
+        illumination=2000,
+        reflected_ambient_light=10,
+    )
     y = page.shape[0] // 2
     for index, density in enumerate(wanted):
         x = int((4 / 25.4 * DPI) + (index + 0.5) * (page.shape[1] - 2 * 4 / 25.4 * DPI) / 4)

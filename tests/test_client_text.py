@@ -42,12 +42,24 @@ from tests.server_harness import (
 pytestmark = pytest.mark.integration
 INVERT = "X\n{1 exch sub} settransfer\n%"
 UNBALANCED = "DOE^JANE) CT\n) showpage ("
-POSTSCRIPT_OPERATORS = [INVERT, UNBALANCED, ")", "(", "\\", "%%EOF", "\r\n%%EndComments\r",
-                        "\f{erasepage} exec", "<41> show", "\\)\\(\\\\", ")" * 300]
+POSTSCRIPT_OPERATORS = [
+    INVERT,
+    UNBALANCED,
+    ")",
+    "(",
+    "\\",
+    "%%EOF",
+    "\r\n%%EndComments\r",
+    "\f{erasepage} exec",
+    "<41> show",
+    "\\)\\(\\\\",
+    ")" * 300,
+]
 BROKEN = {"unbalanced": b"%!PS\n(unbalanced show\n", "undefined": b"%!PS\n/foo cvx exec\n"}
 
 
 # 1. PostScript ---------------------------------------------------------------------------
+
 
 def _not_one_string(text: str) -> bool:
     """True unless ``text`` is one PostScript string that closes at its last character."""
@@ -68,8 +80,12 @@ def _not_one_string(text: str) -> bool:
     return True  # never closed
 
 
-@pytest.mark.parametrize("value", [chr(code) for code in range(256)] + POSTSCRIPT_OPERATORS
-                         + ["".join(map(chr, range(256))), "\u202e\u2028\U0001f600"])
+@pytest.mark.parametrize(
+    "value",
+    [chr(code) for code in range(256)]
+    + POSTSCRIPT_OPERATORS
+    + ["".join(map(chr, range(256))), "\u202e\u2028\U0001f600"],
+)
 def test_dsc_text_is_one_printable_ascii_string(value: str) -> None:
     text = dsc_text(value)
     assert all(0x20 <= ord(char) <= 0x7E for char in text), ascii(text)
@@ -93,8 +109,11 @@ def test_hostile_titles_and_media_render_like_plain_ones(tmp_path: Path) -> None
         data = _ps(path, title, media=title)
         header = data.split(b"%%EndComments\n", 1)[0].splitlines()
         assert all(line.startswith(b"%") for line in header), header
-        assert all(line.startswith(b"%%") for line in data.split(b"\n")
-                   if b"settransfer" in line or b"showpage (" in line)
+        assert all(
+            line.startswith(b"%%")
+            for line in data.split(b"\n")
+            if b"settransfer" in line or b"showpage (" in line
+        )
         pages = render_gray8(path, 72)  # raises when Ghostscript fails
         assert len(pages) == 1 and np.array_equal(pages[0], plain[0]), ascii(title)
 
@@ -113,12 +132,14 @@ def _labelled_film(port: int, label: str, annotation: str = "") -> int:
     return status
 
 
-def test_hostile_labels_print_the_same_film(server: InProcessServer,
-                                            tmp_path: Path) -> None:
+def test_hostile_labels_print_the_same_film(server: InProcessServer, tmp_path: Path) -> None:
     port = server.port
-    statuses = [_labelled_film(port, "PLAIN"), _labelled_film(port, INVERT),
-                _labelled_film(port, UNBALANCED),
-                _labelled_film(port, "A)B", annotation="ANNOT-7c1 (x) %!")]
+    statuses = [
+        _labelled_film(port, "PLAIN"),
+        _labelled_film(port, INVERT),
+        _labelled_film(port, UNBALANCED),
+        _labelled_film(port, "A)B", annotation="ANNOT-7c1 (x) %!"),
+    ]
     films = output_files(tmp_path / "output", 4)
     rasters = [render_gray8(path, 20)[0] for path in films]  # raises when Ghostscript fails
     for raster in rasters[1:3]:
@@ -131,12 +152,22 @@ def test_hostile_labels_print_the_same_film(server: InProcessServer,
 
 # 2. What CUPS reports when the PostScript cannot be interpreted ----------------------------
 
+
 @pytest.fixture
 def raster_queue(private_cups: PrivateCups, socket_sink: SocketSink) -> CupsQueue:
     """A PCL laser queue: its filters run Ghostscript, unlike the PostScript ``cups_queue``."""
-    private_cups.lp("lpadmin", "-h", private_cups.server, "-p", "raster", "-E", "-v",
-                    f"socket://127.0.0.1:{socket_sink.port}/?snmp=false",
-                    "-m", "drv:///sample.drv/laserjet.ppd")
+    private_cups.lp(
+        "lpadmin",
+        "-h",
+        private_cups.server,
+        "-p",
+        "raster",
+        "-E",
+        "-v",
+        f"socket://127.0.0.1:{socket_sink.port}/?snmp=false",
+        "-m",
+        "drv:///sample.drv/laserjet.ppd",
+    )
     private_cups.accept("raster")
     private_cups.lp("cupsenable", "-h", private_cups.server, "raster")
     return CupsQueue(private_cups, socket_sink, "raster")
@@ -152,8 +183,9 @@ def _deliver(store: SpoolStore, sink: CupsSink, document: bytes) -> str:
     return record.job_id
 
 
-def test_a_film_ghostscript_fails_on_at_cups_ends_failed(raster_queue: CupsQueue,
-                                                         tmp_path: Path) -> None:
+def test_a_film_ghostscript_fails_on_at_cups_ends_failed(
+    raster_queue: CupsQueue, tmp_path: Path
+) -> None:
     store = SpoolStore(tmp_path / "spool")
     store.open()
     sink = CupsSink("FILM", raster_queue.queue, raster_queue.server)
@@ -168,8 +200,9 @@ def test_a_film_ghostscript_fails_on_at_cups_ends_failed(raster_queue: CupsQueue
     assert store.get(_deliver(store, sink, good)).state is JobState.DONE
 
 
-def test_a_postscript_queue_reports_broken_postscript_completed(cups_queue: CupsQueue,
-                                                                tmp_path: Path) -> None:
+def test_a_postscript_queue_reports_broken_postscript_completed(
+    cups_queue: CupsQueue, tmp_path: Path
+) -> None:
     """The limit: no filter interprets PostScript on a PostScript queue (pstops copies it), so
     CUPS says completed whatever the printer makes of it.  The writer must be right."""
     sink = CupsSink("FILM", cups_queue.queue, cups_queue.server)
@@ -207,8 +240,10 @@ def spool_site(tmp_path: Path) -> tuple[Path, SpoolStore, str]:
     config.write_text(config_text(tmp_path / "spool", 0, printers))
     store = SpoolStore(tmp_path / "spool")
     store.open()
-    job = store.create(JobRequest(printer="FILM", calling_ae="CT\x1b]0;x\x07", title=HOSTILE_LABEL),
-                       lambda out: out.write(b"%!PS\n"))
+    job = store.create(
+        JobRequest(printer="FILM", calling_ae="CT\x1b]0;x\x07", title=HOSTILE_LABEL),
+        lambda out: out.write(b"%!PS\n"),
+    )
     store.update(job.job_id, lambda r: r.model_copy(update={"last_error": "jam\r\n\x85row"}))
     return config, store, job.job_id
 
@@ -216,7 +251,11 @@ def spool_site(tmp_path: Path) -> tuple[Path, SpoolStore, str]:
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "printserver", *args, "--config", str(config)],
-        capture_output=True, text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
 
 
 def test_queue_list_and_show_escape_client_text(spool_site: tuple[Path, SpoolStore, str]) -> None:
@@ -229,7 +268,7 @@ def test_queue_list_and_show_escape_client_text(spool_site: tuple[Path, SpoolSto
     shown = _cli(config, "queue", "show", job_id)
     assert shown.returncode == 0 and not _raw_controls(shown.stdout), ascii(shown.stdout)
     lines = shown.stdout.splitlines()
-    fields = {line[:18].strip(): line[20:] for line in lines[:lines.index("history:")]}
+    fields = {line[:18].strip(): line[20:] for line in lines[: lines.index("history:")]}
     assert len(fields) == 16 and not any(line.startswith("FAKE-ROW") for line in lines)
     assert fields["label"] == "A\\e[31mB\\a\\nFAKE-ROW\\x9b2J\\\\"
     assert fields["calling AE"] == "CT\\e]0;x\\a"
@@ -239,8 +278,17 @@ def test_queue_list_and_show_escape_client_text(spool_site: tuple[Path, SpoolSto
 
 # 4. Job ids from the command line -----------------------------------------------------------
 
-MALFORMED = ["", "x" * 300, "../jobs", "a/b", "..", ".", "bad\x1b[2Jid\x07", "lock",
-             "20261122-194023-ABD56B"]
+MALFORMED = [
+    "",
+    "x" * 300,
+    "../jobs",
+    "a/b",
+    "..",
+    ".",
+    "bad\x1b[2Jid\x07",
+    "lock",
+    "20261122-194023-ABD56B",
+]
 
 
 def _tree(root: Path) -> list[tuple[str, int]]:
@@ -248,12 +296,15 @@ def _tree(root: Path) -> list[tuple[str, int]]:
 
 
 def test_malformed_job_ids_get_one_line_and_exit_2(
-        spool_site: tuple[Path, SpoolStore, str]) -> None:
+    spool_site: tuple[Path, SpoolStore, str],
+) -> None:
     config, store, _ = spool_site
     before = _tree(store.root)
     runs = [("show", [job_id]) for job_id in MALFORMED]
-    runs += [(action, MALFORMED) for action in
-             ("cancel", "hold", "release", "retry", "reprint", "rerender")]
+    runs += [
+        (action, MALFORMED)
+        for action in ("cancel", "hold", "release", "retry", "reprint", "rerender")
+    ]
     runs += [("move", ["../x", "FILM"]), ("preview", ["a/b"])]
     for action, args in runs:
         result = _cli(config, "queue", action, *args)
@@ -261,14 +312,19 @@ def test_malformed_job_ids_get_one_line_and_exit_2(
         expected = len(MALFORMED) if args is MALFORMED else 1
         assert result.returncode == 2, (action, args, result.stderr)
         assert len(lines) == expected and "Traceback" not in result.stderr, result.stderr
-        assert all(line.startswith("printserver: no job ") and "not a job id" in line
-                   and not _raw_controls(line) for line in lines), result.stderr
+        assert all(
+            line.startswith("printserver: no job ")
+            and "not a job id" in line
+            and not _raw_controls(line)
+            for line in lines
+        ), result.stderr
         assert result.stdout == ""
     assert _tree(store.root) == before  # nothing created, nothing changed
 
 
 def test_the_store_refuses_malformed_ids_and_ignores_stray_entries(
-        spool_site: tuple[Path, SpoolStore, str], caplog: pytest.LogCaptureFixture) -> None:
+    spool_site: tuple[Path, SpoolStore, str], caplog: pytest.LogCaptureFixture
+) -> None:
     _, store, job_id = spool_site
     for job_id_bad in MALFORMED:
         with pytest.raises(InvalidJobId):
@@ -282,12 +338,14 @@ def test_the_store_refuses_malformed_ids_and_ignores_stray_entries(
 
 # 5. Strings held to their VR at the DICOM edge ------------------------------------------------
 
+
 def _session(client: PrintClient, **attrs: Any) -> Dataset:
     ds = Dataset()
     for keyword, value in attrs.items():
         setattr(ds, keyword, value)
-    status, _ = client.assoc.send_n_create(ds, sop_class.BasicFilmSession, generate_uid(),
-                                           meta_uid=client.meta, msg_id=client.msg())
+    status, _ = client.assoc.send_n_create(
+        ds, sop_class.BasicFilmSession, generate_uid(), meta_uid=client.meta, msg_id=client.msg()
+    )
     return status
 
 
@@ -298,16 +356,17 @@ def strict_server(tmp_path: Path) -> Iterator[InProcessServer]:
     running.server.stop()
 
 
-def test_lenient_printer_cleans_text_and_warns(server: InProcessServer,
-                                               tmp_path: Path) -> None:
+def test_lenient_printer_cleans_text_and_warns(server: InProcessServer, tmp_path: Path) -> None:
     client = PrintClient(server.port)
-    status, session = client.session(FilmSessionLabel="DOE^JANE\x1b[2J\nCT", OwnerID="O" * 20,
-                                      NumberOfCopies="0000000000001")
+    status, session = client.session(
+        FilmSessionLabel="DOE^JANE\x1b[2J\nCT", OwnerID="O" * 20, NumberOfCopies="0000000000001"
+    )
     assert status == 0x0116
     status, _, reply = client.film_box(session, FilmSizeID="8INX10IN\n{1 exch sub} settransfer")
     assert status == 0x0116 and reply is not None and reply.FilmSizeID == "14INX17IN"
-    status, box, reply = client.film_box(session, "STANDARD\\1,1\x07", FilmSizeID="8inx10in",
-                                         AnnotationDisplayFormatID="LABEL")
+    status, box, reply = client.film_box(
+        session, "STANDARD\\1,1\x07", FilmSizeID="8inx10in", AnnotationDisplayFormatID="LABEL"
+    )
     assert status == 0x0116  # the bell in Image Display Format (ST) is cleaned away
     (note,) = box_uids(reply, "ReferencedBasicAnnotationBoxSequence")
     assert client.annotate(note, 1, "NOTE\x07" + "x" * 80).Status == 0x0116
@@ -317,7 +376,8 @@ def test_lenient_printer_cleans_text_and_warns(server: InProcessServer,
     bad_reference = Dataset()
     bad_reference.ImageDisplayFormat = "STANDARD\\1,1"
     bad_reference.ReferencedFilmSessionSequence = [
-        reference(sop_class.BasicFilmSession, session + "\x1b")]
+        reference(sop_class.BasicFilmSession, session + "\x1b")
+    ]
     assert client.create(sop_class.BasicFilmBox, bad_reference)[0] == 0x0106  # no UID to mend
     client.release()
     client = PrintClient(server.port)
@@ -334,24 +394,38 @@ def test_lenient_printer_cleans_text_and_warns(server: InProcessServer,
 def test_strict_printer_refuses_what_breaks_the_vr(strict_server: InProcessServer) -> None:
     client = PrintClient(strict_server.port)
     for attrs, comment in (
-            ({"FilmSessionLabel": INVERT}, "FilmSessionLabel: control character 0x0A in LO"),
-            ({"FilmSessionLabel": "L" * 65}, "FilmSessionLabel: 65 characters, LO allows 64"),
-            ({"FilmSessionLabel": "A\\B"}, "FilmSessionLabel: 2 values where one is allowed"),
-            ({"OwnerID": "O" * 17}, "OwnerID: 17 characters, SH allows 16"),
-            ({"NumberOfCopies": "0000000000001"}, "NumberOfCopies: 13 characters, IS allows"),
-            ({"MediumType": "BLUE\x1bFILM"}, "MediumType: not a valid CS (character 0x1B)")):
+        ({"FilmSessionLabel": INVERT}, "FilmSessionLabel: control character 0x0A in LO"),
+        ({"FilmSessionLabel": "L" * 65}, "FilmSessionLabel: 65 characters, LO allows 64"),
+        ({"FilmSessionLabel": "A\\B"}, "FilmSessionLabel: 2 values where one is allowed"),
+        ({"OwnerID": "O" * 17}, "OwnerID: 17 characters, SH allows 16"),
+        ({"NumberOfCopies": "0000000000001"}, "NumberOfCopies: 13 characters, IS allows"),
+        ({"MediumType": "BLUE\x1bFILM"}, "MediumType: not a valid CS (character 0x1B)"),
+    ):
         status = _session(client, **attrs)
         assert status.Status == 0x0106 and str(status.ErrorComment).startswith(comment[:61]), (
-            attrs, status)
-    assert _session(client, FilmSessionLabel="DOE^JANE CT", OwnerID="OWNER",
-                    MediumType="blue film").Status == 0  # code strings are upper-cased
+            attrs,
+            status,
+        )
+    assert (
+        _session(
+            client, FilmSessionLabel="DOE^JANE CT", OwnerID="OWNER", MediumType="blue film"
+        ).Status
+        == 0
+    )  # code strings are upper-cased
     client.release()
 
 
 def test_log_lines_escape_client_text() -> None:
     formatter = EscapingFormatter("%(levelname)s %(message)s")
-    record = logging.LogRecord("printserver.net", logging.WARNING, __file__, 1,
-                               "N-CREATE refused for %s", ("X\x1b]0;owned\x07\nFORGED",), None)
+    record = logging.LogRecord(
+        "printserver.net",
+        logging.WARNING,
+        __file__,
+        1,
+        "N-CREATE refused for %s",
+        ("X\x1b]0;owned\x07\nFORGED",),
+        None,
+    )
     line = formatter.format(record)
     assert "\n" not in line and "\x1b" not in line and "\x07" not in line
     assert line == "WARNING N-CREATE refused for X\\e]0;owned\\a\\nFORGED"

@@ -39,7 +39,10 @@ def test_minimal_file_maps_called_ae_to_cups_queue(tmp_path: Path) -> None:
 def test_builtin_default_is_a_directory_printer() -> None:
     config = load_config(None)
     assert (config.server.ae_title, config.server.host, config.server.port) == (
-        "PRINTSERVER", "127.0.0.1", 11112)
+        "PRINTSERVER",
+        "127.0.0.1",
+        11112,
+    )
     (printer,) = config.printers
     assert printer.ae_title == "PRINTSERVER"
     assert printer.cups_queue is None and printer.directory == Path("spool/output")
@@ -51,10 +54,14 @@ def test_builtin_default_is_a_directory_printer() -> None:
         ("[server]\nport = 70000\n", "server.port: Input should be less than or equal to 65535"),
         ("[server]\ncolour = 1\n", "server.colour: unknown key"),
         ('[[printers]]\nae_title = "FILM"\n', "printers.0: give exactly one destination"),
-        ('[[printers]]\nae_title = "WAY_TOO_LONG_AE_TITLE"\ncups_queue = "q"\n',
-         "printers.0.ae_title: String should have at most 16 characters"),
-        ('[[printers]]\nae_title = "F"\ncups_queue = "q"\nfilm_sizes = ["9X9"]\n',
-         "printers.0.film_sizes: unknown film size '9X9'"),
+        (
+            '[[printers]]\nae_title = "WAY_TOO_LONG_AE_TITLE"\ncups_queue = "q"\n',
+            "printers.0.ae_title: String should have at most 16 characters",
+        ),
+        (
+            '[[printers]]\nae_title = "F"\ncups_queue = "q"\nfilm_sizes = ["9X9"]\n',
+            "printers.0.film_sizes: unknown film size '9X9'",
+        ),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -71,7 +78,9 @@ def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> Non
     bad.write_text('[[printers]]\nae_title = "FILM"\ncups_queue = "film"\ndpi = 10\n')
     result = subprocess.run(
         [sys.executable, "-m", "printserver", "config", "check", str(bad)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -80,28 +89,38 @@ def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> Non
     good.write_text(MINIMAL)
     result = subprocess.run(
         [sys.executable, "-m", "printserver", "config", "check", str(good)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0 and "FILM -> CUPS film" in result.stdout
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('default_smoothing = "BLURRY"', "default_smoothing"),
-    ('medium_types = ["PAPER"]', "default_medium"),
-    ("[printers.annotation_formats.TOP]\nboxes = []", "annotation_formats.TOP.boxes"),
-    ("[printers.annotation_formats.TOP]\nboxes = [{x = 0.5, width = 2.0}]", "width"),
-    ('allowed_calling_aes = ["WAY_TOO_LONG_AE_TITLE"]', "allowed_calling_aes"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('default_smoothing = "BLURRY"', "default_smoothing"),
+        ('medium_types = ["PAPER"]', "default_medium"),
+        ("[printers.annotation_formats.TOP]\nboxes = []", "annotation_formats.TOP.boxes"),
+        ("[printers.annotation_formats.TOP]\nboxes = [{x = 0.5, width = 2.0}]", "width"),
+        ('allowed_calling_aes = ["WAY_TOO_LONG_AE_TITLE"]', "allowed_calling_aes"),
+    ],
+)
 def test_printer_capability_errors_name_the_key(extra: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config(MINIMAL + extra + "\n")
 
 
 def test_tls_and_annotation_formats(tmp_path: Path) -> None:
-    text = MINIMAL.replace("[spool]", '[server.tls]\nport = 2762\ncertificate = "tls/cert.pem"\n'
-                           'private_key = "tls/key.pem"\n\n[spool]')
-    text += ('[printers.annotation_formats.TWO]\nband = "top"\n'
-             'boxes = [{x = 0.0, width = 0.5}, {x = 0.5, width = 0.5, align = "right"}]\n')
+    text = MINIMAL.replace(
+        "[spool]",
+        '[server.tls]\nport = 2762\ncertificate = "tls/cert.pem"\n'
+        'private_key = "tls/key.pem"\n\n[spool]',
+    )
+    text += (
+        '[printers.annotation_formats.TWO]\nband = "top"\n'
+        'boxes = [{x = 0.0, width = 0.5}, {x = 0.5, width = 0.5, align = "right"}]\n'
+    )
     path = tmp_path / "printserver.toml"
     path.write_text(text)
     config = load_config(path)
@@ -118,10 +137,13 @@ def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
     layouts.mkdir()
     (layouts / "7.toml").write_text(
         "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
-        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+    )
     text = MINIMAL.replace("[spool]", 'layouts = "layouts"\n\n[spool]')
-    text += ('film_sizes = ["A3PLUS", "14INX17IN"]\n'
-             '[film_sizes.A3PLUS]\nwidth_mm = 329\nheight_mm = 483\ncups_media = "A3+"\n')
+    text += (
+        'film_sizes = ["A3PLUS", "14INX17IN"]\n'
+        '[film_sizes.A3PLUS]\nwidth_mm = 329\nheight_mm = 483\ncups_media = "A3+"\n'
+    )
     path = tmp_path / "printserver.toml"
     path.write_text(text)
     printer = load_config(path).printers[0]
@@ -129,7 +151,8 @@ def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
     assert sorted(printer.custom_layouts) == [1, 2, 3, 7]  # the site adds to the built-ins
     (layouts / "8.toml").write_text(
         "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.6\nheight = 1.0\n"
-        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+        "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+    )
     with pytest.raises(ConfigError, match=r"8\.toml: .*boxes 1 and 2 overlap"):
         load_config(path)
     (layouts / "8.toml").unlink()

@@ -16,7 +16,8 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "conformance.md"
 
 def test_the_committed_statement_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == conformance_statement(), (
-        "docs/conformance.md is stale: run `printserver conformance -o docs/conformance.md`")
+        "docs/conformance.md is stale: run `printserver conformance -o docs/conformance.md`"
+    )
 
 
 def test_the_statement_lists_what_the_ae_accepts() -> None:
@@ -31,6 +32,7 @@ def test_the_statement_lists_what_the_ae_accepts() -> None:
 
 def test_cli_writes_it(tmp_path: Path) -> None:
     out = tmp_path / "statement.md"
-    subprocess.run([sys.executable, "-m", "printserver", "conformance", "-o", str(out)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "printserver", "conformance", "-o", str(out)], check=True, timeout=60
+    )
     assert out.read_text(encoding="utf-8") == DOC.read_text(encoding="utf-8")

@@ -78,8 +78,11 @@ def test_kill_9_while_rendering_leaves_nothing_half_written(tmp_path: Path) -> N
 
 
 def test_kill_9_while_cups_holds_the_job_prints_it_once(cups_queue: Any, tmp_path: Path) -> None:
-    server = _server(tmp_path, '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n',
-                     f'[cups]\nserver = "{cups_queue.server}"\n')
+    server = _server(
+        tmp_path,
+        '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n',
+        f'[cups]\nserver = "{cups_queue.server}"\n',
+    )
     cups_queue.cups.lp("cupsdisable", "-h", cups_queue.server, "film")
     server.start()
     try:
@@ -125,19 +128,29 @@ def test_systemd_unit_verifies() -> None:
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is installed by setup.sh test"
     unit = (REPO / "systemd" / "printserver.service").read_text()
-    for setting in ("ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes",
-                    "StateDirectory=printserver", "Restart=on-failure", "User=printserver",
-                    "After=network-online.target cups.service"):
+    for setting in (
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "StateDirectory=printserver",
+        "Restart=on-failure",
+        "User=printserver",
+        "After=network-online.target cups.service",
+    ):
         assert setting in unit, setting
     here = Path(shutil.which("printserver") or REPO / ".venv" / "bin" / "printserver")
     copy = Path("/tmp") / f"printserver-verify-{time.monotonic_ns()}" / "printserver.service"
     copy.parent.mkdir()
     try:
         copy.write_text(unit.replace("/opt/printserver/.venv/bin/printserver", str(here)))
-        result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True,
-                                timeout=60)
-        problems = [line for line in (result.stdout + result.stderr).splitlines()
-                    if "printserver.service" in line]
+        result = subprocess.run(
+            [analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60
+        )
+        problems = [
+            line
+            for line in (result.stdout + result.stderr).splitlines()
+            if "printserver.service" in line
+        ]
         assert result.returncode == 0 and not problems, result.stdout + result.stderr
     finally:
         shutil.rmtree(copy.parent)

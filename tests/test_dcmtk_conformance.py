@@ -48,30 +48,70 @@ def _cells(width: int, height: int) -> list[tuple[int, int, int, int]]:
     for row in range(2):
         for column in range(2):
             x0, y0 = margin + column * area_w + inset, margin + row * area_h + inset
-            cells.append((round(x0), round(y0), round(x0 + area_w - 2 * inset),
-                          round(y0 + area_h - 2 * inset)))
+            cells.append(
+                (
+                    round(x0),
+                    round(y0),
+                    round(x0 + area_w - 2 * inset),
+                    round(y0 + area_h - 2 * inset),
+                )
+            )
     return cells
 
 
 def test_dcmprscu_with_every_feature(cups_queue: Any, tmp_path: Path) -> None:
     assert shutil.which("dcmprscu"), "DCMTK must be installed (setup.sh installs it)"
-    printers = (f'[[printers]]\nae_title = "FILM"\ncups_queue = "{cups_queue.queue}"\n'
-                'medium_types = ["PAPER", "BLUE FILM"]\n'
-                'film_destinations = ["MAGAZINE", "PROCESSOR"]\n')
+    printers = (
+        f'[[printers]]\nae_title = "FILM"\ncups_queue = "{cups_queue.queue}"\n'
+        'medium_types = ["PAPER", "BLUE FILM"]\n'
+        'film_destinations = ["MAGAZINE", "PROCESSOR"]\n'
+    )
     cups = f'[cups]\nserver = "{cups_queue.server}"\n'
     running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, cups)))
     try:
         work = tmp_path / "dcmtk"
         work.mkdir()
-        files = [write_ct_like_image(work / f"img{i}.dcm", 200, 160, level=level)
-                 for i, level in enumerate(LEVELS)]
+        files = [
+            write_ct_like_image(work / f"img{i}.dcm", 200, 160, level=level)
+            for i, level in enumerate(LEVELS)
+        ]
         result = print_with_dcmtk(
-            work, files, "127.0.0.1", running.port, "FILM", features=FULL_FEATURES,
-            prepare_args=["--trim", "--request-crop", "--identity", "--illumination", "2000",
-                          "--reflection", "10", "-a", "DCMTK ANNOTATION", "-pd", "-pn", "-pl"],
-            send_args=["--session-print", "--monochrome1", "--copies", "2", "--medium-type",
-                       "PAPER", "--destination", "MAGAZINE", "--priority", "HIGH", "--label",
-                       "DCMTK SESSION", "--owner", "RADIOGRAPHER"],
+            work,
+            files,
+            "127.0.0.1",
+            running.port,
+            "FILM",
+            features=FULL_FEATURES,
+            prepare_args=[
+                "--trim",
+                "--request-crop",
+                "--identity",
+                "--illumination",
+                "2000",
+                "--reflection",
+                "10",
+                "-a",
+                "DCMTK ANNOTATION",
+                "-pd",
+                "-pn",
+                "-pl",
+            ],
+            send_args=[
+                "--session-print",
+                "--monochrome1",
+                "--copies",
+                "2",
+                "--medium-type",
+                "PAPER",
+                "--destination",
+                "MAGAZINE",
+                "--priority",
+                "HIGH",
+                "--label",
+                "DCMTK SESSION",
+                "--owner",
+                "RADIOGRAPHER",
+            ],
             edit_stored=_requested_size_and_reverse,
         )
         assert not result.errors, result.log[-4000:]
@@ -79,21 +119,26 @@ def test_dcmprscu_with_every_feature(cups_queue: Any, tmp_path: Path) -> None:
         assert "Affected SOP Class UID        : PresentationLUTSOPClass" in log
         assert "Requested SOP Class UID       : BasicAnnotationBoxSOPClass" in log
         action = log.index("N-ACTION RQ")
-        assert "BasicFilmSessionSOPClass" in log[action:action + 300]  # --session-print
+        assert "BasicFilmSessionSOPClass" in log[action : action + 300]  # --session-print
         assert "DIMSE Status                  : 0x0000" in log
         (job_file,) = cups_queue.sink.wait_for(1, timeout=60)
         (job,) = wait_for_jobs(running.spool, 1, {"done"})
     finally:
         running.server.stop()
     assert (job.copies, job.priority, job.medium_type, job.destination, job.title) == (
-        2, "HIGH", "PAPER", "MAGAZINE", "DCMTK SESSION")
+        2,
+        "HIGH",
+        "PAPER",
+        "MAGAZINE",
+        "DCMTK SESSION",
+    )
     page = render_gray16(job_file, DPI)[0]
     assert page.shape == (5440, 4480)
     cells = _cells(page.shape[1], page.shape[0])
     means = []
     for x0, y0, x1, y1 in cells:
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-        means.append(float(page[cy - 20:cy + 20, cx - 20:cx + 20].mean()))
+        means.append(float(page[cy - 20 : cy + 20, cx - 20 : cx + 20].mean()))
         # Requested Image Size: 60 mm of image between the two trim lines
         row = page[cy, x0:x1]
         lit = np.flatnonzero(row)
@@ -104,6 +149,8 @@ def test_dcmprscu_with_every_feature(cups_queue: Any, tmp_path: Path) -> None:
     assert means[0] < means[1] < means[2], means
     # ... and Polarity REVERSE on box 4 turns the brightest image dark
     assert means[3] < means[1], means
-    band = page[page.shape[0] - round((MARGIN_MM + BAND_MM) * PER_MM):
-                page.shape[0] - round(MARGIN_MM * PER_MM)]
+    band = page[
+        page.shape[0] - round((MARGIN_MM + BAND_MM) * PER_MM) : page.shape[0]
+        - round(MARGIN_MM * PER_MM)
+    ]
     assert np.count_nonzero(band == 4095) > 2000  # the annotation text, white on black

@@ -32,37 +32,74 @@ def test_luminance_matches_the_standards_table() -> None:
     assert jnd_index(1271.915) == pytest.approx(847.213, abs=1e-3)
 
 
-@pytest.mark.parametrize(("l0", "la", "dmin", "dmax", "p_max", "points"), [
-    (2000, 10, 0.20, 3.00, 255, {0: 3.000, 1: 2.936, 32: 2.104, 64: 1.699, 128: 1.122,
-                                 192: 0.642, 254: 0.207, 255: 0.200}),
-    (2000, 10, 0.20, 3.00, 4095, {0: 3.000, 2048: 1.126, 4095: 0.200}),
-    (150, 0, 0.10, 2.00, 255, {0: 2.000, 1: 1.986, 32: 1.605, 64: 1.301, 128: 0.825,
-                               192: 0.438, 254: 0.105, 255: 0.100}),
-    (150, 0, 0.10, 2.00, 4095, {2048: 0.828}),
-])
-def test_hardcopy_vectors(l0: float, la: float, dmin: float, dmax: float, p_max: int,
-                          points: dict[int, float]) -> None:
+@pytest.mark.parametrize(
+    ("l0", "la", "dmin", "dmax", "p_max", "points"),
+    [
+        (
+            2000,
+            10,
+            0.20,
+            3.00,
+            255,
+            {
+                0: 3.000,
+                1: 2.936,
+                32: 2.104,
+                64: 1.699,
+                128: 1.122,
+                192: 0.642,
+                254: 0.207,
+                255: 0.200,
+            },
+        ),
+        (2000, 10, 0.20, 3.00, 4095, {0: 3.000, 2048: 1.126, 4095: 0.200}),
+        (
+            150,
+            0,
+            0.10,
+            2.00,
+            255,
+            {
+                0: 2.000,
+                1: 1.986,
+                32: 1.605,
+                64: 1.301,
+                128: 0.825,
+                192: 0.438,
+                254: 0.105,
+                255: 0.100,
+            },
+        ),
+        (150, 0, 0.10, 2.00, 4095, {2048: 0.828}),
+    ],
+)
+def test_hardcopy_vectors(
+    l0: float, la: float, dmin: float, dmax: float, p_max: int, points: dict[int, float]
+) -> None:
     p = np.array(list(points), dtype=np.float64)
-    densities = p_value_densities(p, p_max, min_density=dmin, max_density=dmax,
-                                  illumination=l0, reflected_ambient_light=la)
+    densities = p_value_densities(
+        p, p_max, min_density=dmin, max_density=dmax, illumination=l0, reflected_ambient_light=la
+    )
     assert np.allclose(densities, list(points.values()), atol=0.002)
 
 
 def test_every_p_value_is_within_half_a_jnd_of_the_standards_table() -> None:
     """P → density → luminance seen → JND (from Table B): equal P steps are equal JND steps."""
     p = np.arange(4096, dtype=np.float64)
-    densities = p_value_densities(p, 4095, min_density=0.20, max_density=3.00,
-                                  illumination=2000, reflected_ambient_light=10)
-    seen = 10 + 2000 * 10.0 ** -densities
+    densities = p_value_densities(
+        p, 4095, min_density=0.20, max_density=3.00, illumination=2000, reflected_ambient_light=10
+    )
+    seen = 10 + 2000 * 10.0**-densities
     j = _table_jnd(seen)
-    j_min, j_max = _table_jnd(np.array([10 + 2000 * 10 ** -3.0, 10 + 2000 * 10 ** -0.2]))
+    j_min, j_max = _table_jnd(np.array([10 + 2000 * 10**-3.0, 10 + 2000 * 10**-0.2]))
     expected = j_min + p * (j_max - j_min) / 4095
     assert np.max(np.abs(j - expected)) < 0.5
 
 
 def test_lin_od_is_linear_in_density() -> None:
-    tone = ToneScale(0.50, 2.50, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20),
-                     linear_od=True)
+    tone = ToneScale(
+        0.50, 2.50, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20), linear_od=True
+    )
     p = np.arange(4096, dtype=np.float64)
     drive = model_drive(tone, p)
     density = 3.20 - drive / 4095 * 3.00  # the ideal printer curve, read backwards
@@ -89,8 +126,9 @@ def test_a_measured_curve_is_inverted() -> None:
     curve = CharacteristicCurve(tuple(drives), tuple(measured))
     tone = ToneScale(0.20, 3.00, 2000.0, 10.0, curve)
     p = np.arange(0, 4096, 5, dtype=np.float64)
-    wanted = p_value_densities(p, 4095, min_density=0.20, max_density=3.00,
-                               illumination=2000, reflected_ambient_light=10)
+    wanted = p_value_densities(
+        p, 4095, min_density=0.20, max_density=3.00, illumination=2000, reflected_ambient_light=10
+    )
     printed = np.interp(model_drive(tone, p), drives, measured)  # what the printer does
     assert np.max(np.abs(printed - wanted)) < 0.005
 

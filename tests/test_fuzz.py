@@ -90,8 +90,16 @@ STOP_TIMEOUT = 10.0
 ROTATE_AFTER = 40
 """DIMSE requests per association before a new one: each has its own film session."""
 IMPLICIT_LE, EXPLICIT_LE = "1.2.840.10008.1.2", "1.2.840.10008.1.2.1"
-PROPOSED = (fc.GRAY_META, fc.VERIFICATION, fc.COLOR_META, fc.PRESENTATION_LUT,
-            fc.ANNOTATION_BOX, fc.PRINTER, fc.PRINT_JOB, fc.PRINTER_CONFIGURATION)
+PROPOSED = (
+    fc.GRAY_META,
+    fc.VERIFICATION,
+    fc.COLOR_META,
+    fc.PRESENTATION_LUT,
+    fc.ANNOTATION_BOX,
+    fc.PRINTER,
+    fc.PRINT_JOB,
+    fc.PRINTER_CONFIGURATION,
+)
 """Context IDs 1, 3, 5 … with Implicit VR Little Endian, then the same with Explicit VR."""
 
 
@@ -156,8 +164,8 @@ class Wire:
         self._fill(6, deadline)
         pdu_type, _, length = struct.unpack(">BBL", self.buffer[:6])
         self._fill(6 + length, deadline)
-        body = bytes(self.buffer[6:6 + length])
-        del self.buffer[:6 + length]
+        body = bytes(self.buffer[6 : 6 + length])
+        del self.buffer[: 6 + length]
         return pdu_type, body
 
     def finish(self, timeout: float = CLOSE_TIMEOUT) -> tuple[list[int], bool]:
@@ -184,7 +192,7 @@ class Wire:
         while len(data) >= 6:
             pdu_type, _, length = struct.unpack(">BBL", data[:6])
             types.append(pdu_type)
-            data = data[6 + length:]
+            data = data[6 + length :]
         self.close()
         return types, closed
 
@@ -239,8 +247,9 @@ class Association:
         for control, payload in ((1, command), (0, data)):
             if payload is None:
                 continue
-            chunks = [payload[i:i + self.fragment]
-                      for i in range(0, len(payload), self.fragment)] or [b""]
+            chunks = [
+                payload[i : i + self.fragment] for i in range(0, len(payload), self.fragment)
+            ] or [b""]
             for number, chunk in enumerate(chunks):
                 last = 2 if number == len(chunks) - 1 else 0
                 pdus.append(fc.p_data_pdu(fc.pdv(context_id, control | last, chunk)))
@@ -258,8 +267,8 @@ class Association:
                 raise Closed(f"PDU type 0x{pdu_type:02X} instead of P-DATA-TF")
             offset = 0
             while offset + 6 <= len(body):
-                length, context_id, control = struct.unpack(">LBB", body[offset:offset + 6])
-                fragment = body[offset + 6:offset + 4 + length]
+                length, context_id, control = struct.unpack(">LBB", body[offset : offset + 6])
+                fragment = body[offset + 6 : offset + 4 + length]
                 offset += 4 + length
                 if control & 1:
                     command += fragment
@@ -279,8 +288,12 @@ class Association:
             self._answer(cs, context_id)
             return self.receive(max(0.01, deadline - time.monotonic()))
         status = cs.get("Status")
-        return Reply(None if status is None else int(status), str(cs.get("ErrorComment", "")),
-                     cs, bytes(data))
+        return Reply(
+            None if status is None else int(status),
+            str(cs.get("ErrorComment", "")),
+            cs,
+            bytes(data),
+        )
 
     @staticmethod
     def _command(data: bytes) -> Dataset:
@@ -293,26 +306,47 @@ class Association:
         return cs
 
     def _answer(self, request: Dataset, context_id: int) -> None:
-        body = fc.encode([(0x00000002, "UI", str(request.get("AffectedSOPClassUID", ""))),
-                          (0x00000100, "US", int(request.CommandField) | 0x8000),
-                          (0x00000120, "US", int(request.get("MessageID", 0))),
-                          (0x00000800, "US", 0x0101), (0x00000900, "US", 0)],
-                         explicit=False, refs=str)
+        body = fc.encode(
+            [
+                (0x00000002, "UI", str(request.get("AffectedSOPClassUID", ""))),
+                (0x00000100, "US", int(request.CommandField) | 0x8000),
+                (0x00000120, "US", int(request.get("MessageID", 0))),
+                (0x00000800, "US", 0x0101),
+                (0x00000900, "US", 0),
+            ],
+            explicit=False,
+            refs=str,
+        )
         group = struct.pack("<HHLL", 0, 0, 4, len(body))
         self.send_message(context_id, group + body, None)
 
-    def request(self, command_field: int, sop_class: str, instance: str | None, *,
-                context: str, data: bytes | None, explicit: bool = False,
-                action_type: int | None = None, attribute_ids: tuple[int, ...] = (),
-                timeout: float = IO_TIMEOUT) -> Reply:
+    def request(
+        self,
+        command_field: int,
+        sop_class: str,
+        instance: str | None,
+        *,
+        context: str,
+        data: bytes | None,
+        explicit: bool = False,
+        action_type: int | None = None,
+        attribute_ids: tuple[int, ...] = (),
+        timeout: float = IO_TIMEOUT,
+    ) -> Reply:
         self.message_id = self.message_id % 0xFFFF + 1
         extra: fc.Elements = []
         if action_type is not None:
             extra.append((0x00001008, "US", action_type))
         if attribute_ids:
             extra.append((0x00001005, "AT", list(attribute_ids)))
-        command = fc.command_set(command_field, sop_class, self.message_id,
-                                 dataset=data is not None, instance=instance, extra=extra)
+        command = fc.command_set(
+            command_field,
+            sop_class,
+            self.message_id,
+            dataset=data is not None,
+            instance=instance,
+            extra=extra,
+        )
         context_id = self.context(context, explicit)
         if not self.send_message(context_id, command, data):
             raise Closed("the server closed the connection")
@@ -345,8 +379,9 @@ class Association:
 # what the server may answer --------------------------------------------------------------------
 
 
-def status_problem(status: int | None, comment: str, command: int = 0,
-                   sop_class: str = "") -> str | None:
+def status_problem(
+    status: int | None, comment: str, command: int = 0, sop_class: str = ""
+) -> str | None:
     """None when ``status`` is one the server may answer, else what is wrong with it."""
     if status is None:
         return "answer without a Status"
@@ -420,8 +455,7 @@ class Memory:
 # the runs ------------------------------------------------------------------------------------
 
 
-def _must_stop(case: Any, findings: Findings, memory: Memory, alive: Any,
-               deadline: float) -> bool:
+def _must_stop(case: Any, findings: Findings, memory: Memory, alive: Any, deadline: float) -> bool:
     """Out of time or the server gone: the run ends, saying so; else note the case."""
     if time.monotonic() > deadline:
         findings.add("ran out of time", f"stopped before #{case.index} {case.label}")
@@ -433,8 +467,14 @@ def _must_stop(case: Any, findings: Findings, memory: Memory, alive: Any,
     return False
 
 
-def run_pdu_cases(port: int, cases: list[fc.PduCase], findings: Findings, memory: Memory,
-                  alive: Any, deadline: float) -> None:
+def run_pdu_cases(
+    port: int,
+    cases: list[fc.PduCase],
+    findings: Findings,
+    memory: Memory,
+    alive: Any,
+    deadline: float,
+) -> None:
     shared: Association | None = None
     recent: deque[str] = deque(maxlen=12)
     for case in cases:
@@ -451,25 +491,31 @@ def run_pdu_cases(port: int, cases: list[fc.PduCase], findings: Findings, memory
                 types, closed = wire.finish()
                 findings.outcomes["server sent " + ",".join(f"{t:02X}" for t in types[:3])] += 1
                 if "[pinned]" in case.label:
-                    print(f"#{case.index} {case.label}: server sent PDU types {types}, "
-                          f"{'closed' if closed else 'kept the connection'}")
+                    print(
+                        f"#{case.index} {case.label}: server sent PDU types {types}, "
+                        f"{'closed' if closed else 'kept the connection'}"
+                    )
                 if not closed:
-                    findings.add("connection kept open after the peer closed",
-                                 f"#{case.index} {case.label}")
+                    findings.add(
+                        "connection kept open after the peer closed", f"#{case.index} {case.label}"
+                    )
         except Refused as exc:
             findings.outcomes["association refused"] += 1
             if not findings.items.get("a valid A-ASSOCIATE-RQ refused"):
-                findings.add("a valid A-ASSOCIATE-RQ refused",
-                             f"first at #{case.index} ({exc}); the cases before it: "
-                             + " | ".join(recent))
+                findings.add(
+                    "a valid A-ASSOCIATE-RQ refused",
+                    f"first at #{case.index} ({exc}); the cases before it: " + " | ".join(recent),
+                )
         except (Closed, TimeoutError, OSError) as exc:
             findings.add("could not connect or associate", f"#{case.index} {case.label}: {exc}")
         recent.append(f"#{case.index} {case.label[:70]}")
     if shared is not None:
         shared.release()
     if findings.outcomes["association refused"] > 1:
-        findings.add("a valid A-ASSOCIATE-RQ refused",
-                     f"{findings.outcomes['association refused']} cases in all")
+        findings.add(
+            "a valid A-ASSOCIATE-RQ refused",
+            f"{findings.outcomes['association refused']} cases in all",
+        )
 
 
 def _framed(assoc: Association, case: fc.PduCase, findings: Findings) -> Association | None:
@@ -483,8 +529,9 @@ def _framed(assoc: Association, case: fc.PduCase, findings: Findings) -> Associa
             problem = status_problem(reply.status, reply.comment)
             findings.outcomes[f"answer 0x{reply.status or 0:04X}"] += 1
             if problem:
-                findings.add("unexpected status (PDU level)",
-                             f"#{case.index} {case.label}: {problem}")
+                findings.add(
+                    "unexpected status (PDU level)", f"#{case.index} {case.label}: {problem}"
+                )
     except Closed:
         findings.outcomes["association ended"] += 1
         assoc.wire.close()
@@ -528,8 +575,9 @@ class DimseRun:
             return f"2.25.{self.seed}{index:07d}"
         return self.refs.get(name, "2.25.404")
 
-    def _setup(self, what: str, command: int, sop_class: str, context: str,
-               data: fc.Elements) -> Reply:
+    def _setup(
+        self, what: str, command: int, sop_class: str, context: str, data: fc.Elements
+    ) -> Reply:
         assert self.assoc is not None
         encoded = fc.encode(data, explicit=False, refs=lambda name: self._uid(name, 0))
         reply = self.assoc.request(command, sop_class, None, context=context, data=encoded)
@@ -541,20 +589,36 @@ class DimseRun:
         elem = fc.elem
         meta = fc.COLOR_META if case.color else fc.GRAY_META
         if "lut" not in self.refs:
-            reply = self._setup("Presentation LUT", fc.N_CREATE, fc.PRESENTATION_LUT,
-                                fc.PRESENTATION_LUT, [elem("PresentationLUTShape", "IDENTITY")])
+            reply = self._setup(
+                "Presentation LUT",
+                fc.N_CREATE,
+                fc.PRESENTATION_LUT,
+                fc.PRESENTATION_LUT,
+                [elem("PresentationLUTShape", "IDENTITY")],
+            )
             self.refs["lut"] = str(reply.command.AffectedSOPInstanceUID)
         if "session" not in self.refs:
-            reply = self._setup("Film Session", fc.N_CREATE, fc.FILM_SESSION, meta,
-                                [elem("FilmSessionLabel", "FUZZ")])
+            reply = self._setup(
+                "Film Session",
+                fc.N_CREATE,
+                fc.FILM_SESSION,
+                meta,
+                [elem("FilmSessionLabel", "FUZZ")],
+            )
             self.refs["session"] = str(reply.command.AffectedSOPInstanceUID)
         if case.needs == "film_box" and "film_box" not in self.refs:
-            reference = [elem("ReferencedSOPClassUID", fc.FILM_SESSION),
-                         elem("ReferencedSOPInstanceUID", fc.Ref("session"))]
-            data = fc.sorted_elements([
-                elem("ImageDisplayFormat", "STANDARD\\2,2"), elem("FilmSizeID", "8INX10IN"),
-                elem("AnnotationDisplayFormatID", "LABEL"),
-                elem("ReferencedFilmSessionSequence", fc.Seq((reference,)))])
+            reference = [
+                elem("ReferencedSOPClassUID", fc.FILM_SESSION),
+                elem("ReferencedSOPInstanceUID", fc.Ref("session")),
+            ]
+            data = fc.sorted_elements(
+                [
+                    elem("ImageDisplayFormat", "STANDARD\\2,2"),
+                    elem("FilmSizeID", "8INX10IN"),
+                    elem("AnnotationDisplayFormatID", "LABEL"),
+                    elem("ReferencedFilmSessionSequence", fc.Seq((reference,))),
+                ]
+            )
             reply = self._setup("Film Box", fc.N_CREATE, fc.FILM_BOX, meta, data)
             self.refs["film_box"] = str(reply.command.AffectedSOPInstanceUID)
             created = decode(reply.data)
@@ -565,8 +629,12 @@ class DimseRun:
 
     def run(self, case: fc.DimseCase) -> None:
         key = (case.printer, case.color)
-        if self.assoc is None or key != self.key or case.needs == "fresh" or \
-                self.used >= ROTATE_AFTER:
+        if (
+            self.assoc is None
+            or key != self.key
+            or case.needs == "fresh"
+            or self.used >= ROTATE_AFTER
+        ):
             self._connect(*key)
         assert self.assoc is not None
         self.used += 1
@@ -577,44 +645,70 @@ class DimseRun:
             return self._uid(name, case.index)
 
         target = case.target
-        instance = None if target == fc.Ref("none") else (
-            refs(target.name) if isinstance(target, fc.Ref) else target)
-        data = None if case.data is None else fc.encode(case.data, explicit=case.explicit,
-                                                        refs=refs)
+        instance = (
+            None
+            if target == fc.Ref("none")
+            else (refs(target.name) if isinstance(target, fc.Ref) else target)
+        )
+        data = (
+            None if case.data is None else fc.encode(case.data, explicit=case.explicit, refs=refs)
+        )
         if case.command in (fc.N_GET, fc.N_ACTION, fc.N_DELETE):
             data = None
         context = case.context
         if context == "meta":
             context = fc.COLOR_META if case.color else fc.GRAY_META
-        reply = self.assoc.request(case.command, case.sop_class, instance, context=context,
-                                   data=data, explicit=case.explicit,
-                                   action_type=case.action_type, attribute_ids=case.attribute_ids)
+        reply = self.assoc.request(
+            case.command,
+            case.sop_class,
+            instance,
+            context=context,
+            data=data,
+            explicit=case.explicit,
+            action_type=case.action_type,
+            attribute_ids=case.attribute_ids,
+        )
         self.answered[reply.status if reply.status is not None else -1] += 1
         if "[pinned]" in case.label:
             print(f"#{case.index} {case.label}: 0x{reply.status or 0:04X} {reply.comment!r}")
         problem = status_problem(reply.status, reply.comment, case.command, case.sop_class)
         if problem:
-            sent = "" if data is None else (
-                f" | data set ({'explicit' if case.explicit else 'implicit'} VR LE, "
-                f"{len(data)} bytes): {data[:160].hex()}{'…' if len(data) > 160 else ''}")
-            self.findings.add("unexpected status",
-                              f"#{case.index} {case.label}: {problem}{sent}")
-        ok = reply.status is not None and (reply.status == 0 or 0xB000 <= reply.status <= 0xBFFF
-                                           or reply.status in (0x0001, 0x0116))
+            sent = (
+                ""
+                if data is None
+                else (
+                    f" | data set ({'explicit' if case.explicit else 'implicit'} VR LE, "
+                    f"{len(data)} bytes): {data[:160].hex()}{'…' if len(data) > 160 else ''}"
+                )
+            )
+            self.findings.add("unexpected status", f"#{case.index} {case.label}: {problem}{sent}")
+        ok = reply.status is not None and (
+            reply.status == 0
+            or 0xB000 <= reply.status <= 0xBFFF
+            or reply.status in (0x0001, 0x0116)
+        )
         if ok and case.command == fc.N_DELETE:
             for name in case.affects:
                 for key_name in [k for k in self.refs if k.startswith(name)]:
                     del self.refs[key_name]
             if "film_box" in case.affects:
-                for key_name in [k for k in self.refs if k.startswith(("image_box",
-                                                                        "annotation_box"))]:
+                for key_name in [
+                    k for k in self.refs if k.startswith(("image_box", "annotation_box"))
+                ]:
                     del self.refs[key_name]
         elif ok and case.command == fc.N_CREATE and case.affects:
             self.refs[case.affects[0]] = str(reply.command.get("AffectedSOPInstanceUID", ""))
 
 
-def run_dimse_cases(port: int, cases: list[fc.DimseCase], findings: Findings, memory: Memory,
-                    alive: Any, deadline: float, seed: int) -> Counter[int]:
+def run_dimse_cases(
+    port: int,
+    cases: list[fc.DimseCase],
+    findings: Findings,
+    memory: Memory,
+    alive: Any,
+    deadline: float,
+    seed: int,
+) -> Counter[int]:
     run = DimseRun(port, findings, seed)
     for case in cases:
         if _must_stop(case, findings, memory, alive, deadline):
@@ -625,8 +719,9 @@ def run_dimse_cases(port: int, cases: list[fc.DimseCase], findings: Findings, me
             findings.add("no answer", f"#{case.index} {case.label}")
             run._drop()
         except Closed as exc:
-            findings.add("association ended instead of an answer",
-                         f"#{case.index} {case.label}: {exc}")
+            findings.add(
+                "association ended instead of an answer", f"#{case.index} {case.label}: {exc}"
+            )
             run._drop()
         except SetupRefused as exc:
             findings.add("valid set-up refused", f"before #{case.index}: {exc}")
@@ -664,15 +759,22 @@ def tracebacks(log: str) -> list[tuple[str, str, str, bool]]:
             logger, message = "uncaught in a thread", line
         if line.startswith("Traceback (most recent call last):"):
             frames, index = [], index + 1
-            while index < len(lines) and (lines[index].startswith((" ", "\t"))
-                                          or not lines[index].strip()):
+            while index < len(lines) and (
+                lines[index].startswith((" ", "\t")) or not lines[index].strip()
+            ):
                 if lines[index].lstrip().startswith('File "'):
                     frames.append(lines[index].strip())
                 index += 1
             exception = lines[index] if index < len(lines) else ""
             raised_here = bool(frames) and frames[-1].startswith(f'File "{package}')
-            found.append((logger, message[:160], exception[:200],
-                          logger.startswith("printserver") or raised_here))
+            found.append(
+                (
+                    logger,
+                    message[:160],
+                    exception[:200],
+                    logger.startswith("printserver") or raised_here,
+                )
+            )
         index += 1
     return found
 
@@ -686,7 +788,7 @@ def program_text(document: bytes) -> str:
     """The PostScript of a film without its binary image data (skipped as DSC counts it)."""
     parts, position = [], 0
     while (begin := BEGIN_DATA.search(document, position)) is not None:
-        parts.append(document[position:begin.end()])
+        parts.append(document[position : begin.end()])
         position = begin.end() + int(begin.group(1))
     parts.append(document[position:])
     return b"".join(parts).decode("latin-1")
@@ -716,8 +818,9 @@ def postscript_problems(document: bytes) -> list[str]:
     program = program_text(document)
     lines = program.splitlines()
     problems = []
-    if [line for line in lines if line.startswith("%%EOF")] != ["%%EOF"] or \
-            program.rstrip().splitlines()[-1:] != ["%%EOF"]:
+    if [line for line in lines if line.startswith("%%EOF")] != [
+        "%%EOF"
+    ] or program.rstrip().splitlines()[-1:] != ["%%EOF"]:
         problems.append("not exactly one %%EOF, at the end")
     declared = [line.split(":", 1)[1].strip() for line in lines if line.startswith("%%Pages:")]
     pages = sum(line.startswith("%%Page:") for line in lines)
@@ -741,7 +844,8 @@ def fuzz_server(tmp_path: Path) -> Iterator[ServerProcess]:
         "dpi = 100\nstrict = true\n"
     )
     text = config_text(tmp_path / "spool", port, printers).replace(
-        'log_level = "DEBUG"', 'log_level = "INFO"')
+        'log_level = "DEBUG"', 'log_level = "INFO"'
+    )
     config = tmp_path / "printserver.toml"
     config.write_text(text)
     server = ServerProcess(config, port, tmp_path, tmp_path / "server.log")
@@ -781,20 +885,29 @@ def _idle_connections_leave_room(port: int, findings: Findings) -> None:
             wire.close()
 
 
-def _check_after(server: ServerProcess, tmp_path: Path, findings: Findings, memory: Memory,
-                 answered: Counter[int] | None) -> None:
+def _check_after(
+    server: ServerProcess,
+    tmp_path: Path,
+    findings: Findings,
+    memory: Memory,
+    answered: Counter[int] | None,
+) -> None:
     """Alive, bounded memory, a real film prints, a prompt stop, no traceback of ours."""
     process = server.process
     assert process is not None
     if process.poll() is not None:
         findings.add("server process died", f"exit code {process.returncode} {memory.killed}")
     else:
-        print(f"VmRSS: baseline {memory.baseline // 1024} MB, sampled peak "
-              f"{memory.peak // 1024} MB, now {rss_kb(process.pid) // 1024} MB, VmHWM "
-              f"{peak_rss_kb(process.pid) // 1024} MB")
+        print(
+            f"VmRSS: baseline {memory.baseline // 1024} MB, sampled peak "
+            f"{memory.peak // 1024} MB, now {rss_kb(process.pid) // 1024} MB, VmHWM "
+            f"{peak_rss_kb(process.pid) // 1024} MB"
+        )
         if memory.growth_mb > RSS_GROWTH_MB:
-            findings.add("memory grew too much",
-                         f"{memory.growth_mb:.0f} MB over the baseline (bound {RSS_GROWTH_MB})")
+            findings.add(
+                "memory grew too much",
+                f"{memory.growth_mb:.0f} MB over the baseline (bound {RSS_GROWTH_MB})",
+            )
         try:
             client = PrintClient(server.port)
             if not client.established:
@@ -811,32 +924,43 @@ def _check_after(server: ServerProcess, tmp_path: Path, findings: Findings, memo
         try:
             process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            findings.add("SIGTERM did not stop the server",
-                         f"still running {STOP_TIMEOUT:g} s after SIGTERM")
+            findings.add(
+                "SIGTERM did not stop the server", f"still running {STOP_TIMEOUT:g} s after SIGTERM"
+            )
             process.kill()
             process.wait(5)
     if memory.killed:
         findings.add("killed for memory", memory.killed)
-    films = sorted((tmp_path / "fuzz-output").glob("*.ps")) + sorted(
-        (tmp_path / "strict-output").glob("*.ps")) + sorted((tmp_path / "output").glob("*.ps"))
+    films = (
+        sorted((tmp_path / "fuzz-output").glob("*.ps"))
+        + sorted((tmp_path / "strict-output").glob("*.ps"))
+        + sorted((tmp_path / "output").glob("*.ps"))
+    )
     for film in films:
         for problem in postscript_problems(film.read_bytes()):
             findings.add("PostScript broken by an input", f"{film.name}: {problem}")
     print(f"{len(films)} films checked for DSC structure and code outside strings")
     traces = tracebacks(server.log.read_text(errors="replace"))
-    library = Counter(f"{logger}: {re.sub(r'0x[0-9a-fA-F]+|[0-9]+', 'N', exception)}"
-                      for logger, _, exception, ours in traces if not ours)
+    library = Counter(
+        f"{logger}: {re.sub(r'0x[0-9a-fA-F]+|[0-9]+', 'N', exception)}"
+        for logger, _, exception, ours in traces
+        if not ours
+    )
     if library:
         print("tracebacks of other modules in the log (not asserted):")
         for line, count in library.most_common(20):
             print(f"    {count} x {line}")
     for (logger, message, exception), count in Counter(
-            trace[:3] for trace in traces if trace[3]).items():
-        findings.add("traceback of printserver in the log",
-                     f"{count} x {logger}: {message} -> {exception}")
+        trace[:3] for trace in traces if trace[3]
+    ).items():
+        findings.add(
+            "traceback of printserver in the log", f"{count} x {logger}: {message} -> {exception}"
+        )
     if answered is not None:
-        print("DIMSE statuses:", ", ".join(f"0x{code:04X} x {count}"
-                                           for code, count in sorted(answered.items())))
+        print(
+            "DIMSE statuses:",
+            ", ".join(f"0x{code:04X} x {count}" for code, count in sorted(answered.items())),
+        )
     if findings.outcomes:
         print("outcomes:", ", ".join(f"{k} x {v}" for k, v in findings.outcomes.most_common()))
 
@@ -874,8 +998,14 @@ def test_fuzzed_pdus_leave_the_server_serving(fuzz_server: ServerProcess, tmp_pa
     assert process is not None
     started = time.monotonic()
     with Memory(process.pid, baseline) as memory:
-        run_pdu_cases(fuzz_server.port, cases, findings, memory,
-                      lambda: process.poll() is None, started + 30 + len(cases) * 0.1)
+        run_pdu_cases(
+            fuzz_server.port,
+            cases,
+            findings,
+            memory,
+            lambda: process.poll() is None,
+            started + 30 + len(cases) * 0.1,
+        )
         if process.poll() is None:
             _idle_connections_leave_room(fuzz_server.port, findings)
     print(f"{len(cases)} PDU cases in {time.monotonic() - started:.1f} s")
@@ -883,8 +1013,9 @@ def test_fuzzed_pdus_leave_the_server_serving(fuzz_server: ServerProcess, tmp_pa
     assert not findings.items, f"seed {SEED}, {len(cases)} PDU cases:\n{findings.report()}"
 
 
-def test_fuzzed_print_requests_get_documented_answers(fuzz_server: ServerProcess,
-                                                      tmp_path: Path) -> None:
+def test_fuzzed_print_requests_get_documented_answers(
+    fuzz_server: ServerProcess, tmp_path: Path
+) -> None:
     cases = dimse_inputs()
     print(f"\nfuzz seed {SEED}: {len(cases)} DIMSE-level cases")
     baseline = _warm_up(fuzz_server)
@@ -893,9 +1024,15 @@ def test_fuzzed_print_requests_get_documented_answers(fuzz_server: ServerProcess
     assert process is not None
     started = time.monotonic()
     with Memory(process.pid, baseline) as memory:
-        answered = run_dimse_cases(fuzz_server.port, cases, findings, memory,
-                                   lambda: process.poll() is None,
-                                   started + 30 + len(cases) * 0.1, SEED)
+        answered = run_dimse_cases(
+            fuzz_server.port,
+            cases,
+            findings,
+            memory,
+            lambda: process.poll() is None,
+            started + 30 + len(cases) * 0.1,
+            SEED,
+        )
     print(f"{len(cases)} DIMSE cases in {time.monotonic() - started:.1f} s")
     _check_after(fuzz_server, tmp_path, findings, memory, answered)
     assert not findings.items, f"seed {SEED}, {len(cases)} DIMSE cases:\n{findings.report()}"

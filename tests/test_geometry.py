@@ -25,27 +25,34 @@ MARGIN, SPACING = 4.0, 3.0
 FILM = (203.2, 254.0)  # 8INX10IN portrait, mm
 
 
-def _expected(fractions: list[tuple[float, float, float, float]], film: tuple[float, float]
-              ) -> list[tuple[int, int, int, int]]:
+def _expected(
+    fractions: list[tuple[float, float, float, float]], film: tuple[float, float]
+) -> list[tuple[int, int, int, int]]:
     """Pixel rectangles (x0, y0, x1, y1 exclusive) of boxes given as fractions of the area."""
     area_w, area_h = (film[0] - 2 * MARGIN) * PX, (film[1] - 2 * MARGIN) * PX
     inset = SPACING / 2 * PX
     rects = []
     for x, y, w, h in fractions:
-        rects.append((round(MARGIN * PX + x * area_w + inset),
-                      round(MARGIN * PX + y * area_h + inset),
-                      round(MARGIN * PX + (x + w) * area_w - inset),
-                      round(MARGIN * PX + (y + h) * area_h - inset)))
+        rects.append(
+            (
+                round(MARGIN * PX + x * area_w + inset),
+                round(MARGIN * PX + y * area_h + inset),
+                round(MARGIN * PX + (x + w) * area_w - inset),
+                round(MARGIN * PX + (y + h) * area_h - inset),
+            )
+        )
     return rects
 
 
 def _grid(rows: list[int]) -> list[tuple[float, float, float, float]]:
-    return [(c / n, r / len(rows), 1 / n, 1 / len(rows))
-            for r, n in enumerate(rows) for c in range(n)]
+    return [
+        (c / n, r / len(rows), 1 / n, 1 / len(rows)) for r, n in enumerate(rows) for c in range(n)
+    ]
 
 
-def _slides(frame: tuple[float, float], film: tuple[float, float]
-            ) -> list[tuple[float, float, float, float]]:
+def _slides(
+    frame: tuple[float, float], film: tuple[float, float]
+) -> list[tuple[float, float, float, float]]:
     area_w, area_h = film[0] - 2 * MARGIN, film[1] - 2 * MARGIN
     columns, rows = int(area_w // 50), int(area_h // 50)
     left, top = (area_w - columns * 50) / 2, (area_h - rows * 50) / 2
@@ -70,11 +77,17 @@ CASES = {
 
 @pytest.mark.parametrize("display_format", list(CASES))
 def test_each_layout_lands_where_the_geometry_says(
-        server: InProcessServer, tmp_path: Path, display_format: str) -> None:
+    server: InProcessServer, tmp_path: Path, display_format: str
+) -> None:
     client = PrintClient(server.port)
     _, session = client.session()
-    status, box, reply = client.film_box(session, display_format, FilmSizeID="8INX10IN",
-                                         BorderDensity="BLACK", EmptyImageDensity="WHITE")
+    status, box, reply = client.film_box(
+        session,
+        display_format,
+        FilmSizeID="8INX10IN",
+        BorderDensity="BLACK",
+        EmptyImageDensity="WHITE",
+    )
     assert status == 0, hex(status)
     expected = _expected(CASES[display_format], FILM)
     assert len(box_uids(reply)) == len(expected)
@@ -84,8 +97,10 @@ def test_each_layout_lands_where_the_geometry_says(
     found = bounding_boxes(page == 4095)
     assert len(found) == len(expected)
     for rect in expected:  # each expected box has a white rectangle within one pixel
-        assert any(all(abs(a - b) <= 1 for a, b in zip(rect, got, strict=True))
-                   for got in found), (rect, found)
+        assert any(all(abs(a - b) <= 1 for a, b in zip(rect, got, strict=True)) for got in found), (
+            rect,
+            found,
+        )
 
 
 def test_true_size_ct_measures_right_on_the_film(server: InProcessServer, tmp_path: Path) -> None:
@@ -94,8 +109,9 @@ def test_true_size_ct_measures_right_on_the_film(server: InProcessServer, tmp_pa
     image[:, 0] = image[:, -1] = 4095  # bright first and last columns
     client = PrintClient(server.port)
     _, session = client.session()
-    _, box, reply = client.film_box(session, FilmSizeID="17INX17IN", MagnificationType="BILINEAR",
-                                    BorderDensity="BLACK")
+    _, box, reply = client.film_box(
+        session, FilmSizeID="17INX17IN", MagnificationType="BILINEAR", BorderDensity="BLACK"
+    )
     assert client.gray(box_uids(reply)[0], 1, image, RequestedImageSize="358.4").Status == 0
     assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
     client.release()

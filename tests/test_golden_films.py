@@ -34,7 +34,7 @@ def _expected_density(p: float, dmin: float, dmax: float, l0: float, la: float) 
     def j_of(seen: float) -> float:
         return float(np.interp(np.log10(seen), log_l, jnd))
 
-    j_lo, j_hi = j_of(la + l0 * 10 ** -dmax), j_of(la + l0 * 10 ** -dmin)
+    j_lo, j_hi = j_of(la + l0 * 10**-dmax), j_of(la + l0 * 10**-dmin)
     seen = 10 ** float(np.interp(j_lo + p / 4095 * (j_hi - j_lo), jnd, log_l))
     return float(-np.log10((seen - la) / l0))
 
@@ -64,36 +64,57 @@ def _centres(page: np.ndarray, columns: int, rows: int) -> list[float]:
         for column in range(columns):
             x = int(margin + (column + 0.5) * cell_w)
             y = int(margin + (row + 0.5) * cell_h)
-            values.append(float(page[y - 8:y + 8, x - 8:x + 8].mean()))
+            values.append(float(page[y - 8 : y + 8, x - 8 : x + 8].mean()))
     return values
 
 
 FLAT = (0, 1000, 2500, 4095)
 
 
-@pytest.mark.parametrize(("name", "session", "film_box", "reverse", "lut", "densities"), [
-    ("film identity", {}, {}, (), None, (0.20, 3.20, 2000, 10)),
-    ("film reverse", {}, {}, (2, 3), "IDENTITY", (0.20, 3.20, 2000, 10)),
-    ("film narrow range", {}, {"MinDensity": 50, "MaxDensity": 250, "Illumination": 3000,
-                               "ReflectedAmbientLight": 40}, (), None, (0.50, 2.50, 3000, 40)),
-    ("paper", {"MediumType": "PAPER"}, {"MaxDensity": 200}, (), None, (0.20, 2.00, 150, 0)),
-    ("lin od", {}, {"MinDensity": 50, "MaxDensity": 250}, (), "LIN OD", None),
-])
-def test_golden_film(server: InProcessServer, tmp_path: Path, name: str, session: dict,
-                     film_box: dict, reverse: tuple[int, ...], lut: str | None,
-                     densities: tuple[float, float, float, float] | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "session", "film_box", "reverse", "lut", "densities"),
+    [
+        ("film identity", {}, {}, (), None, (0.20, 3.20, 2000, 10)),
+        ("film reverse", {}, {}, (2, 3), "IDENTITY", (0.20, 3.20, 2000, 10)),
+        (
+            "film narrow range",
+            {},
+            {
+                "MinDensity": 50,
+                "MaxDensity": 250,
+                "Illumination": 3000,
+                "ReflectedAmbientLight": 40,
+            },
+            (),
+            None,
+            (0.50, 2.50, 3000, 40),
+        ),
+        ("paper", {"MediumType": "PAPER"}, {"MaxDensity": 200}, (), None, (0.20, 2.00, 150, 0)),
+        ("lin od", {}, {"MinDensity": 50, "MaxDensity": 250}, (), "LIN OD", None),
+    ],
+)
+def test_golden_film(
+    server: InProcessServer,
+    tmp_path: Path,
+    name: str,
+    session: dict,
+    film_box: dict,
+    reverse: tuple[int, ...],
+    lut: str | None,
+    densities: tuple[float, float, float, float] | None,
+) -> None:
     client = PrintClient(server.port)
     attrs = dict(film_box)
     if lut:
         attrs["ReferencedPresentationLUTSequence"] = [_lut(client, lut)]
     _, session_uid = client.session(**session)
-    status, box, reply = client.film_box(session_uid, "STANDARD\\2,2", FilmSizeID="8INX10IN",
-                                         **attrs)
+    status, box, reply = client.film_box(
+        session_uid, "STANDARD\\2,2", FilmSizeID="8INX10IN", **attrs
+    )
     assert status == 0, hex(status)
     for position, (uid, level) in enumerate(zip(box_uids(reply), FLAT, strict=True), 1):
         extra = {"Polarity": "REVERSE"} if position in reverse else {}
-        assert client.gray(uid, position, np.full((40, 30), level, np.uint16),
-                           **extra).Status == 0
+        assert client.gray(uid, position, np.full((40, 30), level, np.uint16), **extra).Status == 0
     assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
     client.release()
     page = render_gray16(output_files(tmp_path / "output", 1)[0], DPI)[0]
@@ -112,8 +133,13 @@ def test_golden_film(server: InProcessServer, tmp_path: Path, name: str, session
 def test_border_and_empty_densities(server: InProcessServer, tmp_path: Path) -> None:
     client = PrintClient(server.port)
     _, session = client.session()
-    _, box, _ = client.film_box(session, "STANDARD\\2,1", FilmSizeID="8INX10IN",
-                                BorderDensity="150", EmptyImageDensity="WHITE")
+    _, box, _ = client.film_box(
+        session,
+        "STANDARD\\2,1",
+        FilmSizeID="8INX10IN",
+        BorderDensity="150",
+        EmptyImageDensity="WHITE",
+    )
     assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0xB603
     client.release()
     page = render_gray16(output_files(tmp_path / "output", 1)[0], DPI)[0]
@@ -122,7 +148,8 @@ def test_border_and_empty_densities(server: InProcessServer, tmp_path: Path) -> 
 
 
 def test_every_p_value_reaches_the_postscript_rounded_once(
-        server: InProcessServer, tmp_path: Path) -> None:
+    server: InProcessServer, tmp_path: Path
+) -> None:
     ramp = np.arange(4096, dtype=np.uint16).reshape(64, 64)
     client = PrintClient(server.port)
     _, session = client.session()
@@ -132,7 +159,7 @@ def test_every_p_value_reaches_the_postscript_rounded_once(
     client.release()
     page = render_gray16(output_files(tmp_path / "output", 1)[0], DPI)[0]
     top, left = page.shape[0] // 2 - 32, page.shape[1] // 2 - 32
-    printed = page[top:top + 64, left:left + 64].astype(int)
+    printed = page[top : top + 64, left : left + 64].astype(int)
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
     model = np.rint(model_drive(tone, ramp.astype(float))).astype(int)
     assert np.abs(printed - model).max() <= 1
@@ -146,17 +173,32 @@ def test_ghostscript_renders_a_colour_film_bit_for_bit(tmp_path: Path) -> None:
     from printserver.postscript import PageSpec, write_postscript
 
     rng = np.random.default_rng(7)
-    images = {i + 1: SheetImage(rng.integers(0, 256, (90, 70, 3), dtype=np.uint8), 8,
-                                magnification=kernel)
-              for i, kernel in enumerate(("REPLICATE", "BILINEAR", "CUBIC", "NONE"))}
+    images = {
+        i + 1: SheetImage(
+            rng.integers(0, 256, (90, 70, 3), dtype=np.uint8), 8, magnification=kernel
+        )
+        for i, kernel in enumerate(("REPLICATE", "BILINEAR", "CUBIC", "NONE"))
+    }
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
-    sheet = FilmSheet(width_mm=101.6, height_mm=127.0, dpi=DPI, boxes=boxes, images=images,
-                      border=2000, empty=4095, color=True, trim=True)
+    sheet = FilmSheet(
+        width_mm=101.6,
+        height_mm=127.0,
+        dpi=DPI,
+        boxes=boxes,
+        images=images,
+        border=2000,
+        empty=4095,
+        color=True,
+        trim=True,
+    )
     raster = render_sheet(sheet)
     path = tmp_path / "colour.ps"
     with open(path, "wb") as out:
-        write_postscript(out, [PageSpec(sheet.width_px, sheet.height_px, DPI, "Custom",
-                                        lambda: raster, color=True)], title="colour")
+        write_postscript(
+            out,
+            [PageSpec(sheet.width_px, sheet.height_px, DPI, "Custom", lambda: raster, color=True)],
+            title="colour",
+        )
     (page,) = render_rgb8(path, DPI)
     assert page.shape == raster.shape
     assert np.array_equal(page, raster), f"{np.count_nonzero(page != raster)} samples differ"
@@ -184,9 +226,14 @@ def test_lin_od_dcmtk_reading_puts_max_density_at_the_highest_value(tmp_path: Pa
         client = PrintClient(running.port)
         lut = _lut(client, "LIN OD")
         _, session = client.session()
-        _, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN",
-                                        MinDensity=50, MaxDensity=250,
-                                        ReferencedPresentationLUTSequence=[lut])
+        _, box, reply = client.film_box(
+            session,
+            "STANDARD\\2,2",
+            FilmSizeID="8INX10IN",
+            MinDensity=50,
+            MaxDensity=250,
+            ReferencedPresentationLUTSequence=[lut],
+        )
         for position, (uid, level) in enumerate(zip(box_uids(reply), FLAT, strict=True), 1):
             assert client.gray(uid, position, np.full((40, 30), level, np.uint16)).Status == 0
         assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0

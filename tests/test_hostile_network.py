@@ -47,8 +47,11 @@ def fast_server(tmp_path: Path) -> Iterator[InProcessServer]:
 def _process(tmp_path: Path, server_extra: str = "") -> ServerProcess:
     port = free_port()
     output = tmp_path / "output"
-    text = config_text(tmp_path / "spool", port,
-                       f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n')
+    text = config_text(
+        tmp_path / "spool",
+        port,
+        f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n',
+    )
     text = text.replace('log_level = "DEBUG"', 'log_level = "INFO"')
     if server_extra:
         text = text.replace("[spool]\n", f"{server_extra}\n[spool]\n", 1)
@@ -92,7 +95,8 @@ def test_connect_close_cycles_leave_every_slot_free(tmp_path: Path) -> None:
 
 
 def test_idle_and_half_open_sockets_hold_no_slot_and_are_cut_off(
-        fast_server: InProcessServer, tmp_path: Path) -> None:
+    fast_server: InProcessServer, tmp_path: Path
+) -> None:
     """Acceptance: 20 attacker sockets against 10 slots; a film still prints within 5 s."""
     port = fast_server.port
     rq = peer.associate_rq()
@@ -117,7 +121,8 @@ def test_idle_and_half_open_sockets_hold_no_slot_and_are_cut_off(
 
 
 def test_an_idle_association_is_aborted_after_the_network_timeout(
-        fast_server: InProcessServer) -> None:
+    fast_server: InProcessServer,
+) -> None:
     sock = peer.connect(fast_server.port)
     sock.sendall(peer.associate_rq())
     reply = peer.read_pdu(sock)
@@ -171,7 +176,7 @@ def test_idle_connections_cost_no_cpu(tmp_path: Path) -> None:
 def _advertised_max_length(ac_body: bytes) -> int:
     """Maximum Length Received (PS3.8 D.1) from an A-ASSOCIATE-AC's user information."""
     at = ac_body.index(b"\x51\x00\x00\x04")
-    return int(struct.unpack(">L", ac_body[at + 4:at + 8])[0])
+    return int(struct.unpack(">L", ac_body[at + 4 : at + 8])[0])
 
 
 def _stream_until_closed(sock: socket.socket, total: int) -> int:
@@ -187,8 +192,7 @@ def _stream_until_closed(sock: socket.socket, total: int) -> int:
     return sent
 
 
-def _claim_4_gb(tmp_path: Path, server_extra: str,
-                begin: Callable[[socket.socket], int]) -> None:
+def _claim_4_gb(tmp_path: Path, server_extra: str, begin: Callable[[socket.socket], int]) -> None:
     """``begin`` on a fresh connection, then a PDU header claiming 4 GB and 256 MB streamed
     behind it: the server must cut the connection early and its RSS must barely move."""
     server = _process(tmp_path, server_extra)
@@ -349,7 +353,8 @@ def test_a_peer_asking_for_tiny_pdus_is_rejected(fast_server: InProcessServer) -
 
 
 def test_a_huge_data_set_on_a_request_other_than_n_set_is_answered(
-        fast_server: InProcessServer) -> None:
+    fast_server: InProcessServer,
+) -> None:
     """Only an N-SET carries pixels; a 2 MiB Film Session N-CREATE is refused unread."""
     client = PrintClient(fast_server.port)
     ds = Dataset()
@@ -389,8 +394,9 @@ def test_an_unknown_sop_class_is_answered_not_aborted(fast_server: InProcessServ
     client = PrintClient(fast_server.port)
     ds = Dataset()
     ds.ImageBoxPosition = 1
-    status, _ = client.assoc.send_n_set(ds, "1.2.3.4", "1.2.3.4.5",
-                                        meta_uid=client.meta, msg_id=client.msg())
+    status, _ = client.assoc.send_n_set(
+        ds, "1.2.3.4", "1.2.3.4.5", meta_uid=client.meta, msg_id=client.msg()
+    )
     assert status.Status == 0x0118
     assert client.established
     assert client.flat_film(900).Status == 0
@@ -398,12 +404,15 @@ def test_an_unknown_sop_class_is_answered_not_aborted(fast_server: InProcessServ
 
 
 def test_a_malformed_abort_or_release_ends_only_its_own_connection(
-        fast_server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast_server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     died: list[str] = []
     monkeypatch.setattr(threading, "excepthook", lambda args: died.append(repr(args.exc_value)))
-    for bad in (peer.pdu_header(0x07, 4) + bytes([0, 0, 3, 0]),   # A-ABORT source 3
-                peer.pdu_header(0x07, 4) + bytes([0, 0, 2, 9]),   # provider reason 9
-                peer.pdu_header(0x05, 4) + b"\x00" * 4):          # A-RELEASE-RQ, fine
+    for bad in (
+        peer.pdu_header(0x07, 4) + bytes([0, 0, 3, 0]),  # A-ABORT source 3
+        peer.pdu_header(0x07, 4) + bytes([0, 0, 2, 9]),  # provider reason 9
+        peer.pdu_header(0x05, 4) + b"\x00" * 4,
+    ):  # A-RELEASE-RQ, fine
         sock = peer.connect(fast_server.port)
         sock.sendall(peer.associate_rq())
         reply = peer.read_pdu(sock)

@@ -35,19 +35,30 @@ SOURCES = ("pyproject.toml", "README.md", "printserver", "layouts")
 def test_every_package_is_shipped() -> None:
     """pyproject.toml lists the packages by hand (find cannot see a mapped one): keep it whole."""
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
-        "setuptools"]
-    on_disk = {".".join(init.parent.relative_to(REPO).parts)
-               for init in (REPO / "printserver").rglob("__init__.py")}
+        "setuptools"
+    ]
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for init in (REPO / "printserver").rglob("__init__.py")
+    }
     missing = sorted(on_disk - set(setuptools["packages"]))
     assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
     assert set(setuptools["packages"]) == on_disk | {"printserver.layouts"}
     assert setuptools["package-dir"] == {"printserver.layouts": "layouts"}
 
 
-def _run(command: list[str | Path], cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([str(part) for part in command], capture_output=True, text=True,
-                          timeout=300, check=False, cwd=cwd, env=env)
+def _run(
+    command: list[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> str:
+    done = subprocess.run(
+        [str(part) for part in command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -85,23 +96,49 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source])
     (wheel,) = dist.glob("printserver-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"printserver/layouts/1.toml", "printserver/layouts/2.toml",
-            "printserver/layouts/3.toml"} <= set(names), names
+    assert {
+        "printserver/layouts/1.toml",
+        "printserver/layouts/2.toml",
+        "printserver/layouts/3.toml",
+    } <= set(names), names
 
     _run([sys.executable, "-m", "venv", "--without-pip", fresh])
     python = fresh / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
-          "--no-index", wheel])
-    purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-                   .strip())
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            wheel,
+        ]
+    )
+    purelib = Path(
+        _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+    )
     (purelib / "project-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
 
     work.mkdir()
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     env["PYTHONNOUSERSITE"] = "1"
-    where = _run([python, "-c", "import printserver.config as c; print(c.__file__); "
-                  "print(c.builtin_layouts())"], cwd=work, env=env).split()
+    where = _run(
+        [
+            python,
+            "-c",
+            "import printserver.config as c; print(c.__file__); print(c.builtin_layouts())",
+        ],
+        cwd=work,
+        env=env,
+    ).split()
     assert all(Path(line).is_relative_to(fresh) for line in where), where
     return Installed(python, fresh / "bin" / "printserver", work, env)
 
@@ -111,14 +148,22 @@ def installed_server(installed: Installed) -> Iterator[tuple[int, Path]]:
     """``printserver serve`` of the fresh venv on a free port, with one directory printer."""
     port, output = free_port(), installed.work / "output"
     config = installed.work / "printserver.toml"
-    config.write_text(config_text(
-        installed.work / "spool", port,
-        f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n'))
+    config.write_text(
+        config_text(
+            installed.work / "spool",
+            port,
+            f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n',
+        )
+    )
     log = installed.work / "server.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
             [str(installed.printserver), "serve", "--config", str(config)],
-            cwd=installed.work, env=installed.env, stdout=sink, stderr=subprocess.STDOUT)
+            cwd=installed.work,
+            env=installed.env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -151,8 +196,7 @@ def test_the_installed_wheel_prints_a_custom_layout(installed_server: tuple[int,
         boxes = box_uids(reply)
         assert len(boxes) == 3  # layouts/1.toml: one large image over two side by side
         for position, uid in enumerate(boxes, start=1):
-            reply_status = client.gray(uid, position, np.full((16, 16), 1000 * position,
-                                                              np.uint16))
+            reply_status = client.gray(uid, position, np.full((16, 16), 1000 * position, np.uint16))
             assert reply_status.Status == 0
         action, _ = client.action(sop_class.BasicFilmBox, film)
         assert action.Status == 0

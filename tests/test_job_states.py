@@ -21,16 +21,23 @@ from printserver.spool.job import (
 )
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-LEGAL = sorted((source, target) for source, targets in TRANSITIONS.items()
-               for target in targets)
-ILLEGAL = sorted(pair for pair in itertools.product(JobState, JobState)
-                 if pair[1] not in TRANSITIONS[pair[0]])
+LEGAL = sorted((source, target) for source, targets in TRANSITIONS.items() for target in targets)
+ILLEGAL = sorted(
+    pair for pair in itertools.product(JobState, JobState) if pair[1] not in TRANSITIONS[pair[0]]
+)
 
 
 def _record(state: JobState, **fields: object) -> JobRecord:
-    return JobRecord.model_validate({
-        "printer": "FILM", "job_id": "20260102-030405-abcdef", "created": CREATED,
-        "updated": CREATED, "state": state, **fields})
+    return JobRecord.model_validate(
+        {
+            "printer": "FILM",
+            "job_id": "20260102-030405-abcdef",
+            "created": CREATED,
+            "updated": CREATED,
+            "state": state,
+            **fields,
+        }
+    )
 
 
 @pytest.mark.parametrize(("source", "target"), LEGAL)
@@ -80,16 +87,39 @@ def test_operator_refusals_follow_the_table() -> None:
 
 def test_records_written_before_still_load_and_keep_their_fields() -> None:
     written = {  # a job.json as every earlier version wrote it
-        "printer": "FILM", "calling_ae": "MODALITY", "film_session_uid": "1.2.3",
-        "film_box_uids": ["1.2.3.1"], "title": "t", "copies": 1, "priority": "MED",
-        "media": "", "pages": 1, "print_job_uid": "", "medium_type": "", "destination": "",
-        "film_size": "", "job_id": "20260102-030405-abcdef",
-        "created": "2026-01-02T03:04:05Z", "updated": "2026-01-02T03:04:06Z",
-        "state": "held", "state_info": "REQ MED NOT INST", "cups_job_id": None,
-        "submit_started": None, "attempts": 0, "last_error": "14INX17IN not loaded",
-        "next_attempt": None, "document_bytes": 10, "schema_version": 1,
-        "history": [{"time": "2026-01-02T03:04:05Z", "state": "held",
-                     "info": "REQ MED NOT INST", "note": "spooled"}],
+        "printer": "FILM",
+        "calling_ae": "MODALITY",
+        "film_session_uid": "1.2.3",
+        "film_box_uids": ["1.2.3.1"],
+        "title": "t",
+        "copies": 1,
+        "priority": "MED",
+        "media": "",
+        "pages": 1,
+        "print_job_uid": "",
+        "medium_type": "",
+        "destination": "",
+        "film_size": "",
+        "job_id": "20260102-030405-abcdef",
+        "created": "2026-01-02T03:04:05Z",
+        "updated": "2026-01-02T03:04:06Z",
+        "state": "held",
+        "state_info": "REQ MED NOT INST",
+        "cups_job_id": None,
+        "submit_started": None,
+        "attempts": 0,
+        "last_error": "14INX17IN not loaded",
+        "next_attempt": None,
+        "document_bytes": 10,
+        "schema_version": 1,
+        "history": [
+            {
+                "time": "2026-01-02T03:04:05Z",
+                "state": "held",
+                "info": "REQ MED NOT INST",
+                "note": "spooled",
+            }
+        ],
         "stuck": False,
     }
     record = JobRecord.model_validate_json(json.dumps(written))
@@ -97,21 +127,31 @@ def test_records_written_before_still_load_and_keep_their_fields() -> None:
     assert list(json.loads(record.model_dump_json())) == list(written)
     assert json.loads(record.to(JobState.PENDING).model_dump_json())["state_info"] == "QUEUED"
     assert {info.value for info in JobInfo} == {
-        "QUEUED", "PRINTING", "NORMAL", "PRINTER DOWN", "INVALID PAGE DES",
-        "REQ MED NOT INST", "CANCELED"}  # what operators' scripts read
+        "QUEUED",
+        "PRINTING",
+        "NORMAL",
+        "PRINTER DOWN",
+        "INVALID PAGE DES",
+        "REQ MED NOT INST",
+        "CANCELED",
+    }  # what operators' scripts read
 
 
-@pytest.mark.parametrize(("state", "info", "reported"), [
-    (JobState.RENDERING, JobInfo.QUEUED, ("PENDING", "QUEUED")),
-    (JobState.PENDING, JobInfo.QUEUED, ("PENDING", "QUEUED")),
-    (JobState.HELD, JobInfo.QUEUED, ("PENDING", "QUEUED")),
-    (JobState.HELD, JobInfo.REQ_MED_NOT_INST, ("PENDING", "REQ MED NOT INST")),
-    (JobState.PRINTING, JobInfo.PRINTING, ("PRINTING", "NORMAL")),
-    (JobState.DONE, JobInfo.NORMAL, ("DONE", "NORMAL")),
-    (JobState.FAILURE, JobInfo.PRINTER_DOWN, ("FAILURE", "PRINTER DOWN")),
-    (JobState.FAILURE, JobInfo.INVALID_PAGE_DES, ("FAILURE", "INVALID PAGE DES")),
-    (JobState.CANCELED, JobInfo.CANCELED, ("FAILURE", "UNKNOWN")),
-])
-def test_what_a_dicom_client_is_told(state: JobState, info: JobInfo,
-                                     reported: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("state", "info", "reported"),
+    [
+        (JobState.RENDERING, JobInfo.QUEUED, ("PENDING", "QUEUED")),
+        (JobState.PENDING, JobInfo.QUEUED, ("PENDING", "QUEUED")),
+        (JobState.HELD, JobInfo.QUEUED, ("PENDING", "QUEUED")),
+        (JobState.HELD, JobInfo.REQ_MED_NOT_INST, ("PENDING", "REQ MED NOT INST")),
+        (JobState.PRINTING, JobInfo.PRINTING, ("PRINTING", "NORMAL")),
+        (JobState.DONE, JobInfo.NORMAL, ("DONE", "NORMAL")),
+        (JobState.FAILURE, JobInfo.PRINTER_DOWN, ("FAILURE", "PRINTER DOWN")),
+        (JobState.FAILURE, JobInfo.INVALID_PAGE_DES, ("FAILURE", "INVALID PAGE DES")),
+        (JobState.CANCELED, JobInfo.CANCELED, ("FAILURE", "UNKNOWN")),
+    ],
+)
+def test_what_a_dicom_client_is_told(
+    state: JobState, info: JobInfo, reported: tuple[str, str]
+) -> None:
     assert execution_status(_record(state, state_info=info)) == reported

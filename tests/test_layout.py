@@ -42,8 +42,10 @@ def test_rejects_what_cannot_be_laid_out(text: str) -> None:
 # CUSTOM\i layouts (PS3.3 C.13.3): built in from the package printserver.layouts (the
 # repository's layouts/), added to or overridden number by number by [server] layouts.
 
-HALVES = ("[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
-          "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n")
+HALVES = (
+    "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+    "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"
+)
 
 
 def _site_config(tmp_path: Path, layouts: str) -> Path:
@@ -89,13 +91,16 @@ def test_a_missing_layouts_directory_stops_the_server(
         load_config(_site_config(tmp_path, "a-file"))
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("4.toml", "[[boxes]\nx = 0.0\n", r"4\.toml: not valid TOML"),
-    ("4.toml", "[[boxes]]\nx = 0.0\n", r"4\.toml: boxes\.0\.y: Field required"),
-    ("four.toml", HALVES, r"four\.toml: a layout file is named by its number"),
-    ("0.toml", HALVES, r"0\.toml: a layout file is named by its number from 1"),
-    ("01.toml", HALVES, r"1\.toml: layout 1 is declared by two files"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("4.toml", "[[boxes]\nx = 0.0\n", r"4\.toml: not valid TOML"),
+        ("4.toml", "[[boxes]]\nx = 0.0\n", r"4\.toml: boxes\.0\.y: Field required"),
+        ("four.toml", HALVES, r"four\.toml: a layout file is named by its number"),
+        ("0.toml", HALVES, r"0\.toml: a layout file is named by its number from 1"),
+        ("01.toml", HALVES, r"1\.toml: layout 1 is declared by two files"),
+    ],
+)
 def test_a_bad_site_layout_file_is_a_config_error(
     tmp_path: Path, name: str, text: str, message: str
 ) -> None:

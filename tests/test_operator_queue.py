@@ -39,8 +39,11 @@ class Site:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "printserver", *args, "--config", str(self.config)],
-            capture_output=True, text=True, timeout=60,
-            env=dict(os.environ, PYTHONPATH=str(REPO)))
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
 
     def jobs(self) -> list[dict[str, Any]]:
         result = self.cli("queue", "list", "--json")
@@ -68,8 +71,9 @@ def site(cups_queue: Any, tmp_path: Path) -> Iterator[Site]:
         '[[printers]]\nae_title = "PAPER"\ncups_queue = "paper"\n'
         f'cups_server = "{cups_queue.server}"\n'  # its own server setting: how sites grow
     )
-    extra = (f'scan_interval = 0.3\nstuck_after_minutes = 0.02\n'
-             f'[cups]\nserver = "{cups_queue.server}"\n')
+    extra = (
+        f'scan_interval = 0.3\nstuck_after_minutes = 0.02\n[cups]\nserver = "{cups_queue.server}"\n'
+    )
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, printers, extra))
     running = start_in_process(parse_config(config.read_text(), base=tmp_path))
@@ -78,8 +82,9 @@ def site(cups_queue: Any, tmp_path: Path) -> Iterator[Site]:
     paper.stop()
 
 
-def _print(site: Site, label: str, *, size: str = "8INX10IN", priority: str = "MED",
-           called: str = "FILM") -> tuple[int, str]:
+def _print(
+    site: Site, label: str, *, size: str = "8INX10IN", priority: str = "MED", called: str = "FILM"
+) -> tuple[int, str]:
     client = PrintClient(site.server.port, called=called)
     _, session = client.session(FilmSessionLabel=label, PrintPriority=priority)
     _, box, reply = client.film_box(session, FilmSizeID=size)
@@ -255,11 +260,13 @@ def test_copies_reach_cups_and_a_job_stuck_there_is_flagged(site: Site) -> None:
     site.wait(job_id, "done")
 
 
-def test_completed_jobs_are_purged_after_the_retention_time(cups_queue: Any,
-                                                            tmp_path: Path) -> None:
+def test_completed_jobs_are_purged_after_the_retention_time(
+    cups_queue: Any, tmp_path: Path
+) -> None:
     printers = '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n'
-    extra = (f'keep_done_days = 0.00002\nscan_interval = 0.3\n'
-             f'[cups]\nserver = "{cups_queue.server}"\n')
+    extra = (
+        f'keep_done_days = 0.00002\nscan_interval = 0.3\n[cups]\nserver = "{cups_queue.server}"\n'
+    )
     running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, extra)))
     try:
         client = PrintClient(running.port, called="FILM")

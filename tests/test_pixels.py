@@ -23,8 +23,9 @@ def test_8_bit_ignores_padding_byte() -> None:
 
 def test_signed_is_offset_so_lowest_stays_darkest() -> None:
     values = np.array([-2048, 0, 2047], dtype="<i2").view("<u2")
-    out = decode_grayscale(values.tobytes(), rows=1, columns=3, bits_allocated=16,
-                           bits_stored=12, signed=True)
+    out = decode_grayscale(
+        values.tobytes(), rows=1, columns=3, bits_allocated=16, bits_stored=12, signed=True
+    )
     assert out.tolist() == [[0, 2048, 4095]]
 
 
@@ -48,12 +49,14 @@ def test_rejects_short_pixel_data() -> None:
 
 def test_exact_data_is_a_read_only_view_not_a_copy() -> None:
     received = bytearray(np.array([[0, 4095], [17, 2048]], dtype="<u2").tobytes())
-    out = decode_grayscale(memoryview(received), rows=2, columns=2, bits_allocated=16,
-                           bits_stored=12)
+    out = decode_grayscale(
+        memoryview(received), rows=2, columns=2, bits_allocated=16, bits_stored=12
+    )
     assert np.shares_memory(out, np.frombuffer(received, np.uint8))
     assert not out.flags.writeable and out.tolist() == [[0, 4095], [17, 2048]]
-    eight = decode_grayscale(bytes([1, 2, 3, 0]), rows=1, columns=3, bits_allocated=8,
-                             bits_stored=8)
+    eight = decode_grayscale(
+        bytes([1, 2, 3, 0]), rows=1, columns=3, bits_allocated=8, bits_stored=8
+    )
     assert eight.dtype == np.uint8 and eight.base is not None
 
 

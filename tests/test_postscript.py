@@ -19,8 +19,9 @@ from tests.ghostscript import render_gray8, render_gray16
 
 
 def _write(path: Path, rasters: list[np.ndarray], dpi: int, bits: int) -> bytes:
-    pages = [PageSpec(r.shape[1], r.shape[0], dpi, f"M{i}", lambda r=r: r)
-             for i, r in enumerate(rasters)]
+    pages = [
+        PageSpec(r.shape[1], r.shape[0], dpi, f"M{i}", lambda r=r: r) for i, r in enumerate(rasters)
+    ]
     with open(path, "wb") as out:
         write_postscript(out, pages, title="test (film)", bits=bits)
     return path.read_bytes()
@@ -41,17 +42,24 @@ def test_pack_12_bit_two_samples_in_three_bytes() -> None:
 def test_dsc_structure_and_data_counts(tmp_path: Path) -> None:
     data = _write(tmp_path / "doc.ps", _rasters(), 72, 12)
     head = data[:2000].decode("latin-1")
-    for line in ("%!PS-Adobe-3.0\n", "%%LanguageLevel: 3\n", "%%BoundingBox: 0 0 201 300\n",
-                 "%%DocumentMedia: (M0) 201.0000 300.0000 0 () ()\n", "%%+ (M1) 77.0000",
-                 "%%Pages: 2\n", "%%EndComments\n", "setpagedevice"):
+    for line in (
+        "%!PS-Adobe-3.0\n",
+        "%%LanguageLevel: 3\n",
+        "%%BoundingBox: 0 0 201 300\n",
+        "%%DocumentMedia: (M0) 201.0000 300.0000 0 () ()\n",
+        "%%+ (M1) 77.0000",
+        "%%Pages: 2\n",
+        "%%EndComments\n",
+        "setpagedevice",
+    ):
         assert line in head
     assert data.endswith(b"%%EOF\n") and b"ASCIIHex" not in data
     blocks = 0
     for match in re.finditer(rb"%%BeginData: (\d+) Binary Bytes\n", data):
         end = match.end() + int(match.group(1))
-        assert data[end:end + 11] == b"\n%%EndData\n"
-        assert b"/BitsPerComponent 12" in data[match.end():match.end() + 300]
-        assert b"/FlateDecode filter >> image" in data[match.end():match.end() + 300]
+        assert data[end : end + 11] == b"\n%%EndData\n"
+        assert b"/BitsPerComponent 12" in data[match.end() : match.end() + 300]
+        assert b"/FlateDecode filter >> image" in data[match.end() : match.end() + 300]
         blocks += 1
     assert blocks == 2 + 1  # 300 rows = two bands, 100 rows = one
 
@@ -90,20 +98,29 @@ def _sheet(color: bool) -> FilmSheet:
     rng = np.random.default_rng(11)
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
     if color:
-        images = {i: SheetImage(rng.integers(0, 256, (97, 83, 3), dtype=np.uint8), 8)
-                  for i in (1, 2, 4)}
+        images = {
+            i: SheetImage(rng.integers(0, 256, (97, 83, 3), dtype=np.uint8), 8) for i in (1, 2, 4)
+        }
     else:
-        images = {i: SheetImage(rng.integers(0, 4096, (97, 83)).astype(np.uint16), 12, tone=tone)
-                  for i in (1, 2, 4)}
-    return FilmSheet(width_mm=101.6, height_mm=127.0, dpi=150, images=images, color=color,
-                     boxes=tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2)))
+        images = {
+            i: SheetImage(rng.integers(0, 4096, (97, 83)).astype(np.uint16), 12, tone=tone)
+            for i in (1, 2, 4)
+        }
+    return FilmSheet(
+        width_mm=101.6,
+        height_mm=127.0,
+        dpi=150,
+        images=images,
+        color=color,
+        boxes=tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2)),
+    )
 
 
-def _document(render: Callable[[], np.ndarray | SheetRaster], sheet: FilmSheet, bits: int,
-              workers: int) -> bytes:
+def _document(
+    render: Callable[[], np.ndarray | SheetRaster], sheet: FilmSheet, bits: int, workers: int
+) -> bytes:
     out = io.BytesIO()
-    page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "Custom", render,
-                    color=sheet.color)
+    page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi, "Custom", render, color=sheet.color)
     write_postscript(out, [page, page], title="film", bits=bits, workers=workers)
     return re.sub(rb"%%CreationDate: [^\n]*\n", b"", out.getvalue())
 

@@ -61,8 +61,14 @@ def _cell_rects(width_px: int, height_px: int, columns: int, rows: int) -> list[
     for r in range(rows):
         for c in range(columns):
             x0, y0 = left + c * cell_w + inset, top + r * cell_h + inset
-            rects.append((round(x0), round(y0), round(x0 + cell_w - 2 * inset),
-                          round(y0 + cell_h - 2 * inset)))
+            rects.append(
+                (
+                    round(x0),
+                    round(y0),
+                    round(x0 + cell_w - 2 * inset),
+                    round(y0 + cell_h - 2 * inset),
+                )
+            )
     return rects
 
 
@@ -73,9 +79,9 @@ def _assert_images_in_cells(
     rects = _cell_rects(page.shape[1], page.shape[0], columns, rows)
     for (x0, y0, x1, y1), image in zip(rects, images, strict=True):
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-        patch = page[cy - 20:cy + 20, cx - 20:cx + 20].astype(float)
+        patch = page[cy - 20 : cy + 20, cx - 20 : cx + 20].astype(float)
         rows_, cols_ = image.shape
-        centre = image[rows_ // 2 - 3:rows_ // 2 + 3, cols_ // 2 - 3:cols_ // 2 + 3]
+        centre = image[rows_ // 2 - 3 : rows_ // 2 + 3, cols_ // 2 - 3 : cols_ // 2 + 3]
         expected = model_drive(FILM_TONE, centre.astype(float)).mean()
         assert abs(patch.mean() - expected) < 60, (patch.mean(), expected)
     assert page[:5, :].max() == 0 and page[-5:, :].max() == 0  # margin at BLACK border
@@ -87,19 +93,38 @@ FILM_TONE = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 
 
 def _expected_page(images: list[npt.NDArray[np.uint16]], film: tuple[float, float]) -> Any:
     sheet = FilmSheet(
-        width_mm=film[0], height_mm=film[1], dpi=DPI,
+        width_mm=film[0],
+        height_mm=film[1],
+        dpi=DPI,
         boxes=parse_display_format("STANDARD\\2,2"),
-        images={i + 1: SheetImage(pixels=img, bits_stored=12, tone=FILM_TONE)
-                for i, img in enumerate(images)},
-        margin_mm=MARGIN_MM, spacing_mm=SPACING_MM, border=0, empty=0,
+        images={
+            i + 1: SheetImage(pixels=img, bits_stored=12, tone=FILM_TONE)
+            for i, img in enumerate(images)
+        },
+        margin_mm=MARGIN_MM,
+        spacing_mm=SPACING_MM,
+        border=0,
+        empty=0,
     )
     return render_sheet(sheet)
 
 
 def _queue_list(config_path: Path) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, "-m", "printserver", "queue", "list", "--json", "--config",
-         str(config_path)], capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "printserver",
+            "queue",
+            "list",
+            "--json",
+            "--config",
+            str(config_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     jobs: list[dict[str, Any]] = json.loads(result.stdout)
     return jobs
@@ -107,8 +132,9 @@ def _queue_list(config_path: Path) -> list[dict[str, Any]]:
 
 def test_pynetdicom_film_comes_out_of_cups_in_place(cups_queue: Any, tmp_path: Path) -> None:
     config_path = tmp_path / "printserver.toml"
-    config_path.write_text(config_text(tmp_path / "spool", 0, _cups_printer(cups_queue),
-                                       _cups_extra(cups_queue)))
+    config_path.write_text(
+        config_text(tmp_path / "spool", 0, _cups_printer(cups_queue), _cups_extra(cups_queue))
+    )
     running = start_in_process(parse_config(config_path.read_text()))
     try:
         images = cell_images(300, 240)
@@ -132,7 +158,8 @@ def test_pynetdicom_film_comes_out_of_cups_in_place(cups_queue: Any, tmp_path: P
 
     listed = _queue_list(config_path)
     assert [(j["job_id"], j["state"], j["cups_job_id"], j["calling_ae"]) for j in listed] == [
-        (job.job_id, "done", job.cups_job_id, "CT_CONSOLE")]
+        (job.job_id, "done", job.cups_job_id, "CT_CONSOLE")
+    ]
     assert isinstance(job.cups_job_id, int) and job.cups_job_id > 0
 
 
@@ -141,8 +168,9 @@ def test_kill_9_while_cups_rejects_delivers_exactly_one_copy(
 ) -> None:
     port = free_port()
     config_path = tmp_path / "printserver.toml"
-    config_path.write_text(config_text(tmp_path / "spool", port, _cups_printer(cups_queue),
-                                       _cups_extra(cups_queue)))
+    config_path.write_text(
+        config_text(tmp_path / "spool", port, _cups_printer(cups_queue), _cups_extra(cups_queue))
+    )
     server = ServerProcess(config_path, port, tmp_path, tmp_path / "server.log")
     cups_queue.cups.reject(cups_queue.queue)
     server.start()
@@ -177,8 +205,9 @@ def test_restart_adopts_a_delivered_job_and_resends_an_incomplete_one(
     """A pending job with a saved CUPS id is looked at in CUPS before anything is sent again."""
     import cups
 
-    config = parse_config(config_text(tmp_path / "spool", 0, _cups_printer(cups_queue),
-                                      _cups_extra(cups_queue)))
+    config = parse_config(
+        config_text(tmp_path / "spool", 0, _cups_printer(cups_queue), _cups_extra(cups_queue))
+    )
     running = start_in_process(config)
     try:
         assoc = connect(running.port, "FILM")
@@ -193,8 +222,10 @@ def test_restart_adopts_a_delivered_job_and_resends_an_incomplete_one(
     store.update(job.job_id, lambda r: r.model_copy(update={"state": JobState.PENDING}))
     # 2. as a kill -9 between creating the CUPS job and sending its document would leave it
     orphan = cups.Connection(host=cups_queue.server).createJob(cups_queue.queue, "orphan", {})
-    second = store.create(job.model_copy(update={"film_session_uid": "2.25.2"}),
-                          lambda out: out.write(store.document(job.job_id).read_bytes()))
+    second = store.create(
+        job.model_copy(update={"film_session_uid": "2.25.2"}),
+        lambda out: out.write(store.document(job.job_id).read_bytes()),
+    )
     store.update(second.job_id, lambda r: r.model_copy(update={"cups_job_id": orphan}))
     running = start_in_process(config)
     try:
@@ -239,15 +270,18 @@ def test_dcmtk_film_comes_out_of_cups_in_place(cups_queue: Any, tmp_path: Path) 
     from tests.dcmtk import print_with_dcmtk, write_ct_like_image
 
     assert shutil.which("dcmprscu"), "DCMTK must be installed (setup.sh installs it)"
-    config = parse_config(config_text(tmp_path / "spool", 0, _cups_printer(cups_queue),
-                                      _cups_extra(cups_queue)))
+    config = parse_config(
+        config_text(tmp_path / "spool", 0, _cups_printer(cups_queue), _cups_extra(cups_queue))
+    )
     running = start_in_process(config)
     try:
         work = tmp_path / "dcmtk"
         work.mkdir()
         levels = (400, 1400, 2400, 3400)
-        files = [write_ct_like_image(work / f"img{i}.dcm", 256, 256, level=level)
-                 for i, level in enumerate(levels)]
+        files = [
+            write_ct_like_image(work / f"img{i}.dcm", 256, 256, level=level)
+            for i, level in enumerate(levels)
+        ]
         result = print_with_dcmtk(work, files, "127.0.0.1", running.port, "FILM")
         assert not result.errors, result.log
         (job_file,) = cups_queue.sink.wait_for(1, timeout=60)
@@ -262,7 +296,7 @@ def test_dcmtk_film_comes_out_of_cups_in_place(cups_queue: Any, tmp_path: Path) 
     means = []
     for x0, y0, x1, y1 in rects:
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
-        means.append(float(page[cy - 20:cy + 20, cx - 20:cx + 20].mean()))
+        means.append(float(page[cy - 20 : cy + 20, cx - 20 : cx + 20].mean()))
     # brighter input levels land brighter, in row-major cell order
     assert means == sorted(means) and means[-1] - means[0] > 1000, means
     assert page[:5, :].max() == 0

@@ -20,21 +20,28 @@ from printserver.sinks.base import DestinationStatus
 PRINTER = PrinterConfig(ae_title="P", directory="out")
 
 
-@pytest.mark.parametrize(("destination", "expected"), [
-    (None, ("NORMAL", "NORMAL")),
-    (DestinationStatus(True, True), ("NORMAL", "NORMAL")),
-    (DestinationStatus(False, False, "x", reachable=False), ("WARNING", "PRINTER DOWN")),
-    (DestinationStatus(False, True, reasons=("paused",)), ("WARNING", "PRINTER OFFLINE")),
-    (DestinationStatus(False, True), ("WARNING", "CHECK PRINTER")),
-    (DestinationStatus(True, False), ("WARNING", "PRINTER OFFLINE")),
-    (DestinationStatus(True, True, reasons=("media-low-report",)), ("WARNING", "SUPPLY LOW")),
-    (DestinationStatus(True, True, reasons=("media-empty-error",)), ("WARNING", "SUPPLY EMPTY")),
-    (DestinationStatus(True, True, reasons=("toner-low-warning",)), ("WARNING", "SUPPLY LOW")),
-    (DestinationStatus(False, True, reasons=("media-jam-error",)), ("WARNING", "FILM JAM")),
-    (DestinationStatus(False, True, reasons=("fuser-error",)), ("WARNING", "CHECK PRINTER")),
-])
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        (None, ("NORMAL", "NORMAL")),
+        (DestinationStatus(True, True), ("NORMAL", "NORMAL")),
+        (DestinationStatus(False, False, "x", reachable=False), ("WARNING", "PRINTER DOWN")),
+        (DestinationStatus(False, True, reasons=("paused",)), ("WARNING", "PRINTER OFFLINE")),
+        (DestinationStatus(False, True), ("WARNING", "CHECK PRINTER")),
+        (DestinationStatus(True, False), ("WARNING", "PRINTER OFFLINE")),
+        (DestinationStatus(True, True, reasons=("media-low-report",)), ("WARNING", "SUPPLY LOW")),
+        (
+            DestinationStatus(True, True, reasons=("media-empty-error",)),
+            ("WARNING", "SUPPLY EMPTY"),
+        ),
+        (DestinationStatus(True, True, reasons=("toner-low-warning",)), ("WARNING", "SUPPLY LOW")),
+        (DestinationStatus(False, True, reasons=("media-jam-error",)), ("WARNING", "FILM JAM")),
+        (DestinationStatus(False, True, reasons=("fuser-error",)), ("WARNING", "CHECK PRINTER")),
+    ],
+)
 def test_printer_status_from_the_destination(
-        destination: DestinationStatus | None, expected: tuple[str, str]) -> None:
+    destination: DestinationStatus | None, expected: tuple[str, str]
+) -> None:
     status = printer_status(destination)
     assert (status.status, status.info) == expected
     assert len(status.info) <= 16  # CS
@@ -64,8 +71,9 @@ def _lut(**fields: object) -> PresentationLutRequest:
 
 def test_presentation_lut_rules() -> None:
     table = np.arange(256, dtype=np.uint16) * 16
-    made = create_presentation_lut("1", _lut(has_sequence=True, descriptor=(256, 0, 12),
-                                             data=table), strict=True)
+    made = create_presentation_lut(
+        "1", _lut(has_sequence=True, descriptor=(256, 0, 12), data=table), strict=True
+    )
     assert made.entries == 256 and made.lut.table_bits == 12
     odd = _lut(has_sequence=True, descriptor=(1000, 0, 12), data=np.zeros(1000, np.uint16))
     assert create_presentation_lut("2", odd, strict=False).entries == 1000
@@ -85,15 +93,17 @@ def test_lut_application_keeps_12_bits() -> None:
     assert np.array_equal(inverse, 4095 - ramp.astype(np.float32))
     # a 16-bit square-law table: the output of entry v is (v/4095)^2 * 65535
     table = np.rint((np.arange(4096) / 4095) ** 2 * 65535).astype(np.uint16)
-    squared = to_p_values(SheetImage(ramp, 12, presentation_lut=PresentationLut(
-        "TABLE", table, 16)))
+    squared = to_p_values(
+        SheetImage(ramp, 12, presentation_lut=PresentationLut("TABLE", table, 16))
+    )
     expected = table.astype(np.float64) * 4095 / 65535
     assert np.abs(squared.ravel() - expected).max() < 1e-3
     assert len(np.unique(np.rint(squared))) > 3000  # no 8-bit step anywhere
     # a 256-entry table on 12-bit data is interpolated between its entries
-    coarse = (np.arange(256, dtype=np.uint16) * 257)
-    mapped = to_p_values(SheetImage(ramp, 12, presentation_lut=PresentationLut(
-        "TABLE", coarse, 16)))
+    coarse = np.arange(256, dtype=np.uint16) * 257
+    mapped = to_p_values(
+        SheetImage(ramp, 12, presentation_lut=PresentationLut("TABLE", coarse, 16))
+    )
     assert np.abs(mapped.ravel() - np.arange(4096)).max() < 0.01
 
 
@@ -101,20 +111,24 @@ def test_monochrome1_inverts_before_the_lut() -> None:
     values = np.array([[0, 4095]], dtype=np.uint16)
     table = np.zeros(4096, np.uint16)
     table[4095] = 65535  # only the brightest input prints white
-    image = SheetImage(values, 12, invert=True, presentation_lut=PresentationLut(
-        "TABLE", table, 16))
+    image = SheetImage(
+        values, 12, invert=True, presentation_lut=PresentationLut("TABLE", table, 16)
+    )
     assert to_p_values(image).tolist() == [[4095.0, 0.0]]
 
 
-@pytest.mark.parametrize(("kwargs", "outcome", "size"), [
-    ({}, "fits", (500, 500)),
-    ({"requested_width_mm": 25.4}, "fits", (320, 320)),
-    ({"requested_width_mm": 254.0}, "demagnified", (500, 500)),
-    ({"requested_width_mm": 254.0, "decimate_crop": "DECIMATE"}, "decimated", (500, 500)),
-    ({"requested_width_mm": 254.0, "decimate_crop": "CROP"}, "cropped", (3200, 3200)),
-    ({"requested_width_mm": 254.0, "decimate_crop": "FAIL"}, "too_large", (3200, 3200)),
-    ({"magnification": "NONE"}, "fits", (100, 100)),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "outcome", "size"),
+    [
+        ({}, "fits", (500, 500)),
+        ({"requested_width_mm": 25.4}, "fits", (320, 320)),
+        ({"requested_width_mm": 254.0}, "demagnified", (500, 500)),
+        ({"requested_width_mm": 254.0, "decimate_crop": "DECIMATE"}, "decimated", (500, 500)),
+        ({"requested_width_mm": 254.0, "decimate_crop": "CROP"}, "cropped", (3200, 3200)),
+        ({"requested_width_mm": 254.0, "decimate_crop": "FAIL"}, "too_large", (3200, 3200)),
+        ({"magnification": "NONE"}, "fits", (100, 100)),
+    ],
+)
 def test_plan_fit(kwargs: dict[str, object], outcome: str, size: tuple[int, int]) -> None:
     image = SheetImage(np.zeros((100, 100), np.uint16), 12, **kwargs)  # type: ignore[arg-type]
     fit = plan_fit(image, 500, 600, 320)
@@ -130,8 +144,9 @@ def test_magnification_none_larger_than_the_box_is_demagnified() -> None:
 def test_decode_color_both_planar_configurations() -> None:
     rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     interleaved = decode_color(rgb.tobytes(), rows=2, columns=3, planar_configuration=0)
-    by_plane = decode_color(rgb.transpose(2, 0, 1).tobytes(), rows=2, columns=3,
-                            planar_configuration=1)
+    by_plane = decode_color(
+        rgb.transpose(2, 0, 1).tobytes(), rows=2, columns=3, planar_configuration=1
+    )
     assert np.array_equal(interleaved, rgb) and np.array_equal(by_plane, rgb)
     with pytest.raises(PixelDataError, match="needs 18"):
         decode_color(b"\0" * 10, rows=2, columns=3, planar_configuration=0)

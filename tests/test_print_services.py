@@ -33,27 +33,29 @@ def _start(config: Config) -> InProcessServer:
 
 def _ramp(rows: int = 64, cols: int = 64) -> np.ndarray:
     return (np.arange(rows * cols).reshape(rows, cols) * 4095 // (rows * cols - 1)).astype(
-        np.uint16)
+        np.uint16
+    )
 
 
 def _centre(page: np.ndarray, fraction: float = 0.1) -> np.ndarray:
     h, w = page.shape[:2]
     dy, dx = int(h * fraction), int(w * fraction)
-    return page[h // 2 - dy:h // 2 + dy, w // 2 - dx:w // 2 + dx]
+    return page[h // 2 - dy : h // 2 + dy, w // 2 - dx : w // 2 + dx]
 
 
 # colour ------------------------------------------------------------------------------------
 
+
 def test_colour_film_prints_rgb_whatever_the_planar_configuration(
-        server: InProcessServer, tmp_path: Path) -> None:
+    server: InProcessServer, tmp_path: Path
+) -> None:
     colours = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (250, 250, 20)]
     pages = []
     for planar in (1, 0):
         client = PrintClient(server.port, color=True)
         status, session = client.session(FilmSessionLabel=f"colour-{planar}")
         assert status == 0
-        status, film_box, reply = client.film_box(session, "STANDARD\\2,2",
-                                                  FilmSizeID="8INX10IN")
+        status, film_box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
         assert status == 0
         for position, (uid, colour) in enumerate(zip(box_uids(reply), colours, strict=True), 1):
             rgb = np.empty((40, 50, 3), np.uint8)
@@ -77,7 +79,8 @@ def test_colour_film_prints_rgb_whatever_the_planar_configuration(
 
 
 def test_colour_n_set_on_a_grayscale_box_is_a_class_instance_conflict(
-        server: InProcessServer) -> None:
+    server: InProcessServer,
+) -> None:
     client = PrintClient(server.port)
     _, session = client.session()
     _, _, reply = client.film_box(session)
@@ -90,6 +93,7 @@ def test_colour_n_set_on_a_grayscale_box_is_a_class_instance_conflict(
 
 
 # Presentation LUT ------------------------------------------------------------------------
+
 
 def _shape(shape: str) -> Dataset:
     ds = Dataset()
@@ -128,8 +132,9 @@ def test_presentation_lut_creation_is_validated(server: InProcessServer) -> None
     client.release()
 
 
-def _print_with_lut(client: PrintClient, lut_uid: str | None, image: np.ndarray,
-                    on_image_box: bool = False) -> int:
+def _print_with_lut(
+    client: PrintClient, lut_uid: str | None, image: np.ndarray, on_image_box: bool = False
+) -> int:
     _, session = client.session()
     attrs = {"MagnificationType": "REPLICATE", "FilmSizeID": "8INX10IN"}
     if lut_uid and not on_image_box:
@@ -194,14 +199,17 @@ def test_presentation_lut_references_are_checked(server: InProcessServer) -> Non
 
 # annotation ---------------------------------------------------------------------------------
 
+
 def test_annotation_boxes_are_created_set_and_printed(
-        server: InProcessServer, tmp_path: Path) -> None:
+    server: InProcessServer, tmp_path: Path
+) -> None:
     client = PrintClient(server.port)
     _, session = client.session()
     texts = ["PATIENT^TEST 12345", ""]
     for text in texts:
         status, film_box, reply = client.film_box(
-            session, FilmSizeID="8INX10IN", AnnotationDisplayFormatID="LABEL")
+            session, FilmSizeID="8INX10IN", AnnotationDisplayFormatID="LABEL"
+        )
         assert status == 0
         (annotation,) = box_uids(reply, "ReferencedBasicAnnotationBoxSequence")
         assert client.annotate(annotation, 1, text).Status == 0
@@ -231,6 +239,7 @@ def test_no_annotation_boxes_without_the_negotiated_class(server: InProcessServe
 
 
 # Print Job ----------------------------------------------------------------------------------
+
 
 def _print_one(client: PrintClient) -> tuple[Dataset, object]:
     _, session = client.session(PrintPriority="HIGH", FilmSessionLabel="JOB TEST")
@@ -312,10 +321,12 @@ def test_no_events_by_default(server: InProcessServer) -> None:
 
 # Printer Configuration Retrieval --------------------------------------------------------
 
+
 def test_printer_configuration_retrieval(server: InProcessServer) -> None:
     client = PrintClient(server.port)
-    status, ds = client.get(sop_class.PrinterConfigurationRetrieval, "1.2.840.10008.5.1.1.17.376",
-                            meta=False)
+    status, ds = client.get(
+        sop_class.PrinterConfigurationRetrieval, "1.2.840.10008.5.1.1.17.376", meta=False
+    )
     assert status.Status == 0
     (item,) = ds.PrinterConfigurationSequence
     printer = server.config.printers[0]

@@ -21,9 +21,11 @@ PRINTER = "1.2.840.10008.5.1.1.17"
 
 
 def _server(cups_queue: Any, tmp_path: Path, extra: str = "") -> Any:
-    printers = (f'[[printers]]\nae_title = "FILM"\ncups_queue = "{cups_queue.queue}"\n'
-                f'name = "Film room laser"\nserial_number = "SN-42"\n'
-                f'calibrated = 2026-10-01T08:30:00\n{extra}\n')
+    printers = (
+        f'[[printers]]\nae_title = "FILM"\ncups_queue = "{cups_queue.queue}"\n'
+        f'name = "Film room laser"\nserial_number = "SN-42"\n'
+        f"calibrated = 2026-10-01T08:30:00\n{extra}\n"
+    )
     cups = f'[cups]\nserver = "{cups_queue.server}"\n'
     return start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers, cups)))
 
@@ -63,7 +65,8 @@ def test_printer_n_get_follows_the_cups_queue(cups_queue: Any, tmp_path: Path) -
 
 
 def test_printer_status_changes_are_reported_when_switched_on(
-        cups_queue: Any, tmp_path: Path) -> None:
+    cups_queue: Any, tmp_path: Path
+) -> None:
     running = _server(cups_queue, tmp_path, "send_events = true")
     try:
         client = PrintClient(running.port, called="FILM")

@@ -24,8 +24,9 @@ def _new_film_box(assoc, session_uid: str, display_format: str = "STANDARD\\1,1"
     ref.ReferencedSOPInstanceUID = session_uid
     box.ReferencedFilmSessionSequence = [ref]
     uid = generate_uid()
-    status, reply = assoc.send_n_create(box, sop_class.BasicFilmBox, uid, meta_uid=GRAY_META,
-                                        msg_id=3)
+    status, reply = assoc.send_n_create(
+        box, sop_class.BasicFilmBox, uid, meta_uid=GRAY_META, msg_id=3
+    )
     return uid, status, reply
 
 
@@ -55,8 +56,12 @@ def test_film_session_without_uid_and_without_data_set(server: InProcessServer) 
 
     ae = AE(ae_title="DCMLIKE")
     ae.add_requested_context(GRAY_META)
-    assoc = ae.associate("127.0.0.1", server.port, ae_title="PRINTSERVER",
-                         evt_handlers=[(evt.EVT_DIMSE_RECV, on_recv)])
+    assoc = ae.associate(
+        "127.0.0.1",
+        server.port,
+        ae_title="PRINTSERVER",
+        evt_handlers=[(evt.EVT_DIMSE_RECV, on_recv)],
+    )
     assert assoc.is_established
     status, _ = assoc.send_n_create(None, sop_class.BasicFilmSession, None, meta_uid=GRAY_META)
     assert status.Status == 0
@@ -65,8 +70,9 @@ def test_film_session_without_uid_and_without_data_set(server: InProcessServer) 
     _, status, reply = _new_film_box(assoc, assigned[0])
     assert status.Status == 0 and len(reply.ReferencedImageBoxSequence) == 1
     # and a second session on the same association is refused
-    status, _ = assoc.send_n_create(None, sop_class.BasicFilmSession, None, meta_uid=GRAY_META,
-                                    msg_id=9)
+    status, _ = assoc.send_n_create(
+        None, sop_class.BasicFilmSession, None, meta_uid=GRAY_META, msg_id=9
+    )
     assert status.Status == 0x0111
     assoc.release()
 
@@ -76,8 +82,9 @@ def test_film_box_reply_lists_image_boxes_in_position_order(
 ) -> None:
     assoc = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
-    status, reply = assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid,
-                                        meta_uid=GRAY_META)
+    status, reply = assoc.send_n_create(
+        None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META
+    )
     assert status.Status == 0 and reply.MediumType == "BLUE FILM"
     _, status, reply = _new_film_box(assoc, session_uid, "STANDARD\\3,2")
     assert status.Status == 0
@@ -110,8 +117,9 @@ def test_bad_image_box_requests_fail_cleanly_and_the_film_still_prints(
         modification.ImageBoxPosition = position
         if item is not None:
             modification.BasicGrayscaleImageSequence = [item]
-        status, _ = assoc.send_n_set(modification, sop_class.BasicGrayscaleImageBox, uid,
-                                     meta_uid=GRAY_META, msg_id=20)
+        status, _ = assoc.send_n_set(
+            modification, sop_class.BasicGrayscaleImageBox, uid, meta_uid=GRAY_META, msg_id=20
+        )
         return status
 
     no_pixels = image_item(pixels)
@@ -134,11 +142,13 @@ def test_bad_image_box_requests_fail_cleanly_and_the_film_still_prints(
 
     # after all that, a good N-SET and a print still work on the same association
     assert n_set(image_item(pixels)).Status == 0
-    status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META,
-                                    msg_id=30)
+    status, _ = assoc.send_n_action(
+        None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META, msg_id=30
+    )
     assert status.Status == 0
-    status, _ = assoc.send_n_action(None, 7, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META,
-                                    msg_id=31)
+    status, _ = assoc.send_n_action(
+        None, 7, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META, msg_id=31
+    )
     assert status.Status == 0x0123
     assoc.release()
     wait_for_jobs(server.spool, 1, {"done"})
@@ -154,15 +164,18 @@ def test_empty_film_box_prints_with_warning_and_session_print_needs_a_film_box(
     assoc = connect(server.port, "PRINTSERVER")
     session_uid = generate_uid()
     assoc.send_n_create(None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META)
-    status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmSession, session_uid,
-                                    meta_uid=GRAY_META, msg_id=5)
+    status, _ = assoc.send_n_action(
+        None, 1, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META, msg_id=5
+    )
     assert status.Status == 0xC600
     box_uid, _, _ = _new_film_box(assoc, session_uid)
-    status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META,
-                                    msg_id=6)
+    status, _ = assoc.send_n_action(
+        None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META, msg_id=6
+    )
     assert status.Status == 0xB603
-    status, _ = assoc.send_n_action(None, 1, sop_class.BasicFilmSession, session_uid,
-                                    meta_uid=GRAY_META, msg_id=7)
+    status, _ = assoc.send_n_action(
+        None, 1, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META, msg_id=7
+    )
     assert status.Status == 0xB602
     assoc.release()
     jobs = wait_for_jobs(server.spool, 2, {"done"})
@@ -171,19 +184,27 @@ def test_empty_film_box_prints_with_warning_and_session_print_needs_a_film_box(
 
 def test_printer_n_get_answers_everything_it_keeps(server: InProcessServer) -> None:
     assoc = connect(server.port, "PRINTSERVER")
-    status, everything = assoc.send_n_get([], sop_class.Printer, "1.2.840.10008.5.1.1.17",
-                                          meta_uid=GRAY_META)
+    status, everything = assoc.send_n_get(
+        [], sop_class.Printer, "1.2.840.10008.5.1.1.17", meta_uid=GRAY_META
+    )
     assert status.Status == 0
     assert everything.PrinterStatus == "NORMAL" and everything.PrinterStatusInfo == "NORMAL"
     assert everything.PrinterName == "PRINTSERVER"
-    module = ("Manufacturer", "ManufacturerModelName", "DeviceSerialNumber", "SoftwareVersions",
-              "DateOfLastCalibration", "TimeOfLastCalibration")
+    module = (
+        "Manufacturer",
+        "ManufacturerModelName",
+        "DeviceSerialNumber",
+        "SoftwareVersions",
+        "DateOfLastCalibration",
+        "TimeOfLastCalibration",
+    )
     assert all(keyword in everything for keyword in module)
     assert everything.DateOfLastCalibration == ""  # never calibrated: present, empty
     # an attribute the Printer does not keep (Film Destination) is left out, no failure
     wanted = [0x21100010, 0x21100030, 0x00181200, 0x20000040]
-    status, some = assoc.send_n_get(wanted, sop_class.Printer, "1.2.840.10008.5.1.1.17",
-                                    meta_uid=GRAY_META, msg_id=2)
+    status, some = assoc.send_n_get(
+        wanted, sop_class.Printer, "1.2.840.10008.5.1.1.17", meta_uid=GRAY_META, msg_id=2
+    )
     assert status.Status == 0
     assert some.PrinterStatus == "NORMAL" and some.PrinterName == "PRINTSERVER"
     assert "DateOfLastCalibration" in some and "PrinterStatusInfo" not in some
@@ -228,7 +249,8 @@ def test_state_does_not_leak_into_the_next_association(server: InProcessServer) 
     second = connect(server.port, "PRINTSERVER")
     status, _ = second.send_n_action(None, 1, sop_class.BasicFilmBox, box_uid, meta_uid=GRAY_META)
     assert status.Status == 0x0112
-    status, _ = second.send_n_create(None, sop_class.BasicFilmSession, session_uid,
-                                     meta_uid=GRAY_META)
+    status, _ = second.send_n_create(
+        None, sop_class.BasicFilmSession, session_uid, meta_uid=GRAY_META
+    )
     assert status.Status == 0
     second.release()

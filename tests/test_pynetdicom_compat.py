@@ -42,7 +42,8 @@ def test_the_edge_overrides_only_methods_pynetdicom_has() -> None:
         for method in methods:
             assert method in vars(cls), f"{cls.__name__}.{method} is no longer overridden"
             assert callable(getattr(parent, method, None)), (
-                f"pynetdicom's {parent.__name__} has no {method} any more")
+                f"pynetdicom's {parent.__name__} has no {method} any more"
+            )
 
 
 def test_private_attributes_exist_on_live_objects() -> None:
@@ -51,8 +52,13 @@ def test_private_attributes_exist_on_live_objects() -> None:
     server = ae.start_server(("127.0.0.1", 0), block=False)
     try:
         assoc = Association(ae, ACCEPTOR)
-        live = {"DULServiceProvider": assoc.dul, "DIMSEServiceProvider": assoc.dimse,
-                "ThreadedAssociationServer": server, "AE": ae, "Association": assoc}
+        live = {
+            "DULServiceProvider": assoc.dul,
+            "DIMSEServiceProvider": assoc.dimse,
+            "ThreadedAssociationServer": server,
+            "AE": ae,
+            "Association": assoc,
+        }
         for owner, names in ATTRIBUTES.items():
             for name in names:
                 assert hasattr(live[owner], name), f"pynetdicom's {owner} has no {name} any more"

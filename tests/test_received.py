@@ -26,8 +26,9 @@ GRAY = "BasicGrayscaleImageSequence"
 PIXELS = np.arange(12, dtype=np.uint16).reshape(3, 4)
 
 
-def _n_set(*, implicit: bool, undefined_sequence: bool, undefined_item: bool,
-           extra: bytes = b"") -> bytes:
+def _n_set(
+    *, implicit: bool, undefined_sequence: bool, undefined_item: bool, extra: bytes = b""
+) -> bytes:
     item = image_item(PIXELS)
     item.PixelData = item.PixelData + extra
     item.is_undefined_length_sequence_item = undefined_item
@@ -42,24 +43,34 @@ def _n_set(*, implicit: bool, undefined_sequence: bool, undefined_item: bool,
     return encoded
 
 
-ENCODINGS = [(implicit, sequence, item) for implicit in (True, False)
-             for sequence in (True, False) for item in (True, False)]
+ENCODINGS = [
+    (implicit, sequence, item)
+    for implicit in (True, False)
+    for sequence in (True, False)
+    for item in (True, False)
+]
 
 
 @pytest.mark.parametrize(("implicit", "undefined_sequence", "undefined_item"), ENCODINGS)
 def test_pixels_are_found_in_place_and_cut_as_pydicom_reads_them(
-        implicit: bool, undefined_sequence: bool, undefined_item: bool) -> None:
+    implicit: bool, undefined_sequence: bool, undefined_item: bool
+) -> None:
     syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
-    raw = _n_set(implicit=implicit, undefined_sequence=undefined_sequence,
-                 undefined_item=undefined_item, extra=b"\x01\x02" * 5)
+    raw = _n_set(
+        implicit=implicit,
+        undefined_sequence=undefined_sequence,
+        undefined_item=undefined_item,
+        extra=b"\x01\x02" * 5,
+    )
     stream = BytesIO(raw)
     received = receive(stream, syntax)
     item = received.dataset.BasicGrayscaleImageSequence[0]
     assert (item.Rows, received.dataset.RequestedImageSize) == (3, 100)
     data = received.pixel_data(GRAY)
     assert data is not None and len(data) == 34
-    assert np.shares_memory(np.frombuffer(data, np.uint8), np.frombuffer(stream.getbuffer(),
-                                                                         np.uint8))
+    assert np.shares_memory(
+        np.frombuffer(data, np.uint8), np.frombuffer(stream.getbuffer(), np.uint8)
+    )
     trimmed = receive(bytes(received.trimmed(GRAY, 24).encoded), syntax)
     assert len(trimmed.encoded) == len(raw) - 10
     reread = decode(BytesIO(bytes(trimmed.encoded)), implicit, True)
@@ -89,29 +100,42 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
         assoc = ae.associate("127.0.0.1", running.port, ae_title="PRINTSERVER")
         assert assoc.is_established
         session, film = generate_uid(), generate_uid()
-        assoc.send_n_create(None, sop_class.BasicFilmSession, session, meta_uid=GRAY_META,
-                            msg_id=1)
+        assoc.send_n_create(None, sop_class.BasicFilmSession, session, meta_uid=GRAY_META, msg_id=1)
         box = Dataset()
         box.ImageDisplayFormat = "STANDARD\\1,1"
         box.FilmSizeID = "8INX10IN"
         box.ReferencedFilmSessionSequence = [reference(sop_class.BasicFilmSession, session)]
-        _, reply = assoc.send_n_create(box, sop_class.BasicFilmBox, film, meta_uid=GRAY_META,
-                                       msg_id=2)
+        _, reply = assoc.send_n_create(
+            box, sop_class.BasicFilmBox, film, meta_uid=GRAY_META, msg_id=2
+        )
         ramp = (np.arange(200 * 150).reshape(200, 150) % 4096).astype(np.uint16)
         image = Dataset()
         image.ImageBoxPosition = 1
         image.BasicGrayscaleImageSequence = [image_item(ramp)]
-        status, _ = assoc.send_n_set(image, sop_class.BasicGrayscaleImageBox,
-                                     box_uids(reply)[0], meta_uid=GRAY_META, msg_id=3)
+        status, _ = assoc.send_n_set(
+            image,
+            sop_class.BasicGrayscaleImageBox,
+            box_uids(reply)[0],
+            meta_uid=GRAY_META,
+            msg_id=3,
+        )
         assert status.Status == 0
-        assert assoc.send_n_action(None, 1, sop_class.BasicFilmBox, film, meta_uid=GRAY_META,
-                                   msg_id=4)[0].Status == 0
+        assert (
+            assoc.send_n_action(
+                None, 1, sop_class.BasicFilmBox, film, meta_uid=GRAY_META, msg_id=4
+            )[0].Status
+            == 0
+        )
         assoc.release()
         (job,) = wait_for_jobs(running.spool, 1, {"done"})
-        index = json.loads((running.spool / "jobs" / job.job_id / "objects" / "index.json")
-                           .read_text())
+        index = json.loads(
+            (running.spool / "jobs" / job.job_id / "objects" / "index.json").read_text()
+        )
         assert [step.get("syntax") for step in index[:-1]] == [
-            ImplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRLittleEndian]
+            ImplicitVRLittleEndian,
+            ImplicitVRLittleEndian,
+            ExplicitVRLittleEndian,
+        ]
         again = reprint(running.server.store, job.job_id, order_only=True)
         wait_for_jobs(running.spool, 2, {"done"})
     finally:

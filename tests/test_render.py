@@ -51,7 +51,8 @@ def test_monochrome1_inverts_and_8_bit_scales_to_12() -> None:
     pixels = np.array([[0, 255]], dtype=np.uint16)
     assert to_p_values(SheetImage(pixels=pixels, bits_stored=8)).tolist() == [[0.0, 4095.0]]
     assert to_p_values(SheetImage(pixels=pixels, bits_stored=8, invert=True)).tolist() == [
-        [4095.0, 0.0]]
+        [4095.0, 0.0]
+    ]
 
 
 def test_density_terms() -> None:
@@ -64,9 +65,15 @@ def test_density_terms() -> None:
 
 def _sheet(images: dict[int, SheetImage], **kwargs: object) -> FilmSheet:
     defaults: dict[str, object] = {
-        "width_mm": 203.2, "height_mm": 254.0, "dpi": 50,
-        "boxes": parse_display_format("STANDARD\\2,2"), "images": images,
-        "margin_mm": 4.0, "spacing_mm": 3.0, "border": 0, "empty": 4095,
+        "width_mm": 203.2,
+        "height_mm": 254.0,
+        "dpi": 50,
+        "boxes": parse_display_format("STANDARD\\2,2"),
+        "images": images,
+        "margin_mm": 4.0,
+        "spacing_mm": 3.0,
+        "border": 0,
+        "empty": 4095,
     }
     defaults.update(kwargs)
     return FilmSheet(**defaults)  # type: ignore[arg-type]
@@ -74,8 +81,10 @@ def _sheet(images: dict[int, SheetImage], **kwargs: object) -> FilmSheet:
 
 def test_each_flat_image_fills_exactly_its_own_cell() -> None:
     levels = [500, 1500, 2500, 3500]
-    images = {i + 1: SheetImage(pixels=np.full((300, 240), level, np.uint16), bits_stored=12)
-              for i, level in enumerate(levels)}
+    images = {
+        i + 1: SheetImage(pixels=np.full((300, 240), level, np.uint16), bits_stored=12)
+        for i, level in enumerate(levels)
+    }
     sheet = _sheet(images)
     page = render_sheet(sheet)
     assert page.shape == (500, 400)
@@ -94,8 +103,9 @@ def test_each_flat_image_fills_exactly_its_own_cell() -> None:
 
 def test_aspect_ratio_leaves_bands_of_the_expected_size() -> None:
     wide = SheetImage(pixels=np.full((100, 200), 4095, np.uint16), bits_stored=12)
-    sheet = _sheet({1: wide}, boxes=parse_display_format("STANDARD\\1,1"),
-                   width_mm=254.0, height_mm=254.0)
+    sheet = _sheet(
+        {1: wide}, boxes=parse_display_format("STANDARD\\1,1"), width_mm=254.0, height_mm=254.0
+    )
     page = render_sheet(sheet)
     x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[0])
     cell = page[y0:y1, x0:x1]
@@ -117,15 +127,22 @@ def _busy_sheet(color: bool) -> FilmSheet:
     """Every kind of box: kernels, a LUT, crop, pixel for pixel, empty, trim and annotation."""
     rng = np.random.default_rng(3)
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
-    annotation = SheetAnnotation(band="bottom", band_mm=10.0, text_mm=3.5,
-                                 boxes=(Box(0.0, 0.0, 0.5, 1.0), Box(0.5, 0.0, 0.5, 1.0)),
-                                 aligns=("left", "right"), texts=("HELLO 123", "world"))
+    annotation = SheetAnnotation(
+        band="bottom",
+        band_mm=10.0,
+        text_mm=3.5,
+        boxes=(Box(0.0, 0.0, 0.5, 1.0), Box(0.5, 0.0, 0.5, 1.0)),
+        aligns=("left", "right"),
+        texts=("HELLO 123", "world"),
+    )
     if color:
         rgb = rng.integers(0, 256, (190, 170, 3), dtype=np.uint8)
-        images = {1: SheetImage(rgb, 8),
-                  2: SheetImage(rgb, 8, invert=True, magnification="REPLICATE"),
-                  3: SheetImage(rgb[:50, :70], 8, magnification="NONE"),
-                  5: SheetImage(rgb, 8, magnification="BILINEAR")}
+        images = {
+            1: SheetImage(rgb, 8),
+            2: SheetImage(rgb, 8, invert=True, magnification="REPLICATE"),
+            3: SheetImage(rgb[:50, :70], 8, magnification="NONE"),
+            5: SheetImage(rgb, 8, magnification="BILINEAR"),
+        }
     else:
         noisy = rng.integers(0, 4096, (211, 173)).astype(np.uint16)
         lut = PresentationLut(table=np.linspace(0, 65535, 300).astype(np.uint16), table_bits=16)
@@ -138,8 +155,15 @@ def _busy_sheet(color: bool) -> FilmSheet:
             6: SheetImage(noisy[:60, :50], 12, magnification="NONE"),
             7: SheetImage(np.tile(noisy, (6, 2)), 12, tone=tone, smoothing="SMOOTH"),
         }
-    return _sheet(images, dpi=100, boxes=parse_display_format("STANDARD\\3,3"), border=300,
-                  color=color, annotation=annotation, trim=True)
+    return _sheet(
+        images,
+        dpi=100,
+        boxes=parse_display_format("STANDARD\\3,3"),
+        border=300,
+        color=color,
+        annotation=annotation,
+        trim=True,
+    )
 
 
 @pytest.mark.parametrize("color", [False, True])
@@ -157,19 +181,28 @@ def test_any_band_is_exactly_those_rows_of_the_page(color: bool) -> None:
 
 
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC", "CUBIC SMOOTH"])
-@pytest.mark.parametrize(("source", "shape"), [((50, 40), (131, 97)), ((300, 260), (41, 77)),
-                                               ((400, 600), (40, 7)), ((7, 500), (13, 9)),
-                                               ((1, 1), (5, 3))])
+@pytest.mark.parametrize(
+    ("source", "shape"),
+    [
+        ((50, 40), (131, 97)),
+        ((300, 260), (41, 77)),
+        ((400, 600), (40, 7)),
+        ((7, 500), (13, 9)),
+        ((1, 1), (5, 3)),
+    ],
+)
 def test_resampler_computes_the_weighted_sums_of_its_taps(
-        kernel: str, source: tuple[int, int], shape: tuple[int, int]) -> None:
+    kernel: str, source: tuple[int, int], shape: tuple[int, int]
+) -> None:
     """Matrix products (or, for a strong reduction, gathered taps) give the taps' sums;
     REPLICATE copies samples exactly."""
     rng = np.random.default_rng(5)
     image = rng.uniform(0, 4095, (*source, 3)).astype(np.float32)
     rows_index, rows_weights = taps(source[0], shape[0], kernel)
     cols_index, cols_weights = taps(source[1], shape[1], kernel)
-    wide = np.einsum("ok,okwc->owc", rows_weights.astype(np.float64),
-                     image.astype(np.float64)[rows_index])
+    wide = np.einsum(
+        "ok,okwc->owc", rows_weights.astype(np.float64), image.astype(np.float64)[rows_index]
+    )
     expected = np.einsum("pk,opkc->opc", cols_weights.astype(np.float64), wide[:, cols_index])
     out = resample(image, *shape, kernel)
     assert out.shape == (*shape, 3)
@@ -182,7 +215,10 @@ def test_resampler_computes_the_weighted_sums_of_its_taps(
 def test_p_values_of_some_rows_are_those_rows_of_the_image() -> None:
     rng = np.random.default_rng(9)
     pixels = rng.integers(0, 1024, (40, 30)).astype(np.uint16)
-    for lut in (None, PresentationLut(table=np.linspace(0, 4095, 700).astype(np.uint16),
-                                      table_bits=12), PresentationLut(shape="INVERSE")):
+    for lut in (
+        None,
+        PresentationLut(table=np.linspace(0, 4095, 700).astype(np.uint16), table_bits=12),
+        PresentationLut(shape="INVERSE"),
+    ):
         image = SheetImage(pixels, 10, invert=True, presentation_lut=lut)
         assert np.array_equal(to_p_values(image, slice(7, 19)), to_p_values(image)[7:19])

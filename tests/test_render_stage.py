@@ -70,8 +70,10 @@ def test_eight_clients_at_once_with_one_render_worker(tmp_path: Path) -> None:
     running = start_in_process(config)
     outcome: dict[int, Any] = {}
     start = threading.Barrier(CLIENTS)
-    clients = [threading.Thread(target=_coded_film, args=(running.port, number, outcome, start))
-               for number in range(1, CLIENTS + 1)]
+    clients = [
+        threading.Thread(target=_coded_film, args=(running.port, number, outcome, start))
+        for number in range(1, CLIENTS + 1)
+    ]
     try:
         for client in clients:
             client.start()
@@ -87,8 +89,7 @@ def test_eight_clients_at_once_with_one_render_worker(tmp_path: Path) -> None:
     for job in jobs:
         (page,) = render_gray16(store.document(job.job_id), 30)
         films[job.title] = _decoded(page)
-        assert [entry.state for entry in job.history][:2] == [JobState.RENDERING,
-                                                              JobState.PENDING]
+        assert [entry.state for entry in job.history][:2] == [JobState.RENDERING, JobState.PENDING]
     assert films == {f"CLIENT-{number}": number for number in range(1, CLIENTS + 1)}
 
 
@@ -114,9 +115,11 @@ def test_kill_9_after_the_answer_and_before_the_film_prints_it_once(tmp_path: Pa
     output = tmp_path / "output"
     port = free_port()
     config = tmp_path / "printserver.toml"
-    config.write_text(config_text(tmp_path / "spool", port,
-                                  f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n')
-                      .replace("[spool]\n", "render_workers = 1\n[spool]\n", 1))
+    config.write_text(
+        config_text(
+            tmp_path / "spool", port, f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
+        ).replace("[spool]\n", "render_workers = 1\n[spool]\n", 1)
+    )
     server = ServerProcess(config, port, tmp_path, tmp_path / "server.log")
     server.start()
     try:
@@ -160,8 +163,11 @@ def test_an_order_that_no_longer_makes_a_film_fails_with_its_reason(tmp_path: Pa
         again = operations.reprint(store, job.job_id, order_only=True)
         assert again.state is JobState.RENDERING
         running.server.renderer.wake()
-        (failed,) = [record for record in wait_for_jobs(running.spool, 2, {"done", "failure"})
-                     if record.job_id == again.job_id]
+        (failed,) = [
+            record
+            for record in wait_for_jobs(running.spool, 2, {"done", "failure"})
+            if record.job_id == again.job_id
+        ]
     finally:
         running.server.stop()
     assert failed.state is JobState.FAILURE and failed.state_info == "INVALID PAGE DES"
@@ -170,8 +176,9 @@ def test_an_order_that_no_longer_makes_a_film_fails_with_its_reason(tmp_path: Pa
 
 
 def _order_job(store: SpoolStore) -> str:
-    return store.create(JobRequest(printer="PRINTSERVER", title="ORDER"),
-                        attachments={"index.json": b"[]"}).job_id
+    return store.create(
+        JobRequest(printer="PRINTSERVER", title="ORDER"), attachments={"index.json": b"[]"}
+    ).job_id
 
 
 def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
@@ -182,8 +189,12 @@ def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
     held, canceled = _order_job(store), _order_job(store)
     assert operations.hold(store, held).state is JobState.HELD
     with pytest.raises(operations.OperationError, match="being rendered"):
-        operations.move(store, canceled, "PRINTSERVER",
-                        {"PRINTSERVER": DirectorySink("PRINTSERVER", tmp_path / "out")})
+        operations.move(
+            store,
+            canceled,
+            "PRINTSERVER",
+            {"PRINTSERVER": DirectorySink("PRINTSERVER", tmp_path / "out")},
+        )
     operations.cancel(store, canceled, {})
     for job_id in (held, canceled):
         stage.render_job(store.get(job_id))
@@ -193,9 +204,13 @@ def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, ""))
     waiting = _order_job(store)
-    shown = subprocess.run([sys.executable, "-m", "printserver", "queue", "preview", waiting,
-                            "--config", str(config)], capture_output=True, text=True,
-                           timeout=60, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    shown = subprocess.run(
+        [sys.executable, "-m", "printserver", "queue", "preview", waiting, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     assert shown.returncode == 1, shown.stderr
     assert shown.stderr == f"printserver: job {waiting} has no film yet (rendering)\n"
 
@@ -229,21 +244,40 @@ def test_a_film_box_order_holds_that_film_box_only(tmp_path: Path) -> None:
 def test_cores_are_shared_among_the_render_workers() -> None:
     from printserver.print_queue import page_threads
 
-    assert [page_threads(2, 2), page_threads(1, 2), page_threads(4, 64), page_threads(64, 64)] \
-        == [2, 2, 16, 2]
+    assert [page_threads(2, 2), page_threads(1, 2), page_threads(4, 64), page_threads(64, 64)] == [
+        2,
+        2,
+        16,
+        2,
+    ]
 
 
 def test_a_film_that_is_not_our_postscript_previews_as_one_line(tmp_path: Path) -> None:
     store = SpoolStore(tmp_path / "spool")
     store.open()
-    job = store.create(JobRequest(printer="PRINTSERVER"),
-                       lambda out: out.write(b"%!PS\nshowpage\n"))
+    job = store.create(
+        JobRequest(printer="PRINTSERVER"), lambda out: out.write(b"%!PS\nshowpage\n")
+    )
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, ""))
-    shown = subprocess.run([sys.executable, "-m", "printserver", "queue", "preview", job.job_id,
-                            "--config", str(config), "-o", str(tmp_path / "film.png")],
-                           capture_output=True, text=True, timeout=60,
-                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "printserver",
+            "queue",
+            "preview",
+            job.job_id,
+            "--config",
+            str(config),
+            "-o",
+            str(tmp_path / "film.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     assert shown.returncode == 1 and shown.stderr.count("\n") == 1, shown.stderr
     assert shown.stderr.startswith(f"printserver: job {job.job_id}: ")
     assert "holds no page" in shown.stderr

@@ -40,8 +40,10 @@ MIB = 1 << 20
 
 
 def _printers(output: Path) -> str:
-    return (f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n'
-            f'[[printers]]\nae_title = "STRICT"\ndirectory = "{output}"\nstrict = true\n')
+    return (
+        f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n'
+        f'[[printers]]\nae_title = "STRICT"\ndirectory = "{output}"\nstrict = true\n'
+    )
 
 
 def _in_process(tmp_path: Path, limits: str = "") -> InProcessServer:
@@ -80,8 +82,9 @@ def _film_box(client: PrintClient, session: str, display_format: str) -> Dataset
     ds = Dataset()
     ds.ImageDisplayFormat = display_format
     ds.ReferencedFilmSessionSequence = [reference(sop_class.BasicFilmSession, session)]
-    status, _ = client.assoc.send_n_create(ds, sop_class.BasicFilmBox, generate_uid(),
-                                           meta_uid=client.meta, msg_id=client.msg())
+    status, _ = client.assoc.send_n_create(
+        ds, sop_class.BasicFilmBox, generate_uid(), meta_uid=client.meta, msg_id=client.msg()
+    )
     return status
 
 
@@ -120,8 +123,10 @@ def test_box_counts_are_refused_from_the_text_before_any_box_is_built(tmp_path: 
 
 
 def test_film_boxes_pages_and_copies_have_limits(tmp_path: Path) -> None:
-    running = _in_process(tmp_path, "[limits]\nmax_film_boxes_per_session = 3\n"
-                                    "max_pages_per_job = 2\nmax_copies = 5\n")
+    running = _in_process(
+        tmp_path,
+        "[limits]\nmax_film_boxes_per_session = 3\nmax_pages_per_job = 2\nmax_copies = 5\n",
+    )
     try:
         client = PrintClient(running.port)
         _, session = client.session()
@@ -201,8 +206,9 @@ def _declared(rows: int, columns: int, pixel_data: bytes) -> Dataset:
 
 
 def test_image_bytes_are_limited_before_the_pixels_are_read(tmp_path: Path) -> None:
-    running = _in_process(tmp_path, f"[limits]\nmax_image_bytes = {MIB}\n"
-                                    f"max_association_image_bytes = {MIB}\n")
+    running = _in_process(
+        tmp_path, f"[limits]\nmax_image_bytes = {MIB}\nmax_association_image_bytes = {MIB}\n"
+    )
     try:
         client = PrintClient(running.port)
         _, session = client.session()

@@ -23,9 +23,13 @@ pytestmark = pytest.mark.integration
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "printserver", *args, "--config", str(config)],
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    return subprocess.run(
+        [sys.executable, "-m", "printserver", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
 
 
 def test_rerender_from_the_kept_objects(tmp_path: Path) -> None:
@@ -43,9 +47,13 @@ def test_rerender_from_the_kept_objects(tmp_path: Path) -> None:
         reference.ReferencedSOPClassUID = sop_class.PresentationLUT
         reference.ReferencedSOPInstanceUID = lut_uid
         _, session = client.session(FilmSessionLabel="AGAIN")
-        _, box, reply = client.film_box(session, "STANDARD\\2,1", FilmSizeID="8INX10IN",
-                                        AnnotationDisplayFormatID="LABEL",
-                                        ReferencedPresentationLUTSequence=[reference])
+        _, box, reply = client.film_box(
+            session,
+            "STANDARD\\2,1",
+            FilmSizeID="8INX10IN",
+            AnnotationDisplayFormatID="LABEL",
+            ReferencedPresentationLUTSequence=[reference],
+        )
         ramp = (np.arange(64 * 64).reshape(64, 64) % 4096).astype(np.uint16)
         for position, uid in enumerate(box_uids(reply), start=1):
             assert client.gray(uid, position, ramp // position).Status == 0

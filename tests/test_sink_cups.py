@@ -81,8 +81,9 @@ def test_cancel_held_job_and_cupsd_down(cups_queue: CupsQueue, tmp_path: Path) -
     document = tmp_path / "doc.ps"
     document.write_bytes(DOCUMENT)
     sink = CupsSink("FILM", cups_queue.queue, cups_queue.server)
-    job_id = sink.submit(Submission("printserver-held", document,
-                                    options={"job-hold-until": "indefinite"}), print)
+    job_id = sink.submit(
+        Submission("printserver-held", document, options={"job-hold-until": "indefinite"}), print
+    )
     assert job_id is not None
     assert sink.state(job_id)[0] is SinkState.PENDING
     sink.cancel(job_id)

@@ -20,8 +20,13 @@ def _store(tmp_path: Path) -> SpoolStore:
 def test_create_writes_record_and_document(tmp_path: Path) -> None:
     store = _store(tmp_path)
     record = store.create(
-        JobRequest(printer="FILM", calling_ae="CT1", film_session_uid="1.2.3",
-                   film_box_uids=("1.2.3.4",), pages=1),
+        JobRequest(
+            printer="FILM",
+            calling_ae="CT1",
+            film_session_uid="1.2.3",
+            film_box_uids=("1.2.3.4",),
+            pages=1,
+        ),
         lambda out: out.write(b"%!PS-Adobe-3.0\n"),
     )
     assert record.state is JobState.PENDING and record.document_bytes == 15
@@ -59,8 +64,9 @@ def test_update_is_locked_read_modify_write(tmp_path: Path) -> None:
     record = store.create(JobRequest(printer="FILM"), lambda out: None)
 
     def bump(job: JobRecord) -> JobRecord:
-        return job.model_copy(update={"attempts": job.attempts + 1, "state": JobState.PRINTING,
-                                      "cups_job_id": 7})
+        return job.model_copy(
+            update={"attempts": job.attempts + 1, "state": JobState.PRINTING, "cups_job_id": 7}
+        )
 
     store.update(record.job_id, bump)
     stored = store.update(record.job_id, bump)

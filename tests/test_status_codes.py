@@ -38,8 +38,9 @@ def strict_server(tmp_path: Path) -> Iterator[InProcessServer]:
     running.server.stop()
 
 
-def _film(client: PrintClient, display_format: str = "STANDARD\\1,1",
-          **attrs: Any) -> tuple[str, str, list[str]]:
+def _film(
+    client: PrintClient, display_format: str = "STANDARD\\1,1", **attrs: Any
+) -> tuple[str, str, list[str]]:
     status, session = client.session()
     assert status == 0
     status, film_box, reply = client.film_box(session, display_format, **attrs)
@@ -111,8 +112,9 @@ def _image_wider_than_its_box(client: PrintClient) -> tuple[int, str]:
     """0xC603: Requested Image Size wider than the box, and FAIL asked for; the refused
     image is not kept, so printing the box gives B603 (empty film)."""
     _, film_box, (box,) = _film(client)
-    status, comment = _answer(client.gray(box, 1, SMALL, RequestedImageSize="1000",
-                                          RequestedDecimateCropBehavior="FAIL"))
+    status, comment = _answer(
+        client.gray(box, 1, SMALL, RequestedImageSize="1000", RequestedDecimateCropBehavior="FAIL")
+    )
     printed = client.action(sop_class.BasicFilmBox, film_box)[0].Status
     return status, f"{comment}; then 0x{printed:04X}"
 
@@ -150,8 +152,11 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize(("provoke", "expected", "comment"), FAILURES,
-                         ids=[case[0].__name__.strip("_") for case in FAILURES])
+@pytest.mark.parametrize(
+    ("provoke", "expected", "comment"),
+    FAILURES,
+    ids=[case[0].__name__.strip("_") for case in FAILURES],
+)
 def test_failures(server: InProcessServer, provoke: Any, expected: int, comment: str) -> None:
     client = PrintClient(server.port)
     try:
@@ -201,10 +206,18 @@ def test_warnings(server: InProcessServer) -> None:
     assert client.action(sop_class.BasicFilmBox, film_box)[0].Status == 0xB603
     # B604, B60A, B609: images larger than their box
     assert client.gray(first, 1, SMALL, RequestedImageSize="500").Status == 0xB604
-    assert client.gray(first, 1, SMALL, RequestedImageSize="500",
-                       RequestedDecimateCropBehavior="DECIMATE").Status == 0xB60A
-    assert client.gray(first, 1, SMALL, RequestedImageSize="500",
-                       RequestedDecimateCropBehavior="CROP").Status == 0xB609
+    assert (
+        client.gray(
+            first, 1, SMALL, RequestedImageSize="500", RequestedDecimateCropBehavior="DECIMATE"
+        ).Status
+        == 0xB60A
+    )
+    assert (
+        client.gray(
+            first, 1, SMALL, RequestedImageSize="500", RequestedDecimateCropBehavior="CROP"
+        ).Status
+        == 0xB609
+    )
     wide = np.zeros((8, 3000), np.uint16)
     assert client.gray(second, 2, wide, MagnificationType="NONE").Status == 0xB604
     # B602: the session holds a film box without images (the first two above)
@@ -213,7 +226,8 @@ def test_warnings(server: InProcessServer) -> None:
 
 
 def test_strict_printer_refuses_what_the_lenient_one_adjusts(
-        strict_server: InProcessServer) -> None:
+    strict_server: InProcessServer,
+) -> None:
     client = PrintClient(strict_server.port)
     status, session = client.session(FilmSessionLabel="x")
     assert status == 0
@@ -255,7 +269,8 @@ def _send_without_instance(client: PrintClient, class_uid: str) -> int:
 
 
 def test_n_action_without_instance_uid_is_answered(
-        server: InProcessServer, strict_server: InProcessServer) -> None:
+    server: InProcessServer, strict_server: InProcessServer
+) -> None:
     client = PrintClient(server.port)
     _, _, (box,) = _film(client)
     client.gray(box, 1, SMALL)
@@ -269,8 +284,11 @@ def test_n_action_without_instance_uid_is_answered(
 
 
 def test_calling_ae_allowlists(tmp_path: Path) -> None:
-    config = directory_config(tmp_path, 'allowed_calling_aes = ["CT1", "CT2"]',
-                              server_extra='allowed_calling_aes = ["CT1", "MR1"]')
+    config = directory_config(
+        tmp_path,
+        'allowed_calling_aes = ["CT1", "CT2"]',
+        server_extra='allowed_calling_aes = ["CT1", "MR1"]',
+    )
     running = start_in_process(config)
     try:
         allowed = PrintClient(running.port, calling="CT1")
@@ -326,8 +344,9 @@ def test_c605_image_larger_than_the_printer_takes(tmp_path: Path) -> None:
 
 
 def test_film_session_and_film_box_n_set(tmp_path: Path) -> None:
-    running = start_in_process(directory_config(
-        tmp_path, 'high_dpi = 640\nconfiguration_information = ["CS000", "CS005"]'))
+    running = start_in_process(
+        directory_config(tmp_path, 'high_dpi = 640\nconfiguration_information = ["CS000", "CS005"]')
+    )
     try:
         client = PrintClient(running.port)
         session, film_box, (box,) = _film(client, FilmSizeID="8INX10IN")
@@ -352,14 +371,16 @@ def test_film_session_and_film_box_n_set(tmp_path: Path) -> None:
         assert client.gray(box, 1, SMALL).Status == 0
         assert client.action(sop_class.BasicFilmBox, film_box)[0].Status == 0
         # Requested Resolution ID HIGH renders at the printer's high_dpi
-        status, high_box, reply = client.film_box(session, FilmSizeID="8INX10IN",
-                                                  RequestedResolutionID="HIGH")
+        status, high_box, reply = client.film_box(
+            session, FilmSizeID="8INX10IN", RequestedResolutionID="HIGH"
+        )
         assert status == 0 and reply.RequestedResolutionID == "HIGH"
         assert client.gray(box_uids(reply)[0], 1, SMALL).Status == 0
         assert client.action(sop_class.BasicFilmBox, high_box)[0].Status == 0
         client.release()
-        standard, high = sorted(wait_for_jobs(running.spool, 2, {"done"}),
-                                key=lambda job: job.created)
+        standard, high = sorted(
+            wait_for_jobs(running.spool, 2, {"done"}), key=lambda job: job.created
+        )
         assert (standard.copies, standard.priority, standard.destination) == (3, "LOW", "MAGAZINE")
         sizes = []
         for job in (standard, high):

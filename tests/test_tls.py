@@ -19,10 +19,27 @@ pytestmark = pytest.mark.integration
 def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
     cert, key = directory / f"{name}.pem", directory / f"{name}.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "2", "-subj", f"/CN={name}",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return cert, key
 
@@ -36,11 +53,13 @@ def _client_context(server_cert: Path, client: tuple[Path, Path] | None) -> ssl.
 
 def _tls_config(tmp_path: Path, port: int, *, mutual: bool) -> str:
     server_cert, server_key = _self_signed(tmp_path, "server")
-    lines = [f"[server.tls]\nport = {port}\ncertificate = \"{server_cert}\"\n"
-             f"private_key = \"{server_key}\"\n"]
+    lines = [
+        f'[server.tls]\nport = {port}\ncertificate = "{server_cert}"\n'
+        f'private_key = "{server_key}"\n'
+    ]
     if mutual:
         client_cert, _ = _self_signed(tmp_path, "modality")
-        lines.append(f"ca_certificates = \"{client_cert}\"\nrequire_client_certificate = true\n")
+        lines.append(f'ca_certificates = "{client_cert}"\nrequire_client_certificate = true\n')
     return "".join(lines)
 
 

@@ -70,10 +70,16 @@ def store(tmp_path: Path) -> SpoolStore:
     return store
 
 
-def _worker(store: SpoolStore, sink: Sink | None,
-            stuck_after: timedelta = timedelta(minutes=30)) -> SpoolWorker:
-    return SpoolWorker(store, {PRINTER: sink} if sink else {}, retry_initial=2.0,
-                       retry_max=5.0, stuck_after=stuck_after)
+def _worker(
+    store: SpoolStore, sink: Sink | None, stuck_after: timedelta = timedelta(minutes=30)
+) -> SpoolWorker:
+    return SpoolWorker(
+        store,
+        {PRINTER: sink} if sink else {},
+        retry_initial=2.0,
+        retry_max=5.0,
+        stuck_after=stuck_after,
+    )
 
 
 def _job(store: SpoolStore) -> JobRecord:
@@ -112,7 +118,10 @@ def test_transient_errors_back_off_doubling_up_to_the_cap(store: SpoolStore) -> 
     worker.run_once()  # the destination is back
     record = store.get(job_id)
     assert (record.state, record.state_info, record.cups_job_id) == (
-        JobState.PRINTING, JobInfo.QUEUED, sink.last_id)
+        JobState.PRINTING,
+        JobInfo.QUEUED,
+        sink.last_id,
+    )
     assert (record.attempts, record.last_error, record.next_attempt) == (5, None, None)
 
 
@@ -124,7 +133,10 @@ def test_a_permanent_error_fails_the_job_once(store: SpoolStore) -> None:
     worker.run_once()
     record = store.get(job_id)
     assert (record.state, record.state_info, record.last_error) == (
-        JobState.FAILURE, JobInfo.INVALID_PAGE_DES, "document rejected")
+        JobState.FAILURE,
+        JobInfo.INVALID_PAGE_DES,
+        "document rejected",
+    )
     assert len(sink.submitted) == 1
 
 
@@ -139,13 +151,20 @@ def test_a_job_at_the_destination_is_followed_to_its_end(store: SpoolStore) -> N
     assert store.get(done).state_info == JobInfo.PRINTING
     record = store.get(failed)
     assert (record.state, record.state_info, record.last_error) == (
-        JobState.FAILURE, JobInfo.PRINTER_DOWN, "paper jam")
+        JobState.FAILURE,
+        JobInfo.PRINTER_DOWN,
+        "paper jam",
+    )
     assert sink.canceled == [102]  # stopped at the destination, so it cannot print later
     sink.states[101] = (SinkState.DONE, "")
     worker.run_once()
     assert (store.get(done).state, store.get(done).state_info) == (JobState.DONE, JobInfo.NORMAL)
     assert [entry.state for entry in store.get(done).history] == [
-        JobState.PENDING, JobState.PRINTING, JobState.PRINTING, JobState.DONE]
+        JobState.PENDING,
+        JobState.PRINTING,
+        JobState.PRINTING,
+        JobState.DONE,
+    ]
 
 
 def test_a_sink_without_job_ids_finishes_the_job_at_once(store: SpoolStore) -> None:
@@ -175,7 +194,10 @@ def test_after_a_crash_a_torn_submission_is_sent_again(store: SpoolStore) -> Non
     assert sink.canceled == [7]  # the torn one never prints
     assert [submission.title for submission in sink.submitted] == [record.sink_title]
     assert (record.state, record.cups_job_id, record.attempts) == (
-        JobState.PRINTING, sink.last_id, 2)
+        JobState.PRINTING,
+        sink.last_id,
+        2,
+    )
 
 
 def test_a_job_making_no_progress_is_flagged_stuck_once(store: SpoolStore) -> None:
@@ -188,7 +210,10 @@ def test_a_job_making_no_progress_is_flagged_stuck_once(store: SpoolStore) -> No
     worker.run_once()
     record = store.get(slow)
     assert (record.state, record.stuck, record.last_error) == (
-        JobState.PRINTING, True, "cover open")
+        JobState.PRINTING,
+        True,
+        "cover open",
+    )
     assert record.history[-1].note == "stuck at CUPS"
     assert not store.get(fresh).stuck
     worker.run_once()
@@ -198,8 +223,9 @@ def test_a_job_making_no_progress_is_flagged_stuck_once(store: SpoolStore) -> No
     assert store.get(slow).state_info == JobInfo.PRINTING  # and still followed
 
 
-def test_a_job_held_after_the_scan_is_not_sent(store: SpoolStore,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_held_after_the_scan_is_not_sent(
+    store: SpoolStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sink = FakeSink()
     worker = _worker(store, sink)
     job_id = _job(store).job_id
@@ -216,4 +242,6 @@ def test_a_printer_no_longer_configured_is_retried_later(store: SpoolStore) -> N
     assert _backoff(store, worker, job_id) == 2.0
     record = store.get(job_id)
     assert (record.state, record.last_error) == (
-        JobState.PENDING, f"no printer {PRINTER!r} is configured")
+        JobState.PENDING,
+        f"no printer {PRINTER!r} is configured",
+    )

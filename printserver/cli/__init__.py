@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_parser(commands, config_help, late)
 
     conformance = commands.add_parser(
-        "conformance", help="write the DICOM Conformance Statement (Markdown)")
+        "conformance", help="write the DICOM Conformance Statement (Markdown)"
+    )
     conformance.add_argument("--output", "-o", help="file to write (default: standard output)")
     return parser
 

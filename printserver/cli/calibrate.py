@@ -17,13 +17,13 @@ def add_parser(commands: Any, config_help: str, late: argparse.ArgumentParser) -
     calibrate = commands.add_parser("calibrate", help="print a step wedge; build a curve")
     calibrate.add_argument("--config", "-c", help=config_help)
     steps = calibrate.add_subparsers(dest="action", required=True)
-    wedge = steps.add_parser("wedge", help="print the step-wedge film to measure",
-                             parents=[late])
+    wedge = steps.add_parser("wedge", help="print the step-wedge film to measure", parents=[late])
     wedge.add_argument("--printer", "-p", help="printer AE title (default: the first)")
     wedge.add_argument("--steps", type=int, default=21)
     wedge.add_argument("--output", "-o", help="write the PostScript here instead of printing")
-    curve = steps.add_parser("curve", help="characteristic curve from measured densities",
-                             parents=[late])
+    curve = steps.add_parser(
+        "curve", help="characteristic curve from measured densities", parents=[late]
+    )
     curve.add_argument("--printer", "-p", help="printer AE title (default: the first)")
     curve.add_argument("--steps", type=int, default=21)
     curve.add_argument("--csv", help="file of densities, one per line or in the last column")
@@ -53,8 +53,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
         return 2
     if curve.dropped:
         steps = ", ".join(map(str, curve.dropped))
-        print(f"printserver: steps {steps} left out: their density does not fall",
-              file=sys.stderr)
+        print(f"printserver: steps {steps} left out: their density does not fall", file=sys.stderr)
     sys.stdout.write(curve.toml(printer.ae_title, datetime.now().replace(microsecond=0)))
     return 0
 
@@ -67,8 +66,13 @@ def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str
     from printserver.sinks.base import SinkError, Submission
 
     sheet = calibration.wedge_sheet(printer, steps)
-    page = PageSpec(sheet.width_px, sheet.height_px, sheet.dpi,
-                    printer.media_for(printer.default_film_size), lambda: SheetRaster(sheet))
+    page = PageSpec(
+        sheet.width_px,
+        sheet.height_px,
+        sheet.dpi,
+        printer.media_for(printer.default_film_size),
+        lambda: SheetRaster(sheet),
+    )
     target = Path(output) if output else Path(tempfile.mkstemp(suffix=".ps")[1])
     with open(target, "wb") as out:
         write_postscript(out, [page], title=f"step wedge {printer.ae_title}", bits=printer.bits)
@@ -78,12 +82,15 @@ def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str
     try:
         job = build_sink(printer, config).submit(
             Submission(title=f"printserver-wedge-{printer.ae_title}", document=target),
-            lambda job_id: None)
+            lambda job_id: None,
+        )
     except SinkError as exc:
         print(f"printserver: cannot print the wedge: {exc}", file=sys.stderr)
         return 1
     finally:
         target.unlink(missing_ok=True)
-    print(f"step wedge of {steps} steps sent to {printer.ae_title}"
-          + (f" (job {job})" if job is not None else ""))
+    print(
+        f"step wedge of {steps} steps sent to {printer.ae_title}"
+        + (f" (job {job})" if job is not None else "")
+    )
     return 0

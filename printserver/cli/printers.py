@@ -27,22 +27,35 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
         status = printer_status(health, spool_accepting=spool_accepting)
         counts = Counter(job.state.value for job in jobs if job.printer == printer.ae_title)
         server = printer.cups_server or config.cups.server or "default"
-        destination = (f"cups:{printer.cups_queue}@{server}" if printer.cups_queue
-                       else f"directory:{printer.directory}")
-        entries.append({
-            "printer": printer.ae_title, "name": printer.printer_name,
-            "destination": destination, "status": status.status, "status_info": status.info,
-            "message": health.message, "jobs": dict(sorted(counts.items())),
-        })
+        destination = (
+            f"cups:{printer.cups_queue}@{server}"
+            if printer.cups_queue
+            else f"directory:{printer.directory}"
+        )
+        entries.append(
+            {
+                "printer": printer.ae_title,
+                "name": printer.printer_name,
+                "destination": destination,
+                "status": status.status,
+                "status_info": status.info,
+                "message": health.message,
+                "jobs": dict(sorted(counts.items())),
+            }
+        )
     if as_json:
         print(json.dumps(entries, indent=2))
         return 0
     for entry in entries:  # the message comes from CUPS and the device: shown escaped
         jobs_text = ", ".join(f"{n} {state}" for state, n in entry["jobs"].items()) or "no jobs"
         message = f" ({entry['message']})" if entry["message"] else ""
-        print(escape_controls(f"{entry['printer']:<16} {entry['status']:<8} "
-                              f"{entry['status_info']:<16} {entry['destination']}{message}; "
-                              f"{jobs_text}"))
+        print(
+            escape_controls(
+                f"{entry['printer']:<16} {entry['status']:<8} "
+                f"{entry['status_info']:<16} {entry['destination']}{message}; "
+                f"{jobs_text}"
+            )
+        )
     return 0
 
 

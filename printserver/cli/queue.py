@@ -42,10 +42,14 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
     show = actions.add_parser("show", help="everything about one job", parents=[late])
     show.add_argument("job")
     show.add_argument("--json", action="store_true")
-    for name, text in (("cancel", "cancel jobs (at CUPS too)"), ("hold", "keep jobs back"),
-                       ("release", "let held jobs print"), ("retry", "send failed jobs again"),
-                       ("reprint", "print finished jobs again, as new jobs"),
-                       ("rerender", "render jobs again from the objects the client sent")):
+    for name, text in (
+        ("cancel", "cancel jobs (at CUPS too)"),
+        ("hold", "keep jobs back"),
+        ("release", "let held jobs print"),
+        ("retry", "send failed jobs again"),
+        ("reprint", "print finished jobs again, as new jobs"),
+        ("rerender", "render jobs again from the objects the client sent"),
+    ):
         action = actions.add_parser(name, help=text, parents=[late])
         action.add_argument("jobs", nargs="+", metavar="JOB")
     move = actions.add_parser("move", help="send a job to another printer", parents=[late])
@@ -54,8 +58,9 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
     purge = actions.add_parser("purge", help="remove finished jobs", parents=[late])
     purge.add_argument("--older-than", required=True, help="age such as 7d, 12h, 30m")
     purge.add_argument("--failed", action="store_true", help="failed jobs too")
-    preview = actions.add_parser("preview", help="PNG or PDF picture of a job's films",
-                                 parents=[late])
+    preview = actions.add_parser(
+        "preview", help="PNG or PDF picture of a job's films", parents=[late]
+    )
     preview.add_argument("job")
     preview.add_argument("--output", "-o", help="out.png or out.pdf (default JOB.png)")
 
@@ -69,8 +74,9 @@ def _age(record: JobRecord, now: datetime) -> str:
 
 
 def _reason(record: JobRecord) -> str:
-    reason = record.last_error or ("" if record.state_info in (JobInfo.NORMAL, JobInfo.QUEUED)
-                                   else record.state_info)
+    reason = record.last_error or (
+        "" if record.state_info in (JobInfo.NORMAL, JobInfo.QUEUED) else record.state_info
+    )
     return ("STUCK: " if record.stuck else "") + reason
 
 
@@ -88,13 +94,18 @@ def _no_job(error: JobNotFound) -> str:
 def _table(rows: list[list[str]]) -> str:
     """Columns of cells that are each one line: every cell has been through escape_controls."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                     .rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json: bool) -> int:
-    jobs = [job for job in sorted(store.list(), key=lambda job: (job.state.final, job.rank))
-            if printer in (None, job.printer) and state in (None, job.state)]
+    jobs = [
+        job
+        for job in sorted(store.list(), key=lambda job: (job.state.final, job.rank))
+        if printer in (None, job.printer) and state in (None, job.state)
+    ]
     if as_json:
         print(json.dumps([job.model_dump(mode="json") for job in jobs], indent=2))
         return EXIT_OK
@@ -102,12 +113,22 @@ def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json
         print("no jobs")
         return EXIT_OK
     now = utc_now()
-    rows = [["JOB", "PRINTER", "CALLER", "LABEL", "FILMS", "PRIO", "STATE", "AGE", "CUPS",
-             "REASON"]]
+    rows = [
+        ["JOB", "PRINTER", "CALLER", "LABEL", "FILMS", "PRIO", "STATE", "AGE", "CUPS", "REASON"]
+    ]
     for job in jobs:
-        cells = [job.job_id, job.printer, job.calling_ae or "-", job.title[:24] or "-",
-                 f"{job.pages}x{job.copies}", job.priority, job.state.value, _age(job, now),
-                 str(job.cups_job_id or "-"), _reason(job)[:48]]
+        cells = [
+            job.job_id,
+            job.printer,
+            job.calling_ae or "-",
+            job.title[:24] or "-",
+            f"{job.pages}x{job.copies}",
+            job.priority,
+            job.state.value,
+            _age(job, now),
+            str(job.cups_job_id or "-"),
+            _reason(job)[:48],
+        ]
         rows.append([escape_controls(cell) for cell in cells])
     print(_table(rows))
     return EXIT_OK
@@ -119,13 +140,21 @@ def show_job(store: SpoolStore, job_id: str, as_json: bool) -> int:
         print(json.dumps(job.model_dump(mode="json"), indent=2))
         return EXIT_OK
     fields = [
-        ("job", job.job_id), ("printer", job.printer), ("state", f"{job.state} ({job.state_info})"),
-        ("calling AE", job.calling_ae), ("label", job.title), ("films", str(job.pages)),
-        ("copies", str(job.copies)), ("priority", job.priority),
+        ("job", job.job_id),
+        ("printer", job.printer),
+        ("state", f"{job.state} ({job.state_info})"),
+        ("calling AE", job.calling_ae),
+        ("label", job.title),
+        ("films", str(job.pages)),
+        ("copies", str(job.copies)),
+        ("priority", job.priority),
         ("film size / medium", f"{job.film_size or '-'} / {job.medium_type or '-'}"),
-        ("destination", job.destination or "-"), ("CUPS job", str(job.cups_job_id or "-")),
-        ("attempts", str(job.attempts)), ("reason", _reason(job) or "-"),
-        ("film session", job.film_session_uid), ("print job", job.print_job_uid or "-"),
+        ("destination", job.destination or "-"),
+        ("CUPS job", str(job.cups_job_id or "-")),
+        ("attempts", str(job.attempts)),
+        ("reason", _reason(job) or "-"),
+        ("film session", job.film_session_uid),
+        ("print job", job.print_job_uid or "-"),
         ("document", f"{store.document(job.job_id)} ({job.document_bytes} bytes)"),
     ]
     width = max(len(name) for name, _ in fields)
@@ -133,13 +162,16 @@ def show_job(store: SpoolStore, job_id: str, as_json: bool) -> int:
     print("history:")
     for entry in job.history:
         note = f"  {entry.note}" if entry.note else ""
-        print(f"  {entry.time.astimezone():%Y-%m-%d %H:%M:%S}  {entry.state.value:<9}"
-              + escape_controls(f" {entry.info}{note}"))
+        print(
+            f"  {entry.time.astimezone():%Y-%m-%d %H:%M:%S}  {entry.state.value:<9}"
+            + escape_controls(f" {entry.info}{note}")
+        )
     return EXIT_OK
 
 
-def for_each(store: SpoolStore, job_ids: list[str],
-             action: Callable[[str], JobRecord], verb: str) -> int:
+def for_each(
+    store: SpoolStore, job_ids: list[str], action: Callable[[str], JobRecord], verb: str
+) -> int:
     """Apply an operation to several jobs; report each; the worst outcome is the exit code."""
     code = EXIT_OK
     for job_id in job_ids:
@@ -172,8 +204,10 @@ def preview_job(store: SpoolStore, job_id: str, output: str) -> int:
         print(escape_controls(f"printserver: job {job_id}: {exc}"), file=sys.stderr)
         return EXIT_REFUSED
     except OSError as exc:
-        print(escape_controls(f"printserver: cannot write {output}: {exc.strerror or exc}"),
-              file=sys.stderr)
+        print(
+            escape_controls(f"printserver: cannot write {output}: {exc.strerror or exc}"),
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
     print(escape_controls(f"{job_id}: preview written to {target}"))
     return EXIT_OK
@@ -213,17 +247,22 @@ def run(config: Config, args: argparse.Namespace) -> int:
         return EXIT_OK
     sinks = build_sinks(config)
     if args.action == "move":
-        return for_each(store, [args.job],
-                        lambda job: operations.move(store, job, args.printer, sinks),
-                        f"moved to {args.printer}")
+        return for_each(
+            store,
+            [args.job],
+            lambda job: operations.move(store, job, args.printer, sinks),
+            f"moved to {args.printer}",
+        )
     actions: dict[str, tuple[Callable[[str], JobRecord], str]] = {
         "cancel": (lambda job: operations.cancel(store, job, sinks), "canceled"),
         "hold": (lambda job: operations.hold(store, job), "held"),
         "release": (lambda job: operations.release(store, job), "released"),
         "retry": (lambda job: operations.retry(store, job), "queued again"),
         "reprint": (lambda job: operations.reprint(store, job), "reprinted"),
-        "rerender": (lambda job: operations.reprint(store, job, order_only=True),
-                     "to be re-rendered"),
+        "rerender": (
+            lambda job: operations.reprint(store, job, order_only=True),
+            "to be re-rendered",
+        ),
     }
     action, verb = actions[args.action]
     return for_each(store, args.jobs, action, verb)

@@ -80,7 +80,8 @@ class Config(Section):
     cups: CupsConfig = CupsConfig()
     printers: tuple[PrinterConfig, ...] = ()
     film_sizes: dict[str, FilmSizeConfig] = Field(
-        default_factory=dict, description="film sizes beyond the DICOM defined terms")
+        default_factory=dict, description="film sizes beyond the DICOM defined terms"
+    )
 
     @model_validator(mode="after")
     def _unique_printers(self) -> Config:
@@ -95,10 +96,12 @@ class Config(Section):
         """Give every printer the file's custom film sizes and the CUSTOM layouts."""
         printers = []
         for index, printer in enumerate(self.printers):
-            completed = printer.model_copy(update={
-                "custom_film_sizes": {**self.film_sizes, **printer.custom_film_sizes},
-                "custom_layouts": {**layouts, **printer.custom_layouts},
-            })
+            completed = printer.model_copy(
+                update={
+                    "custom_film_sizes": {**self.film_sizes, **printer.custom_film_sizes},
+                    "custom_layouts": {**layouts, **printer.custom_layouts},
+                }
+            )
             try:
                 completed.check_film_sizes()
             except ValueError as exc:
@@ -166,7 +169,8 @@ def builtin_layouts() -> Traversable:
     except ModuleNotFoundError:
         raise ConfigError(
             f"the built-in layouts (package {BUILTIN_LAYOUTS}) are not installed; "
-            "reinstall printserver") from None
+            "reinstall printserver"
+        ) from None
 
 
 def custom_layouts(site: Path | None) -> dict[int, LayoutConfig]:
@@ -222,11 +226,17 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if server.tls is not None:
         tls = server.tls
         ca = base / tls.ca_certificates if tls.ca_certificates else None
-        server = server.model_copy(update={"tls": tls.model_copy(update={
-            "certificate": base / tls.certificate,
-            "private_key": base / tls.private_key,
-            "ca_certificates": ca,
-        })})
+        server = server.model_copy(
+            update={
+                "tls": tls.model_copy(
+                    update={
+                        "certificate": base / tls.certificate,
+                        "private_key": base / tls.private_key,
+                        "ca_certificates": ca,
+                    }
+                )
+            }
+        )
     if server.layouts is not None:
         server = server.model_copy(update={"layouts": base / server.layouts})
     printers = tuple(

@@ -145,12 +145,15 @@ class PrinterConfig(Section):
     max_density: int = Field(320, ge=1, le=500)
     max_image_boxes: int = Field(100, ge=1, le=400)
     max_image_pixels: int = Field(
-        64_000_000, ge=1, description="largest image (rows × columns) one box accepts (C605)")
+        64_000_000, ge=1, description="largest image (rows × columns) one box accepts (C605)"
+    )
     media: dict[str, str] = Field(default_factory=dict, description="Film Size ID -> CUPS media")
     loaded_film_sizes: tuple[str, ...] = Field(
-        (), description="sizes loaded now; films of other sizes wait held. Empty = all")
+        (), description="sizes loaded now; films of other sizes wait held. Empty = all"
+    )
     loaded_media: tuple[str, ...] = Field(
-        (), description="Medium Types loaded now; others wait held. Empty = all")
+        (), description="Medium Types loaded now; others wait held. Empty = all"
+    )
     strict: bool = Field(False, description="refuse what the lenient default would adjust")
     allowed_calling_aes: tuple[AETitle, ...] = Field((), description="empty = any caller")
     send_events: bool = Field(False, description="N-EVENT-REPORT for Printer and Print Job")
@@ -158,7 +161,10 @@ class PrinterConfig(Section):
     film_destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
     default_destination: str = "PROCESSOR"
     magnification_types: tuple[Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"], ...] = (
-        "REPLICATE", "BILINEAR", "CUBIC", "NONE",
+        "REPLICATE",
+        "BILINEAR",
+        "CUBIC",
+        "NONE",
     )
     smoothing_types: tuple[str, ...] = SMOOTHING_TYPES
     default_smoothing: str = "NONE"
@@ -173,13 +179,17 @@ class PrinterConfig(Section):
         default_factory=lambda: dict(DEFAULT_ANNOTATION_FORMATS)
     )
     characteristic_curve: tuple[tuple[float, float], ...] = Field(
-        (), description="measured [drive 0..4095, density OD] pairs; empty = ideal linear")
+        (), description="measured [drive 0..4095, density OD] pairs; empty = ideal linear"
+    )
     lin_od: Literal["appearance", "dcmtk"] = Field(
-        "appearance", description="which end of a LIN OD image is Max Density")
+        "appearance", description="which end of a LIN OD image is Max Density"
+    )
     custom_film_sizes: dict[str, FilmSizeConfig] = Field(
-        default_factory=dict, description="filled from the file's [film_sizes]")
+        default_factory=dict, description="filled from the file's [film_sizes]"
+    )
     custom_layouts: dict[int, LayoutConfig] = Field(
-        default_factory=dict, description="CUSTOM\\i layouts; filled from the layouts directory")
+        default_factory=dict, description="CUSTOM\\i layouts; filled from the layouts directory"
+    )
     manufacturer: str = Field("printserver", max_length=64)
     model_name: str = Field("printserver PostScript film printer", max_length=64)
     serial_number: str = Field("", max_length=64)
@@ -262,5 +272,3 @@ class PrinterConfig(Section):
     def media_for(self, film_size: str) -> str:
         """CUPS media name sent with a job of this film size."""
         return self.media.get(film_size) or self.film_size(film_size).cups_media
-
-

@@ -51,34 +51,49 @@ class ServerConfig(Section):
     host: str = "127.0.0.1"
     port: int = Field(DEFAULT_PORT, ge=0, le=65535)
     max_associations: int = Field(
-        10, ge=1, le=1000, description="associations at once; more: A-ASSOCIATE-RJ 2/3/2")
+        10, ge=1, le=1000, description="associations at once; more: A-ASSOCIATE-RJ 2/3/2"
+    )
     max_pdu_size: int = Field(
-        1_048_576, ge=4096, le=16_777_216,
-        description="Maximum Length we advertise and enforce on every P-DATA-TF received")
+        1_048_576,
+        ge=4096,
+        le=16_777_216,
+        description="Maximum Length we advertise and enforce on every P-DATA-TF received",
+    )
     max_associate_pdu_size: int = Field(
-        65_536, ge=1024, le=1_048_576, description="largest A-ASSOCIATE-RQ PDU read")
+        65_536, ge=1024, le=1_048_576, description="largest A-ASSOCIATE-RQ PDU read"
+    )
     acse_timeout: float = Field(
-        30.0, gt=0, le=600, description="seconds to wait for A-ASSOCIATE-RQ and A-RELEASE")
+        30.0, gt=0, le=600, description="seconds to wait for A-ASSOCIATE-RQ and A-RELEASE"
+    )
     network_timeout: float = Field(
-        60.0, gt=0, description="an established association idle this long is aborted")
+        60.0, gt=0, description="an established association idle this long is aborted"
+    )
     dimse_timeout: float = Field(30.0, gt=0, description="seconds to wait for a DIMSE reply")
     socket_timeout: float = Field(
-        30.0, gt=0, le=600, description="a PDU begun but not finished within this is dropped")
+        30.0, gt=0, le=600, description="a PDU begun but not finished within this is dropped"
+    )
     tls_handshake_timeout: float = Field(
-        10.0, gt=0, le=120, description="a TLS handshake not done within this is dropped")
+        10.0, gt=0, le=120, description="a TLS handshake not done within this is dropped"
+    )
     max_pending_connections: int = Field(
-        64, ge=1, le=10000, description="connections not yet associated, in total")
+        64, ge=1, le=10000, description="connections not yet associated, in total"
+    )
     max_pending_per_address: int = Field(
-        32, ge=1, le=10000, description="connections not yet associated, per peer address")
+        32, ge=1, le=10000, description="connections not yet associated, per peer address"
+    )
     render_workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64,
-        description="films rendered at once (default: the number of CPUs); each holds a page")
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="films rendered at once (default: the number of CPUs); each holds a page",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_calling_aes: tuple[AETitle, ...] = Field(
         (), description="calling AE titles accepted by every printer; empty = any"
     )
     layouts: Path | None = Field(
-        None, description="a site's CUSTOM\\i layout files, added to the built-in ones")
+        None, description="a site's CUSTOM\\i layout files, added to the built-in ones"
+    )
     tls: TlsConfig | None = None
 
     @field_validator("ae_title")
@@ -91,14 +106,18 @@ class LimitsConfig(Section):
     """What one peer may make the server hold, checked before anything is allocated."""
 
     max_image_bytes: int = Field(
-        134_217_728, ge=1024,
-        description="Rows × Columns × Samples × Bits Allocated / 8 of one image (C605)")
+        134_217_728,
+        ge=1024,
+        description="Rows × Columns × Samples × Bits Allocated / 8 of one image (C605)",
+    )
     max_association_image_bytes: int = Field(
-        536_870_912, ge=1024, description="pixel bytes one association may hold at once (C605)")
+        536_870_912, ge=1024, description="pixel bytes one association may hold at once (C605)"
+    )
     max_film_boxes_per_session: int = Field(50, ge=1, le=10000)
     max_pages_per_job: int = Field(50, ge=1, le=10000)
     max_jobs_per_association: int = Field(
-        100, ge=1, le=100000, description="N-ACTIONs one association may spool (C601/C602)")
+        100, ge=1, le=100000, description="N-ACTIONs one association may spool (C601/C602)"
+    )
     max_copies: int = Field(99, ge=1, le=10000)
 
     @property
@@ -129,5 +148,3 @@ class CupsConfig(Section):
     """How to reach CUPS; empty server means the standard lookup (CUPS_SERVER, client.conf)."""
 
     server: str | None = None
-
-

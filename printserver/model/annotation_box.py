@@ -21,7 +21,8 @@ class AnnotationBox:
         """N-SET: the position must be this box's; absent or empty text erases."""
         if position != self.position:
             raise InvalidValue(
-                f"Annotation Position {position} is not this box's position {self.position}")
+                f"Annotation Position {position} is not this box's position {self.position}"
+            )
         text = (text or "").strip()
         if len(text) > TEXT_MAX:
             raise InvalidValue(f"Text String is {len(text)} characters; at most {TEXT_MAX}")

@@ -51,8 +51,7 @@ class Choices:
             return min(max(value, low), high)
         return value
 
-    def density_term(self, name: str, value: str | None, default: str, low: int,
-                     high: int) -> str:
+    def density_term(self, name: str, value: str | None, default: str, low: int, high: int) -> str:
         """Border/Empty Image Density: BLACK, WHITE or hundredths of OD (PS3.3 C.13.3)."""
         if not value:
             return default

@@ -107,37 +107,49 @@ class FilmBox:
             return self.printer.high_dpi
         return self.printer.dpi
 
-    def apply(self, request: FilmBoxRequest, choices: Choices,
-              lut: PresentationLutInstance | None) -> None:
+    def apply(
+        self, request: FilmBoxRequest, choices: Choices, lut: PresentationLutInstance | None
+    ) -> None:
         """N-SET of the attributes PS3.4 Table H.4-7 allows to change."""
         printer = self.printer
         low, high = printer.min_density, printer.max_density
-        magnification = choices.choose("Magnification Type", request.magnification_type,
-                                       printer.magnification_types, self.magnification_type)
-        smoothing = choices.choose("Smoothing Type", request.smoothing_type,
-                                   printer.smoothing_types, self.smoothing_type)
-        border = choices.density_term("Border Density", request.border_density,
-                                      self.border_density, low, high)
-        empty = choices.density_term("Empty Image Density", request.empty_image_density,
-                                     self.empty_image_density, low, high)
-        min_density = choices.density("Min Density", request.min_density, low, high,
-                                      self.min_density)
-        max_density = choices.density("Max Density", request.max_density, low, high,
-                                      self.max_density)
+        magnification = choices.choose(
+            "Magnification Type",
+            request.magnification_type,
+            printer.magnification_types,
+            self.magnification_type,
+        )
+        smoothing = choices.choose(
+            "Smoothing Type", request.smoothing_type, printer.smoothing_types, self.smoothing_type
+        )
+        border = choices.density_term(
+            "Border Density", request.border_density, self.border_density, low, high
+        )
+        empty = choices.density_term(
+            "Empty Image Density", request.empty_image_density, self.empty_image_density, low, high
+        )
+        min_density = choices.density(
+            "Min Density", request.min_density, low, high, self.min_density
+        )
+        max_density = choices.density(
+            "Max Density", request.max_density, low, high, self.max_density
+        )
         if min_density >= max_density:
             raise InvalidValue(f"Min Density {min_density} is not below Max Density {max_density}")
         trim = choices.choose("Trim", request.trim, TRIMS, self.trim)
         information = self.configuration_information
         if request.configuration_information is not None:
             information = configuration_information(
-                request.configuration_information, printer, choices)
+                request.configuration_information, printer, choices
+            )
         self.magnification_type, self.smoothing_type = magnification, smoothing
         self.border_density, self.empty_image_density = border, empty
         self.min_density, self.max_density, self.trim = min_density, max_density, trim
         self.configuration_information = information
         self.illumination = request.illumination or self.illumination
-        self.reflected_ambient_light = _first(request.reflected_ambient_light,
-                                              self.reflected_ambient_light)
+        self.reflected_ambient_light = _first(
+            request.reflected_ambient_light, self.reflected_ambient_light
+        )
         if lut is not None:
             self.presentation_lut = lut
 
@@ -170,8 +182,12 @@ class FilmBox:
         for box in self.image_boxes if with_images else ():
             lut = box.effective_lut(film_lut)
             image = box.sheet_image(
-                self.magnification_type, self.smoothing_type, lut, self.tone(box, lut, medium),
-                lin_od_stored=self.printer.lin_od == "dcmtk")
+                self.magnification_type,
+                self.smoothing_type,
+                lut,
+                self.tone(box, lut, medium),
+                lin_od_stored=self.printer.lin_od == "dcmtk",
+            )
             if image is not None:
                 images[box.position] = image
         curve = self.printer.curve()
@@ -180,10 +196,18 @@ class FilmBox:
             return density_to_drive(term, curve)
 
         return FilmSheet(
-            width_mm=width, height_mm=height, dpi=self.dpi, boxes=self.boxes, images=images,
-            margin_mm=self.printer.margin_mm, spacing_mm=self.printer.spacing_mm,
-            border=drive(self.border_density), empty=drive(self.empty_image_density),
-            media_name=self.film_size_id, color=self.color, annotation=self._annotation(),
+            width_mm=width,
+            height_mm=height,
+            dpi=self.dpi,
+            boxes=self.boxes,
+            images=images,
+            margin_mm=self.printer.margin_mm,
+            spacing_mm=self.printer.spacing_mm,
+            border=drive(self.border_density),
+            empty=drive(self.empty_image_density),
+            media_name=self.film_size_id,
+            color=self.color,
+            annotation=self._annotation(),
             trim=self.trim == "YES",
         )
 
@@ -192,7 +216,9 @@ class FilmBox:
             return None
         layout = self.printer.annotation_formats[self.annotation_display_format_id]
         return SheetAnnotation(
-            band=layout.band, band_mm=layout.band_mm, text_mm=layout.text_mm,
+            band=layout.band,
+            band_mm=layout.band_mm,
+            text_mm=layout.text_mm,
             boxes=tuple(Box(b.x, b.y, b.width, b.height) for b in layout.boxes),
             aligns=tuple(b.align for b in layout.boxes),
             texts=tuple(box.text for box in self.annotation_boxes),
@@ -224,7 +250,8 @@ class FilmBox:
         fit = plan_fit(image, x1 - x0, y1 - y0, sheet.dpi)
         if fit.outcome == "too_large":
             raise ImageDoesNotFit(
-                f"image {fit.width}x{fit.height} px exceeds its box {x1 - x0}x{y1 - y0} px")
+                f"image {fit.width}x{fit.height} px exceeds its box {x1 - x0}x{y1 - y0} px"
+            )
         return OUTCOME_NOTICES.get(fit.outcome)
 
 
@@ -252,16 +279,22 @@ def create_film_box(
     """
     if not request.image_display_format:
         raise MissingAttribute("Image Display Format (2010,0010) is required")
-    orientation = choices.choose("Film Orientation", request.film_orientation, ORIENTATIONS,
-                                 printer.default_orientation)
-    film_size_id = choices.choose("Film Size ID", request.film_size_id, printer.film_sizes,
-                                  printer.default_film_size)
-    format_id = _annotation_format(request.annotation_display_format_id, annotations, printer,
-                                   choices)
+    orientation = choices.choose(
+        "Film Orientation", request.film_orientation, ORIENTATIONS, printer.default_orientation
+    )
+    film_size_id = choices.choose(
+        "Film Size ID", request.film_size_id, printer.film_sizes, printer.default_film_size
+    )
+    format_id = _annotation_format(
+        request.annotation_display_format_id, annotations, printer, choices
+    )
     area = _printable_area(printer, film_size_id, orientation, format_id)
     boxes = parse_display_format(
-        request.image_display_format, max_boxes=printer.max_image_boxes, area=area,
-        custom={number: layout.layout() for number, layout in printer.custom_layouts.items()})
+        request.image_display_format,
+        max_boxes=printer.max_image_boxes,
+        area=area,
+        custom={number: layout.layout() for number, layout in printer.custom_layouts.items()},
+    )
     film_box = FilmBox(
         uid=uid or generate_uid(),
         printer=printer,
@@ -278,8 +311,11 @@ def create_film_box(
         trim="NO",
         configuration_information="",
         requested_resolution_id=choices.choose(
-            "Requested Resolution ID", request.requested_resolution_id,
-            ("STANDARD", "HIGH") if printer.high_dpi else ("STANDARD",), "STANDARD"),
+            "Requested Resolution ID",
+            request.requested_resolution_id,
+            ("STANDARD", "HIGH") if printer.high_dpi else ("STANDARD",),
+            "STANDARD",
+        ),
         illumination=illumination,
         reflected_ambient_light=_first(reflected_ambient_light, printer.reflected_ambient_light),
         color=color,
@@ -299,8 +335,9 @@ def create_film_box(
     return film_box
 
 
-def _annotation_format(format_id: str | None, negotiated: bool, printer: PrinterConfig,
-                       choices: Choices) -> str | None:
+def _annotation_format(
+    format_id: str | None, negotiated: bool, printer: PrinterConfig, choices: Choices
+) -> str | None:
     """The Annotation Display Format ID to create boxes for (PS3.4 H.4.2.1.2.1)."""
     if not negotiated or not format_id:
         return None
@@ -310,13 +347,15 @@ def _annotation_format(format_id: str | None, negotiated: bool, printer: Printer
     return format_id
 
 
-def _printable_area(printer: PrinterConfig, film_size_id: str, orientation: str,
-                    format_id: str | None) -> Area:
+def _printable_area(
+    printer: PrinterConfig, film_size_id: str, orientation: str, format_id: str | None
+) -> Area:
     """The film less its margins and annotation band, as the layout divides it."""
     size = printer.film_size(film_size_id)
     width, height = size.width_mm, size.height_mm
     if orientation == "LANDSCAPE":
         width, height = height, width
     band = printer.annotation_formats[format_id].band_mm if format_id else 0.0
-    return Area(width - 2 * printer.margin_mm, height - 2 * printer.margin_mm - band,
-                printer.spacing_mm)
+    return Area(
+        width - 2 * printer.margin_mm, height - 2 * printer.margin_mm - band, printer.spacing_mm
+    )

@@ -49,8 +49,14 @@ class FilmSession:
     reflected_ambient_light: int | None = None
     film_boxes: list[FilmBox] = field(default_factory=list)
 
-    def apply(self, request: FilmSessionRequest, choices: Choices,
-              lut: PresentationLutInstance | None = None, *, max_copies: int = 99) -> None:
+    def apply(
+        self,
+        request: FilmSessionRequest,
+        choices: Choices,
+        lut: PresentationLutInstance | None = None,
+        *,
+        max_copies: int = 99,
+    ) -> None:
         """Take the values of an N-CREATE or N-SET (PS3.4 H.4.1.1.2, H.4.1.2.1).
 
         Number of Copies above ``max_copies`` prints ``max_copies`` with 0x0116 on a
@@ -65,22 +71,28 @@ class FilmSession:
                 raise InvalidValue(f"Number of Copies {copies} is over the limit of {max_copies}")
             choices.note(Notice.COPIES_CLAMPED)
             copies = max_copies
-        priority = choices.choose("Print Priority", request.print_priority, PRIORITIES,
-                                  self.print_priority)
-        medium = choices.choose("Medium Type", request.medium_type, printer.medium_types,
-                                self.medium_type)
+        priority = choices.choose(
+            "Print Priority", request.print_priority, PRIORITIES, self.print_priority
+        )
+        medium = choices.choose(
+            "Medium Type", request.medium_type, printer.medium_types, self.medium_type
+        )
         destination = self.film_destination
         if request.film_destination:
             if request.film_destination in printer.film_destinations or (
-                    _BIN.match(request.film_destination)
-                    and "BIN_i" in printer.film_destinations):
+                _BIN.match(request.film_destination) and "BIN_i" in printer.film_destinations
+            ):
                 destination = request.film_destination
             else:
-                choices.unsupported("Film Destination", request.film_destination,
-                                    printer.film_destinations)
+                choices.unsupported(
+                    "Film Destination", request.film_destination, printer.film_destinations
+                )
         self.number_of_copies = copies if copies is not None else self.number_of_copies
         self.print_priority, self.medium_type, self.film_destination = (
-            priority, medium, destination)
+            priority,
+            medium,
+            destination,
+        )
         if request.film_session_label is not None:
             self.film_session_label = request.film_session_label
         if request.owner_id is not None:
@@ -94,10 +106,21 @@ class FilmSession:
             self.reflected_ambient_light = request.reflected_ambient_light
 
     @classmethod
-    def create(cls, uid: str, request: FilmSessionRequest, printer: PrinterConfig,
-               choices: Choices, lut: PresentationLutInstance | None = None, *,
-               max_copies: int = 99) -> FilmSession:
-        session = cls(uid=uid, printer=printer, medium_type=printer.default_medium,
-                      film_destination=printer.default_destination)
+    def create(
+        cls,
+        uid: str,
+        request: FilmSessionRequest,
+        printer: PrinterConfig,
+        choices: Choices,
+        lut: PresentationLutInstance | None = None,
+        *,
+        max_copies: int = 99,
+    ) -> FilmSession:
+        session = cls(
+            uid=uid,
+            printer=printer,
+            medium_type=printer.default_medium,
+            film_destination=printer.default_destination,
+        )
         session.apply(request, choices, lut, max_copies=max_copies)
         return session

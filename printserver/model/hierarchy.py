@@ -69,8 +69,14 @@ class PrintHierarchy:
     per session, pages per job, copies, and image bytes held at once.
     """
 
-    def __init__(self, printer: PrinterConfig, calling_ae: str, *,
-                 annotations: bool = False, limits: LimitsConfig = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        printer: PrinterConfig,
+        calling_ae: str,
+        *,
+        annotations: bool = False,
+        limits: LimitsConfig = DEFAULT_LIMITS,
+    ) -> None:
         self.printer = printer
         self.calling_ae = calling_ae
         self.annotations = annotations
@@ -127,18 +133,26 @@ class PrintHierarchy:
     ) -> tuple[FilmSession, list[Notice]]:
         """N-CREATE; a second session on one association is refused (0x0111)."""
         if self.session is not None:
-            raise DuplicateInstance(
-                "a Film Session already exists on this association")
+            raise DuplicateInstance("a Film Session already exists on this association")
         choices = self.choices()
-        self.session = FilmSession.create(uid or generate_uid(), request, self.printer, choices,
-                                          self.lut(request.presentation_lut_uid),
-                                          max_copies=self.limits.max_copies)
+        self.session = FilmSession.create(
+            uid or generate_uid(),
+            request,
+            self.printer,
+            choices,
+            self.lut(request.presentation_lut_uid),
+            max_copies=self.limits.max_copies,
+        )
         return self.session, choices.notices
 
     def set_film_session(self, uid: str, request: FilmSessionRequest) -> list[Notice]:
         choices = self.choices()
-        self.film_session(uid).apply(request, choices, self.lut(request.presentation_lut_uid),
-                                     max_copies=self.limits.max_copies)
+        self.film_session(uid).apply(
+            request,
+            choices,
+            self.lut(request.presentation_lut_uid),
+            max_copies=self.limits.max_copies,
+        )
         return choices.notices
 
     def film_session(self, uid: str) -> FilmSession:
@@ -154,8 +168,12 @@ class PrintHierarchy:
     # Film Box ---------------------------------------------------------------
 
     def create_film_box(
-        self, uid: str | None, request: FilmBoxRequest, referenced_session: str | None,
-        *, color: bool = False,
+        self,
+        uid: str | None,
+        request: FilmBoxRequest,
+        referenced_session: str | None,
+        *,
+        color: bool = False,
     ) -> tuple[FilmBox, list[Notice]]:
         """N-CREATE: needs the association's Film Session (0x0117 otherwise); one beyond
         ``max_film_boxes_per_session`` is refused (0x0213, PS3.7 C.5)."""
@@ -169,15 +187,23 @@ class PrintHierarchy:
             raise MissingAttribute("Referenced Film Session Sequence is required")
         if referenced_session and referenced_session != session.uid:
             raise InvalidObjectInstance(
-                f"not this association's Film Session: {referenced_session}")
+                f"not this association's Film Session: {referenced_session}"
+            )
         if uid and self._find_film_box(uid) is not None:
             raise DuplicateInstance(f"duplicate Film Box UID {uid}")
         choices = self.choices()
         lut = self.lut(request.presentation_lut_uid) or session.presentation_lut
         film_box = create_film_box(
-            request, self.printer, uid, choices=choices, color=color,
-            annotations=self.annotations, lut=lut, illumination=session.illumination,
-            reflected_ambient_light=session.reflected_ambient_light)
+            request,
+            self.printer,
+            uid,
+            choices=choices,
+            color=color,
+            annotations=self.annotations,
+            lut=lut,
+            illumination=session.illumination,
+            reflected_ambient_light=session.reflected_ambient_light,
+        )
         session.film_boxes.append(film_box)
         return film_box, choices.notices
 
@@ -230,10 +256,12 @@ class PrintHierarchy:
     def held_image_bytes(self, *, besides: str = "") -> int:
         """Pixel bytes of every image the session holds, but the one of image box ``besides``."""
         session = self.session
-        return sum(box.image.pixels.nbytes
-                   for film_box in (session.film_boxes if session is not None else ())
-                   for box in film_box.image_boxes
-                   if box.image is not None and box.uid != besides)
+        return sum(
+            box.image.pixels.nbytes
+            for film_box in (session.film_boxes if session is not None else ())
+            for box in film_box.image_boxes
+            if box.image is not None and box.uid != besides
+        )
 
     def check_image_bytes(self, uid: str, size: int) -> None:
         """Refuse (C605) an image the association cannot hold beside the others; the image
@@ -253,7 +281,8 @@ class PrintHierarchy:
             raise ClassInstanceConflict(f"wrong SOP class: this is a {kind} Image Box")
         if request.position != box.position:
             raise InvalidValue(
-                f"Image Box Position {request.position} is not this box's {box.position}")
+                f"Image Box Position {request.position} is not this box's {box.position}"
+            )
         if request.image is not None:
             self.check_image_bytes(uid, request.image.pixels.nbytes)
         choices = self.choices()

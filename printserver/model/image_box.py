@@ -80,36 +80,57 @@ class ImageBox:
         if request.image is not None:
             rows, columns = request.image.pixels.shape[:2]
             if rows * columns > printer.max_image_pixels:
-                raise ImageTooLarge(f"image of {rows}x{columns} pixels exceeds the printer's "
-                                    f"{printer.max_image_pixels}")
+                raise ImageTooLarge(
+                    f"image of {rows}x{columns} pixels exceeds the printer's "
+                    f"{printer.max_image_pixels}"
+                )
         polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
         magnification = self.magnification_type
         if request.magnification_type:
             magnification = choices.choose(
-                "Magnification Type", request.magnification_type,
-                printer.magnification_types, magnification or printer.default_magnification)
+                "Magnification Type",
+                request.magnification_type,
+                printer.magnification_types,
+                magnification or printer.default_magnification,
+            )
         smoothing = self.smoothing_type
         if request.smoothing_type:
-            smoothing = choices.choose("Smoothing Type", request.smoothing_type,
-                                       printer.smoothing_types, printer.default_smoothing)
+            smoothing = choices.choose(
+                "Smoothing Type",
+                request.smoothing_type,
+                printer.smoothing_types,
+                printer.default_smoothing,
+            )
         low, high = printer.min_density, printer.max_density
-        min_density = choices.density("Min Density", request.min_density, low, high,
-                                      self.min_density or 0) or None
-        max_density = choices.density("Max Density", request.max_density, low, high,
-                                      self.max_density or 0) or None
+        min_density = (
+            choices.density("Min Density", request.min_density, low, high, self.min_density or 0)
+            or None
+        )
+        max_density = (
+            choices.density("Max Density", request.max_density, low, high, self.max_density or 0)
+            or None
+        )
         size = request.requested_image_size
         if size is not None and not 0 < size <= MAX_REQUESTED_SIZE_MM:
             raise InvalidValue(f"Requested Image Size {size} mm is not in 0..1000")
         behaviour = self.decimate_crop
         if request.decimate_crop:
-            behaviour = choices.choose("Requested Decimate/Crop Behavior", request.decimate_crop,
-                                       DECIMATE_CROP, behaviour or "DECIMATE")
+            behaviour = choices.choose(
+                "Requested Decimate/Crop Behavior",
+                request.decimate_crop,
+                DECIMATE_CROP,
+                behaviour or "DECIMATE",
+            )
         information = self.configuration_information
         if request.configuration_information is not None:
             information = configuration_information(
-                request.configuration_information, printer, choices)
+                request.configuration_information, printer, choices
+            )
         self.polarity, self.magnification_type, self.smoothing_type = (
-            polarity, magnification, smoothing)
+            polarity,
+            magnification,
+            smoothing,
+        )
         self.min_density, self.max_density = min_density, max_density
         self.requested_image_size = size if size is not None else self.requested_image_size
         self.decimate_crop, self.configuration_information = behaviour, information
@@ -127,8 +148,13 @@ class ImageBox:
         return self.presentation_lut.lut if self.presentation_lut is not None else film_lut
 
     def sheet_image(
-        self, magnification: str, smoothing: str, lut: PresentationLut | None,
-        tone: ToneScale | None, *, lin_od_stored: bool = False,
+        self,
+        magnification: str,
+        smoothing: str,
+        lut: PresentationLut | None,
+        tone: ToneScale | None,
+        *,
+        lin_od_stored: bool = False,
     ) -> SheetImage | None:
         """What the renderer needs of this box, or None when it holds no image.
 
@@ -167,6 +193,7 @@ def configuration_information(value: str, printer: PrinterConfig, choices: Choic
         if token in printer.configuration_information:
             known.append(token)
         else:
-            choices.unsupported("Configuration Information", token,
-                                printer.configuration_information)
+            choices.unsupported(
+                "Configuration Information", token, printer.configuration_information
+            )
     return "\\".join(known)

@@ -59,7 +59,10 @@ class Area:
 
 
 def parse_display_format(
-    value: str, *, max_boxes: int = 100, area: Area | None = None,
+    value: str,
+    *,
+    max_boxes: int = 100,
+    area: Area | None = None,
     custom: Mapping[int, tuple[Box, ...]] | None = None,
 ) -> tuple[Box, ...]:
     """Parse an Image Display Format into boxes in Image Box Position order.
@@ -71,7 +74,8 @@ def parse_display_format(
     """
     if len(value or "") > MAX_FORMAT_LENGTH:
         raise InvalidValue(
-            f"Image Display Format of {len(value)} characters; at most {MAX_FORMAT_LENGTH}")
+            f"Image Display Format of {len(value)} characters; at most {MAX_FORMAT_LENGTH}"
+        )
     match = _FORMAT.match(value or "")
     if not match:
         raise InvalidValue(f"Image Display Format {value!r} is not understood")
@@ -114,9 +118,14 @@ def _slides(frame: tuple[float, float], area: Area) -> tuple[Box, ...]:
     top = (area.height_mm - rows * SLIDE_PITCH_MM) / 2 / area.height_mm
     pitch_x, pitch_y = SLIDE_PITCH_MM / area.width_mm, SLIDE_PITCH_MM / area.height_mm
     return tuple(
-        Box(x=left + (column + 0.5) * pitch_x - width / 2,
-            y=top + (row + 0.5) * pitch_y - height / 2, width=width, height=height)
-        for row in range(rows) for column in range(columns)
+        Box(
+            x=left + (column + 0.5) * pitch_x - width / 2,
+            y=top + (row + 0.5) * pitch_y - height / 2,
+            width=width,
+            height=height,
+        )
+        for row in range(rows)
+        for column in range(columns)
     )
 
 

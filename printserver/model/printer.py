@@ -58,8 +58,9 @@ def _term(reasons: tuple[str, ...]) -> str | None:
     return None
 
 
-def printer_status(destination: DestinationStatus | None, *,
-                   spool_accepting: bool = True) -> PrinterStatus:
+def printer_status(
+    destination: DestinationStatus | None, *, spool_accepting: bool = True
+) -> PrinterStatus:
     """Map the destination's health and the spool's onto the Printer module."""
     if not spool_accepting:
         return PrinterStatus(FAILURE, "PRINT BUFF FULL")

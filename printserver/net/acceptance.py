@@ -27,18 +27,19 @@ class Refusal:
     diagnostic: int
 
 
-def refusal(config: Config, called: str, calling: str,
-            maximum_length: int) -> tuple[PrinterConfig | None, Refusal | None]:
+def refusal(
+    config: Config, called: str, calling: str, maximum_length: int
+) -> tuple[PrinterConfig | None, Refusal | None]:
     """The printer the request is for, and why it is refused (None: accepted)."""
     printer = config.printer_for(called)
     if printer is None:
         return None, Refusal(f"called AE {called!r} is no printer", CALLED_AE_NOT_RECOGNISED)
     allowed = config.server.allowed_calling_aes
     if (allowed and calling not in allowed) or not printer.accepts_caller(calling):
-        return printer, Refusal(f"calling AE {calling!r} is not allowed",
-                                CALLING_AE_NOT_RECOGNISED)
+        return printer, Refusal(f"calling AE {calling!r} is not allowed", CALLING_AE_NOT_RECOGNISED)
     if 0 < maximum_length < MIN_PEER_PDU:
         # replies cut into PDUs of a few bytes would cost us thousands of sends each
-        return printer, Refusal(f"Maximum Length {maximum_length} is below {MIN_PEER_PDU}",
-                                NO_REASON_GIVEN)
+        return printer, Refusal(
+            f"Maximum Length {maximum_length} is below {MIN_PEER_PDU}", NO_REASON_GIVEN
+        )
     return printer, None

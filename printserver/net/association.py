@@ -91,12 +91,14 @@ NO_SUCH_SOP_CLASS = 0x0118
 def repair_incomplete_requests(assoc: Association, resolve: Resolver) -> None:
     """Complete N-SET/N-GET/N-ACTION/N-DELETE requests that lack an instance UID, and
     answer requests naming a SOP class we do not serve (pynetdicom would abort)."""
+
     def wrap(serve: RequestDispatch) -> RequestDispatch:
         def serve_repaired(message: Any, context_id: int) -> None:
             if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE):
                 _repair(assoc, message, resolve)
-            if isinstance(message, N_ACTION | N_SET | N_GET | N_DELETE | N_CREATE) and \
-                    _unknown_class(message):
+            if isinstance(
+                message, N_ACTION | N_SET | N_GET | N_DELETE | N_CREATE
+            ) and _unknown_class(message):
                 _answer_unknown_class(assoc, message, context_id)
                 return
             serve(message, context_id)
@@ -123,7 +125,8 @@ def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:
 def request_class_uid(message: Any) -> str | None:
     """The SOP class a request names: Affected (N-CREATE) or Requested (the others)."""
     uid = getattr(message, "AffectedSOPClassUID", None) or getattr(
-        message, "RequestedSOPClassUID", None)
+        message, "RequestedSOPClassUID", None
+    )
     return str(uid) if uid else None
 
 
@@ -135,13 +138,15 @@ def _unknown_class(message: Any) -> bool:
 def _answer_unknown_class(assoc: Association, message: Any, context_id: int) -> None:
     """0x0118 No Such SOP Class (PS3.7 C.5), with the request's own identifiers."""
     class_uid = request_class_uid(message)
-    LOG.warning("%s of unknown SOP class %r answered 0x%04X", message.msg_type, class_uid,
-                NO_SUCH_SOP_CLASS)
+    LOG.warning(
+        "%s of unknown SOP class %r answered 0x%04X", message.msg_type, class_uid, NO_SUCH_SOP_CLASS
+    )
     response = type(message)()
     response.MessageIDBeingRespondedTo = message.MessageID
     response.AffectedSOPClassUID = class_uid
     instance = getattr(message, "AffectedSOPInstanceUID", None) or getattr(
-        message, "RequestedSOPInstanceUID", None)
+        message, "RequestedSOPInstanceUID", None
+    )
     if instance:
         response.AffectedSOPInstanceUID = instance
     response.Status = NO_SUCH_SOP_CLASS

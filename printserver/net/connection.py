@@ -66,8 +66,10 @@ class PendingConnections:
 
     def admit(self, address: str) -> bool:
         with self._lock:
-            if sum(self._counts.values()) >= self.total or \
-                    self._counts[address] >= self.per_address:
+            if (
+                sum(self._counts.values()) >= self.total
+                or self._counts[address] >= self.per_address
+            ):
                 self._note_refusal(address)
                 return False
             self._counts[address] += 1
@@ -88,9 +90,12 @@ class PendingConnections:
         self._refused += 1
         now = time.monotonic()
         if now - self._last_log >= 10.0:
-            LOG.warning("connection from %s closed: %d connection(s) refused since the last "
-                        "report, over the limit of unassociated connections", address,
-                        self._refused)
+            LOG.warning(
+                "connection from %s closed: %d connection(s) refused since the last "
+                "report, over the limit of unassociated connections",
+                address,
+                self._refused,
+            )
             self._refused, self._last_log = 0, now
 
 
@@ -148,8 +153,9 @@ def associate_rq_problem(pdu: bytearray) -> str | None:
     """
     for name, field in (("called", pdu[10:26]), ("calling", pdu[26:42])):
         # NUL is tolerated: some old devices pad AE titles with it instead of spaces
-        if len(field) < 16 or any(not (0x20 <= byte <= 0x7E or byte == 0) or byte == 0x5C
-                                  for byte in field):
+        if len(field) < 16 or any(
+            not (0x20 <= byte <= 0x7E or byte == 0) or byte == 0x5C for byte in field
+        ):
             return f"{name} AE title field is not 16 characters of the default repertoire"
     try:
         request = A_ASSOCIATE_RQ_PDU()
@@ -160,8 +166,7 @@ def associate_rq_problem(pdu: bytearray) -> str | None:
     return None
 
 
-def handshake(sock: socket.socket, context: ssl.SSLContext,
-              timeout: float) -> ssl.SSLSocket | None:
+def handshake(sock: socket.socket, context: ssl.SSLContext, timeout: float) -> ssl.SSLSocket | None:
     """The server side of a TLS handshake, bounded as a whole (not per read)."""
     deadline = time.monotonic() + timeout
     try:

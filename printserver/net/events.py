@@ -29,20 +29,41 @@ PRINTER_EVENT_TYPES = {NORMAL: 1, "WARNING": 2, FAILURE: 3}
 """Printer N-EVENT-REPORT Event Type IDs (PS3.4 H.4.6.1.1)."""
 
 
-def _send(assoc: Association, state: AssociationState, dataset: Dataset | None,
-          event_type: int, class_uid: str, instance_uid: str, meta_uid: str | None) -> None:
+def _send(
+    assoc: Association,
+    state: AssociationState,
+    dataset: Dataset | None,
+    event_type: int,
+    class_uid: str,
+    instance_uid: str,
+    meta_uid: str | None,
+) -> None:
     try:
         status, _ = assoc.send_n_event_report(
-            dataset, event_type, class_uid, instance_uid, msg_id=state.message_id(),
-            meta_uid=meta_uid)
-        LOG.info("N-EVENT-REPORT %s type %d to %s: status %s", class_uid, event_type,
-                 state.hierarchy.calling_ae, getattr(status, "Status", "none"))
+            dataset,
+            event_type,
+            class_uid,
+            instance_uid,
+            msg_id=state.message_id(),
+            meta_uid=meta_uid,
+        )
+        LOG.info(
+            "N-EVENT-REPORT %s type %d to %s: status %s",
+            class_uid,
+            event_type,
+            state.hierarchy.calling_ae,
+            getattr(status, "Status", "none"),
+        )
     except Exception:  # the client's trouble with an event must not fail its request
         LOG.exception("N-EVENT-REPORT %s type %d failed", class_uid, event_type)
 
 
-def flush_print_job_events(assoc: Association, state: AssociationState,
-                           job: Callable[[str], JobRecord | None], printer_name: str) -> None:
+def flush_print_job_events(
+    assoc: Association,
+    state: AssociationState,
+    job: Callable[[str], JobRecord | None],
+    printer_name: str,
+) -> None:
     """Report every Print Job whose Execution Status changed since it was last reported
     (rendering, pending and held are all PENDING to the client)."""
     if not state.print_job_negotiated:
@@ -61,8 +82,9 @@ def flush_print_job_events(assoc: Association, state: AssociationState,
         _send(assoc, state, info, event_type, PRINT_JOB, uid, None)
 
 
-def flush_printer_event(assoc: Association, state: AssociationState, current: PrinterStatus,
-                        printer_name: str) -> None:
+def flush_printer_event(
+    assoc: Association, state: AssociationState, current: PrinterStatus, printer_name: str
+) -> None:
     """Report a Printer status change (PS3.4 H.4.6.1.1); the first look sets the baseline."""
     previous, state.reported_printer = state.reported_printer, current
     if previous is None or previous == current:
@@ -76,5 +98,4 @@ def flush_printer_event(assoc: Association, state: AssociationState, current: Pr
         info.PrinterStatusInfo = current.info
         info.PrinterName = printer_name
     meta = None if context == PRINTER else context
-    _send(assoc, state, info, PRINTER_EVENT_TYPES[current.status], PRINTER, PRINTER_INSTANCE,
-          meta)
+    _send(assoc, state, info, PRINTER_EVENT_TYPES[current.status], PRINTER, PRINTER_INSTANCE, meta)

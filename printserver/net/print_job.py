@@ -41,9 +41,16 @@ FINAL_STATUSES = frozenset({ExecutionStatus.DONE, ExecutionStatus.FAILURE})
 UNKNOWN = "UNKNOWN"
 """Execution Status Info when no Defined Term (PS3.3 C.13.9.1) says what happened."""
 
-INFO_TERMS = frozenset(info.value for info in (
-    JobInfo.QUEUED, JobInfo.NORMAL, JobInfo.PRINTER_DOWN, JobInfo.INVALID_PAGE_DES,
-    JobInfo.REQ_MED_NOT_INST))
+INFO_TERMS = frozenset(
+    info.value
+    for info in (
+        JobInfo.QUEUED,
+        JobInfo.NORMAL,
+        JobInfo.PRINTER_DOWN,
+        JobInfo.INVALID_PAGE_DES,
+        JobInfo.REQ_MED_NOT_INST,
+    )
+)
 """The spool's infos that are Execution Status Info Defined Terms (PS3.3 C.13.8, C.13.9.1)
 and are reported as they are; the others are the spool's own words."""
 
@@ -113,5 +120,6 @@ class PrintJobIndex:
             job_id = self._index.get(print_job_uid)
         if job_id is not None:
             return job_id
-        return next((job.job_id for job in self._jobs() if job.print_job_uid == print_job_uid),
-                    None)
+        return next(
+            (job.job_id for job in self._jobs() if job.print_job_uid == print_job_uid), None
+        )

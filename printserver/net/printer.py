@@ -27,8 +27,10 @@ def select(everything: Dataset, wanted: list[int], *, strict: bool) -> Dataset:
     known = {int(element.tag) for element in everything}
     missing = [tag for tag in wanted if tag not in known]
     if missing and strict:
-        raise NoSuchAttribute(f"attribute ({missing[0] >> 16:04X},{missing[0] & 0xFFFF:04X}) "
-                              "is not kept by this printer")
+        raise NoSuchAttribute(
+            f"attribute ({missing[0] >> 16:04X},{missing[0] & 0xFFFF:04X}) "
+            "is not kept by this printer"
+        )
     reply = Dataset()
     for element in everything:
         if int(element.tag) in wanted:
@@ -52,8 +54,9 @@ def printer_dataset(printer: PrinterConfig, status: PrinterStatus) -> Dataset:
     return ds
 
 
-def _printable_pixels(printer: PrinterConfig, size_id: str, dpi: int,
-                      landscape: bool) -> tuple[int, int]:
+def _printable_pixels(
+    printer: PrinterConfig, size_id: str, dpi: int, landscape: bool
+) -> tuple[int, int]:
     size = printer.film_size(size_id)
     width, height = size.width_mm, size.height_mm
     if landscape:
@@ -72,7 +75,8 @@ def _display_formats(printer: PrinterConfig) -> list[Dataset]:
             for resolution, dpi in resolutions:
                 item = Dataset()
                 item.Rows, item.Columns = _printable_pixels(
-                    printer, size_id, dpi, orientation == "LANDSCAPE")
+                    printer, size_id, dpi, orientation == "LANDSCAPE"
+                )
                 item.ImageDisplayFormat = "STANDARD\\1,1"
                 item.FilmOrientation = orientation
                 item.FilmSizeID = size_id
@@ -110,12 +114,15 @@ def configuration_dataset(printer: PrinterConfig) -> Dataset:
     item.DefaultPrinterResolutionID = "STANDARD"
     item.DefaultMagnificationType = printer.default_magnification
     item.OtherMagnificationTypesAvailable = [
-        m for m in printer.magnification_types if m != printer.default_magnification] or ""
+        m for m in printer.magnification_types if m != printer.default_magnification
+    ] or ""
     item.DefaultSmoothingType = printer.default_smoothing
     item.OtherSmoothingTypesAvailable = [
-        s for s in printer.smoothing_types if s != printer.default_smoothing] or ""
-    item.ConfigurationInformationDescription = (
-        "Accepted values: " + (", ".join(printer.configuration_information) or "none"))
+        s for s in printer.smoothing_types if s != printer.default_smoothing
+    ] or ""
+    item.ConfigurationInformationDescription = "Accepted values: " + (
+        ", ".join(printer.configuration_information) or "none"
+    )
     item.MaximumCollatedFilms = str(MAX_COLLATED_FILMS)
     item.DecimateCropResult = "DECIMATE"
     ds = Dataset()

@@ -38,8 +38,13 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
 """Private methods used or overridden, checked by signature."""
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "DULServiceProvider": ("_run_loop_delay", "_recv_pdu", "event_queue", "state_machine",
-                           "socket"),
+    "DULServiceProvider": (
+        "_run_loop_delay",
+        "_recv_pdu",
+        "event_queue",
+        "state_machine",
+        "socket",
+    ),
     "DIMSEServiceProvider": ("message", "dul"),
     "ThreadedAssociationServer": ("_handlers",),
     "AE": ("_servers",),
@@ -48,8 +53,9 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 """Private (and semi-private) attributes read or set on instances."""
 
 
-def wrap_request_dispatch(assoc: Association,
-                          wrap: Callable[[RequestDispatch], RequestDispatch]) -> None:
+def wrap_request_dispatch(
+    assoc: Association, wrap: Callable[[RequestDispatch], RequestDispatch]
+) -> None:
     """Put ``wrap(original)`` in front of the association's request dispatcher, so that a
     request can be repaired or answered before pynetdicom routes it."""
     original: RequestDispatch = assoc._serve_request

@@ -61,7 +61,8 @@ def film_box(box: FilmBox, hierarchy: PrintHierarchy) -> Dataset:
     ]
     if box.presentation_lut is not None:
         reply.ReferencedPresentationLUTSequence = [
-            reference(PRESENTATION_LUT, box.presentation_lut.uid)]
+            reference(PRESENTATION_LUT, box.presentation_lut.uid)
+        ]
     if box.annotation_boxes:
         reply.AnnotationDisplayFormatID = box.annotation_display_format_id
         reply.ReferencedBasicAnnotationBoxSequence = [

@@ -53,8 +53,9 @@ def tls_context(tls: TlsConfig) -> ssl.SSLContext:
     return context
 
 
-def start_server(server: ServerConfig, service: PrintService,
-                 max_message_bytes: int) -> list[EdgeServer]:
+def start_server(
+    server: ServerConfig, service: PrintService, max_message_bytes: int
+) -> list[EdgeServer]:
     """Listen on the configured address, and on the TLS port when certificates are set.
 
     Connections go through the bounded upper layer (``net/upper_layer.py``);
@@ -65,5 +66,7 @@ def start_server(server: ServerConfig, service: PrintService,
     addresses: list[tuple[int, ssl.SSLContext | None]] = [(server.port, None)]
     if server.tls is not None:
         addresses.append((server.tls.port, tls_context(server.tls)))
-    return [serve(ae, (server.host, port), limits, list(service.bindings()), tls=context)
-            for port, context in addresses]
+    return [
+        serve(ae, (server.host, port), limits, list(service.bindings()), tls=context)
+        for port, context in addresses
+    ]

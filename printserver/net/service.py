@@ -46,10 +46,13 @@ class PrintService:
         self.sinks = sinks
         self.watch = StatusWatch()
         self.in_flight = InFlight()
-        self.shared = Shared(queue=queue,
-                             print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),
-                             in_flight=self.in_flight, printer_status=self.printer_status,
-                             limits=config.limits)
+        self.shared = Shared(
+            queue=queue,
+            print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),
+            in_flight=self.in_flight,
+            printer_status=self.printer_status,
+            limits=config.limits,
+        )
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is being handled (graceful shutdown); False on timeout."""
@@ -63,8 +66,9 @@ class PrintService:
         """Reject unknown called or calling AE titles (PS3.8 9.3.4), else start a session."""
         assoc = event.assoc
         called, calling = _titles(assoc)
-        printer, refused = refusal(self.config, called, calling,
-                                   assoc.requestor.maximum_length or 0)
+        printer, refused = refusal(
+            self.config, called, calling, assoc.requestor.maximum_length or 0
+        )
         if refused is not None or printer is None:
             reason = refused.reason if refused is not None else "no printer"
             diagnostic = refused.diagnostic if refused is not None else 0x01
@@ -77,5 +81,7 @@ class PrintService:
 
     def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
         sink = self.sinks.get(printer.ae_title)
-        return printer_status(self.watch.status(sink) if sink is not None else None,
-                              spool_accepting=self.queue.accepting)
+        return printer_status(
+            self.watch.status(sink) if sink is not None else None,
+            spool_accepting=self.queue.accepting,
+        )

@@ -119,12 +119,16 @@ class AssociationSession:
 
     def bind(self, assoc: Association) -> None:
         """Make this session the handler of ``assoc``'s requests, and of its end."""
-        for event, handler in ((evt.EVT_N_CREATE, self.on_n_create),
-                               (evt.EVT_N_SET, self.on_n_set), (evt.EVT_N_GET, self.on_n_get),
-                               (evt.EVT_N_ACTION, self.on_n_action),
-                               (evt.EVT_N_DELETE, self.on_n_delete),
-                               (evt.EVT_RELEASED, self.on_end), (evt.EVT_ABORTED, self.on_end),
-                               (evt.EVT_CONN_CLOSE, self.on_end)):
+        for event, handler in (
+            (evt.EVT_N_CREATE, self.on_n_create),
+            (evt.EVT_N_SET, self.on_n_set),
+            (evt.EVT_N_GET, self.on_n_get),
+            (evt.EVT_N_ACTION, self.on_n_action),
+            (evt.EVT_N_DELETE, self.on_n_delete),
+            (evt.EVT_RELEASED, self.on_end),
+            (evt.EVT_ABORTED, self.on_end),
+            (evt.EVT_CONN_CLOSE, self.on_end),
+        ):
             assoc.bind(event, handler)
         repair_incomplete_requests(assoc, self.resolve_missing_instance)
 
@@ -152,11 +156,15 @@ class AssociationSession:
         """The session's state, made at the first request (the contexts are known by then)."""
         if self._state is None:
             contexts = accepted_contexts(assoc)
-            hierarchy = PrintHierarchy(self.printer, self.calling_ae,
-                                       annotations=ANNOTATION_BOX in contexts,
-                                       limits=self.shared.limits)
-            self._state = AssociationState(hierarchy, contexts,
-                                           send_events=self.printer.send_events)
+            hierarchy = PrintHierarchy(
+                self.printer,
+                self.calling_ae,
+                annotations=ANNOTATION_BOX in contexts,
+                limits=self.shared.limits,
+            )
+            self._state = AssociationState(
+                hierarchy, contexts, send_events=self.printer.send_events
+            )
         return self._state
 
     def resolve_missing_instance(self, assoc: Association, class_uid: str) -> str | None:
@@ -188,13 +196,20 @@ class AssociationSession:
             return
         printer = self.printer
         events.flush_print_job_events(event.assoc, state, self._job, printer.printer_name)
-        events.flush_printer_event(event.assoc, state, self.shared.printer_status(printer),
-                                   printer.printer_name)
+        events.flush_printer_event(
+            event.assoc, state, self.shared.printer_status(printer), printer.printer_name
+        )
 
     # dispatch ---------------------------------------------------------------
 
-    def _answer(self, event: evt.Event, name: str, work: Callable[[AssociationState], Reply],
-                *, flush: bool = True) -> Reply:
+    def _answer(
+        self,
+        event: evt.Event,
+        name: str,
+        work: Callable[[AssociationState], Reply],
+        *,
+        flush: bool = True,
+    ) -> Reply:
         with self.shared.in_flight.request():
             try:
                 _check_received(event)
@@ -221,10 +236,12 @@ class AssociationSession:
         def work(state: AssociationState) -> Reply:
             ds = event.attribute_list
             context = str(event.context.abstract_syntax)
-            created = requests.n_create(state.hierarchy, class_uid, uid, ds, context=context,
-                                        big_endian=_big_endian(event))
-            state.transcript.record("N-CREATE", class_uid, created.uid, ds, context,
-                                    state.hierarchy)
+            created = requests.n_create(
+                state.hierarchy, class_uid, uid, ds, context=context, big_endian=_big_endian(event)
+            )
+            state.transcript.record(
+                "N-CREATE", class_uid, created.uid, ds, context, state.hierarchy
+            )
             reply = _created_reply(created.instance, state.hierarchy)
             if uid is None:
                 reply.AffectedSOPInstanceUID = created.uid
@@ -242,8 +259,9 @@ class AssociationSession:
             ds = receive(request.ModificationList, str(event.context.transfer_syntax))
             notices, kept = admission.n_set(state.hierarchy, class_uid, uid, ds, self._spill)
             kept.unmap_pages()
-            state.transcript.record("N-SET", class_uid, uid, kept,
-                                    str(event.context.abstract_syntax), state.hierarchy)
+            state.transcript.record(
+                "N-SET", class_uid, uid, kept, str(event.context.abstract_syntax), state.hierarchy
+            )
             LOG.info("N-SET %s %s", class_uid, uid)
             return status.for_notices(notices), None
 
@@ -307,8 +325,9 @@ class AssociationSession:
             except SpoolFull as exc:
                 raise DimseFailure(full, str(exc)) from exc
             state.jobs_spooled += 1
-            LOG.info("job %s: printed %s %s from %s", record.job_id, class_uid, uid,
-                     self.calling_ae)
+            LOG.info(
+                "job %s: printed %s %s from %s", record.job_id, class_uid, uid, self.calling_ae
+            )
             if not print_job_uid:
                 return status.for_notices(notices), None
             self.shared.print_jobs.add(print_job_uid, record.job_id)

@@ -58,8 +58,8 @@ _NOTICES: dict[errors.Notice, int] = {
 FAILURES: dict[int, str] = {
     0x0105: "No such attribute (strict printers: an attribute the SOP class does not define)",
     0x0106: "Invalid attribute value (also: an Image Display Format over the box limit; "
-            "strict printers: Pixel Data longer than the image, Number of Copies over the "
-            "limit)",
+    "strict printers: Pixel Data longer than the image, Number of Copies over the "
+    "limit)",
     0x0110: "Processing failure (also: Presentation LUT still referenced; internal error)",
     0x0111: "Duplicate SOP instance (a second Film Session, a reused UID)",
     0x0112: "No such SOP instance",
@@ -70,14 +70,14 @@ FAILURES: dict[int, str] = {
     0x0123: "No such action (Action Type ID other than 1)",
     0x0211: "Unrecognised operation (e.g. N-GET of a Film Box)",
     0x0213: "Resource limitation (a data set larger than the server receives; a Film Box "
-            "beyond max_film_boxes_per_session; a Film Session N-ACTION of more films than "
-            "max_pages_per_job)",
+    "beyond max_film_boxes_per_session; a Film Session N-ACTION of more films than "
+    "max_pages_per_job)",
     0xC600: "Film Session holds no Film Box",
     0xC601: "Print queue full (Film Session N-ACTION)",
     0xC602: "Print queue full (Film Box N-ACTION)",
     0xC603: "Image larger than its box and Requested Decimate/Crop Behavior FAIL",
     0xC605: "Image too large: more pixels than the printer's max_image_pixels, more bytes "
-            "than max_image_bytes, or more than max_association_image_bytes held at once",
+    "than max_image_bytes, or more than max_association_image_bytes held at once",
 }
 """Every failure status this SCP answers, as the conformance statement lists them."""
 
@@ -103,7 +103,8 @@ def status_dataset(status: int, comment: str = "") -> Dataset:
     result = Dataset()
     result.Status = status
     comment = "".join(
-        "/" if char == "\\" else char if " " <= char <= "~" else "?" for char in comment)
+        "/" if char == "\\" else char if " " <= char <= "~" else "?" for char in comment
+    )
     if comment:
         if len(comment) > ERROR_COMMENT_LENGTH:
             comment = comment[: ERROR_COMMENT_LENGTH - 3] + "..."

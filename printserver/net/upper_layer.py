@@ -79,13 +79,25 @@ class EdgeServer(ThreadedAssociationServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, ae: Any, address: tuple[str, int], limits: EdgeLimits,
-                 evt_handlers: list[Any], tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        ae: Any,
+        address: tuple[str, int],
+        limits: EdgeLimits,
+        evt_handlers: list[Any],
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.limits = limits
         self.tls = tls
         self.pending = PendingConnections(limits.max_pending, limits.max_pending_per_address)
-        super().__init__(ae, address, ae.ae_title, ae.supported_contexts,
-                         evt_handlers=evt_handlers, request_handler=EdgeRequestHandler)
+        super().__init__(
+            ae,
+            address,
+            ae.ae_title,
+            ae.supported_contexts,
+            evt_handlers=evt_handlers,
+            request_handler=EdgeRequestHandler,
+        )
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         """Accept only; TLS and everything slow happen on the connection's own thread."""
@@ -128,8 +140,11 @@ class EdgeRequestHandler(RequestHandler):
         if self.server.tls is not None:
             secured = handshake(connection, self.server.tls, limits.tls_handshake_timeout)
             if secured is None:
-                LOG.warning("TLS handshake with %s failed or took over %g s", address,
-                            limits.tls_handshake_timeout)
+                LOG.warning(
+                    "TLS handshake with %s failed or took over %g s",
+                    address,
+                    limits.tls_handshake_timeout,
+                )
                 return connection, None
             connection = secured
         return connection, self._read_associate_rq(connection, address)
@@ -143,15 +158,23 @@ class EdgeRequestHandler(RequestHandler):
             return None
         pdu_type, length, raw = header
         if pdu_type != A_ASSOCIATE_RQ or length > limits.max_associate_pdu:
-            LOG.warning("connection from %s closed: PDU type 0x%02X of %d bytes where an "
-                        "A-ASSOCIATE-RQ of at most %d was expected", address, pdu_type, length,
-                        limits.max_associate_pdu)
+            LOG.warning(
+                "connection from %s closed: PDU type 0x%02X of %d bytes where an "
+                "A-ASSOCIATE-RQ of at most %d was expected",
+                address,
+                pdu_type,
+                length,
+                limits.max_associate_pdu,
+            )
             send_abort(connection)
             return None
         pdu = read_pdu(connection, raw, time.monotonic() + limits.socket_timeout)
         if pdu is None:
-            LOG.warning("connection from %s closed: A-ASSOCIATE-RQ not complete within %g s",
-                        address, limits.socket_timeout)
+            LOG.warning(
+                "connection from %s closed: A-ASSOCIATE-RQ not complete within %g s",
+                address,
+                limits.socket_timeout,
+            )
             return None
         problem = associate_rq_problem(pdu)
         if problem is not None:
@@ -194,8 +217,7 @@ class EdgeRequestHandler(RequestHandler):
 class EdgeSocket(AssociationSocket):
     """An accepted connection whose A-ASSOCIATE-RQ was read before the association existed."""
 
-    def __init__(self, assoc: Association, connection: socket.socket,
-                 first_pdu: bytearray) -> None:
+    def __init__(self, assoc: Association, connection: socket.socket, first_pdu: bytearray) -> None:
         super().__init__(assoc, client_socket=connection)
         self._pending = first_pdu
 
@@ -276,14 +298,23 @@ class BoundedDUL(DULServiceProvider):
             self.event_queue.put("Evt19")
             return
         if length > self._limit(pdu_type):
-            LOG.warning("%s sent a PDU of type 0x%02X claiming %d bytes, over the %d accepted: "
-                        "aborted", self._peer(), pdu_type, length, self._limit(pdu_type))
+            LOG.warning(
+                "%s sent a PDU of type 0x%02X claiming %d bytes, over the %d accepted: aborted",
+                self._peer(),
+                pdu_type,
+                length,
+                self._limit(pdu_type),
+            )
             self.event_queue.put("Evt19")
             return
         pdu = read_pdu(raw, raw_header, time.monotonic() + timeout)
         if pdu is None:
-            LOG.warning("%s stopped within a PDU of %d bytes for over %g s: connection closed",
-                        self._peer(), length, timeout)
+            LOG.warning(
+                "%s stopped within a PDU of %d bytes for over %g s: connection closed",
+                self._peer(),
+                length,
+                timeout,
+            )
             sock.close()
             return
         self._accept_pdu(pdu)
@@ -310,8 +341,13 @@ class BoundedDUL(DULServiceProvider):
         self._recv_pdu.put(decoded)
 
 
-def serve(ae: Any, address: tuple[str, int], limits: EdgeLimits, evt_handlers: list[Any],
-          tls: ssl.SSLContext | None = None) -> EdgeServer:
+def serve(
+    ae: Any,
+    address: tuple[str, int],
+    limits: EdgeLimits,
+    evt_handlers: list[Any],
+    tls: ssl.SSLContext | None = None,
+) -> EdgeServer:
     """Start listening in a thread of its own; the server stops with ``shutdown()``."""
     server = EdgeServer(ae, address, limits, evt_handlers, tls)
     thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)

@@ -46,8 +46,9 @@ def image_size(item: Dataset, *, color: bool) -> int | None:
     return (rows * columns * samples * bits + 7) // 8
 
 
-def admit(hierarchy: PrintHierarchy, uid: str, received: ReceivedDataSet, *,
-          color: bool) -> tuple[ReceivedDataSet, list[Notice]]:
+def admit(
+    hierarchy: PrintHierarchy, uid: str, received: ReceivedDataSet, *, color: bool
+) -> tuple[ReceivedDataSet, list[Notice]]:
     """The data set to keep for an Image Box N-SET, and the warning when excess was cut."""
     keyword = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
     item = _first_item(received.dataset, keyword)
@@ -60,8 +61,11 @@ def admit(hierarchy: PrintHierarchy, uid: str, received: ReceivedDataSet, *,
     hierarchy.check_image_bytes(uid, size)
     padded = size + size % 2
     values = received.pixels(keyword)
-    excess = sum(value.length - (padded if value.item == 0 else 0) for value in values
-                 if value.item != 0 or value.length > padded)
+    excess = sum(
+        value.length - (padded if value.item == 0 else 0)
+        for value in values
+        if value.item != 0 or value.length > padded
+    )
     if not excess:
         return received, []
     if hierarchy.printer.strict:
@@ -70,9 +74,13 @@ def admit(hierarchy: PrintHierarchy, uid: str, received: ReceivedDataSet, *,
     return received.trimmed(keyword, min(first, padded)), [Notice.PIXEL_DATA_TRUNCATED]
 
 
-def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, received: ReceivedDataSet,
-          keep: Callable[[ReceivedDataSet], ReceivedDataSet] = lambda kept: kept,
-          ) -> tuple[list[Notice], ReceivedDataSet]:
+def n_set(
+    hierarchy: PrintHierarchy,
+    class_uid: str,
+    uid: str,
+    received: ReceivedDataSet,
+    keep: Callable[[ReceivedDataSet], ReceivedDataSet] = lambda kept: kept,
+) -> tuple[list[Notice], ReceivedDataSet]:
     """An N-SET as received (PS3.4 H.4.1-H.4.5): an image is admitted, then read in place.
 
     ``keep`` stores an admitted image's data set (e.g. spills it to disk) before the
@@ -86,10 +94,17 @@ def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, received: Receive
         received, notices = admit(hierarchy, uid, received, color=color)
         received = keep(received)
         pixel_data = received.pixel_data(
-            "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence")
+            "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
+        )
     try:
-        more = requests.n_set(hierarchy, class_uid, uid, received.dataset,
-                              big_endian=not received.little_endian, pixel_data=pixel_data)
+        more = requests.n_set(
+            hierarchy,
+            class_uid,
+            uid,
+            received.dataset,
+            big_endian=not received.little_endian,
+            pixel_data=pixel_data,
+        )
     except BaseException:
         received.discard()  # a refused image leaves nothing behind (a spilled copy included)
         raise

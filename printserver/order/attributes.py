@@ -26,7 +26,9 @@ from printserver.render.pixels import PixelDataError, decode_color, decode_grays
 
 Number = TypeVar("Number", int, float)
 _RANGES: dict[str, tuple[int, int]] = {
-    "US": (0, 0xFFFF), "SS": (-0x8000, 0x7FFF), "UL": (0, 0xFFFFFFFF),
+    "US": (0, 0xFFFF),
+    "SS": (-0x8000, 0x7FFF),
+    "UL": (0, 0xFFFFFFFF),
     "IS": (-(2**31), 2**31 - 1),
 }
 """Value ranges of the integer VRs (PS3.5 Table 6.2-1): a value read with a wrong VR, such
@@ -55,8 +57,9 @@ def text(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
     return None if value is None else check.string(keyword, value)
 
 
-def _number(ds: Dataset, keyword: str, kind: type[Number],
-            check: StringCheck | None = None) -> Number | None:
+def _number(
+    ds: Dataset, keyword: str, kind: type[Number], check: StringCheck | None = None
+) -> Number | None:
     value = _raw(ds, keyword)
     if value is None:
         return None
@@ -97,43 +100,93 @@ def referenced_uid(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
     return text(sequence[0], "ReferencedSOPInstanceUID", check)
 
 
-FILM_SESSION_KEYWORDS = frozenset({
-    "NumberOfCopies", "PrintPriority", "MediumType", "FilmDestination", "FilmSessionLabel",
-    "MemoryAllocation", "OwnerID", "SpecificCharacterSet", "ProposedStudySequence",
-    "ReferencedPresentationLUTSequence", "Illumination", "ReflectedAmbientLight",
-    "SOPClassUID", "SOPInstanceUID",
-})
+FILM_SESSION_KEYWORDS = frozenset(
+    {
+        "NumberOfCopies",
+        "PrintPriority",
+        "MediumType",
+        "FilmDestination",
+        "FilmSessionLabel",
+        "MemoryAllocation",
+        "OwnerID",
+        "SpecificCharacterSet",
+        "ProposedStudySequence",
+        "ReferencedPresentationLUTSequence",
+        "Illumination",
+        "ReflectedAmbientLight",
+        "SOPClassUID",
+        "SOPInstanceUID",
+    }
+)
 """PS3.4 Table H.4-2, plus the pre-CP-173 session-level LUT attributes."""
 
-FILM_BOX_KEYWORDS = frozenset({
-    "ImageDisplayFormat", "ReferencedFilmSessionSequence", "FilmOrientation", "FilmSizeID",
-    "MagnificationType", "MaxDensity", "ConfigurationInformation",
-    "ReferencedPresentationLUTSequence", "AnnotationDisplayFormatID", "SmoothingType",
-    "BorderDensity", "EmptyImageDensity", "MinDensity", "Trim", "Illumination",
-    "ReflectedAmbientLight", "RequestedResolutionID", "ICCProfile",
-    "SOPClassUID", "SOPInstanceUID",
-})
+FILM_BOX_KEYWORDS = frozenset(
+    {
+        "ImageDisplayFormat",
+        "ReferencedFilmSessionSequence",
+        "FilmOrientation",
+        "FilmSizeID",
+        "MagnificationType",
+        "MaxDensity",
+        "ConfigurationInformation",
+        "ReferencedPresentationLUTSequence",
+        "AnnotationDisplayFormatID",
+        "SmoothingType",
+        "BorderDensity",
+        "EmptyImageDensity",
+        "MinDensity",
+        "Trim",
+        "Illumination",
+        "ReflectedAmbientLight",
+        "RequestedResolutionID",
+        "ICCProfile",
+        "SOPClassUID",
+        "SOPInstanceUID",
+    }
+)
 """PS3.4 Table H.4-6."""
 
-GRAYSCALE_IMAGE_BOX_KEYWORDS = frozenset({
-    "ImageBoxPosition", "BasicGrayscaleImageSequence", "Polarity", "MagnificationType",
-    "SmoothingType", "MinDensity", "MaxDensity", "ConfigurationInformation",
-    "RequestedImageSize", "RequestedDecimateCropBehavior",
-    "ReferencedPresentationLUTSequence", "OriginalImageSequence",
-})
+GRAYSCALE_IMAGE_BOX_KEYWORDS = frozenset(
+    {
+        "ImageBoxPosition",
+        "BasicGrayscaleImageSequence",
+        "Polarity",
+        "MagnificationType",
+        "SmoothingType",
+        "MinDensity",
+        "MaxDensity",
+        "ConfigurationInformation",
+        "RequestedImageSize",
+        "RequestedDecimateCropBehavior",
+        "ReferencedPresentationLUTSequence",
+        "OriginalImageSequence",
+    }
+)
 """PS3.4 Table H.4-10."""
 
-COLOR_IMAGE_BOX_KEYWORDS = frozenset({
-    "ImageBoxPosition", "BasicColorImageSequence", "Polarity", "MagnificationType",
-    "SmoothingType", "RequestedImageSize", "RequestedDecimateCropBehavior",
-    "OriginalImageSequence",
-})
+COLOR_IMAGE_BOX_KEYWORDS = frozenset(
+    {
+        "ImageBoxPosition",
+        "BasicColorImageSequence",
+        "Polarity",
+        "MagnificationType",
+        "SmoothingType",
+        "RequestedImageSize",
+        "RequestedDecimateCropBehavior",
+        "OriginalImageSequence",
+    }
+)
 """PS3.4 Table H.4-11."""
 
 ANNOTATION_BOX_KEYWORDS = frozenset({"AnnotationPosition", "TextString"})
-PRESENTATION_LUT_KEYWORDS = frozenset({
-    "PresentationLUTSequence", "PresentationLUTShape", "SOPClassUID", "SOPInstanceUID",
-})
+PRESENTATION_LUT_KEYWORDS = frozenset(
+    {
+        "PresentationLUTSequence",
+        "PresentationLUTShape",
+        "SOPClassUID",
+        "SOPInstanceUID",
+    }
+)
 
 
 def check_known(ds: Dataset, known: frozenset[str], what: str) -> None:
@@ -184,8 +237,14 @@ def film_box_request(ds: Dataset, check: StringCheck) -> FilmBoxRequest:
     )
 
 
-def image_box_request(ds: Dataset, check: StringCheck, *, color: bool, big_endian: bool,
-                      pixel_data: bytes | memoryview | None = None) -> ImageBoxRequest:
+def image_box_request(
+    ds: Dataset,
+    check: StringCheck,
+    *,
+    color: bool,
+    big_endian: bool,
+    pixel_data: bytes | memoryview | None = None,
+) -> ImageBoxRequest:
     """An Image Box N-SET (PS3.4 H.4.3.1.2.1 / H.4.4.1.2.1).
 
     ``pixel_data`` is the first item's Pixel Data where it was received
@@ -200,8 +259,11 @@ def image_box_request(ds: Dataset, check: StringCheck, *, color: bool, big_endia
     sequence = _raw(ds, keyword)
     image = None
     if sequence:
-        image = color_image(sequence[0], check, pixel_data=pixel_data) if color else (
-            grayscale_image(sequence[0], check, big_endian=big_endian, pixel_data=pixel_data))
+        image = (
+            color_image(sequence[0], check, pixel_data=pixel_data)
+            if color
+            else (grayscale_image(sequence[0], check, big_endian=big_endian, pixel_data=pixel_data))
+        )
     return ImageBoxRequest(
         position=position,
         image=image,
@@ -218,8 +280,9 @@ def image_box_request(ds: Dataset, check: StringCheck, *, color: bool, big_endia
     )
 
 
-def presentation_lut_request(ds: Dataset, check: StringCheck, *,
-                             big_endian: bool) -> PresentationLutRequest:
+def presentation_lut_request(
+    ds: Dataset, check: StringCheck, *, big_endian: bool
+) -> PresentationLutRequest:
     """A Presentation LUT N-CREATE (PS3.4 H.4.9.1.2.1)."""
     shape = code(ds, "PresentationLUTShape", check)
     sequence = _raw(ds, "PresentationLUTSequence")
@@ -232,7 +295,9 @@ def presentation_lut_request(ds: Dataset, check: StringCheck, *,
     except (TypeError, ValueError):
         raise InvalidValue(f"LUT Descriptor {descriptor!r} is not three numbers") from None
     return PresentationLutRequest(
-        shape=shape, has_sequence=True, descriptor=values,
+        shape=shape,
+        has_sequence=True,
+        descriptor=values,
         data=_lut_data(item, big_endian=big_endian),
     )
 
@@ -261,8 +326,9 @@ def annotation(ds: Dataset, check: StringCheck) -> tuple[int, str | None]:
     return position, text(ds, "TextString", check)
 
 
-def color_image(item: Dataset, check: StringCheck, *,
-                pixel_data: bytes | memoryview | None = None) -> ImageContent:
+def color_image(
+    item: Dataset, check: StringCheck, *, pixel_data: bytes | memoryview | None = None
+) -> ImageContent:
     """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1)."""
     samples = integer(item, "SamplesPerPixel")
     if samples != 3:
@@ -278,9 +344,11 @@ def color_image(item: Dataset, check: StringCheck, *,
     planar = integer(item, "PlanarConfiguration")
     try:
         pixels = decode_color(
-            pixel_data, rows=required_integer(item, "Rows"),
+            pixel_data,
+            rows=required_integer(item, "Rows"),
             columns=required_integer(item, "Columns"),
-            planar_configuration=1 if planar is None else planar)
+            planar_configuration=1 if planar is None else planar,
+        )
     except PixelDataError as exc:
         raise InvalidValue(str(exc)) from None
     return ImageContent(pixels=pixels, bits_stored=8, aspect=_aspect(item))
@@ -309,8 +377,13 @@ def _aspect(item: Dataset) -> tuple[int, int]:
     return (vertical, horizontal)
 
 
-def grayscale_image(item: Dataset, check: StringCheck, *, big_endian: bool = False,
-                    pixel_data: bytes | memoryview | None = None) -> ImageContent:
+def grayscale_image(
+    item: Dataset,
+    check: StringCheck,
+    *,
+    big_endian: bool = False,
+    pixel_data: bytes | memoryview | None = None,
+) -> ImageContent:
     """Decode a Basic Grayscale Image Sequence item (PS3.4 H.4.3.1.2.1)."""
     samples = integer(item, "SamplesPerPixel")
     if samples not in (None, 1):

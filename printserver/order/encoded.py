@@ -17,16 +17,16 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-IMAGE_SEQUENCES = {0x20200110: "BasicGrayscaleImageSequence",
-                   0x20200111: "BasicColorImageSequence"}
+IMAGE_SEQUENCES = {0x20200110: "BasicGrayscaleImageSequence", 0x20200111: "BasicColorImageSequence"}
 """PS3.4 Tables H.4-10 and H.4-11: the sequences that carry an Image Box's pixels."""
 PIXEL_DATA = 0x7FE00010
 ITEM = 0xFFFEE000
 ITEM_END = 0xFFFEE00D
 SEQUENCE_END = 0xFFFEE0DD
 UNDEFINED = 0xFFFFFFFF
-LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                      b"UR", b"UT", b"UV"})
+LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
 """Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 Table 7.1-1)."""
 MAX_DEPTH = 16
 """Nesting allowed in what is skipped; print data sets nest two or three levels."""
@@ -126,7 +126,7 @@ class _Walker:
         if self.implicit or tag >> 16 == 0xFFFE:  # items and delimiters never have a VR
             at_length, size = at + 4, 4
         else:
-            vr = bytes(self.data[at + 4:at + 6])
+            vr = bytes(self.data[at + 4 : at + 6])
             at_length, size = (at + 8, 4) if vr in LONG_VRS else (at + 6, 2)
         length = self._unpack("L" if size == 4 else "H", at_length)
         start = at_length + size
@@ -147,8 +147,9 @@ class _Walker:
                 raise EncodingError(f"{tag:08X} where an item was expected")
             at = self.elements(field.start, None, depth + 1) if length == UNDEFINED else field.end
 
-    def elements(self, at: int, end: int | None, depth: int,
-                 found: list[LengthField] | None = None) -> int:
+    def elements(
+        self, at: int, end: int | None, depth: int, found: list[LengthField] | None = None
+    ) -> int:
         """Past the elements from ``at`` to ``end`` (or to an item delimiter when None).
 
         The Pixel Data value met at this level goes into ``found``.
@@ -170,8 +171,9 @@ class _Walker:
             raise EncodingError("an element runs past the end of its item")
         return at
 
-    def image_sequence(self, keyword: str, field: LengthField,
-                       length: int) -> tuple[ImageSequence, int]:
+    def image_sequence(
+        self, keyword: str, field: LengthField, length: int
+    ) -> tuple[ImageSequence, int]:
         """The sequence, and where the next element begins."""
         at = field.start
         end = None if length == UNDEFINED else field.end
@@ -181,8 +183,9 @@ class _Walker:
         while end is None or at < end:
             tag, item, item_length = self.header(at)
             if tag == SEQUENCE_END and end is None:
-                return ImageSequence(keyword, None, field.start, at, tuple(pixels),
-                                     tuple(item_fields)), item.start
+                return ImageSequence(
+                    keyword, None, field.start, at, tuple(pixels), tuple(item_fields)
+                ), item.start
             if tag != ITEM:
                 raise EncodingError(f"{tag:08X} where an image item was expected")
             found: list[LengthField] = []
@@ -195,8 +198,9 @@ class _Walker:
             index += 1
         if end is None or at != end:
             raise EncodingError("image sequence without its end")
-        return ImageSequence(keyword, field, field.start, end, tuple(pixels),
-                             tuple(item_fields)), end
+        return ImageSequence(
+            keyword, field, field.start, end, tuple(pixels), tuple(item_fields)
+        ), end
 
 
 def locate(data: memoryview, *, implicit: bool, little: bool) -> Layout:
@@ -219,15 +223,16 @@ def locate(data: memoryview, *, implicit: bool, little: bool) -> Layout:
     return Layout(tuple(sequences))
 
 
-def rewrite(data: memoryview, cuts: list[tuple[int, int]], fields: tuple[LengthField, ...],
-            *, little: bool) -> bytearray:
+def rewrite(
+    data: memoryview, cuts: list[tuple[int, int]], fields: tuple[LengthField, ...], *, little: bool
+) -> bytearray:
     """``data`` without the byte ranges ``cuts``, every length in ``fields`` shortened by
     what was cut from its value.  Cuts lie inside values, never across a length field."""
     cuts = sorted((start, end) for start, end in cuts if end > start)
     out = bytearray(len(data) - sum(end - start for start, end in cuts))
     position = written = 0
     for start, end in cuts:
-        out[written:written + start - position] = data[position:start]
+        out[written : written + start - position] = data[position:start]
         written += start - position
         position = end
     out[written:] = data[position:]

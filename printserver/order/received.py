@@ -91,15 +91,18 @@ class ReceivedDataSet:
         first = next((value for value in self.pixels(keyword) if value.item == 0), None)
         if first is None:
             return None
-        return self.encoded[first.start:first.start + first.length]
+        return self.encoded[first.start : first.start + first.length]
 
     def trimmed(self, keyword: str, keep: int) -> ReceivedDataSet:
         """The same data set with the first item's Pixel Data cut to ``keep`` bytes and the
         Pixel Data of any further item cut to nothing: the excess is not kept anywhere."""
-        cuts = [(value.start + (keep if value.item == 0 else 0), value.start + value.length)
-                for value in self.pixels(keyword)]
-        return self._rebuilt(rewrite(self.encoded, cuts, self.layout.fields,
-                                     little=self.little_endian), self.dataset)
+        cuts = [
+            (value.start + (keep if value.item == 0 else 0), value.start + value.length)
+            for value in self.pixels(keyword)
+        ]
+        return self._rebuilt(
+            rewrite(self.encoded, cuts, self.layout.fields, little=self.little_endian), self.dataset
+        )
 
     def without_images(self) -> ReceivedDataSet:
         """The same data set with empty image sequences: what is left of an N-SET whose
@@ -119,8 +122,11 @@ class ReceivedDataSet:
 
 def _attributes(data: memoryview, layout: Layout, implicit: bool, little: bool) -> Dataset:
     """pydicom's reading of everything but the image pixels (PS3.5 7.1)."""
-    cuts = [(value.start, value.start + value.length)
-            for sequence in layout.sequences for value in sequence.pixels]
+    cuts = [
+        (value.start, value.start + value.length)
+        for sequence in layout.sequences
+        for value in sequence.pixels
+    ]
     header = rewrite(data, cuts, layout.fields, little=little)
     try:
         dataset: Dataset = decode(BytesIO(header), implicit, little)
@@ -162,8 +168,12 @@ def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
     """pydicom's reading of an unusual encoding, encoded again the way pydicom writes."""
     target = ImplicitVRLittleEndian if uid.is_implicit_VR else ExplicitVRLittleEndian
     try:
-        dataset = decode(BytesIO(data), bool(uid.is_implicit_VR), bool(uid.is_little_endian),
-                         bool(uid.is_deflated))
+        dataset = decode(
+            BytesIO(data),
+            bool(uid.is_implicit_VR),
+            bool(uid.is_little_endian),
+            bool(uid.is_deflated),
+        )
         encoded = encode(dataset, bool(target.is_implicit_VR), True)
         if encoded is None:
             raise ValueError("pydicom cannot encode it")
@@ -171,5 +181,6 @@ def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
         layout = locate(view, implicit=bool(target.is_implicit_VR), little=True)
     except Exception as exc:  # whatever pydicom makes of garbage, the client gets 0x0106
         raise InvalidValue(f"the data set cannot be decoded: {exc}") from None
-    return ReceivedDataSet(_attributes(view, layout, bool(target.is_implicit_VR), True), view,
-                           str(target), layout)
+    return ReceivedDataSet(
+        _attributes(view, layout, bool(target.is_implicit_VR), True), view, str(target), layout
+    )

@@ -29,8 +29,12 @@ class ReplayError(Exception):
     """A stored order cannot be read, or no longer makes a film; the message says why."""
 
 
-def replay(order: Mapping[str, bytes | memoryview], printer: PrinterConfig, calling_ae: str,
-           limits: LimitsConfig) -> PrintJob:
+def replay(
+    order: Mapping[str, bytes | memoryview],
+    printer: PrinterConfig,
+    calling_ae: str,
+    limits: LimitsConfig,
+) -> PrintJob:
     """The print snapshot a stored order makes on ``printer`` (PS3.4 H.4.1.2.4, H.4.2.2.4)."""
     if ORDER_INDEX not in order:
         raise ReplayError("no film order was kept")
@@ -49,12 +53,22 @@ def replay(order: Mapping[str, bytes | memoryview], printer: PrinterConfig, call
     return job
 
 
-def _step(hierarchy: PrintHierarchy, step: dict[str, Any],
-          order: Mapping[str, bytes | memoryview], renamed: dict[str, str]) -> None:
+def _step(
+    hierarchy: PrintHierarchy,
+    step: dict[str, Any],
+    order: Mapping[str, bytes | memoryview],
+    renamed: dict[str, str],
+) -> None:
     received = receive(order[step["file"]], step.get("syntax", ImplicitVRLittleEndian))
     if step["operation"] == "N-CREATE":
-        requests.n_create(hierarchy, step["class"], step["instance"], received.dataset,
-                          context=step["context"], big_endian=not received.little_endian)
+        requests.n_create(
+            hierarchy,
+            step["class"],
+            step["instance"],
+            received.dataset,
+            context=step["context"],
+            big_endian=not received.little_endian,
+        )
         if step["class"] == FILM_BOX:
             film_box = hierarchy.film_box(step["instance"])
             renamed.update(zip(step["children"], box_uids(film_box), strict=True))

@@ -44,8 +44,15 @@ def _merged(first: list[Notice], then: list[Notice]) -> list[Notice]:
     return first + [notice for notice in then if notice not in first]
 
 
-def n_create(hierarchy: PrintHierarchy, class_uid: str, uid: str | None, ds: Dataset, *,
-             context: str, big_endian: bool) -> Created:
+def n_create(
+    hierarchy: PrintHierarchy,
+    class_uid: str,
+    uid: str | None,
+    ds: Dataset,
+    *,
+    context: str,
+    big_endian: bool,
+) -> Created:
     """Create a Film Session, Film Box or Presentation LUT (PS3.4 H.4.1-H.4.2, H.4.9)."""
     strict = hierarchy.printer.strict
     check = StringCheck(strict)
@@ -53,29 +60,38 @@ def n_create(hierarchy: PrintHierarchy, class_uid: str, uid: str | None, ds: Dat
         if strict:
             attributes.check_known(ds, attributes.FILM_SESSION_KEYWORDS, "Film Session")
         session, notices = hierarchy.create_film_session(
-            uid, attributes.film_session_request(ds, check))
-        return Created(session.uid, session,
-                       _merged(check.notices, notices))
+            uid, attributes.film_session_request(ds, check)
+        )
+        return Created(session.uid, session, _merged(check.notices, notices))
     if class_uid == FILM_BOX:
         if strict:
             attributes.check_known(ds, attributes.FILM_BOX_KEYWORDS, "Film Box")
         film_box, notices = hierarchy.create_film_box(
-            uid, attributes.film_box_request(ds, check),
+            uid,
+            attributes.film_box_request(ds, check),
             attributes.referenced_uid(ds, "ReferencedFilmSessionSequence", check),
-            color=context == COLOR_PRINT_META)
-        return Created(film_box.uid, film_box,
-                       _merged(check.notices, notices))
+            color=context == COLOR_PRINT_META,
+        )
+        return Created(film_box.uid, film_box, _merged(check.notices, notices))
     if class_uid == PRESENTATION_LUT:
         if strict:
             attributes.check_known(ds, attributes.PRESENTATION_LUT_KEYWORDS, "Presentation LUT")
         lut = hierarchy.create_presentation_lut(
-            uid, attributes.presentation_lut_request(ds, check, big_endian=big_endian))
+            uid, attributes.presentation_lut_request(ds, check, big_endian=big_endian)
+        )
         return Created(lut.uid, lut, check.notices)
     raise UnrecognisedOperation(f"N-CREATE of {class_uid}")
 
 
-def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, ds: Dataset, *,
-          big_endian: bool, pixel_data: bytes | memoryview | None = None) -> list[Notice]:
+def n_set(
+    hierarchy: PrintHierarchy,
+    class_uid: str,
+    uid: str,
+    ds: Dataset,
+    *,
+    big_endian: bool,
+    pixel_data: bytes | memoryview | None = None,
+) -> list[Notice]:
     """Set a Film Session, Film Box, Image Box or Annotation Box (PS3.4 H.4.1-H.4.5).
 
     ``pixel_data``: an image's Pixel Data where it was received (``order/admission.py``).
@@ -85,11 +101,15 @@ def n_set(hierarchy: PrintHierarchy, class_uid: str, uid: str, ds: Dataset, *,
     if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
         color = class_uid == COLOR_IMAGE_BOX
         if strict:
-            known = (attributes.COLOR_IMAGE_BOX_KEYWORDS if color
-                     else attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS)
+            known = (
+                attributes.COLOR_IMAGE_BOX_KEYWORDS
+                if color
+                else attributes.GRAYSCALE_IMAGE_BOX_KEYWORDS
+            )
             attributes.check_known(ds, known, "Image Box")
-        request = attributes.image_box_request(ds, check, color=color, big_endian=big_endian,
-                                               pixel_data=pixel_data)
+        request = attributes.image_box_request(
+            ds, check, color=color, big_endian=big_endian, pixel_data=pixel_data
+        )
         return _merged(check.notices, hierarchy.set_image_box(uid, class_uid, request))
     if class_uid == FILM_BOX:
         if strict:

@@ -72,7 +72,8 @@ def _owner(hierarchy: PrintHierarchy, class_uid: str, uid: str) -> str | None:
 def box_uids(film_box: FilmBox) -> list[str]:
     """Image boxes then annotation boxes, in position order."""
     return [box.uid for box in film_box.image_boxes] + [
-        box.uid for box in film_box.annotation_boxes]
+        box.uid for box in film_box.annotation_boxes
+    ]
 
 
 @dataclass
@@ -81,8 +82,15 @@ class Transcript:
 
     entries: list[_Entry] = field(default_factory=list)
 
-    def record(self, operation: str, class_uid: str, uid: str, ds: Dataset | ReceivedDataSet,
-               context: str, hierarchy: PrintHierarchy) -> None:
+    def record(
+        self,
+        operation: str,
+        class_uid: str,
+        uid: str,
+        ds: Dataset | ReceivedDataSet,
+        context: str,
+        hierarchy: PrintHierarchy,
+    ) -> None:
         owner = _owner(hierarchy, class_uid, uid)
         children = []
         if operation == "N-CREATE" and class_uid == FILM_BOX:
@@ -97,9 +105,13 @@ class Transcript:
         other attributes, not their pixels (PS3.4 H.4.3.1.2.1)."""
         for entry in self.entries:
             data = entry.data
-            if entry.instance == uid and isinstance(data, ReceivedDataSet) and any(
-                    sequence.items_end > sequence.items_start
-                    for sequence in data.layout.sequences):
+            if (
+                entry.instance == uid
+                and isinstance(data, ReceivedDataSet)
+                and any(
+                    sequence.items_end > sequence.items_start for sequence in data.layout.sequences
+                )
+            ):
                 entry.data = data.without_images()
                 data.discard()
 
@@ -116,21 +128,31 @@ class Transcript:
                 entry.data.discard()
         self.entries = kept
 
-    def objects(self, action: str, class_uid: str,
-                uid: str) -> dict[str, bytes | memoryview | Path]:
+    def objects(
+        self, action: str, class_uid: str, uid: str
+    ) -> dict[str, bytes | memoryview | Path]:
         """The data sets the printed film needs, and the index to replay them: for a Film
         Box N-ACTION the session-level objects and that film box's own, not its siblings'
         (a session printed box by box would otherwise replay every earlier box each time)."""
         files: dict[str, bytes | memoryview | Path] = {}
         index: list[dict[str, Any]] = []
-        needed = [entry for entry in self.entries
-                  if class_uid != FILM_BOX or entry.owner in (None, uid)]
+        needed = [
+            entry for entry in self.entries if class_uid != FILM_BOX or entry.owner in (None, uid)
+        ]
         for number, entry in enumerate(needed, start=1):
             name = f"{number:04d}-{entry.operation.lower()}.dcm"
             files[name], syntax = entry.encoded()
-            index.append({"operation": entry.operation, "class": entry.class_uid,
-                          "instance": entry.instance, "context": entry.context, "file": name,
-                          "syntax": syntax, "children": entry.children})
+            index.append(
+                {
+                    "operation": entry.operation,
+                    "class": entry.class_uid,
+                    "instance": entry.instance,
+                    "context": entry.context,
+                    "file": name,
+                    "syntax": syntax,
+                    "children": entry.children,
+                }
+            )
         index.append({"operation": action, "class": class_uid, "instance": uid})
         files[ORDER_INDEX] = json.dumps(index, indent=2).encode()
         return files

@@ -56,15 +56,25 @@ class VrRule:
 
 
 RULES: dict[str, VrRule] = {
-    "CS": VrRule(16, "upper-case letters, digits, space, underscore",
-                 re.compile(r"[A-Z0-9 _]*"), lenient="unsupported value: default, 0x0116"),
-    "DS": VrRule(16, "a decimal number",
-                 re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"),
-                 lenient="any number"),
+    "CS": VrRule(
+        16,
+        "upper-case letters, digits, space, underscore",
+        re.compile(r"[A-Z0-9 _]*"),
+        lenient="unsupported value: default, 0x0116",
+    ),
+    "DS": VrRule(
+        16,
+        "a decimal number",
+        re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"),
+        lenient="any number",
+    ),
     "IS": VrRule(12, "an integer", re.compile(r" *[+-]?[0-9]+ *"), lenient="any integer"),
-    "UI": VrRule(64, "digits and dots, no leading zeros",
-                 re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"),
-                 lenient="printable ASCII, else 0x0106"),
+    "UI": VrRule(
+        64,
+        "digits and dots, no leading zeros",
+        re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"),
+        lenient="printable ASCII, else 0x0106",
+    ),
     "SH": VrRule(16, "no backslash, no control characters"),
     "LO": VrRule(64, "no backslash, no control characters"),
     "ST": VrRule(1024, "no control characters but CR, LF, FF", controls="\r\n\f"),
@@ -132,7 +142,8 @@ class StringCheck:
             self._refuse_or_note(keyword, f"control character 0x{ord(bad):02X} in {vr}")
             text = "".join(
                 " " if unicodedata.category(c) == "Cc" and c not in rule.controls else c
-                for c in text).strip(PADDING)
+                for c in text
+            ).strip(PADDING)
         if len(text) > rule.max_length:
             self._refuse_or_note(keyword, f"{len(text)} characters, {vr} allows {rule.max_length}")
             text = text[: rule.max_length].rstrip(PADDING)
@@ -151,7 +162,8 @@ class StringCheck:
 
 def _printable_ascii(text: str, max_length: int) -> bool:
     return len(text) <= max_length and all(
-        0x20 < ord(char) < 0x7F and char != "\\" for char in text)
+        0x20 < ord(char) < 0x7F and char != "\\" for char in text
+    )
 
 
 def _coded_problem(vr: str, rule: VrRule, text: str) -> str:

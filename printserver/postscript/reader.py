@@ -20,7 +20,9 @@ import numpy.typing as npt
 _BLOCK = re.compile(rb"%%BeginData: (\d+) Binary Bytes\n")
 _IMAGE = re.compile(
     rb"/Width (\d+) /Height (\d+) /BitsPerComponent (\d+) /Decode \[([0-9 ]+)\]"
-    rb" /ImageMatrix \[\d+ 0 0 -(\d+) 0 (\d+)\].*?image\n", re.DOTALL)
+    rb" /ImageMatrix \[\d+ 0 0 -(\d+) 0 (\d+)\].*?image\n",
+    re.DOTALL,
+)
 _PAGE_SIZE = re.compile(rb"/PageSize \[([0-9.]+) ([0-9.]+)\]")
 
 
@@ -60,17 +62,17 @@ def read_pages(path: Path) -> list[npt.NDArray[np.uint8]]:
         bands = []
         for block in _BLOCK.finditer(chunk):
             length = int(block[1])
-            data = chunk[block.end():block.end() + length]
+            data = chunk[block.end() : block.end() + length]
             header = _IMAGE.search(data)
             if header is None:
                 raise NotOurPostScript("an image block of unknown form")
-            bands.append(_band(header, data[header.end():]))
+            bands.append(_band(header, data[header.end() :]))
         if not bands:
             raise NotOurPostScript("a page without image data")
         height = bands[0][1].shape[0] + bands[0][0] + sum(b.shape[0] for _, b in bands[1:])
         page = np.zeros((height, *bands[0][1].shape[1:]), np.uint8)
         for top, band in bands:
-            page[top:top + band.shape[0]] = band
+            page[top : top + band.shape[0]] = band
         pages.append(page)
     if not pages:
         raise NotOurPostScript(f"{path} holds no page")
@@ -79,5 +81,6 @@ def read_pages(path: Path) -> list[npt.NDArray[np.uint8]]:
 
 def page_sizes(path: Path) -> list[tuple[float, float]]:
     """Each page's size in points, from its own ``setpagedevice``."""
-    return [(float(width), float(height))
-            for width, height in _PAGE_SIZE.findall(path.read_bytes())][1:]  # after the setup
+    return [
+        (float(width), float(height)) for width, height in _PAGE_SIZE.findall(path.read_bytes())
+    ][1:]  # after the setup

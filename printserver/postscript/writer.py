@@ -219,8 +219,14 @@ def _page_size(page: PageSpec) -> str:
     return f"[{{ << /PageSize [{width:.4f} {height:.4f}] >> setpagedevice }} stopped cleartomark"
 
 
-def _write_page(out: BinaryIO, page: PageSpec, number: int, bits: int,
-                pool: ThreadPoolExecutor | None, workers: int) -> None:
+def _write_page(
+    out: BinaryIO,
+    page: PageSpec,
+    number: int,
+    bits: int,
+    pool: ThreadPoolExecutor | None,
+    workers: int,
+) -> None:
     drawn = page.render()
     raster = _WholePage(drawn) if isinstance(drawn, np.ndarray) else drawn
     expected: tuple[int, ...] = (page.height_px, page.width_px)
@@ -268,8 +274,14 @@ def _write_page(out: BinaryIO, page: PageSpec, number: int, bits: int,
         pending: deque[tuple[int, Future[bytes]]] = deque()
         try:
             for top in tops:
-                pending.append((top, pool.submit(
-                    _encode_band, raster, top, min(top + BAND_ROWS, page.height_px), bits)))
+                pending.append(
+                    (
+                        top,
+                        pool.submit(
+                            _encode_band, raster, top, min(top + BAND_ROWS, page.height_px), bits
+                        ),
+                    )
+                )
                 if len(pending) > 2 * workers:
                     top, band = pending.popleft()
                     write_band(top, band.result())

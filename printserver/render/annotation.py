@@ -49,8 +49,7 @@ def draw_annotation(
     """Draw every annotation text of a film box into its band, in place."""
     x0, y0, x1, y1 = band
     size_px = round(annotation.text_mm * dpi / 25.4 / CAP_HEIGHT)
-    for box, align, text in zip(annotation.boxes, annotation.aligns, annotation.texts,
-                                strict=True):
+    for box, align, text in zip(annotation.boxes, annotation.aligns, annotation.texts, strict=True):
         left = x0 + round(box.x * (x1 - x0))
         top = y0 + round(box.y * (y1 - y0))
         right = x0 + round((box.x + box.width) * (x1 - x0))

@@ -121,8 +121,9 @@ def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
     return _fill(physical_w, physical_h, cell_w, cell_h, kernel, outcome)
 
 
-def _fill(physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: str,
-          outcome: str) -> Fit:
+def _fill(
+    physical_w: int, physical_h: int, cell_w: int, cell_h: int, kernel: str, outcome: str
+) -> Fit:
     scale = min(cell_w / physical_w, cell_h / physical_h)
     width = max(1, min(cell_w, round(physical_w * scale)))
     height = max(1, min(cell_h, round(physical_h * scale)))
@@ -183,11 +184,11 @@ def _place(image: SheetImage, cell: Rect, dpi: int) -> _Placement:
     cell_w, cell_h = x1 - x0, y1 - y0
     fit = plan_fit(image, cell_w, cell_h, dpi)
     if fit.outcome == "too_large":  # refused at N-SET; a reprint draws it reduced
-        fit = _fill(image.pixels.shape[1], image.pixels.shape[0], cell_w, cell_h,
-                    fit.kernel, "decimated")
+        fit = _fill(
+            image.pixels.shape[1], image.pixels.shape[0], cell_w, cell_h, fit.kernel, "decimated"
+        )
     rows, columns = image.pixels.shape[:2]
-    taps_plan = plan(rows, columns, fit.height, fit.width, fit.kernel,
-                     _window(fit, cell_w, cell_h))
+    taps_plan = plan(rows, columns, fit.height, fit.width, fit.kernel, _window(fit, cell_w, cell_h))
     height, width = taps_plan.shape
     top, left = y0 + (cell_h - height) // 2, x0 + (cell_w - width) // 2
     if (height, width) == (rows, columns) and not fit.crop:
@@ -228,8 +229,12 @@ def _trim_rects(image: Rect, cell: Rect, dpi: int) -> list[Rect]:
     width = max(1, round(TRIM_MM * dpi / 25.4))
     x0, y0 = max(cell[0], image[0] - width), max(cell[1], image[1] - width)
     x1, y1 = min(cell[2], image[2] + width), min(cell[3], image[3] + width)
-    return [(x0, y0, x1, image[1]), (x0, image[3], x1, y1),
-            (x0, y0, image[0], y1), (image[2], y0, x1, y1)]
+    return [
+        (x0, y0, x1, image[1]),
+        (x0, image[3], x1, y1),
+        (x0, y0, image[0], y1),
+        (image[2], y0, x1, y1),
+    ]
 
 
 class SheetRaster:
@@ -265,8 +270,9 @@ class SheetRaster:
                 placement = _place(image, cell, sheet.dpi)
                 self._images.append(placement)
                 if sheet.trim:
-                    trims += [(rect, contrast) for rect in _trim_rects(placement.rect, cell,
-                                                                       sheet.dpi)]
+                    trims += [
+                        (rect, contrast) for rect in _trim_rects(placement.rect, cell, sheet.dpi)
+                    ]
         self._fills += trims
         self._annotation: tuple[int, Raster] | None = None
         band = annotation_rect(sheet)
@@ -291,7 +297,7 @@ class SheetRaster:
             start, strip = self._annotation
             y0, y1 = max(top, start), min(bottom, start + strip.shape[0])
             if y0 < y1:
-                out[y0 - top:y1 - top] = strip[y0 - start:y1 - start]
+                out[y0 - top : y1 - top] = strip[y0 - start : y1 - start]
         return out
 
     def _draw(self, top: int, bottom: int, out: Raster) -> Raster:
@@ -301,10 +307,10 @@ class SheetRaster:
             x0, y0, x1, y1 = placement.rect
             r0, r1 = max(top, y0) - y0, min(bottom, y1) - y0
             if r0 < r1:
-                self._draw_image(placement, r0, r1, out[y0 + r0 - top:y0 + r1 - top, x0:x1])
+                self._draw_image(placement, r0, r1, out[y0 + r0 - top : y0 + r1 - top, x0:x1])
         for (x0, y0, x1, y1), value in self._fills:
             if max(top, y0) < min(bottom, y1):
-                out[max(top, y0) - top:min(bottom, y1) - top, x0:x1] = value
+                out[max(top, y0) - top : min(bottom, y1) - top, x0:x1] = value
         return out
 
     def _draw_image(self, placement: _Placement, r0: int, r1: int, target: Raster) -> None:
@@ -313,17 +319,27 @@ class SheetRaster:
             for s0 in range(r0, r1, BAND_ROWS):
                 s1 = min(r1, s0 + BAND_ROWS)
                 values = _source(placement.image, slice(s0, s1))
-                _finish(values.transpose(0, 2, 1) if values.ndim == 3 else values, placement,
-                        target[s0 - r0:s1 - r0])
+                _finish(
+                    values.transpose(0, 2, 1) if values.ndim == 3 else values,
+                    placement,
+                    target[s0 - r0 : s1 - r0],
+                )
             return
         scratch = self._scratch()
         step = BAND_ROWS // 2 if placement.image.color else BAND_ROWS
         for s0 in range(r0, r1, step):
             s1 = min(r1, s0 + step)
             first, end = placement.taps_plan.source_rows(s0, s1)
-            values = resample_band(_source(placement.image, slice(first, end)), first,
-                                   placement.taps_plan, s0, s1, scratch, step)
-            _finish(values, placement, target[s0 - r0:s1 - r0])
+            values = resample_band(
+                _source(placement.image, slice(first, end)),
+                first,
+                placement.taps_plan,
+                s0,
+                s1,
+                scratch,
+                step,
+            )
+            _finish(values, placement, target[s0 - r0 : s1 - r0])
 
     def _scratch(self) -> Scratch:
         scratch: Scratch | None = getattr(self._local, "scratch", None)

@@ -27,11 +27,17 @@ TABLE_SIZE = DRIVE_MAX * STEPS_PER_P + 1
 def densities(tone: ToneScale, p_values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Optical density of P-values in 0..4095 under ``tone``."""
     if tone.linear_od:
-        return linear_density(p_values, DRIVE_MAX, min_density=tone.min_density,
-                              max_density=tone.max_density)
+        return linear_density(
+            p_values, DRIVE_MAX, min_density=tone.min_density, max_density=tone.max_density
+        )
     return p_value_densities(
-        p_values, DRIVE_MAX, min_density=tone.min_density, max_density=tone.max_density,
-        illumination=tone.illumination, reflected_ambient_light=tone.reflected_ambient_light)
+        p_values,
+        DRIVE_MAX,
+        min_density=tone.min_density,
+        max_density=tone.max_density,
+        illumination=tone.illumination,
+        reflected_ambient_light=tone.reflected_ambient_light,
+    )
 
 
 def model_drive(tone: ToneScale, p_values: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -47,8 +47,13 @@ def jnd_index(target: float) -> float:
 
 
 def p_value_densities(
-    p_values: npt.NDArray[np.float64], p_max: float, *, min_density: float, max_density: float,
-    illumination: float, reflected_ambient_light: float,
+    p_values: npt.NDArray[np.float64],
+    p_max: float,
+    *,
+    min_density: float,
+    max_density: float,
+    illumination: float,
+    reflected_ambient_light: float,
 ) -> npt.NDArray[np.float64]:
     """Optical density of each P-value (0 = darkest = ``max_density``), PS3.14 hardcopy.
 
@@ -56,8 +61,8 @@ def p_value_densities(
     reflective media.
     """
     l0, la = float(illumination), float(reflected_ambient_light)
-    j_min = jnd_index(la + l0 * 10.0 ** -max_density)
-    j_max = jnd_index(la + l0 * 10.0 ** -min_density)
+    j_min = jnd_index(la + l0 * 10.0**-max_density)
+    j_max = jnd_index(la + l0 * 10.0**-min_density)
     j = j_min + p_values * ((j_max - j_min) / p_max)
     seen = luminance(j)
     reflected = np.maximum(seen - la, 1e-12) / l0
@@ -66,7 +71,11 @@ def p_value_densities(
 
 
 def linear_density(
-    p_values: npt.NDArray[np.float64], p_max: float, *, min_density: float, max_density: float,
+    p_values: npt.NDArray[np.float64],
+    p_max: float,
+    *,
+    min_density: float,
+    max_density: float,
 ) -> npt.NDArray[np.float64]:
     """LIN OD (PS3.3 C.11.6.1.2): density linear in P between Max (P = 0) and Min Density."""
     result: npt.NDArray[np.float64] = max_density - p_values / p_max * (max_density - min_density)

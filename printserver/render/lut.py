@@ -50,5 +50,6 @@ def _apply_table(
     positions = values * np.float32((entries - 1) / top)
     grid = np.arange(entries, dtype=np.float32)
     looked_up: npt.NDArray[np.float32] = np.interp(
-        positions, grid, table.astype(np.float32)).astype(np.float32)
+        positions, grid, table.astype(np.float32)
+    ).astype(np.float32)
     return looked_up * scale

@@ -91,7 +91,8 @@ def decode_color(
     count = rows * columns * 3
     if len(data) < count:
         raise PixelDataError(
-            f"Pixel Data holds {len(data)} bytes; {rows}x{columns} RGB needs {count}")
+            f"Pixel Data holds {len(data)} bytes; {rows}x{columns} RGB needs {count}"
+        )
     samples = np.frombuffer(data, dtype=np.uint8, count=count)
     samples.flags.writeable = False
     if planar_configuration == 1:

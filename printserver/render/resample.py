@@ -49,8 +49,9 @@ def _mitchell(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     b = c = 1 / 3
     ax = np.abs(x)
     near = ((12 - 9 * b - 6 * c) * ax**3 + (-18 + 12 * b + 6 * c) * ax**2 + (6 - 2 * b)) / 6
-    far = ((-b - 6 * c) * ax**3 + (6 * b + 30 * c) * ax**2 + (-12 * b - 48 * c) * ax
-           + (8 * b + 24 * c)) / 6
+    far = (
+        (-b - 6 * c) * ax**3 + (6 * b + 30 * c) * ax**2 + (-12 * b - 48 * c) * ax + (8 * b + 24 * c)
+    ) / 6
     return np.where(ax < 1, near, np.where(ax < 2, far, 0.0))
 
 
@@ -160,13 +161,22 @@ def _column_blocks(
     block = np.arange(padded) // COLUMN_BLOCK
     matrix = np.zeros((blocks, window, COLUMN_BLOCK), np.float32)
     for k in range(count):
-        np.add.at(matrix, (block, index[:, k] - starts[block], np.arange(padded) % COLUMN_BLOCK),
-                  weights[:, k])
+        np.add.at(
+            matrix,
+            (block, index[:, k] - starts[block], np.arange(padded) % COLUMN_BLOCK),
+            weights[:, k],
+        )
     return starts[:, None] + np.arange(window), matrix
 
 
-def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
-         window: tuple[int, int, int, int] | None = None) -> Plan:
+def plan(
+    in_h: int,
+    in_w: int,
+    out_h: int,
+    out_w: int,
+    kernel: str = "CUBIC",
+    window: tuple[int, int, int, int] | None = None,
+) -> Plan:
     """Taps for an (out_h, out_w) rendering; ``window`` (y0, y1, x0, x1) keeps part of it."""
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}")
@@ -176,8 +186,13 @@ def plan(in_h: int, in_w: int, out_h: int, out_w: int, kernel: str = "CUBIC",
         y0, y1, x0, x1 = window
         rows_index, rows_weights = rows_index[y0:y1], rows_weights[y0:y1]
         cols_index, cols_weights = cols_index[x0:x1], cols_weights[x0:x1]
-    return Plan(rows_index, np.ascontiguousarray(rows_weights.T), cols_index,
-                *_column_blocks(in_w, cols_index, cols_weights), in_h / out_h)
+    return Plan(
+        rows_index,
+        np.ascontiguousarray(rows_weights.T),
+        cols_index,
+        *_column_blocks(in_w, cols_index, cols_weights),
+        in_h / out_h,
+    )
 
 
 class Scratch:
@@ -206,8 +221,15 @@ calling thread, so the renderer's threads never wait on BLAS threads.  Products 
 at the same places in every band, so each row is still computed the same way."""
 
 
-def resample_band(source: npt.NDArray[np.float32], first_row: int, taps_plan: Plan,
-                  r0: int, r1: int, scratch: Scratch, rows: int = 0) -> npt.NDArray[np.float32]:
+def resample_band(
+    source: npt.NDArray[np.float32],
+    first_row: int,
+    taps_plan: Plan,
+    r0: int,
+    r1: int,
+    scratch: Scratch,
+    rows: int = 0,
+) -> npt.NDArray[np.float32]:
     """Output rows r0..r1 of a planned rendering, valid until ``scratch`` is reused.
 
     ``source`` (height, width) or (height, width, channels) holds input rows
@@ -228,8 +250,14 @@ def resample_band(source: npt.NDArray[np.float32], first_row: int, taps_plan: Pl
     channels = math.prod(source.shape[2:])
     width, out_w = source.shape[1], taps_plan.shape[1]
     vertical = scratch.array("tall", (rows, width * channels))
-    _vertical(source.reshape(source.shape[0], -1), taps_plan.rows_index[r0:r1] - first_row,
-              taps_plan.rows_weights[:, r0:r1], taps_plan.rows_reach(rows), vertical, scratch)
+    _vertical(
+        source.reshape(source.shape[0], -1),
+        taps_plan.rows_index[r0:r1] - first_row,
+        taps_plan.rows_weights[:, r0:r1],
+        taps_plan.rows_reach(rows),
+        vertical,
+        scratch,
+    )
     # each block's window of input columns, plane after plane: every plane of every row
     # becomes a line of the horizontal product, and interleaved colour comes out by planes
     blocks, window = taps_plan.cols_windows.shape
@@ -238,24 +266,36 @@ def resample_band(source: npt.NDArray[np.float32], first_row: int, taps_plan: Pl
         columns = columns + np.arange(channels).reshape(-1, 1, 1)
     lines, used = rows * channels, count * channels
     gathered = scratch.array("windows", (lines, blocks * window))
-    np.take(vertical[:count], columns.reshape(-1), axis=1,
-            out=gathered[:used].reshape(count, -1), mode="clip")
+    np.take(
+        vertical[:count],
+        columns.reshape(-1),
+        axis=1,
+        out=gathered[:used].reshape(count, -1),
+        mode="clip",
+    )
     gathered[used:] = 0
     wide = scratch.array("wide", (lines, blocks * COLUMN_BLOCK))
     windows = gathered.reshape(lines, blocks, window).transpose(1, 0, 2)
     products = wide.reshape(lines, blocks, COLUMN_BLOCK).transpose(1, 0, 2)
     step = max(1, PRODUCT_SIZE // (window * COLUMN_BLOCK))  # one step unless shrinking a lot
     for line in range(0, lines, step):
-        np.matmul(windows[:, line:line + step], taps_plan.cols_matrix,
-                  out=products[:, line:line + step])
-    out: npt.NDArray[np.float32] = wide[:used, :out_w].reshape(
-        count, *source.shape[2:], out_w)
+        np.matmul(
+            windows[:, line : line + step],
+            taps_plan.cols_matrix,
+            out=products[:, line : line + step],
+        )
+    out: npt.NDArray[np.float32] = wide[:used, :out_w].reshape(count, *source.shape[2:], out_w)
     return out
 
 
-def _vertical(source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
-              weights: npt.NDArray[np.float32], reach: int, out: npt.NDArray[np.float32],
-              scratch: Scratch) -> None:
+def _vertical(
+    source: npt.NDArray[np.float32],
+    index: npt.NDArray[np.intp],
+    weights: npt.NDArray[np.float32],
+    reach: int,
+    out: npt.NDArray[np.float32],
+    scratch: Scratch,
+) -> None:
     """``out`` rows = the taps' weighted sums of ``source`` rows; rows past the taps' are zero.
 
     A product of (rows × inputs) weights and the inputs, one block of columns
@@ -282,10 +322,13 @@ def _vertical(source: npt.NDArray[np.float32], index: npt.NDArray[np.intp],
         return
     matrix = np.zeros((rows, inputs), np.float32)
     np.add.at(matrix, (np.arange(count)[:, None], index - first), weights.T)
-    inputs_rows = source[first:first + inputs]
+    inputs_rows = source[first : first + inputs]
     whole = line - line % columns
-    np.matmul(matrix, inputs_rows[:, :whole].reshape(inputs, -1, columns).transpose(1, 0, 2),
-              out=out[:, :whole].reshape(rows, -1, columns).transpose(1, 0, 2))
+    np.matmul(
+        matrix,
+        inputs_rows[:, :whole].reshape(inputs, -1, columns).transpose(1, 0, 2),
+        out=out[:, :whole].reshape(rows, -1, columns).transpose(1, 0, 2),
+    )
     if whole < line:
         np.matmul(matrix, inputs_rows[:, whole:], out=out[:, whole:])
 

@@ -73,7 +73,8 @@ class CharacteristicCurve:
     def drive(self, densities: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Drive values that print ``densities`` (clamped to what the printer can reach)."""
         result: npt.NDArray[np.float64] = np.interp(
-            np.asarray(densities, dtype=np.float64), self.densities[::-1], self.drives[::-1])
+            np.asarray(densities, dtype=np.float64), self.densities[::-1], self.drives[::-1]
+        )
         return result
 
 

@@ -71,9 +71,7 @@ class Sink(Protocol):
 
     name: str
 
-    def submit(
-        self, submission: Submission, on_created: Callable[[int], None]
-    ) -> int | None:
+    def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
         """Hand the document over; return the destination's job id, or None when
         the destination completed it synchronously (nothing left to follow).
 
@@ -130,8 +128,9 @@ class StatusWatch:
         try:
             result = future.result(timeout=self.timeout)
         except FutureTimeout:
-            result = DestinationStatus(False, False, f"no answer within {self.timeout:g} s",
-                                       reachable=False)
+            result = DestinationStatus(
+                False, False, f"no answer within {self.timeout:g} s", reachable=False
+            )
         except Exception as exc:  # a sink that fails to report is a sink that is down
             result = DestinationStatus(False, False, str(exc), reachable=False)
         with self._lock:

@@ -87,9 +87,7 @@ class CupsSink:
             raise
         return attributes
 
-    def submit(
-        self, submission: Submission, on_created: Callable[[int], None]
-    ) -> int | None:
+    def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
         options = {"copies": str(submission.copies), **submission.options}
 
         def send(connection: Any) -> int:
@@ -97,7 +95,8 @@ class CupsSink:
             job_id = int(connection.createJob(self.queue, submission.title, options))
             on_created(job_id)
             connection.startDocument(
-                self.queue, job_id, submission.document.name, cups.CUPS_FORMAT_AUTO, 1)
+                self.queue, job_id, submission.document.name, cups.CUPS_FORMAT_AUTO, 1
+            )
             with open(submission.document, "rb") as document:
                 while chunk := document.read(1 << 20):
                     connection.writeRequestData(chunk, len(chunk))
@@ -111,7 +110,8 @@ class CupsSink:
         def inspect(connection: Any) -> bool:
             try:
                 attrs = connection.getJobAttributes(
-                    job_id, requested_attributes=["job-state", "number-of-documents"])
+                    job_id, requested_attributes=["job-state", "number-of-documents"]
+                )
             except cups.IPPError:
                 return False  # CUPS no longer knows it: it cannot print
             if int(attrs.get("number-of-documents", 0)) > 0:

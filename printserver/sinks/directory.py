@@ -25,9 +25,7 @@ class DirectorySink:
         self.name = name
         self.directory = directory
 
-    def submit(
-        self, submission: Submission, on_created: Callable[[int], None]
-    ) -> int | None:
+    def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
         target = self.directory / f"{submission.title}.ps"
 
         def copy(out: BinaryIO) -> None:
@@ -57,4 +55,3 @@ class DirectorySink:
             return DestinationStatus(False, False, f"{self.directory}: {exc.strerror}")
         writable = os.access(self.directory, os.W_OK)
         return DestinationStatus(writable, writable, "" if writable else "not writable")
-

@@ -58,40 +58,55 @@ class JobInfo(StrEnum):
     CANCELED = "CANCELED"  # stopped by an operator or at the destination
 
 
-TRANSITIONS: Mapping[JobState, frozenset[JobState]] = MappingProxyType({
-    # rendered; rendered for a film not loaded, or held by an operator meanwhile;
-    # the order makes no film; canceled
-    JobState.RENDERING: frozenset({
-        JobState.PENDING, JobState.HELD, JobState.FAILURE, JobState.CANCELED}),
-    # moved to another printer (to be rendered again when it kept its order); held;
-    # sent (DONE when the destination finished it at once); refused there; canceled
-    JobState.PENDING: frozenset({
-        JobState.PENDING, JobState.RENDERING, JobState.HELD, JobState.PRINTING,
-        JobState.DONE, JobState.FAILURE, JobState.CANCELED}),
-    # released or moved; held while rendered and the order made no film; canceled
-    JobState.HELD: frozenset({
-        JobState.PENDING, JobState.RENDERING, JobState.FAILURE, JobState.CANCELED}),
-    # what the destination reports (PRINTING again when only the info changes); canceled
-    JobState.PRINTING: frozenset({
-        JobState.PRINTING, JobState.DONE, JobState.FAILURE, JobState.CANCELED}),
-    # a printed film is never sent again: a reprint is a new job
-    JobState.DONE: frozenset(),
-    # retried or moved by an operator
-    JobState.FAILURE: frozenset({JobState.PENDING, JobState.RENDERING}),
-    JobState.CANCELED: frozenset({JobState.PENDING, JobState.RENDERING}),
-})
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = MappingProxyType(
+    {
+        # rendered; rendered for a film not loaded, or held by an operator meanwhile;
+        # the order makes no film; canceled
+        JobState.RENDERING: frozenset(
+            {JobState.PENDING, JobState.HELD, JobState.FAILURE, JobState.CANCELED}
+        ),
+        # moved to another printer (to be rendered again when it kept its order); held;
+        # sent (DONE when the destination finished it at once); refused there; canceled
+        JobState.PENDING: frozenset(
+            {
+                JobState.PENDING,
+                JobState.RENDERING,
+                JobState.HELD,
+                JobState.PRINTING,
+                JobState.DONE,
+                JobState.FAILURE,
+                JobState.CANCELED,
+            }
+        ),
+        # released or moved; held while rendered and the order made no film; canceled
+        JobState.HELD: frozenset(
+            {JobState.PENDING, JobState.RENDERING, JobState.FAILURE, JobState.CANCELED}
+        ),
+        # what the destination reports (PRINTING again when only the info changes); canceled
+        JobState.PRINTING: frozenset(
+            {JobState.PRINTING, JobState.DONE, JobState.FAILURE, JobState.CANCELED}
+        ),
+        # a printed film is never sent again: a reprint is a new job
+        JobState.DONE: frozenset(),
+        # retried or moved by an operator
+        JobState.FAILURE: frozenset({JobState.PENDING, JobState.RENDERING}),
+        JobState.CANCELED: frozenset({JobState.PENDING, JobState.RENDERING}),
+    }
+)
 """Every change of state there is: state → the states it may become.  A job starts
 ``rendering`` (an order), ``pending`` (a document) or ``held`` (a document for a film
 the printer has not loaded)."""
 
-DEFAULT_INFO: Mapping[JobState, JobInfo] = MappingProxyType({
-    JobState.RENDERING: JobInfo.QUEUED,
-    JobState.PENDING: JobInfo.QUEUED,
-    JobState.HELD: JobInfo.QUEUED,
-    JobState.PRINTING: JobInfo.QUEUED,
-    JobState.DONE: JobInfo.NORMAL,
-    JobState.CANCELED: JobInfo.CANCELED,
-})
+DEFAULT_INFO: Mapping[JobState, JobInfo] = MappingProxyType(
+    {
+        JobState.RENDERING: JobInfo.QUEUED,
+        JobState.PENDING: JobInfo.QUEUED,
+        JobState.HELD: JobInfo.QUEUED,
+        JobState.PRINTING: JobInfo.QUEUED,
+        JobState.DONE: JobInfo.NORMAL,
+        JobState.CANCELED: JobInfo.CANCELED,
+    }
+)
 """The info of a job entering a state when none is given; a failure always says which."""
 
 
@@ -180,8 +195,14 @@ class JobRecord(JobRequest):
         """Queue order: HIGH before MED before LOW, then oldest first."""
         return PRIORITY_ORDER.get(self.priority, 1), self.created
 
-    def to(self, state: JobState, *, info: JobInfo | None = None, reason: str | None = None,
-           **changes: object) -> JobRecord:
+    def to(
+        self,
+        state: JobState,
+        *,
+        info: JobInfo | None = None,
+        reason: str | None = None,
+        **changes: object,
+    ) -> JobRecord:
         """This record moved to ``state``: the one way a job changes state.
 
         ``info`` defaults to :data:`DEFAULT_INFO`; ``reason`` becomes ``last_error``
@@ -199,14 +220,22 @@ class JobRecord(JobRequest):
         misplaced = (changes.keys() & _SET_BY_TO) | (changes.keys() - type(self).model_fields)
         if misplaced:
             raise TypeError(f"to() does not set {', '.join(sorted(misplaced))}")
-        return self.model_copy(update={
-            **changes, "state": state, "state_info": info.value, "last_error": reason,
-            "next_attempt": None})
+        return self.model_copy(
+            update={
+                **changes,
+                "state": state,
+                "state_info": info.value,
+                "last_error": reason,
+                "next_attempt": None,
+            }
+        )
 
     def journaled(self, previous: JobRecord | None, note: str = "") -> JobRecord:
         """This record with a history entry added when its state changed (or ``note``)."""
         changed = previous is None or (previous.state, previous.state_info) != (
-            self.state, self.state_info)
+            self.state,
+            self.state_info,
+        )
         if not changed and not note:
             return self
         entry = HistoryEntry(time=utc_now(), state=self.state, info=self.state_info, note=note)

@@ -54,9 +54,11 @@ def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobReco
                 sink.cancel(record.cups_job_id)
             except SinkError as exc:
                 raise OperationError(
-                    f"could not cancel job {job_id} at {record.printer}: {exc}") from exc
-        return store.save(record.to(JobState.CANCELED, reason=record.last_error),
-                          note="canceled by operator")
+                    f"could not cancel job {job_id} at {record.printer}: {exc}"
+                ) from exc
+        return store.save(
+            record.to(JobState.CANCELED, reason=record.last_error), note="canceled by operator"
+        )
 
 
 def hold(store: SpoolStore, job_id: str) -> JobRecord:
@@ -65,9 +67,11 @@ def hold(store: SpoolStore, job_id: str) -> JobRecord:
     with store.locked(job_id) as record:
         if not record.state.can_become(JobState.HELD):
             raise OperationError(
-                f"job {job_id} is {record.state}; only jobs not yet sent can be held")
-        return store.save(record.to(JobState.HELD, reason=record.last_error),
-                          note="held by operator")
+                f"job {job_id} is {record.state}; only jobs not yet sent can be held"
+            )
+        return store.save(
+            record.to(JobState.HELD, reason=record.last_error), note="held by operator"
+        )
 
 
 def release(store: SpoolStore, job_id: str) -> JobRecord:
@@ -89,12 +93,20 @@ def retry(store: SpoolStore, job_id: str) -> JobRecord:
     with store.locked(job_id) as record:
         if record.state not in RETRIED:
             raise OperationError(
-                f"job {job_id} is {record.state}; only failed or canceled jobs are retried")
+                f"job {job_id} is {record.state}; only failed or canceled jobs are retried"
+            )
         if not store.has_document(job_id) and not store.has_order(job_id):
             raise OperationError(f"job {job_id} has neither a film nor an order to make one")
-        return store.save(record.to(
-            _requeued(store, record), cups_job_id=None, attempts=0, stuck=False,
-            submit_started=None), note="retried by operator")
+        return store.save(
+            record.to(
+                _requeued(store, record),
+                cups_job_id=None,
+                attempts=0,
+                stuck=False,
+                submit_started=None,
+            ),
+            note="retried by operator",
+        )
 
 
 def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
@@ -107,8 +119,10 @@ def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Si
             refusal = _NOT_MOVED.get(record.state, f"is {record.state}; it cannot be moved")
             raise OperationError(f"job {job_id} {refusal.format(printer=record.printer)}")
         state = JobState.RENDERING if store.has_order(job_id) else _requeued(store, record)
-        return store.save(record.to(state, printer=printer, cups_job_id=None, attempts=0),
-                          note=f"moved from {record.printer} to {printer} by operator")
+        return store.save(
+            record.to(state, printer=printer, cups_job_id=None, attempts=0),
+            note=f"moved from {record.printer} to {printer} by operator",
+        )
 
 
 def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobRecord:
@@ -118,8 +132,11 @@ def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobR
     record = store.get(job_id)
     request = JobRequest.model_validate(record.model_dump(include=set(JobRequest.model_fields)))
     if store.has_order(job_id):
-        return store.create(request, attachments=store.order_files(job_id),
-                            note=f"{'re-rendered' if order_only else 'reprint'} from {job_id}")
+        return store.create(
+            request,
+            attachments=store.order_files(job_id),
+            note=f"{'re-rendered' if order_only else 'reprint'} from {job_id}",
+        )
     if order_only:
         raise OperationError(f"job {job_id} kept no objects to render again")
     if not store.has_document(job_id):

@@ -39,7 +39,8 @@ RETRY_AFTER = 10.0
 def unrendered(record: JobRecord) -> bool:
     """A job waiting for its document: ``rendering``, or held by an operator meanwhile."""
     return record.state is JobState.RENDERING or (
-        record.state is JobState.HELD and record.document_bytes == 0)
+        record.state is JobState.HELD and record.document_bytes == 0
+    )
 
 
 class RenderFailed(Exception):
@@ -49,9 +50,15 @@ class RenderFailed(Exception):
 class RenderStage:
     """``workers`` threads rendering ``rendering`` jobs, most urgent first."""
 
-    def __init__(self, store: SpoolStore, render: Renderer, *, workers: int = 1,
-                 on_rendered: Callable[[], None] = lambda: None,
-                 scan_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        store: SpoolStore,
+        render: Renderer,
+        *,
+        workers: int = 1,
+        on_rendered: Callable[[], None] = lambda: None,
+        scan_interval: float = 2.0,
+    ) -> None:
         self.store = store
         self.render = render
         self.workers = workers
@@ -66,8 +73,10 @@ class RenderStage:
 
     def start(self) -> None:
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._run, name=f"render-{number}", daemon=True)
-                         for number in range(1, self.workers + 1)]
+        self._threads = [
+            threading.Thread(target=self._run, name=f"render-{number}", daemon=True)
+            for number in range(1, self.workers + 1)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -106,14 +115,18 @@ class RenderStage:
     def _idle(self, seen: int) -> None:
         """Wait for a wake-up after the ``seen``-th, a stop, or the next scan."""
         with self._work:
-            self._work.wait_for(lambda: self._wakes != seen or self._stop.is_set(),
-                                self.scan_interval)
+            self._work.wait_for(
+                lambda: self._wakes != seen or self._stop.is_set(), self.scan_interval
+            )
 
     def _claim(self) -> JobRecord | None:
         """The most urgent job to render that no other thread has taken."""
         now = utc_now()
-        waiting = [record for record in self.store.list() if unrendered(record)
-                   and (record.next_attempt is None or record.next_attempt <= now)]
+        waiting = [
+            record
+            for record in self.store.list()
+            if unrendered(record) and (record.next_attempt is None or record.next_attempt <= now)
+        ]
         with self._lock:
             free = [record for record in waiting if record.job_id not in self._claimed]
             if not free:
@@ -128,7 +141,8 @@ class RenderStage:
         try:
             order = self.store.attachments(record.job_id)
             size = self.store.write_document(
-                record.job_id, lambda out: hold.append(self.render(record, order, out)))
+                record.job_id, lambda out: hold.append(self.render(record, order, out))
+            )
         except JobNotFound:
             return  # removed meanwhile
         except RenderFailed as exc:
@@ -151,8 +165,9 @@ class RenderStage:
             if current.state is not JobState.RENDERING:
                 return None  # canceled while it was rendered: it stays so
             if hold is not None:
-                return current.to(JobState.HELD, info=JobInfo.REQ_MED_NOT_INST, reason=hold,
-                                  document_bytes=size)
+                return current.to(
+                    JobState.HELD, info=JobInfo.REQ_MED_NOT_INST, reason=hold, document_bytes=size
+                )
             return current.to(JobState.PENDING, document_bytes=size)
 
         try:

@@ -162,10 +162,15 @@ class SpoolStore:
     def _new_id(self) -> str:
         return f"{utc_now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
-    def create(self, request: JobRequest,
-               write_document: Callable[[BinaryIO], object] | None = None, *,
-               hold: str | None = None, note: str = "spooled",
-               attachments: Mapping[str, Attachment] | None = None) -> JobRecord:
+    def create(
+        self,
+        request: JobRequest,
+        write_document: Callable[[BinaryIO], object] | None = None,
+        *,
+        hold: str | None = None,
+        note: str = "spooled",
+        attachments: Mapping[str, Attachment] | None = None,
+    ) -> JobRecord:
         """Write a new job; returns only once it is durable on disk.
 
         With ``write_document`` the job is pending (or held, with ``hold`` as the
@@ -179,16 +184,22 @@ class SpoolStore:
         staging.mkdir(parents=True, mode=DIR_MODE)
         os.chmod(staging, DIR_MODE)
         try:
-            size = 0 if write_document is None else replace_durably(
-                staging / DOCUMENT, write_document)
+            size = (
+                0 if write_document is None else replace_durably(staging / DOCUMENT, write_document)
+            )
             if attachments:
                 _write_attachments(staging / OBJECTS, attachments)
             state, info = _initial(write_document is not None, hold)
             now = utc_now()
             fields = request.model_dump(include=set(JobRequest.model_fields))
             record = JobRecord(
-                **fields, job_id=job_id, created=now, updated=now, document_bytes=size,
-                state=state, state_info=info,
+                **fields,
+                job_id=job_id,
+                created=now,
+                updated=now,
+                document_bytes=size,
+                state=state,
+                state_info=info,
                 last_error=hold if state is JobState.HELD else None,
             ).journaled(None, note)
             write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
@@ -199,8 +210,12 @@ class SpoolStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        LOG.info("spooled job %s for printer %s (%s)", job_id, request.printer,
-                 f"{size} bytes" if write_document is not None else "to be rendered")
+        LOG.info(
+            "spooled job %s for printer %s (%s)",
+            job_id,
+            request.printer,
+            f"{size} bytes" if write_document is not None else "to be rendered",
+        )
         return record
 
     def write_document(self, job_id: str, write: Callable[[BinaryIO], object]) -> int:

@@ -111,8 +111,7 @@ class SpoolWorker:
             if record.state in (JobState.DONE, JobState.CANCELED) and record.updated < limit:
                 try:
                     self.store.remove(record.job_id)
-                    LOG.info("job %s: removed after %s days", record.job_id,
-                             self.keep_done.days)
+                    LOG.info("job %s: removed after %s days", record.job_id, self.keep_done.days)
                 except (JobNotFound, OSError) as exc:
                     LOG.warning("job %s: cannot remove: %s", record.job_id, exc)
 
@@ -143,16 +142,23 @@ class SpoolWorker:
                 if sink.adopt(earlier):
                     LOG.info("job %s was already at %s as %d", record.job_id, sink.name, earlier)
                     return self.store.save(self._submitted(record, earlier))
-                LOG.warning("job %s: incomplete submission %d canceled; sending again",
-                            record.job_id, earlier)
+                LOG.warning(
+                    "job %s: incomplete submission %d canceled; sending again",
+                    record.job_id,
+                    earlier,
+                )
                 record = self.store.save(record.model_copy(update={"cups_job_id": None}))
-            record = self.store.save(record.model_copy(
-                update={"submit_started": utc_now(), "attempts": record.attempts + 1}))
+            record = self.store.save(
+                record.model_copy(
+                    update={"submit_started": utc_now(), "attempts": record.attempts + 1}
+                )
+            )
             created: list[JobRecord] = [record]
 
             def remember(external_id: int) -> None:
                 created[0] = self.store.save(
-                    created[0].model_copy(update={"cups_job_id": external_id}))
+                    created[0].model_copy(update={"cups_job_id": external_id})
+                )
 
             submission = Submission(
                 title=record.sink_title,
@@ -166,8 +172,9 @@ class SpoolWorker:
             record = self.store.get(record.job_id)
             if not exc.transient:
                 LOG.error("job %s failed at %s: %s", record.job_id, sink.name, exc)
-                return self.store.save(record.to(
-                    JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=str(exc)))
+                return self.store.save(
+                    record.to(JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=str(exc))
+                )
             return self._retry_later(record, str(exc))
         LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
         return self.store.save(self._submitted(record, external_id))
@@ -189,10 +196,17 @@ class SpoolWorker:
         started = record.submit_started or record.created
         stuck = state is JobState.PRINTING and utc_now() - started > self.stuck_after
         if stuck and not record.stuck:
-            LOG.warning("job %s: at %s for more than %s (%s)", record.job_id, sink.name,
-                        self.stuck_after, reason or info)
-            return self.store.save(record.model_copy(update={
-                "stuck": True, "last_error": reason or "no progress"}), note="stuck at CUPS")
+            LOG.warning(
+                "job %s: at %s for more than %s (%s)",
+                record.job_id,
+                sink.name,
+                self.stuck_after,
+                reason or info,
+            )
+            return self.store.save(
+                record.model_copy(update={"stuck": True, "last_error": reason or "no progress"}),
+                note="stuck at CUPS",
+            )
         if (state, info) == (record.state, record.state_info):
             return record
         LOG.info("job %s is %s at %s (%s)", record.job_id, state, sink.name, reason or info)
@@ -207,8 +221,9 @@ class SpoolWorker:
         try:
             sink.cancel(external_id)
         except SinkError as exc:
-            LOG.warning("job %s: cannot cancel %d at %s: %s", record.job_id, external_id,
-                        sink.name, exc)
+            LOG.warning(
+                "job %s: cannot cancel %d at %s: %s", record.job_id, external_id, sink.name, exc
+            )
 
     def _retry_later(self, record: JobRecord, error: str) -> JobRecord:
         delay = min(self.retry_max, self.retry_initial * 2 ** max(0, record.attempts - 1))
@@ -216,4 +231,5 @@ class SpoolWorker:
         if record.last_error != error:
             LOG.warning("job %s not delivered (%s); retry in %.0f s", record.job_id, error, delay)
         return self.store.save(
-            record.model_copy(update={"last_error": error, "next_attempt": when}))
+            record.model_copy(update={"last_error": error, "next_attempt": when})
+        )
