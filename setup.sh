@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the print server needs on Debian, then serve or test.
 #   bash setup.sh serve [--config FILE]   install, then run the server (built-in default without --config)
-#   bash setup.sh test  [pytest args]     install, then run ruff, mypy and the whole test suite
+#   bash setup.sh test  [pytest args]     install, then run ruff (format and lint), mypy and the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,6 +40,7 @@ fi
 if [ "$mode" = serve ]; then
   exec .venv/bin/printserver serve "$@"
 fi
+.venv/bin/ruff format --check printserver tests bench
 .venv/bin/ruff check printserver tests bench
 .venv/bin/mypy
 exec .venv/bin/pytest "$@"
