@@ -38,6 +38,17 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
+def run_cli(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``printserver ARGS --config CONFIG`` as an operator runs it: its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "printserver", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+
+
 def config_text(spool: Path, port: int, printers: str, extra: str = "") -> str:
     return (
         f'[server]\nae_title = "PRINTSERVER"\nhost = "127.0.0.1"\nport = {port}\n'

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -32,10 +29,10 @@ from tests.cups_harness import CupsQueue, PrivateCups, SocketSink
 from tests.ghostscript import render_gray8
 from tests.print_client import PrintClient, box_uids, output_files, reference
 from tests.server_harness import (
-    REPO,
     InProcessServer,
     config_text,
     directory_config,
+    run_cli,
     start_in_process,
 )
 
@@ -248,31 +245,21 @@ def spool_site(tmp_path: Path) -> tuple[Path, SpoolStore, str]:
     return config, store, job.job_id
 
 
-def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "printserver", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
-
-
 def test_queue_list_and_show_escape_client_text(spool_site: tuple[Path, SpoolStore, str]) -> None:
     config, _, job_id = spool_site
-    listing = _cli(config, "queue", "list")
+    listing = run_cli(config, "queue", "list")
     assert listing.returncode == 0 and not _raw_controls(listing.stdout), ascii(listing.stdout)
     header, *rows = listing.stdout.splitlines()
     assert header.startswith("JOB") and len(rows) == 1 and rows[0].startswith(job_id)
     assert "A\\e[31mB\\a\\nFAKE-ROW\\x9b2J" in rows[0] and "jam\\r\\n\\x85row" in rows[0]
-    shown = _cli(config, "queue", "show", job_id)
+    shown = run_cli(config, "queue", "show", job_id)
     assert shown.returncode == 0 and not _raw_controls(shown.stdout), ascii(shown.stdout)
     lines = shown.stdout.splitlines()
     fields = {line[:18].strip(): line[20:] for line in lines[: lines.index("history:")]}
     assert len(fields) == 16 and not any(line.startswith("FAKE-ROW") for line in lines)
     assert fields["label"] == "A\\e[31mB\\a\\nFAKE-ROW\\x9b2J\\\\"
     assert fields["calling AE"] == "CT\\e]0;x\\a"
-    raw = json.loads(_cli(config, "queue", "show", job_id, "--json").stdout)
+    raw = json.loads(run_cli(config, "queue", "show", job_id, "--json").stdout)
     assert raw["title"] == HOSTILE_LABEL  # JSON keeps the data; json.dumps escapes it
 
 
@@ -307,7 +294,7 @@ def test_malformed_job_ids_get_one_line_and_exit_2(
     ]
     runs += [("move", ["../x", "FILM"]), ("preview", ["a/b"])]
     for action, args in runs:
-        result = _cli(config, "queue", action, *args)
+        result = run_cli(config, "queue", action, *args)
         lines = result.stderr.splitlines()
         expected = len(MALFORMED) if args is MALFORMED else 1
         assert result.returncode == 2, (action, args, result.stderr)

@@ -5,10 +5,8 @@ come back, and a full disk refuses films instead of losing them."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from pynetdicom import sop_class
 from printserver.config import parse_config
 from tests.cups_harness import SocketSink
 from tests.print_client import PrintClient, box_uids
-from tests.server_harness import REPO, InProcessServer, config_text, start_in_process
+from tests.server_harness import InProcessServer, config_text, run_cli, start_in_process
 
 pytestmark = pytest.mark.integration
 PRINTER = "1.2.840.10008.5.1.1.17"
@@ -37,13 +35,7 @@ class Site:
     paper: SocketSink
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "printserver", *args, "--config", str(self.config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=dict(os.environ, PYTHONPATH=str(REPO)),
-        )
+        return run_cli(self.config, *args, timeout=60)
 
     def jobs(self) -> list[dict[str, Any]]:
         result = self.cli("queue", "list", "--json")

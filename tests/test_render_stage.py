@@ -4,8 +4,6 @@ with one render worker, a kill -9 between the answer and the film, and render fa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,11 +21,11 @@ from printserver.spool.store import SpoolStore
 from tests.ghostscript import render_gray16
 from tests.print_client import PrintClient, box_uids, output_files
 from tests.server_harness import (
-    REPO,
     ServerProcess,
     config_text,
     directory_config,
     free_port,
+    run_cli,
     start_in_process,
     wait_for_jobs,
 )
@@ -204,13 +202,7 @@ def test_operators_act_on_jobs_being_rendered(tmp_path: Path) -> None:
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, ""))
     waiting = _order_job(store)
-    shown = subprocess.run(
-        [sys.executable, "-m", "printserver", "queue", "preview", waiting, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    shown = run_cli(config, "queue", "preview", waiting, timeout=60)
     assert shown.returncode == 1, shown.stderr
     assert shown.stderr == f"printserver: job {waiting} has no film yet (rendering)\n"
 
@@ -260,23 +252,8 @@ def test_a_film_that_is_not_our_postscript_previews_as_one_line(tmp_path: Path) 
     )
     config = tmp_path / "printserver.toml"
     config.write_text(config_text(tmp_path / "spool", 0, ""))
-    shown = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "printserver",
-            "queue",
-            "preview",
-            job.job_id,
-            "--config",
-            str(config),
-            "-o",
-            str(tmp_path / "film.png"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    shown = run_cli(
+        config, "queue", "preview", job.job_id, "-o", str(tmp_path / "film.png"), timeout=60
     )
     assert shown.returncode == 1 and shown.stderr.count("\n") == 1, shown.stderr
     assert shown.stderr.startswith(f"printserver: job {job.job_id}: ")

@@ -3,9 +3,6 @@ same settings, through the new curve after a calibration."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +14,9 @@ from printserver.config import parse_config
 from printserver.spool.store import SpoolStore
 from tests.ghostscript import render_gray16
 from tests.print_client import PrintClient, box_uids
-from tests.server_harness import REPO, config_text, start_in_process, wait_for_jobs
+from tests.server_harness import config_text, run_cli, start_in_process, wait_for_jobs
 
 pytestmark = pytest.mark.integration
-
-
-def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "printserver", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(REPO)),
-    )
 
 
 def test_rerender_from_the_kept_objects(tmp_path: Path) -> None:
@@ -62,7 +49,7 @@ def test_rerender_from_the_kept_objects(tmp_path: Path) -> None:
         assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
         client.release()
         (original,) = wait_for_jobs(running.spool, 1, {"done"})
-        again = _cli(config, "queue", "rerender", original.job_id)
+        again = run_cli(config, "queue", "rerender", original.job_id)
         assert again.returncode == 0, again.stderr
         jobs = wait_for_jobs(running.spool, 2, {"done"})
     finally:
@@ -79,7 +66,7 @@ def test_rerender_from_the_kept_objects(tmp_path: Path) -> None:
     config.write_text(config_text(tmp_path / "spool", 0, printer + curve))
     running = start_in_process(parse_config(config.read_text(), base=tmp_path))
     try:
-        assert _cli(config, "queue", "rerender", original.job_id).returncode == 0
+        assert run_cli(config, "queue", "rerender", original.job_id).returncode == 0
         jobs = wait_for_jobs(running.spool, 3, {"done"})
     finally:
         running.server.stop()
@@ -97,5 +84,5 @@ def test_rerender_without_objects_is_refused(tmp_path: Path) -> None:
     from printserver.spool.job import JobRequest
 
     record = store.create(JobRequest(printer="PRINTSERVER"), lambda out: out.write(b"%!PS\n"))
-    refused = _cli(config, "queue", "rerender", record.job_id)
+    refused = run_cli(config, "queue", "rerender", record.job_id)
     assert refused.returncode == 1 and "kept no objects" in refused.stderr
