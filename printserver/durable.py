@@ -9,6 +9,7 @@ depend on the other.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,12 @@ def replace_durably(target: Path, write: Callable[[BinaryIO], object]) -> int:
         raise
     fsync_dir(target.parent)
     return size
+
+
+def map_readonly(path: Path) -> mmap.mmap | None:
+    """A file written here, mapped read-only (None when it is empty, which cannot be
+    mapped): its pages are the page cache's, not the reader's heap."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return None
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)

@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.dsutils import decode, encode
 
+from printserver.durable import map_readonly
 from printserver.model.errors import InvalidValue, ResourceLimitation
 from printserver.order.encoded import (
     EncodingError,
@@ -57,10 +58,9 @@ class ReceivedDataSet:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(self.encoded)
-        if not len(self.encoded):
+        mapping = map_readonly(path)
+        if mapping is None:
             return replace(self, file=path)
-        with open(path, "rb") as handle:
-            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return replace(self, encoded=memoryview(mapping), file=path, mapping=mapping)
 
     def unmap_pages(self) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import mmap
 import os
 import re
 import secrets
@@ -38,6 +37,7 @@ from pydantic import ValidationError
 from printserver.durable import (
     fsync_dir,
     fsync_file,
+    map_readonly,
     private_open,
     replace_durably,
     write_durably,
@@ -101,10 +101,8 @@ def _write_attachments(directory: Path, files: Mapping[str, Attachment]) -> None
 
 
 def _mapped(path: Path) -> memoryview:
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return memoryview(b"")
-        return memoryview(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+    mapping = map_readonly(path)
+    return memoryview(b"") if mapping is None else memoryview(mapping)
 
 
 def _initial(has_document: bool, hold: str | None) -> tuple[JobState, JobInfo]:
