@@ -29,7 +29,8 @@ import numpy.typing as npt
 
 from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import Raster, SheetRaster, render_sheet
-from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
+from printserver.render.geometry import Box, PageGeometry
+from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 
 
 def phantom(size: int = 2048, seed: int = 0) -> npt.NDArray[np.uint16]:
@@ -61,9 +62,8 @@ def films() -> dict[str, tuple[FilmSheet, int]]:
         i + 1: SheetImage(pixels=phantom(seed=i), bits_stored=12, tone=tone) for i in range(4)
     }
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
-    sheet = FilmSheet(
-        width_mm=431.8, height_mm=431.8, dpi=320, boxes=boxes, images=images, media_name="17INX17IN"
-    )
+    page = PageGeometry(431.8, 431.8, dpi=320)
+    sheet = FilmSheet(page=page, boxes=boxes, images=images, media_name="17INX17IN")
     rgb = {
         position: SheetImage(
             pixels=np.stack([(image.pixels >> 4).astype(np.uint8)] * 3, axis=-1), bits_stored=8
@@ -71,9 +71,7 @@ def films() -> dict[str, tuple[FilmSheet, int]]:
         for position, image in images.items()
     }
     colour = FilmSheet(
-        width_mm=431.8,
-        height_mm=431.8,
-        dpi=320,
+        page=page,
         boxes=boxes,
         images=rgb,
         media_name="17INX17IN",

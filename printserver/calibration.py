@@ -12,21 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 
-from printserver.config import PrinterConfig
 from printserver.model.layout import parse_display_format
-from printserver.render.sheet import (
-    DRIVE_MAX,
-    Box,
-    FilmSheet,
-    SheetAnnotation,
-    SheetImage,
-)
+from printserver.model.printer import Printer
+from printserver.render.geometry import Box
+from printserver.render.sheet import DRIVE_MAX, FilmSheet, SheetAnnotation, SheetImage
 
+WEDGE_LABEL_MM = 10.0
+"""Height of the band under the wedge that says what it is."""
 DEFAULT_STEPS = 21
 
 
@@ -42,7 +39,7 @@ def wedge_drives(steps: int = DEFAULT_STEPS) -> list[int]:
 
 
 def wedge_sheet(
-    printer: PrinterConfig, steps: int = DEFAULT_STEPS, when: datetime | None = None
+    printer: Printer, steps: int = DEFAULT_STEPS, when: datetime | None = None
 ) -> FilmSheet:
     """A film of flat patches at the wedge's drive values, numbered row by row.
 
@@ -52,7 +49,6 @@ def wedge_sheet(
     drives = wedge_drives(steps)
     columns = math.ceil(math.sqrt(steps * 0.8))
     rows = math.ceil(steps / columns)
-    size = printer.film_size(printer.default_film_size)
     boxes = parse_display_format(f"STANDARD\\{columns},{rows}")[:steps]
     images = {
         index + 1: SheetImage(np.full((4, 4), drive, np.uint16), 12, magnification="REPLICATE")
@@ -63,24 +59,19 @@ def wedge_sheet(
         f"STEP WEDGE {printer.ae_title} {stamp}: {steps} steps row by row, drive 0 to {DRIVE_MAX}"
     )
     annotation = SheetAnnotation(
-        band="bottom",
-        band_mm=10.0,
         text_mm=3.5,
         boxes=(Box(0.0, 0.0, 1.0, 1.0),),
         aligns=("left",),
         texts=(label,),
     )
+    page = printer.page(printer.settings.default_film_size, "PORTRAIT")
     return FilmSheet(
-        width_mm=size.width_mm,
-        height_mm=size.height_mm,
-        dpi=printer.dpi,
+        page=replace(page, band="bottom", band_mm=WEDGE_LABEL_MM),
         boxes=boxes,
         images=images,
-        margin_mm=printer.margin_mm,
-        spacing_mm=printer.spacing_mm,
         border=DRIVE_MAX // 2,
         empty=DRIVE_MAX,
-        media_name=printer.default_film_size,
+        media_name=printer.settings.default_film_size,
         annotation=annotation,
         trim=True,
     )

@@ -26,7 +26,7 @@ from printserver.model.film_box import ORIENTATIONS
 from printserver.model.film_session import PRIORITIES
 from printserver.model.image_box import DECIMATE_CROP, POLARITIES
 from printserver.model.presentation_lut import STRICT_ENTRIES
-from printserver.model.printer import REASON_TERMS
+from printserver.model.printer import REASON_TERMS, Printer
 from printserver.model.sop_classes import NAMES
 from printserver.net import status
 from printserver.net.acceptance import MIN_PEER_PDU
@@ -188,13 +188,12 @@ def _values(printer: PrinterConfig) -> list[str]:
     lines += _table(("Attribute", "Supported values", "Default"), rows)
     lines += ["Film sizes (portrait width × height in mm; `17INX17IN` is an extension):", ""]
     lines += _table(
-        ("Film Size ID", "Size (mm)", "Printable pixels at 320 dpi"),
+        ("Film Size ID", "Size (mm)", f"Printable pixels at {printer.dpi} dpi"),
         (
             (
                 name,
                 f"{size.width_mm:g} × {size.height_mm:g}",
-                f"{round((size.width_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)} × "
-                f"{round((size.height_mm - 2 * printer.margin_mm) / 25.4 * printer.dpi)}",
+                "{} × {}".format(*Printer.of(printer).page(name, "PORTRAIT").printable_px),
             )
             for name, size in FILM_SIZES.items()
         ),

@@ -18,9 +18,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
-from printserver.config import LimitsConfig, PrinterConfig
+from printserver.config import LimitsConfig
 from printserver.model.errors import SpoolFull
 from printserver.model.hierarchy import PrintJob
+from printserver.model.printer import Printer
 from printserver.order.replay import ReplayError, replay
 from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import SheetRaster
@@ -80,7 +81,7 @@ class PrintQueue:
     def __init__(
         self,
         store: SpoolStore,
-        printers: Mapping[str, PrinterConfig],
+        printers: Mapping[str, Printer],
         on_spooled: Callable[[], None] = lambda: None,
         min_free_bytes: int = 0,
         limits: LimitsConfig | None = None,
@@ -133,6 +134,10 @@ class PrintQueue:
         except ReplayError as exc:
             raise RenderFailed(str(exc)) from exc
         write_postscript(
-            out, pages(job), title=record.title, bits=printer.bits, workers=self.page_threads
+            out,
+            pages(job),
+            title=record.title,
+            bits=printer.settings.bits,
+            workers=self.page_threads,
         )
         return printer.missing_media(job.film_size, job.medium_type)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from types import FrameType
 
 from printserver.config import Config, PrinterConfig
+from printserver.model.printer import Printer
 from printserver.net.scp import start_server
 from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer
@@ -66,7 +67,7 @@ class PrintServer:
             stuck_after=timedelta(minutes=config.spool.stuck_after_minutes),
             keep_done=timedelta(days=config.spool.keep_done_days),
         )
-        printers = {printer.ae_title: printer for printer in config.printers}
+        printers = {printer.ae_title: Printer.of(printer) for printer in config.printers}
         self.queue = PrintQueue(
             self.store,
             printers,

@@ -16,7 +16,7 @@ from pynetdicom import sop_class
 
 from printserver.calibration import wedge_drives, wedge_sheet
 from printserver.config import load_config, parse_config
-from printserver.render.compose import cell_rect
+from printserver.model.printer import Printer
 from printserver.render.gsdf import p_value_densities
 from tests.ghostscript import render_gray16
 from tests.print_client import PrintClient, box_uids, output_files
@@ -41,9 +41,9 @@ def test_wedge_prints_each_drive_value_exactly(tmp_path: Path) -> None:
     result = _cli("calibrate", "wedge", "--steps", "11", "-o", str(tmp_path / "w.ps"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     page = render_gray16(tmp_path / "w.ps", DPI)[0]
-    sheet = wedge_sheet(load_config(None).printers[0], 11)
+    sheet = wedge_sheet(Printer.of(load_config(None).printers[0]), 11)
     for box, drive in zip(sheet.boxes, wedge_drives(11), strict=True):
-        x0, y0, x1, y1 = cell_rect(sheet, box)
+        x0, y0, x1, y1 = sheet.page.cell_rect(box)
         cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
         patch = page[cy - 100 : cy + 100, cx - 100 : cx + 100]
         assert patch.min() == patch.max() == drive

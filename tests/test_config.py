@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from printserver.config import ConfigError, load_config, parse_config
+from printserver.model.printer import Printer
 
 MINIMAL = """
 [server]
@@ -146,9 +147,9 @@ def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
     )
     path = tmp_path / "printserver.toml"
     path.write_text(text)
-    printer = load_config(path).printers[0]
+    printer = Printer.of(load_config(path).printers[0])
     assert printer.film_size("A3PLUS").width_mm == 329 and printer.media_for("A3PLUS") == "A3+"
-    assert sorted(printer.custom_layouts) == [1, 2, 3, 7]  # the site adds to the built-ins
+    assert sorted(printer.layouts) == [1, 2, 3, 7]  # the site adds to the built-ins
     (layouts / "8.toml").write_text(
         "[[boxes]]\nx = 0.0\ny = 0.0\nwidth = 0.6\nheight = 1.0\n"
         "[[boxes]]\nx = 0.5\ny = 0.0\nwidth = 0.5\nheight = 1.0\n"

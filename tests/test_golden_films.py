@@ -16,7 +16,8 @@ from pynetdicom import sop_class
 
 from printserver.render.compose import render_sheet
 from printserver.render.density import model_drive
-from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
+from printserver.render.geometry import Box, PageGeometry
+from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from tests.ghostscript import render_gray16, render_rgb8
 from tests.print_client import PrintClient, box_uids, color_item, output_files
 from tests.server_harness import InProcessServer, directory_config, start_in_process
@@ -181,9 +182,7 @@ def test_ghostscript_renders_a_colour_film_bit_for_bit(tmp_path: Path) -> None:
     }
     boxes = tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2))
     sheet = FilmSheet(
-        width_mm=101.6,
-        height_mm=127.0,
-        dpi=DPI,
+        page=PageGeometry(101.6, 127.0, dpi=DPI),
         boxes=boxes,
         images=images,
         border=2000,

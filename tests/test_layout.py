@@ -10,7 +10,8 @@ from printserver.cli import main
 from printserver.config import ConfigError, builtin_layouts, load_config
 from printserver.model.errors import InvalidValue
 from printserver.model.layout import parse_display_format
-from printserver.render.sheet import Box
+from printserver.model.printer import Printer
+from printserver.render.geometry import Box
 
 
 def test_standard_is_row_major_from_top_left() -> None:
@@ -57,9 +58,8 @@ def _site_config(tmp_path: Path, layouts: str) -> Path:
 def test_builtin_layouts_come_from_the_installed_package() -> None:
     names = {entry.name for entry in builtin_layouts().iterdir()}
     assert {"1.toml", "2.toml", "3.toml"} <= names
-    printer = load_config(None).printers[0]
-    custom = {number: layout.layout() for number, layout in printer.custom_layouts.items()}
-    assert len(parse_display_format("CUSTOM\\1", custom=custom)) == 3
+    printer = Printer.of(load_config(None).printers[0])
+    assert len(parse_display_format("CUSTOM\\1", custom=printer.layouts)) == 3
 
 
 def test_a_site_layout_adds_to_and_overrides_the_builtin_ones(tmp_path: Path) -> None:
@@ -68,11 +68,10 @@ def test_a_site_layout_adds_to_and_overrides_the_builtin_ones(tmp_path: Path) ->
     (site / "9.toml").write_text(HALVES)
     (site / "1.toml").write_text(HALVES)
     (site / "README.md").write_text("notes, not a layout\n")
-    printer = load_config(_site_config(tmp_path, "site-layouts")).printers[0]
-    assert {1, 2, 3, 9} <= set(printer.custom_layouts)
-    custom = {number: layout.layout() for number, layout in printer.custom_layouts.items()}
-    assert len(parse_display_format("CUSTOM\\9", custom=custom)) == 2
-    assert len(parse_display_format("CUSTOM\\1", custom=custom)) == 2  # the site's, not 3
+    printer = Printer.of(load_config(_site_config(tmp_path, "site-layouts")).printers[0])
+    assert {1, 2, 3, 9} <= set(printer.layouts)
+    assert len(parse_display_format("CUSTOM\\9", custom=printer.layouts)) == 2
+    assert len(parse_display_format("CUSTOM\\1", custom=printer.layouts)) == 2  # the site's, not 3
 
 
 def test_a_missing_layouts_directory_stops_the_server(

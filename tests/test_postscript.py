@@ -14,7 +14,8 @@ import pytest
 
 from printserver.postscript.writer import BAND_ROWS, PageSpec, pack_samples, write_postscript
 from printserver.render.compose import SheetRaster, render_sheet
-from printserver.render.sheet import Box, CharacteristicCurve, FilmSheet, SheetImage, ToneScale
+from printserver.render.geometry import Box, PageGeometry
+from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from tests.ghostscript import render_gray8, render_gray16
 
 
@@ -107,9 +108,7 @@ def _sheet(color: bool) -> FilmSheet:
             for i in (1, 2, 4)
         }
     return FilmSheet(
-        width_mm=101.6,
-        height_mm=127.0,
-        dpi=150,
+        page=PageGeometry(101.6, 127.0, dpi=150),
         images=images,
         color=color,
         boxes=tuple(Box(c / 2, r / 2, 0.5, 0.5) for r in range(2) for c in range(2)),

@@ -22,6 +22,7 @@ from printserver.config import parse_config
 from printserver.model.layout import parse_display_format
 from printserver.render.compose import render_sheet
 from printserver.render.density import model_drive
+from printserver.render.geometry import PageGeometry
 from printserver.render.sheet import CharacteristicCurve, FilmSheet, SheetImage, ToneScale
 from printserver.spool.job import JobState
 from printserver.spool.store import SpoolStore
@@ -93,16 +94,12 @@ FILM_TONE = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 
 
 def _expected_page(images: list[npt.NDArray[np.uint16]], film: tuple[float, float]) -> Any:
     sheet = FilmSheet(
-        width_mm=film[0],
-        height_mm=film[1],
-        dpi=DPI,
+        page=PageGeometry(film[0], film[1], DPI, margin_mm=MARGIN_MM, spacing_mm=SPACING_MM),
         boxes=parse_display_format("STANDARD\\2,2"),
         images={
             i + 1: SheetImage(pixels=img, bits_stored=12, tone=FILM_TONE)
             for i, img in enumerate(images)
         },
-        margin_mm=MARGIN_MM,
-        spacing_mm=SPACING_MM,
         border=0,
         empty=0,
     )

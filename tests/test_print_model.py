@@ -9,7 +9,7 @@ from printserver.config import PrinterConfig
 from printserver.model.choices import Choices
 from printserver.model.errors import InvalidValue, MissingAttribute, Notice
 from printserver.model.presentation_lut import PresentationLutRequest, create_presentation_lut
-from printserver.model.printer import printer_status
+from printserver.model.printer import Printer, printer_status
 from printserver.render.annotation import text_mask
 from printserver.render.compose import plan_fit
 from printserver.render.lut import to_p_values
@@ -17,7 +17,7 @@ from printserver.render.pixels import PixelDataError, decode_color
 from printserver.render.sheet import PresentationLut, SheetImage
 from printserver.sinks.base import DestinationStatus
 
-PRINTER = PrinterConfig(ae_title="P", directory="out")
+PRINTER = Printer.of(PrinterConfig(ae_title="P", directory="out"))
 
 
 @pytest.mark.parametrize(

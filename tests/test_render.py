@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from printserver.model.layout import parse_display_format
-from printserver.render.compose import SheetRaster, cell_rect, render_sheet
+from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.density import density_to_drive, to_drive
+from printserver.render.geometry import Box, PageGeometry
 from printserver.render.lut import to_p_values
 from printserver.render.resample import resample, taps
 from printserver.render.sheet import (
-    Box,
     CharacteristicCurve,
     FilmSheet,
     PresentationLut,
@@ -63,15 +63,19 @@ def test_density_terms() -> None:
     assert density_to_drive("900", ideal) == 0  # clamped to what the printer reaches
 
 
-def _sheet(images: dict[int, SheetImage], **kwargs: object) -> FilmSheet:
+def _sheet(
+    images: dict[int, SheetImage],
+    width_mm: float = 203.2,
+    height_mm: float = 254.0,
+    dpi: int = 50,
+    band_mm: float = 0.0,
+    **kwargs: object,
+) -> FilmSheet:
+    page = PageGeometry(width_mm, height_mm, dpi, 4.0, 3.0, "bottom" if band_mm else None, band_mm)
     defaults: dict[str, object] = {
-        "width_mm": 203.2,
-        "height_mm": 254.0,
-        "dpi": 50,
+        "page": page,
         "boxes": parse_display_format("STANDARD\\2,2"),
         "images": images,
-        "margin_mm": 4.0,
-        "spacing_mm": 3.0,
         "border": 0,
         "empty": 4095,
     }
@@ -90,7 +94,7 @@ def test_each_flat_image_fills_exactly_its_own_cell() -> None:
     assert page.shape == (500, 400)
     px = 50 / 25.4
     for position, level in enumerate(levels, start=1):
-        x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[position - 1])
+        x0, y0, x1, y1 = sheet.page.cell_rect(sheet.boxes[position - 1])
         column, row = (position - 1) % 2, (position - 1) // 2
         # expected cell from the documented geometry alone
         left = 4 * px + column * (400 - 8 * px) / 2 + 1.5 * px
@@ -107,7 +111,7 @@ def test_aspect_ratio_leaves_bands_of_the_expected_size() -> None:
         {1: wide}, boxes=parse_display_format("STANDARD\\1,1"), width_mm=254.0, height_mm=254.0
     )
     page = render_sheet(sheet)
-    x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[0])
+    x0, y0, x1, y1 = sheet.page.cell_rect(sheet.boxes[0])
     cell = page[y0:y1, x0:x1]
     lit_rows = np.flatnonzero(cell.max(axis=1) == 4095)
     expected = round((x1 - x0) / 2)
@@ -119,7 +123,7 @@ def test_empty_boxes_and_landscape() -> None:
     sheet = _sheet({}, width_mm=254.0, height_mm=203.2)
     page = render_sheet(sheet)
     assert page.shape == (400, 500)
-    x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[3])
+    x0, y0, x1, y1 = sheet.page.cell_rect(sheet.boxes[3])
     assert (page[y0:y1, x0:x1] == 4095).all()
 
 
@@ -128,8 +132,6 @@ def _busy_sheet(color: bool) -> FilmSheet:
     rng = np.random.default_rng(3)
     tone = ToneScale(0.20, 3.20, 2000.0, 10.0, CharacteristicCurve.ideal(0.20, 3.20))
     annotation = SheetAnnotation(
-        band="bottom",
-        band_mm=10.0,
         text_mm=3.5,
         boxes=(Box(0.0, 0.0, 0.5, 1.0), Box(0.5, 0.0, 0.5, 1.0)),
         aligns=("left", "right"),
@@ -158,6 +160,7 @@ def _busy_sheet(color: bool) -> FilmSheet:
     return _sheet(
         images,
         dpi=100,
+        band_mm=10.0,
         boxes=parse_display_format("STANDARD\\3,3"),
         border=300,
         color=color,

@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from printserver.config import Config, PrinterConfig
+from printserver.config import Config
+from printserver.model.printer import Printer
 
 
 def add_parser(commands: Any, config_help: str, late: argparse.ArgumentParser) -> None:
@@ -30,11 +31,11 @@ def add_parser(commands: Any, config_help: str, late: argparse.ArgumentParser) -
     curve.add_argument("densities", nargs="*", type=float, help="densities, black to white")
 
 
-def _printer(config: Config, ae_title: str | None) -> PrinterConfig:
-    printer = config.printer_for(ae_title) if ae_title else config.printers[0]
-    if printer is None:
+def _printer(config: Config, ae_title: str | None) -> Printer:
+    settings = config.printer_for(ae_title) if ae_title else config.printers[0]
+    if settings is None:
         raise SystemExit(f"printserver: no printer {ae_title!r} in the configuration")
-    return printer
+    return Printer.of(settings)
 
 
 def run(config: Config, args: argparse.Namespace) -> int:
@@ -58,7 +59,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str | None) -> int:
+def _print_wedge(config: Config, printer: Printer, steps: int, output: str | None) -> int:
     from printserver import calibration
     from printserver.postscript import PageSpec, write_postscript
     from printserver.render.compose import SheetRaster
@@ -70,17 +71,19 @@ def _print_wedge(config: Config, printer: PrinterConfig, steps: int, output: str
         sheet.width_px,
         sheet.height_px,
         sheet.dpi,
-        printer.media_for(printer.default_film_size),
+        printer.media_for(printer.settings.default_film_size),
         lambda: SheetRaster(sheet),
     )
     target = Path(output) if output else Path(tempfile.mkstemp(suffix=".ps")[1])
     with open(target, "wb") as out:
-        write_postscript(out, [page], title=f"step wedge {printer.ae_title}", bits=printer.bits)
+        write_postscript(
+            out, [page], title=f"step wedge {printer.ae_title}", bits=printer.settings.bits
+        )
     if output:
         print(f"step wedge of {steps} steps written to {target}")
         return 0
     try:
-        job = build_sink(printer, config).submit(
+        job = build_sink(printer.settings, config).submit(
             Submission(title=f"printserver-wedge-{printer.ae_title}", document=target),
             lambda job_id: None,
         )

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from printserver.config import Config
-from printserver.model.printer import printer_status
+from printserver.model.printer import Printer, printer_status
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink
 from printserver.spool.store import SpoolStore
@@ -35,7 +35,7 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
         entries.append(
             {
                 "printer": printer.ae_title,
-                "name": printer.printer_name,
+                "name": Printer.of(printer).name,
                 "destination": destination,
                 "status": status.status,
                 "status_info": status.info,

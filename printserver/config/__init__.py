@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
+from printserver.config.film_size import FILM_SIZES, FilmSize
 from printserver.config.printer import (
     DEFAULT_ANNOTATION_FORMATS,
     MEDIUM_TYPES,
@@ -49,6 +50,7 @@ __all__ = [
     "DEFAULT_AE_TITLE",
     "DEFAULT_ANNOTATION_FORMATS",
     "DEFAULT_PORT",
+    "FILM_SIZES",
     "MEDIUM_TYPES",
     "AETitle",
     "AnnotationBoxConfig",
@@ -56,6 +58,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CupsConfig",
+    "FilmSize",
     "FilmSizeConfig",
     "LayoutConfig",
     "LimitsConfig",

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from printserver.config.film_size import FILM_SIZES, FilmSize
+from printserver.config.film_size import FILM_SIZES
 from printserver.config.sections import AETitle, Section
-from printserver.render.resample import SMOOTHING_TYPES
-from printserver.render.sheet import Box, CharacteristicCurve
+
+Magnification = Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"]
+"""Magnification Type defined terms (PS3.3 C.13.5)."""
+Smoothing = Literal["NONE", "SHARP", "SMOOTH"]
+"""Smoothing Type values of this printer (PS3.3 C.13.5 leaves them to the conformance
+statement); the renderer implements exactly these (tests/test_settings.py)."""
 
 
 class AnnotationBoxConfig(Section):
@@ -67,10 +72,6 @@ class FilmSizeConfig(Section):
     height_mm: float = Field(gt=20, le=2000)
     cups_media: str | None = Field(None, description="default: Custom.WxHmm")
 
-    def film_size(self) -> FilmSize:
-        media = self.cups_media or f"Custom.{self.width_mm:g}x{self.height_mm:g}mm"
-        return FilmSize(self.width_mm, self.height_mm, media)
-
 
 class LayoutBoxConfig(Section):
     """One image box of a CUSTOM layout, as fractions of the printable area (origin top-left)."""
@@ -99,9 +100,6 @@ class LayoutConfig(Section):
             if overlap_w > eps and overlap_h > eps:
                 raise ValueError(f"boxes {i} and {j} overlap")
         return self
-
-    def layout(self) -> tuple[Box, ...]:
-        return tuple(Box(b.x, b.y, b.width, b.height) for b in self.boxes)
 
 
 def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
@@ -133,7 +131,7 @@ class PrinterConfig(Section):
     film_sizes: tuple[str, ...] = tuple(FILM_SIZES)
     default_film_size: str = "14INX17IN"
     default_orientation: Literal["PORTRAIT", "LANDSCAPE"] = "PORTRAIT"
-    default_magnification: Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"] = "CUBIC"
+    default_magnification: Magnification = "CUBIC"
     default_medium: str = "BLUE FILM"
     dpi: int = Field(320, ge=50, le=1200)
     bits: Literal[8, 12] = 12
@@ -160,14 +158,9 @@ class PrinterConfig(Section):
     medium_types: tuple[str, ...] = MEDIUM_TYPES
     film_destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
     default_destination: str = "PROCESSOR"
-    magnification_types: tuple[Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"], ...] = (
-        "REPLICATE",
-        "BILINEAR",
-        "CUBIC",
-        "NONE",
-    )
-    smoothing_types: tuple[str, ...] = SMOOTHING_TYPES
-    default_smoothing: str = "NONE"
+    magnification_types: tuple[Magnification, ...] = typing.get_args(Magnification)
+    smoothing_types: tuple[Smoothing, ...] = typing.get_args(Smoothing)
+    default_smoothing: Smoothing = "NONE"
     high_dpi: int | None = Field(None, ge=50, le=1200, description="dpi of Resolution HIGH")
     configuration_information: tuple[str, ...] = Field(
         (), description="Configuration Information values this printer understands"
@@ -216,18 +209,6 @@ class PrinterConfig(Section):
         if self.default_film_size not in self.film_sizes:
             raise ValueError(f"default_film_size {self.default_film_size!r} is not in film_sizes")
 
-    def missing_media(self, film_size: str, medium_type: str) -> str | None:
-        """Why a film must wait for the operator, or None when the printer has its media."""
-        if self.loaded_film_sizes and film_size not in self.loaded_film_sizes:
-            return f"film size {film_size} is not loaded"
-        if self.loaded_media and medium_type and medium_type not in self.loaded_media:
-            return f"medium {medium_type} is not loaded"
-        return None
-
-    def film_size(self, film_size_id: str) -> FilmSize:
-        custom = self.custom_film_sizes.get(film_size_id)
-        return custom.film_size() if custom is not None else FILM_SIZES[film_size_id]
-
     @field_validator("border_density", "empty_image_density")
     @classmethod
     def _density_term(cls, value: str) -> str:
@@ -254,21 +235,3 @@ class PrinterConfig(Section):
             raise ValueError("default_magnification is not in magnification_types")
         _check_curve(self.characteristic_curve)
         return self
-
-    def curve(self) -> CharacteristicCurve:
-        """The measured characteristic curve, or the ideal one between Min and Max Density."""
-        if not self.characteristic_curve:
-            return CharacteristicCurve.ideal(self.min_density / 100, self.max_density / 100)
-        drives, densities = zip(*self.characteristic_curve, strict=True)
-        return CharacteristicCurve(tuple(drives), tuple(densities))
-
-    def accepts_caller(self, calling_ae: str) -> bool:
-        return not self.allowed_calling_aes or calling_ae.strip() in self.allowed_calling_aes
-
-    @property
-    def printer_name(self) -> str:
-        return self.name or self.ae_title
-
-    def media_for(self, film_size: str) -> str:
-        """CUPS media name sent with a job of this film size."""
-        return self.media.get(film_size) or self.film_size(film_size).cups_media

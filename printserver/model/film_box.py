@@ -13,18 +13,18 @@ from dataclasses import dataclass, field
 
 from pydicom.uid import generate_uid
 
-from printserver.config import PrinterConfig
 from printserver.model.annotation_box import AnnotationBox
 from printserver.model.choices import Choices
 from printserver.model.errors import ImageDoesNotFit, InvalidValue, MissingAttribute, Notice
 from printserver.model.image_box import ImageBox, configuration_information
-from printserver.model.layout import Area, parse_display_format
+from printserver.model.layout import parse_display_format
 from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.model.printer import Printer
 from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
-from printserver.render.compose import cell_rect, plan_fit
+from printserver.render.compose import plan_fit
 from printserver.render.density import density_to_drive
+from printserver.render.geometry import Box, PageGeometry
 from printserver.render.sheet import (
-    Box,
     FilmSheet,
     PresentationLut,
     SheetAnnotation,
@@ -68,7 +68,7 @@ class FilmBox:
     """A film box, the image boxes its display format implies, and its annotation boxes."""
 
     uid: str
-    printer: PrinterConfig
+    printer: Printer
     image_display_format: str
     boxes: tuple[Box, ...]
     film_orientation: str
@@ -103,24 +103,31 @@ class FilmBox:
     @property
     def dpi(self) -> int:
         """Requested Resolution ID (PS3.3 C.13.3): STANDARD or HIGH dots per inch."""
-        if self.requested_resolution_id == "HIGH" and self.printer.high_dpi:
-            return self.printer.high_dpi
-        return self.printer.dpi
+        return self.printer.resolutions[self.requested_resolution_id]
+
+    @property
+    def page(self) -> PageGeometry:
+        """Where the printable area and every cell of this film sit (PS3.4 H.4.2.1.2.4)."""
+        annotation = self.annotation_display_format_id if self.annotation_boxes else None
+        return self.printer.page(self.film_size_id, self.film_orientation, self.dpi, annotation)
 
     def apply(
         self, request: FilmBoxRequest, choices: Choices, lut: PresentationLutInstance | None
     ) -> None:
         """N-SET of the attributes PS3.4 Table H.4-7 allows to change."""
         printer = self.printer
-        low, high = printer.min_density, printer.max_density
+        low, high = printer.settings.min_density, printer.settings.max_density
         magnification = choices.choose(
             "Magnification Type",
             request.magnification_type,
-            printer.magnification_types,
+            printer.settings.magnification_types,
             self.magnification_type,
         )
         smoothing = choices.choose(
-            "Smoothing Type", request.smoothing_type, printer.smoothing_types, self.smoothing_type
+            "Smoothing Type",
+            request.smoothing_type,
+            printer.settings.smoothing_types,
+            self.smoothing_type,
         )
         border = choices.density_term(
             "Border Density", request.border_density, self.border_density, low, high
@@ -161,48 +168,42 @@ class FilmBox:
         """
         reflective = medium == "PAPER"
         printer = self.printer
-        default_light = printer.paper_illumination if reflective else printer.illumination
+        default_light = (
+            printer.settings.paper_illumination if reflective else printer.settings.illumination
+        )
         return ToneScale(
             min_density=(box.min_density or self.min_density) / 100,
             max_density=(box.max_density or self.max_density) / 100,
             illumination=float(self.illumination or default_light),
             reflected_ambient_light=0.0 if reflective else float(self.reflected_ambient_light),
-            curve=printer.curve(),
+            curve=printer.curve,
             linear_od=lut is not None and lut.shape == "LIN OD",
         )
 
-    def sheet(self, *, medium: str = "BLUE FILM", with_images: bool = True) -> FilmSheet:
+    def sheet(self, *, medium: str = "BLUE FILM") -> FilmSheet:
         """The page the renderer draws for this film box (PS3.4 H.4.2.1.2.4)."""
-        size = self.printer.film_size(self.film_size_id)
-        width, height = size.width_mm, size.height_mm
-        if self.film_orientation == "LANDSCAPE":
-            width, height = height, width
         images: dict[int, SheetImage] = {}
         film_lut = self.presentation_lut.lut if self.presentation_lut is not None else None
-        for box in self.image_boxes if with_images else ():
+        for box in self.image_boxes:
             lut = box.effective_lut(film_lut)
             image = box.sheet_image(
                 self.magnification_type,
                 self.smoothing_type,
                 lut,
                 self.tone(box, lut, medium),
-                lin_od_stored=self.printer.lin_od == "dcmtk",
+                lin_od_stored=self.printer.settings.lin_od == "dcmtk",
             )
             if image is not None:
                 images[box.position] = image
-        curve = self.printer.curve()
+        curve = self.printer.curve
 
         def drive(term: str) -> int:
             return density_to_drive(term, curve)
 
         return FilmSheet(
-            width_mm=width,
-            height_mm=height,
-            dpi=self.dpi,
+            page=self.page,
             boxes=self.boxes,
             images=images,
-            margin_mm=self.printer.margin_mm,
-            spacing_mm=self.printer.spacing_mm,
             border=drive(self.border_density),
             empty=drive(self.empty_image_density),
             media_name=self.film_size_id,
@@ -214,10 +215,8 @@ class FilmBox:
     def _annotation(self) -> SheetAnnotation | None:
         if not self.annotation_boxes:
             return None
-        layout = self.printer.annotation_formats[self.annotation_display_format_id]
+        layout = self.printer.settings.annotation_formats[self.annotation_display_format_id]
         return SheetAnnotation(
-            band=layout.band,
-            band_mm=layout.band_mm,
             text_mm=layout.text_mm,
             boxes=tuple(Box(b.x, b.y, b.width, b.height) for b in layout.boxes),
             aligns=tuple(b.align for b in layout.boxes),
@@ -230,24 +229,24 @@ class FilmBox:
         Raises :class:`ImageDoesNotFit` (C603) when it is too large and the SCU
         asked for FAIL (PS3.4 H.4.3.1.2.1).
         """
-        return self._fit(box, self.sheet(with_images=False))
+        return self._fit(box, self.page)
 
     def fit_notices(self) -> list[Notice]:
         """The warnings of every image of this film box, the page geometry worked out once."""
-        sheet = self.sheet(with_images=False)
+        page = self.page
         notices: list[Notice] = []
         for box in self.image_boxes:
-            notice = self._fit(box, sheet)
+            notice = self._fit(box, page)
             if notice is not None and notice not in notices:
                 notices.append(notice)
         return notices
 
-    def _fit(self, box: ImageBox, sheet: FilmSheet) -> Notice | None:
+    def _fit(self, box: ImageBox, page: PageGeometry) -> Notice | None:
         image = box.sheet_image(self.magnification_type, self.smoothing_type, None, None)
         if image is None:
             return None
-        x0, y0, x1, y1 = cell_rect(sheet, sheet.boxes[box.position - 1])
-        fit = plan_fit(image, x1 - x0, y1 - y0, sheet.dpi)
+        x0, y0, x1, y1 = page.cell_rect(self.boxes[box.position - 1])
+        fit = plan_fit(image, x1 - x0, y1 - y0, page.dpi)
         if fit.outcome == "too_large":
             raise ImageDoesNotFit(
                 f"image {fit.width}x{fit.height} px exceeds its box {x1 - x0}x{y1 - y0} px"
@@ -261,7 +260,7 @@ def _first(value: int | None, default: int) -> int:
 
 def create_film_box(
     request: FilmBoxRequest,
-    printer: PrinterConfig,
+    printer: Printer,
     uid: str | None,
     *,
     choices: Choices,
@@ -280,20 +279,25 @@ def create_film_box(
     if not request.image_display_format:
         raise MissingAttribute("Image Display Format (2010,0010) is required")
     orientation = choices.choose(
-        "Film Orientation", request.film_orientation, ORIENTATIONS, printer.default_orientation
+        "Film Orientation",
+        request.film_orientation,
+        ORIENTATIONS,
+        printer.settings.default_orientation,
     )
     film_size_id = choices.choose(
-        "Film Size ID", request.film_size_id, printer.film_sizes, printer.default_film_size
+        "Film Size ID",
+        request.film_size_id,
+        printer.settings.film_sizes,
+        printer.settings.default_film_size,
     )
     format_id = _annotation_format(
         request.annotation_display_format_id, annotations, printer, choices
     )
-    area = _printable_area(printer, film_size_id, orientation, format_id)
     boxes = parse_display_format(
         request.image_display_format,
-        max_boxes=printer.max_image_boxes,
-        area=area,
-        custom={number: layout.layout() for number, layout in printer.custom_layouts.items()},
+        max_boxes=printer.settings.max_image_boxes,
+        page=printer.page(film_size_id, orientation, annotation_format_id=format_id),
+        custom=printer.layouts,
     )
     film_box = FilmBox(
         uid=uid or generate_uid(),
@@ -302,22 +306,24 @@ def create_film_box(
         boxes=boxes,
         film_orientation=orientation,
         film_size_id=film_size_id,
-        magnification_type=printer.default_magnification,
-        smoothing_type=printer.default_smoothing,
-        border_density=printer.border_density,
-        empty_image_density=printer.empty_image_density,
-        min_density=printer.min_density,
-        max_density=printer.max_density,
+        magnification_type=printer.settings.default_magnification,
+        smoothing_type=printer.settings.default_smoothing,
+        border_density=printer.settings.border_density,
+        empty_image_density=printer.settings.empty_image_density,
+        min_density=printer.settings.min_density,
+        max_density=printer.settings.max_density,
         trim="NO",
         configuration_information="",
         requested_resolution_id=choices.choose(
             "Requested Resolution ID",
             request.requested_resolution_id,
-            ("STANDARD", "HIGH") if printer.high_dpi else ("STANDARD",),
+            tuple(printer.resolutions),
             "STANDARD",
         ),
         illumination=illumination,
-        reflected_ambient_light=_first(reflected_ambient_light, printer.reflected_ambient_light),
+        reflected_ambient_light=_first(
+            reflected_ambient_light, printer.settings.reflected_ambient_light
+        ),
         color=color,
         annotation_display_format_id=format_id or "",
     )
@@ -330,32 +336,20 @@ def create_film_box(
     if format_id:
         film_box.annotation_boxes = [
             AnnotationBox(uid=generate_uid(), position=index + 1)
-            for index in range(len(printer.annotation_formats[format_id].boxes))
+            for index in range(len(printer.settings.annotation_formats[format_id].boxes))
         ]
     return film_box
 
 
 def _annotation_format(
-    format_id: str | None, negotiated: bool, printer: PrinterConfig, choices: Choices
+    format_id: str | None, negotiated: bool, printer: Printer, choices: Choices
 ) -> str | None:
     """The Annotation Display Format ID to create boxes for (PS3.4 H.4.2.1.2.1)."""
     if not negotiated or not format_id:
         return None
-    if format_id not in printer.annotation_formats:
-        choices.unsupported("Annotation Display Format ID", format_id, printer.annotation_formats)
+    if format_id not in printer.settings.annotation_formats:
+        choices.unsupported(
+            "Annotation Display Format ID", format_id, printer.settings.annotation_formats
+        )
         return None
     return format_id
-
-
-def _printable_area(
-    printer: PrinterConfig, film_size_id: str, orientation: str, format_id: str | None
-) -> Area:
-    """The film less its margins and annotation band, as the layout divides it."""
-    size = printer.film_size(film_size_id)
-    width, height = size.width_mm, size.height_mm
-    if orientation == "LANDSCAPE":
-        width, height = height, width
-    band = printer.annotation_formats[format_id].band_mm if format_id else 0.0
-    return Area(
-        width - 2 * printer.margin_mm, height - 2 * printer.margin_mm - band, printer.spacing_mm
-    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from printserver.config import PrinterConfig
 from printserver.model.choices import Choices
 from printserver.model.errors import InvalidValue, Notice
 from printserver.model.film_box import FilmBox
 from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.model.printer import Printer
 
 PRIORITIES = ("HIGH", "MED", "LOW")
 _BIN = re.compile(r"^BIN_[1-9][0-9]*$")
@@ -37,7 +37,7 @@ class FilmSession:
     """One film session per association, owning its film boxes in creation order."""
 
     uid: str
-    printer: PrinterConfig
+    printer: Printer
     number_of_copies: int = 1
     print_priority: str = "MED"
     medium_type: str = "BLUE FILM"
@@ -75,17 +75,18 @@ class FilmSession:
             "Print Priority", request.print_priority, PRIORITIES, self.print_priority
         )
         medium = choices.choose(
-            "Medium Type", request.medium_type, printer.medium_types, self.medium_type
+            "Medium Type", request.medium_type, printer.settings.medium_types, self.medium_type
         )
         destination = self.film_destination
         if request.film_destination:
-            if request.film_destination in printer.film_destinations or (
-                _BIN.match(request.film_destination) and "BIN_i" in printer.film_destinations
+            if request.film_destination in printer.settings.film_destinations or (
+                _BIN.match(request.film_destination)
+                and "BIN_i" in printer.settings.film_destinations
             ):
                 destination = request.film_destination
             else:
                 choices.unsupported(
-                    "Film Destination", request.film_destination, printer.film_destinations
+                    "Film Destination", request.film_destination, printer.settings.film_destinations
                 )
         self.number_of_copies = copies if copies is not None else self.number_of_copies
         self.print_priority, self.medium_type, self.film_destination = (
@@ -110,7 +111,7 @@ class FilmSession:
         cls,
         uid: str,
         request: FilmSessionRequest,
-        printer: PrinterConfig,
+        printer: Printer,
         choices: Choices,
         lut: PresentationLutInstance | None = None,
         *,
@@ -119,8 +120,8 @@ class FilmSession:
         session = cls(
             uid=uid,
             printer=printer,
-            medium_type=printer.default_medium,
-            film_destination=printer.default_destination,
+            medium_type=printer.settings.default_medium,
+            film_destination=printer.settings.default_destination,
         )
         session.apply(request, choices, lut, max_copies=max_copies)
         return session

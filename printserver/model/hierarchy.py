@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from pydicom.uid import generate_uid
 
-from printserver.config import LimitsConfig, PrinterConfig
+from printserver.config import LimitsConfig
 from printserver.model.annotation_box import AnnotationBox
 from printserver.model.choices import Choices
 from printserver.model.errors import (
@@ -39,6 +39,7 @@ from printserver.model.presentation_lut import (
     PresentationLutRequest,
     create_presentation_lut,
 )
+from printserver.model.printer import Printer
 from printserver.render.sheet import FilmSheet
 
 DEFAULT_LIMITS = LimitsConfig()
@@ -71,7 +72,7 @@ class PrintHierarchy:
 
     def __init__(
         self,
-        printer: PrinterConfig,
+        printer: Printer,
         calling_ae: str,
         *,
         annotations: bool = False,
@@ -85,7 +86,7 @@ class PrintHierarchy:
         self.luts: dict[str, PresentationLutInstance] = {}
 
     def choices(self) -> Choices:
-        return Choices(self.printer.strict)
+        return Choices(self.printer.settings.strict)
 
     # Presentation LUT -----------------------------------------------------------
 
@@ -95,7 +96,9 @@ class PrintHierarchy:
         uid = uid or generate_uid()
         if uid in self.luts:
             raise DuplicateInstance(f"duplicate Presentation LUT UID {uid}")
-        lut = self.luts[uid] = create_presentation_lut(uid, request, strict=self.printer.strict)
+        lut = self.luts[uid] = create_presentation_lut(
+            uid, request, strict=self.printer.settings.strict
+        )
         return lut
 
     def lut(self, uid: str | None) -> PresentationLutInstance | None:
@@ -183,7 +186,7 @@ class PrintHierarchy:
         most = self.limits.max_film_boxes_per_session
         if len(session.film_boxes) >= most:
             raise ResourceLimitation(f"the Film Session holds {most} Film Boxes, the limit")
-        if referenced_session is None and self.printer.strict:
+        if referenced_session is None and self.printer.settings.strict:
             raise MissingAttribute("Referenced Film Session Sequence is required")
         if referenced_session and referenced_session != session.uid:
             raise InvalidObjectInstance(
@@ -216,7 +219,7 @@ class PrintHierarchy:
 
     def _settable(self, film_box: FilmBox) -> FilmBox:
         assert self.session is not None
-        if self.printer.strict and film_box is not self.session.film_boxes[-1]:
+        if self.printer.settings.strict and film_box is not self.session.film_boxes[-1]:
             raise NoSuchInstance(f"not the current Film Box: {film_box.uid}")
         return film_box
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from printserver.config import PrinterConfig
 from printserver.model.choices import Choices
 from printserver.model.errors import ImageTooLarge, InvalidValue
 from printserver.model.presentation_lut import PresentationLutInstance
+from printserver.model.printer import Printer
 from printserver.render.sheet import PresentationLut, SheetImage, ToneScale
 
 POLARITIES = ("NORMAL", "REVERSE")
@@ -72,17 +72,17 @@ class ImageBox:
     def apply(
         self,
         request: ImageBoxRequest,
-        printer: PrinterConfig,
+        printer: Printer,
         choices: Choices,
         lut: PresentationLutInstance | None,
     ) -> None:
         """Take an N-SET; all values are checked before anything changes."""
         if request.image is not None:
             rows, columns = request.image.pixels.shape[:2]
-            if rows * columns > printer.max_image_pixels:
+            if rows * columns > printer.settings.max_image_pixels:
                 raise ImageTooLarge(
                     f"image of {rows}x{columns} pixels exceeds the printer's "
-                    f"{printer.max_image_pixels}"
+                    f"{printer.settings.max_image_pixels}"
                 )
         polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
         magnification = self.magnification_type
@@ -90,18 +90,18 @@ class ImageBox:
             magnification = choices.choose(
                 "Magnification Type",
                 request.magnification_type,
-                printer.magnification_types,
-                magnification or printer.default_magnification,
+                printer.settings.magnification_types,
+                magnification or printer.settings.default_magnification,
             )
         smoothing = self.smoothing_type
         if request.smoothing_type:
             smoothing = choices.choose(
                 "Smoothing Type",
                 request.smoothing_type,
-                printer.smoothing_types,
-                printer.default_smoothing,
+                printer.settings.smoothing_types,
+                printer.settings.default_smoothing,
             )
-        low, high = printer.min_density, printer.max_density
+        low, high = printer.settings.min_density, printer.settings.max_density
         min_density = (
             choices.density("Min Density", request.min_density, low, high, self.min_density or 0)
             or None
@@ -180,7 +180,7 @@ class ImageBox:
         )
 
 
-def configuration_information(value: str, printer: PrinterConfig, choices: Choices) -> str:
+def configuration_information(value: str, printer: Printer, choices: Choices) -> str:
     """Configuration Information (2010,0150): backslash-separated values the printer knows.
 
     Unknown values are dropped with warning 0x0116 (lenient) or refused (strict),
@@ -190,10 +190,10 @@ def configuration_information(value: str, printer: PrinterConfig, choices: Choic
     for token in (part.strip() for part in value.split("\\")):
         if not token:
             continue
-        if token in printer.configuration_information:
+        if token in printer.settings.configuration_information:
             known.append(token)
         else:
             choices.unsupported(
-                "Configuration Information", token, printer.configuration_information
+                "Configuration Information", token, printer.settings.configuration_information
             )
     return "\\".join(known)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from printserver.model.errors import InvalidValue
-from printserver.render.sheet import Box
+from printserver.render.geometry import Box, PageGeometry
 
 _FORMAT = re.compile(r"^\s*([A-Za-z]+)\s*[^A-Za-z0-9\s-]*\s*([0-9][0-9,\\\s]*)?\s*$")
 
@@ -49,26 +48,21 @@ SLIDE_PITCH_MM = 50.0
 SLIDE_FRAMES = {"SLIDE": (36.0, 24.0), "SUPERSLIDE": (40.0, 40.0)}
 
 
-@dataclass(frozen=True)
-class Area:
-    """The printable area a layout divides, and the gap the renderer leaves around each box."""
-
-    width_mm: float
-    height_mm: float
-    spacing_mm: float = 3.0
+UNMARGINED_14X17 = PageGeometry(355.6, 431.8, dpi=320, margin_mm=0.0)
+"""The page SLIDE formats are laid out on when no film is given."""
 
 
 def parse_display_format(
     value: str,
     *,
     max_boxes: int = 100,
-    area: Area | None = None,
+    page: PageGeometry | None = None,
     custom: Mapping[int, tuple[Box, ...]] | None = None,
 ) -> tuple[Box, ...]:
     """Parse an Image Display Format into boxes in Image Box Position order.
 
-    SLIDE and SUPERSLIDE need the printable ``area`` (their box count depends on
-    the film size); ``CUSTOM\\i`` looks layout ``i`` up in ``custom``.  The box count
+    SLIDE and SUPERSLIDE need the ``page`` (their box count depends on the
+    printable area of the film); ``CUSTOM\\i`` looks layout ``i`` up in ``custom``.  The box count
     is worked out from the text before any box is made: a few bytes of request
     must not make the server build millions of boxes only to refuse them.
     """
@@ -84,7 +78,7 @@ def parse_display_format(
     if count is not None and count > max_boxes:
         raise InvalidValue(f"Image Display Format asks for {count} boxes; at most {max_boxes}")
     if keyword in SLIDE_FRAMES and not numbers:
-        boxes = _slides(SLIDE_FRAMES[keyword], area or Area(355.6, 431.8))
+        boxes = _slides(SLIDE_FRAMES[keyword], page or UNMARGINED_14X17)
     elif keyword == "CUSTOM" and len(numbers) == 1:
         if not custom or numbers[0] not in custom:
             known = ", ".join(f"CUSTOM\\{i}" for i in sorted(custom or {})) or "none"
@@ -108,15 +102,16 @@ def parse_display_format(
     return boxes
 
 
-def _slides(frame: tuple[float, float], area: Area) -> tuple[Box, ...]:
+def _slides(frame: tuple[float, float], page: PageGeometry) -> tuple[Box, ...]:
     """As many slide frames as fit on a 50 mm pitch, centred, numbered row by row."""
-    columns = max(1, int(area.width_mm // SLIDE_PITCH_MM))
-    rows = max(1, int(area.height_mm // SLIDE_PITCH_MM))
-    width = (frame[0] + area.spacing_mm) / area.width_mm
-    height = (frame[1] + area.spacing_mm) / area.height_mm
-    left = (area.width_mm - columns * SLIDE_PITCH_MM) / 2 / area.width_mm
-    top = (area.height_mm - rows * SLIDE_PITCH_MM) / 2 / area.height_mm
-    pitch_x, pitch_y = SLIDE_PITCH_MM / area.width_mm, SLIDE_PITCH_MM / area.height_mm
+    area_w, area_h = page.printable_mm
+    columns = max(1, int(area_w // SLIDE_PITCH_MM))
+    rows = max(1, int(area_h // SLIDE_PITCH_MM))
+    width = (frame[0] + page.spacing_mm) / area_w
+    height = (frame[1] + page.spacing_mm) / area_h
+    left = (area_w - columns * SLIDE_PITCH_MM) / 2 / area_w
+    top = (area_h - rows * SLIDE_PITCH_MM) / 2 / area_h
+    pitch_x, pitch_y = SLIDE_PITCH_MM / area_w, SLIDE_PITCH_MM / area_h
     return tuple(
         Box(
             x=left + (column + 0.5) * pitch_x - width / 2,

@@ -1,4 +1,9 @@
-"""The Printer SOP instance (PS3.4 H.4.6): status derived from the real destination.
+"""The Printer SOP instance (PS3.4 H.4.6): what a logical printer offers, and its status.
+
+:class:`Printer` is the print model's view of one logical printer: its
+settings (data, validated by ``printserver.config``) and what follows from
+them: film sizes and media, the characteristic curve, CUSTOM layouts and the
+page geometry of a film.
 
 Printer Status is NORMAL, WARNING or FAILURE with a Printer Status Info defined
 term (PS3.3 C.13.9.1).  The spool keeps every accepted film
@@ -11,9 +16,108 @@ for a print queue that cannot take films at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
+from printserver.config import FILM_SIZES, FilmSize, PrinterConfig
+from printserver.render.geometry import Box, PageGeometry
+from printserver.render.sheet import CharacteristicCurve
 from printserver.sinks.base import DestinationStatus
+
+
+@dataclass(frozen=True)
+class Printer:
+    """One logical printer, selected by its called AE title, as the print model uses it."""
+
+    settings: PrinterConfig
+    curve: CharacteristicCurve
+    layouts: Mapping[int, tuple[Box, ...]]
+
+    @classmethod
+    def of(cls, settings: PrinterConfig) -> Printer:
+        layouts = {
+            number: tuple(Box(b.x, b.y, b.width, b.height) for b in layout.boxes)
+            for number, layout in settings.custom_layouts.items()
+        }
+        return cls(settings, _curve(settings), layouts)
+
+    @property
+    def ae_title(self) -> str:
+        return self.settings.ae_title
+
+    @property
+    def name(self) -> str:
+        """Printer Name (2110,0030) reported to SCUs."""
+        return self.settings.name or self.settings.ae_title
+
+    def accepts_caller(self, calling_ae: str) -> bool:
+        allowed = self.settings.allowed_calling_aes
+        return not allowed or calling_ae.strip() in allowed
+
+    def film_size(self, film_size_id: str) -> FilmSize:
+        """The physical size of an offered Film Size ID: a site's own, or a defined term."""
+        custom = self.settings.custom_film_sizes.get(film_size_id)
+        if custom is None:
+            return FILM_SIZES[film_size_id]
+        media = custom.cups_media or f"Custom.{custom.width_mm:g}x{custom.height_mm:g}mm"
+        return FilmSize(custom.width_mm, custom.height_mm, media)
+
+    def media_for(self, film_size_id: str) -> str:
+        """CUPS media name sent with a job of this film size."""
+        return self.settings.media.get(film_size_id) or self.film_size(film_size_id).cups_media
+
+    def missing_media(self, film_size_id: str, medium_type: str) -> str | None:
+        """Why a film must wait for the operator, or None when the printer has its media."""
+        loaded_sizes, loaded_media = self.settings.loaded_film_sizes, self.settings.loaded_media
+        if loaded_sizes and film_size_id not in loaded_sizes:
+            return f"film size {film_size_id} is not loaded"
+        if loaded_media and medium_type and medium_type not in loaded_media:
+            return f"medium {medium_type} is not loaded"
+        return None
+
+    @property
+    def resolutions(self) -> dict[str, int]:
+        """Requested Resolution ID (PS3.3 C.13.3) → dots per inch."""
+        settings = self.settings
+        if settings.high_dpi:
+            return {"STANDARD": settings.dpi, "HIGH": settings.high_dpi}
+        return {"STANDARD": settings.dpi}
+
+    def page(
+        self,
+        film_size_id: str,
+        orientation: str,
+        dpi: int | None = None,
+        annotation_format_id: str | None = None,
+    ) -> PageGeometry:
+        """The geometry of a film of this size and orientation, with the annotation band
+        of ``annotation_format_id`` when the film box has annotation boxes."""
+        size = self.film_size(film_size_id)
+        band: Literal["top", "bottom"] | None = None
+        band_mm = 0.0
+        if annotation_format_id:
+            annotation = self.settings.annotation_formats[annotation_format_id]
+            band, band_mm = annotation.band, annotation.band_mm
+        return PageGeometry.of_film(
+            size.width_mm,
+            size.height_mm,
+            orientation,
+            dpi or self.settings.dpi,
+            margin_mm=self.settings.margin_mm,
+            spacing_mm=self.settings.spacing_mm,
+            band=band,
+            band_mm=band_mm,
+        )
+
+
+def _curve(settings: PrinterConfig) -> CharacteristicCurve:
+    """The measured characteristic curve, or the ideal one between Min and Max Density."""
+    if not settings.characteristic_curve:
+        return CharacteristicCurve.ideal(settings.min_density / 100, settings.max_density / 100)
+    drives, densities = zip(*settings.characteristic_curve, strict=True)
+    return CharacteristicCurve(tuple(drives), tuple(densities))
+
 
 NORMAL = "NORMAL"
 WARNING = "WARNING"

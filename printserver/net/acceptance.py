@@ -8,9 +8,11 @@ the reason that is logged and the diagnostic sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from printserver.config import Config, PrinterConfig
+from printserver.config import Config
+from printserver.model.printer import Printer
 
 MIN_PEER_PDU = 1024
 """Smallest Maximum Length (PS3.8 D.1) we accept from a peer; real ones offer 4 KiB or more."""
@@ -28,10 +30,11 @@ class Refusal:
 
 
 def refusal(
-    config: Config, called: str, calling: str, maximum_length: int
-) -> tuple[PrinterConfig | None, Refusal | None]:
+    config: Config, printers: Mapping[str, Printer], called: str, calling: str, maximum_length: int
+) -> tuple[Printer | None, Refusal | None]:
     """The printer the request is for, and why it is refused (None: accepted)."""
-    printer = config.printer_for(called)
+    settings = config.printer_for(called)
+    printer = printers.get(settings.ae_title) if settings is not None else None
     if printer is None:
         return None, Refusal(f"called AE {called!r} is no printer", CALLED_AE_NOT_RECOGNISED)
     allowed = config.server.allowed_calling_aes

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 import printserver
-from printserver.config import PrinterConfig
 from printserver.model.errors import NoSuchAttribute
-from printserver.model.printer import PrinterStatus
+from printserver.model.printer import Printer, PrinterStatus
 from printserver.model.sop_classes import SERVED, VERIFICATION
 
 SUPPORTED_SOP_CLASSES = tuple(uid for uid in SERVED if uid != VERIFICATION)
@@ -38,45 +37,30 @@ def select(everything: Dataset, wanted: list[int], *, strict: bool) -> Dataset:
     return reply
 
 
-def printer_dataset(printer: PrinterConfig, status: PrinterStatus) -> Dataset:
+def printer_dataset(printer: Printer, status: PrinterStatus) -> Dataset:
     """The Printer module (PS3.3 C.13.9), every attribute of the N-GET table."""
     ds = Dataset()
-    ds.Manufacturer = printer.manufacturer
-    ds.ManufacturerModelName = printer.model_name
-    ds.DeviceSerialNumber = printer.serial_number
+    ds.Manufacturer = printer.settings.manufacturer
+    ds.ManufacturerModelName = printer.settings.model_name
+    ds.DeviceSerialNumber = printer.settings.serial_number
     ds.SoftwareVersions = printserver.__version__
-    calibrated = printer.calibrated
+    calibrated = printer.settings.calibrated
     ds.DateOfLastCalibration = calibrated.strftime("%Y%m%d") if calibrated else ""
     ds.TimeOfLastCalibration = calibrated.strftime("%H%M%S") if calibrated else ""
     ds.PrinterStatus = status.status
     ds.PrinterStatusInfo = status.info
-    ds.PrinterName = printer.printer_name
+    ds.PrinterName = printer.name
     return ds
 
 
-def _printable_pixels(
-    printer: PrinterConfig, size_id: str, dpi: int, landscape: bool
-) -> tuple[int, int]:
-    size = printer.film_size(size_id)
-    width, height = size.width_mm, size.height_mm
-    if landscape:
-        width, height = height, width
-    margin = 2 * printer.margin_mm
-    return round((height - margin) / 25.4 * dpi), round((width - margin) / 25.4 * dpi)
-
-
-def _display_formats(printer: PrinterConfig) -> list[Dataset]:
-    resolutions = [("STANDARD", printer.dpi)]
-    if printer.high_dpi:
-        resolutions.append(("HIGH", printer.high_dpi))
+def _display_formats(printer: Printer) -> list[Dataset]:
     items: list[Dataset] = []
-    for size_id in printer.film_sizes:
+    for size_id in printer.settings.film_sizes:
         for orientation in ("PORTRAIT", "LANDSCAPE"):
-            for resolution, dpi in resolutions:
+            for resolution, dpi in printer.resolutions.items():
                 item = Dataset()
-                item.Rows, item.Columns = _printable_pixels(
-                    printer, size_id, dpi, orientation == "LANDSCAPE"
-                )
+                columns, rows = printer.page(size_id, orientation, dpi).printable_px
+                item.Rows, item.Columns = rows, columns
                 item.ImageDisplayFormat = "STANDARD\\1,1"
                 item.FilmOrientation = orientation
                 item.FilmSizeID = size_id
@@ -88,40 +72,42 @@ def _display_formats(printer: PrinterConfig) -> list[Dataset]:
     return items
 
 
-def _media(printer: PrinterConfig) -> list[Dataset]:
+def _media(printer: Printer) -> list[Dataset]:
     items: list[Dataset] = []
-    for medium in printer.medium_types:
-        for size_id in printer.film_sizes:
+    for medium in printer.settings.medium_types:
+        for size_id in printer.settings.film_sizes:
             item = Dataset()
             item.ItemNumber = str(len(items) + 1)
             item.MediumType = medium
             item.FilmSizeID = size_id
-            item.MinDensity = printer.min_density
-            item.MaxDensity = printer.max_density
+            item.MinDensity = printer.settings.min_density
+            item.MaxDensity = printer.settings.max_density
             items.append(item)
     return items
 
 
-def configuration_dataset(printer: PrinterConfig) -> Dataset:
+def configuration_dataset(printer: Printer) -> Dataset:
     """Printer Configuration Sequence (2000,001E): what this logical printer supports."""
     item = Dataset()
     item.SOPClassesSupported = list(SUPPORTED_SOP_CLASSES)
     item.MaximumMemoryAllocation = "0"
     item.MemoryBitDepth = 16
-    item.PrintingBitDepth = printer.bits
+    item.PrintingBitDepth = printer.settings.bits
     item.MediaInstalledSequence = _media(printer)
     item.SupportedImageDisplayFormatsSequence = _display_formats(printer)
     item.DefaultPrinterResolutionID = "STANDARD"
-    item.DefaultMagnificationType = printer.default_magnification
+    item.DefaultMagnificationType = printer.settings.default_magnification
     item.OtherMagnificationTypesAvailable = [
-        m for m in printer.magnification_types if m != printer.default_magnification
+        m
+        for m in printer.settings.magnification_types
+        if m != printer.settings.default_magnification
     ] or ""
-    item.DefaultSmoothingType = printer.default_smoothing
+    item.DefaultSmoothingType = printer.settings.default_smoothing
     item.OtherSmoothingTypesAvailable = [
-        s for s in printer.smoothing_types if s != printer.default_smoothing
+        s for s in printer.settings.smoothing_types if s != printer.settings.default_smoothing
     ] or ""
     item.ConfigurationInformationDescription = "Accepted values: " + (
-        ", ".join(printer.configuration_information) or "none"
+        ", ".join(printer.settings.configuration_information) or "none"
     )
     item.MaximumCollatedFilms = str(MAX_COLLATED_FILMS)
     item.DecimateCropResult = "DECIMATE"

@@ -53,7 +53,7 @@ def film_box(box: FilmBox, hierarchy: PrintHierarchy) -> Dataset:
     reply.Trim = box.trim
     reply.ConfigurationInformation = box.configuration_information
     reply.RequestedResolutionID = box.requested_resolution_id
-    reply.Illumination = box.illumination or box.printer.illumination
+    reply.Illumination = box.illumination or box.printer.settings.illumination
     reply.ReflectedAmbientLight = box.reflected_ambient_light
     reply.ReferencedFilmSessionSequence = [reference(FILM_SESSION, hierarchy.session.uid)]
     reply.ReferencedImageBoxSequence = [

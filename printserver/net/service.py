@@ -16,8 +16,8 @@ from typing import Any
 from pynetdicom import evt
 from pynetdicom.association import Association
 
-from printserver.config import Config, PrinterConfig
-from printserver.model.printer import PrinterStatus, printer_status
+from printserver.config import Config
+from printserver.model.printer import Printer, PrinterStatus, printer_status
 from printserver.net.acceptance import refusal
 from printserver.net.in_flight import InFlight
 from printserver.net.print_job import PrintJobIndex
@@ -67,7 +67,7 @@ class PrintService:
         assoc = event.assoc
         called, calling = _titles(assoc)
         printer, refused = refusal(
-            self.config, called, calling, assoc.requestor.maximum_length or 0
+            self.config, self.queue.printers, called, calling, assoc.requestor.maximum_length or 0
         )
         if refused is not None or printer is None:
             reason = refused.reason if refused is not None else "no printer"
@@ -79,7 +79,7 @@ class PrintService:
             return
         AssociationSession(self.shared, printer, calling).bind(assoc)
 
-    def printer_status(self, printer: PrinterConfig) -> PrinterStatus:
+    def printer_status(self, printer: Printer) -> PrinterStatus:
         sink = self.sinks.get(printer.ae_title)
         return printer_status(
             self.watch.status(sink) if sink is not None else None,

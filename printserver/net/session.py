@@ -23,12 +23,12 @@ from pydicom.uid import ExplicitVRBigEndian, generate_uid
 from pynetdicom import evt
 from pynetdicom.association import Association
 
-from printserver.config import LimitsConfig, PrinterConfig
+from printserver.config import LimitsConfig
 from printserver.model.errors import ImageTooLarge, NoSuchInstance, PrintModelError, SpoolFull
 from printserver.model.film_box import FilmBox
 from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
-from printserver.model.printer import PrinterStatus
+from printserver.model.printer import Printer, PrinterStatus
 from printserver.model.sop_classes import (
     ANNOTATION_BOX,
     COLOR_IMAGE_BOX,
@@ -71,7 +71,7 @@ class Shared:
     queue: PrintQueue
     print_jobs: PrintJobIndex
     in_flight: InFlight
-    printer_status: Callable[[PrinterConfig], PrinterStatus]
+    printer_status: Callable[[Printer], PrinterStatus]
     limits: LimitsConfig
 
 
@@ -109,7 +109,7 @@ class AssociationSession:
     """The print state of one association (PS3.4 H.4.1: it lives as long as the association)
     and the handlers of its requests."""
 
-    def __init__(self, shared: Shared, printer: PrinterConfig, calling_ae: str) -> None:
+    def __init__(self, shared: Shared, printer: Printer, calling_ae: str) -> None:
         self.shared = shared
         self.printer = printer
         self.calling_ae = calling_ae
@@ -163,7 +163,7 @@ class AssociationSession:
                 limits=self.shared.limits,
             )
             self._state = AssociationState(
-                hierarchy, contexts, send_events=self.printer.send_events
+                hierarchy, contexts, send_events=self.printer.settings.send_events
             )
         return self._state
 
@@ -174,7 +174,7 @@ class AssociationSession:
         if class_uid == PRINTER_CONFIGURATION:
             return PRINTER_CONFIGURATION_INSTANCE
         hierarchy = self.state(assoc).hierarchy
-        if self.printer.strict:
+        if self.printer.settings.strict:
             return None
         if class_uid == FILM_BOX:
             film_box = hierarchy.current_film_box()
@@ -195,9 +195,9 @@ class AssociationSession:
         if not state.send_events:
             return
         printer = self.printer
-        events.flush_print_job_events(event.assoc, state, self._job, printer.printer_name)
+        events.flush_print_job_events(event.assoc, state, self._job, printer.name)
         events.flush_printer_event(
-            event.assoc, state, self.shared.printer_status(printer), printer.printer_name
+            event.assoc, state, self.shared.printer_status(printer), printer.name
         )
 
     # dispatch ---------------------------------------------------------------
@@ -284,15 +284,15 @@ class AssociationSession:
                 record = self._job(job_id) if job_id is not None else None
                 if record is None:
                     raise NoSuchInstance(f"no such Print Job: {uid}")
-                everything = print_job_dataset(record, printer.printer_name)
+                everything = print_job_dataset(record, printer.name)
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-GET of {class_uid}")
-            return status.SUCCESS, select(everything, wanted, strict=printer.strict)
+            return status.SUCCESS, select(everything, wanted, strict=printer.settings.strict)
 
         return self._answer(event, "N-GET", work)
 
     def _check_well_known(self, uid: str, expected: str) -> None:
-        if uid != expected and self.printer.strict:
+        if uid != expected and self.printer.settings.strict:
             raise NoSuchInstance(f"not the well-known instance {expected}")
 
     def on_n_action(self, event: evt.Event) -> Reply:

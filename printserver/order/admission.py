@@ -68,7 +68,7 @@ def admit(
     )
     if not excess:
         return received, []
-    if hierarchy.printer.strict:
+    if hierarchy.printer.settings.strict:
         raise InvalidValue(f"Pixel Data holds {excess} bytes more than the image")
     first = next((value.length for value in values if value.item == 0), 0)
     return received.trimmed(keyword, min(first, padded)), [Notice.PIXEL_DATA_TRUNCATED]

@@ -16,8 +16,9 @@ from typing import Any
 
 from pydicom.uid import ImplicitVRLittleEndian
 
-from printserver.config import LimitsConfig, PrinterConfig
+from printserver.config import LimitsConfig
 from printserver.model.hierarchy import PrintHierarchy, PrintJob
+from printserver.model.printer import Printer
 from printserver.model.sop_classes import FILM_BOX, FILM_SESSION
 from printserver.order import admission, requests
 from printserver.order.received import receive
@@ -31,7 +32,7 @@ class ReplayError(Exception):
 
 def replay(
     order: Mapping[str, bytes | memoryview],
-    printer: PrinterConfig,
+    printer: Printer,
     calling_ae: str,
     limits: LimitsConfig,
 ) -> PrintJob:

@@ -54,7 +54,7 @@ def n_create(
     big_endian: bool,
 ) -> Created:
     """Create a Film Session, Film Box or Presentation LUT (PS3.4 H.4.1-H.4.2, H.4.9)."""
-    strict = hierarchy.printer.strict
+    strict = hierarchy.printer.settings.strict
     check = StringCheck(strict)
     if class_uid == FILM_SESSION:
         if strict:
@@ -96,7 +96,7 @@ def n_set(
 
     ``pixel_data``: an image's Pixel Data where it was received (``order/admission.py``).
     """
-    strict = hierarchy.printer.strict
+    strict = hierarchy.printer.settings.strict
     check = StringCheck(strict)
     if class_uid in (GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX):
         color = class_uid == COLOR_IMAGE_BOX

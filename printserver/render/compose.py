@@ -1,11 +1,8 @@
 """A film page at the printer's resolution (PS3.4 H.4.2, PS3.3 C.13.3).
 
-Geometry: the page is ``width_px × height_px`` at ``dpi``, filled with the
-border drive value.  The printable area is the page inset by ``margin_mm`` on
-every side, less the annotation band when the film box has annotation boxes;
-each layout box (fractions of that area) becomes a pixel rectangle, inset by
-half of ``spacing_mm`` on every side: that is the cell.  A cell without an
-image is filled with the empty-image value.  Where an image goes in its cell is
+Geometry: the page (:class:`~printserver.render.geometry.PageGeometry`) is
+filled with the border drive value; each layout box becomes its cell there.
+A cell without an image is filled with the empty-image value.  Where an image goes in its cell is
 decided by :func:`plan_fit`; it is centred, and the rest stays border.
 
 Memory: :class:`SheetRaster` draws any band of rows on its own, converting
@@ -25,11 +22,11 @@ import numpy.typing as npt
 
 from printserver.render.annotation import draw_annotation
 from printserver.render.density import STEPS_PER_P, steps_to_drive, to_drive
+from printserver.render.geometry import Rect
 from printserver.render.lut import to_p_values
 from printserver.render.resample import Plan, Scratch, kernel_for, plan, resample_band
-from printserver.render.sheet import DRIVE_MAX, Box, FilmSheet, SheetImage
+from printserver.render.sheet import DRIVE_MAX, FilmSheet, SheetImage
 
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]  # drive values, or RGB bytes
 TRIM_MM = 0.3
 
@@ -49,44 +46,6 @@ class Fit:
     kernel: str
     outcome: str = "fits"
     crop: bool = False
-
-
-def printable_area(sheet: FilmSheet) -> Rect:
-    """The page less its margins and the annotation band."""
-    per_mm = sheet.dpi / 25.4
-    margin = sheet.margin_mm * per_mm
-    x0, y0 = margin, margin
-    x1, y1 = sheet.width_px - margin, sheet.height_px - margin
-    if sheet.annotation is not None:
-        band = sheet.annotation.band_mm * per_mm
-        if sheet.annotation.band == "top":
-            y0 += band
-        else:
-            y1 -= band
-    return round(x0), round(y0), round(x1), round(y1)
-
-
-def annotation_rect(sheet: FilmSheet) -> Rect | None:
-    """Where the annotation band sits: above or below the images, inside the margins."""
-    if sheet.annotation is None:
-        return None
-    x0, y0, x1, y1 = printable_area(sheet)
-    band = round(sheet.annotation.band_mm * sheet.dpi / 25.4)
-    if sheet.annotation.band == "top":
-        return x0, y0 - band, x1, y0
-    return x0, y1, x1, y1 + band
-
-
-def cell_rect(sheet: FilmSheet, box: Box) -> Rect:
-    """The pixel rectangle of one image box's cell."""
-    ax0, ay0, ax1, ay1 = printable_area(sheet)
-    inset = sheet.spacing_mm / 2 * sheet.dpi / 25.4
-    area_w, area_h = ax1 - ax0, ay1 - ay0
-    x0 = round(ax0 + box.x * area_w + inset)
-    y0 = round(ay0 + box.y * area_h + inset)
-    x1 = round(ax0 + (box.x + box.width) * area_w - inset)
-    y1 = round(ay0 + (box.y + box.height) * area_h - inset)
-    return x0, y0, max(x0, x1), max(y0, y1)
 
 
 def plan_fit(image: SheetImage, cell_w: int, cell_h: int, dpi: int) -> Fit:
@@ -262,7 +221,7 @@ class SheetRaster:
         self._images: list[_Placement] = []
         trims: list[tuple[Rect, int]] = []
         for position, box in enumerate(sheet.boxes, start=1):
-            cell = cell_rect(sheet, box)
+            cell = sheet.page.cell_rect(box)
             image = sheet.images.get(position)
             if image is None:
                 self._fills.append((cell, empty))
@@ -275,7 +234,7 @@ class SheetRaster:
                     ]
         self._fills += trims
         self._annotation: tuple[int, Raster] | None = None
-        band = annotation_rect(sheet)
+        band = sheet.page.annotation_rect()
         if band is not None and sheet.annotation is not None:
             x0, y0, x1, y1 = band
             strip = self._draw(y0, y1, self.blank(y1 - y0))

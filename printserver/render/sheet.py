@@ -14,21 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from printserver.render.geometry import Box, PageGeometry
+
 DRIVE_MAX = 4095
 """Largest 12-bit drive value (white on the page)."""
 
-MAGNIFICATIONS = ("REPLICATE", "BILINEAR", "CUBIC", "NONE")
-"""Magnification Type defined terms (PS3.3 C.13.3)."""
-
-
-@dataclass(frozen=True)
-class Box:
-    """One image box as fractions of the printable area (origin top-left)."""
-
-    x: float
-    y: float
-    width: float
-    height: float
 
 
 PRESENTATION_LUT_SHAPES = ("IDENTITY", "LIN OD", "INVERSE")
@@ -124,10 +114,8 @@ class SheetImage:
 
 @dataclass(frozen=True)
 class SheetAnnotation:
-    """Annotation boxes drawn in a band taken off the top or bottom of the printable area."""
+    """Annotation boxes drawn in the page's annotation band (:class:`PageGeometry`)."""
 
-    band: str  # "top" or "bottom"
-    band_mm: float
     text_mm: float
     boxes: tuple[Box, ...]  # fractions of the band, Annotation Position order
     aligns: tuple[str, ...]
@@ -138,13 +126,9 @@ class SheetAnnotation:
 class FilmSheet:
     """A film page to render: geometry, layout and the images in their boxes."""
 
-    width_mm: float  # as oriented (LANDSCAPE already swapped)
-    height_mm: float
-    dpi: int
+    page: PageGeometry
     boxes: tuple[Box, ...]  # position order: boxes[0] is Image Box Position 1
     images: Mapping[int, SheetImage] = field(default_factory=dict)  # position -> image
-    margin_mm: float = 4.0
-    spacing_mm: float = 3.0
     border: int = 0  # drive value around and between boxes
     empty: int = 0  # drive value of boxes without an image
     media_name: str = "14INX17IN"
@@ -153,9 +137,13 @@ class FilmSheet:
     trim: bool = False
 
     @property
+    def dpi(self) -> int:
+        return self.page.dpi
+
+    @property
     def width_px(self) -> int:
-        return round(self.width_mm / 25.4 * self.dpi)
+        return self.page.width_px
 
     @property
     def height_px(self) -> int:
-        return round(self.height_mm / 25.4 * self.dpi)
+        return self.page.height_px
