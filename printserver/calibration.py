@@ -92,6 +92,16 @@ def read_densities(text: str) -> list[float]:
     return values
 
 
+def hundredths(density: float, *, up: bool) -> int:
+    """A density in hundredths of OD, rounded inwards (the range must be reachable).
+
+    Readings have at most a few decimals: 0.14 * 100 is 14.000000000000002 in binary, whose
+    ceiling 15 nobody meant, so the product is rounded to 1e-6 before ceil or floor.
+    """
+    value = round(density * 100, 6)
+    return math.ceil(value) if up else math.floor(value)
+
+
 @dataclass(frozen=True)
 class Curve:
     """A measured characteristic curve and what was left out of it."""
@@ -105,8 +115,8 @@ class Curve:
         return (
             f"# characteristic curve of printer {printer}, measured {when:%Y-%m-%d %H:%M}\n"
             f"characteristic_curve = [{pairs}]\n"
-            f"min_density = {math.ceil(self.points[-1][1] * 100)}\n"
-            f"max_density = {math.floor(self.points[0][1] * 100)}\n"
+            f"min_density = {hundredths(self.points[-1][1], up=True)}\n"
+            f"max_density = {hundredths(self.points[0][1], up=False)}\n"
             f"calibrated = {when:%Y-%m-%dT%H:%M:%S}\n"
         )
 

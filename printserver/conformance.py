@@ -9,6 +9,7 @@ change.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 
 from pydicom.datadict import dictionary_VR
@@ -22,6 +23,7 @@ from printserver.config import (
     load_config,
 )
 from printserver.config.film_size import FILM_SIZES
+from printserver.config.printer import RenderingIntent
 from printserver.model.film_box import ORIENTATIONS
 from printserver.model.film_session import PRIORITIES
 from printserver.model.image_box import DECIMATE_CROP, POLARITIES
@@ -177,6 +179,16 @@ def _values(printer: PrinterConfig) -> list[str]:
             "(none: demagnify to fit, B604)",
         ),
         ("Requested Image Size", "0 < mm ≤ 1000", "(none: fill the box)"),
+        (
+            "ICC Profile (0028,2000) of a Basic Color Image Sequence item",
+            "an RGB ICC profile LittleCMS parses (else 0x0106)",
+            "(none: sRGB)",
+        ),
+        (
+            "Rendering intent (printer `rendering_intent`)",
+            ", ".join(typing.get_args(RenderingIntent)),
+            printer.rendering_intent,
+        ),
         ("Presentation LUT Shape", ", ".join(PRESENTATION_LUT_SHAPES), "(none: IDENTITY)"),
         (
             "Presentation LUT Sequence",
@@ -246,7 +258,7 @@ def _values(printer: PrinterConfig) -> list[str]:
     return lines
 
 
-def _density() -> list[str]:
+def _density(printer: PrinterConfig) -> list[str]:
     return [
         "## 8. Density and colour",
         "",
@@ -269,8 +281,21 @@ def _density() -> list[str]:
         "Border and Empty Image Density: BLACK is the printer's densest, WHITE its "
         "lightest, a number that density.",
         "",
-        "Colour images (RGB, 8 bits) are printed as sent, as PostScript DeviceRGB; the "
-        "ICC Profile attribute is accepted and not applied (sRGB assumed).",
+        "Colour images (RGB, 8 bits) are colour managed with LittleCMS (PS3.3 C.11.15). "
+        "The source profile is the ICC Profile (0028,2000) of the Basic Color Image "
+        "Sequence item; without one the image is taken as sRGB. The destination is the "
+        "printer's output profile (`icc_profile`, RGB or CMYK; without one sRGB, and an "
+        "sRGB image is then printed as sent) with its rendering intent (`rendering_intent`: "
+        "perceptual by default, or relative colorimetric). Each image is transformed once, "
+        "at 8 bits, before it is resampled; Polarity REVERSE inverts the RGB values first. "
+        "An RGB output profile gives PostScript DeviceRGB, a CMYK one DeviceCMYK; borders, "
+        "empty boxes, trim and annotation text are neutrals of the device (black ink alone "
+        "on CMYK). On a grayscale printer (`color = false`) a colour image prints as its "
+        "CIE L* lightness through its profile, used as P-values of the density model above "
+        "(L* is perceptually uniform, as P-values are). An ICC Profile LittleCMS cannot "
+        "parse, or one that is not RGB, is refused at N-SET with 0x0106 and an Error Comment "
+        "naming it, so it can never make a film fail later. The built-in printer: "
+        f"{Printer.of(printer).colour.name} output, {printer.rendering_intent} intent.",
         "",
     ]
 
@@ -381,12 +406,14 @@ def _printer_status() -> list[str]:
         "Printer Status is derived from the destination of the logical printer at the "
         "moment of the N-GET.  Films are always kept by the spool, so destination "
         "trouble is reported as WARNING; FAILURE is reserved for a print queue that "
-        "cannot take films.",
+        "cannot take films.  The destination is asked for at most 3 seconds: a CUPS "
+        "host that accepts connections and does not answer is reported PRINTER DOWN "
+        "then, and the N-GET is answered; other printers are not held up by it.",
         "",
     ]
     terms = [
         ("CUPS queue idle or printing", "NORMAL", "NORMAL"),
-        ("CUPS unreachable", "WARNING", "PRINTER DOWN"),
+        ("CUPS unreachable, or no answer within 3 s", "WARNING", "PRINTER DOWN"),
         ("queue stopped with no known reason", "WARNING", "CHECK PRINTER"),
         ("queue not accepting jobs", "WARNING", "PRINTER OFFLINE"),
     ]
@@ -455,7 +482,8 @@ STATIC_POLICIES = """\
   `send_events = true` for the printer; events are sent only from inside the
   handler of the next request on the same association, never during
   N-ACTION and never from another thread.
-* Colour films are printed as DeviceRGB, 8 bits per component; Planar
+* Colour films are printed as DeviceRGB (DeviceCMYK with a CMYK output
+  profile), 8 bits per component, colour managed (section 8); Planar
   Configuration 0 and 1 are both accepted (missing means 1).
 * Presentation LUTs may be referenced from the Film Session (pre-CP-173
   clients), Film Box and Grayscale Image Box; the image box reference wins.
@@ -520,6 +548,7 @@ def conformance_statement(printer: PrinterConfig | None = None) -> str:
     lines += _sop_classes()
     lines += [STATIC_POLICIES]
     lines += _network_limits()
-    lines += _attributes() + _values(printer) + _statuses() + _printer_status() + _density()
+    lines += _attributes() + _values(printer) + _statuses() + _printer_status()
+    lines += _density(printer)
     lines += _resource_limits(printer)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,5 @@
 """Pictures of spooled films for operators: the job's own PostScript, read back
-(``postscript/reader.py``), as a PNG thumbnail or a PDF at film size."""
+(``postscript/reader.py``), as a PNG or JPEG thumbnail or a PDF at film size."""
 
 from __future__ import annotations
 
@@ -12,6 +12,21 @@ from PIL import Image
 from printserver.postscript.reader import page_sizes, read_pages
 
 THUMBNAIL_PX = 1200
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".pdf": "PDF"}
+"""File name suffix → what is written: the name says what the file holds."""
+
+
+class UnknownPictureType(ValueError):
+    """A file name whose suffix names no picture type we write."""
+
+
+def picture_format(output: str | Path) -> str:
+    """The format a preview file of this name is written in (PNG, JPEG or PDF)."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in PICTURE_FORMATS:
+        known = ", ".join(PICTURE_FORMATS)
+        raise UnknownPictureType(f"{suffix or 'no suffix'} is not a picture type; use {known}")
+    return PICTURE_FORMATS[suffix]
 
 
 def _thumbnail(page: npt.NDArray[np.uint8]) -> Image.Image:
@@ -21,11 +36,13 @@ def _thumbnail(page: npt.NDArray[np.uint8]) -> Image.Image:
 
 
 def write_preview(document: Path, output: str | Path) -> Path:
-    """A PNG thumbnail of the first film, or a PDF of every film at its physical size."""
+    """A PNG or JPEG thumbnail of the first film, or a PDF of every film at its physical
+    size, by the suffix of ``output``."""
     target = Path(output)
+    kind = picture_format(target)
     pages = read_pages(document)
-    if target.suffix.lower() != ".pdf":
-        _thumbnail(pages[0]).save(target, format="PNG")
+    if kind != "PDF":
+        _thumbnail(pages[0]).save(target, format=kind)
         return target
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas

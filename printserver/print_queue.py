@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from printserver.config import LimitsConfig
+from printserver.metrics import Metrics
 from printserver.model.errors import SpoolFull
 from printserver.model.hierarchy import PrintJob
 from printserver.model.printer import Printer
@@ -61,6 +62,7 @@ def pages(job: PrintJob) -> list[PageSpec]:
             media_name=sheet.media_name,
             render=functools.partial(SheetRaster, sheet),
             color=sheet.color,
+            cmyk=sheet.cmyk,
         )
         for sheet in job.sheets
     ]
@@ -86,8 +88,10 @@ class PrintQueue:
         min_free_bytes: int = 0,
         limits: LimitsConfig | None = None,
         page_threads: int | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.printers = printers
         self.on_spooled = on_spooled
         self.min_free_bytes = min_free_bytes
@@ -118,6 +122,7 @@ class PrintQueue:
         except OSError as exc:
             LOG.error("cannot spool a job for %s: %s", job.printer, exc)
             raise SpoolFull(f"the print queue cannot store the job: {exc.strerror}") from exc
+        self.metrics.film_received(record.printer, record.pages * record.copies)
         self.on_spooled()
         return record
 

@@ -1,17 +1,21 @@
-"""Wiring: configuration → sinks, spool, render stage and delivery worker → print queue →
+"""Wiring: configuration → sinks, spool, render stage and delivery lanes → print queue →
 DICOM listener."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
+from printserver import notify
 from printserver.config import Config, PrinterConfig
+from printserver.metrics import Gauges, Metrics, QueuedJob
 from printserver.model.printer import Printer
 from printserver.net.scp import start_server
 from printserver.net.service import PrintService
@@ -20,9 +24,13 @@ from printserver.print_queue import PrintQueue, page_threads
 from printserver.sinks.base import Sink
 from printserver.sinks.cups import CupsSink
 from printserver.sinks.directory import DirectorySink
+from printserver.spool.job import JobInfo, JobState
+from printserver.spool.lanes import DeliveryLanes
 from printserver.spool.render_stage import RenderStage
-from printserver.spool.store import SpoolStore
-from printserver.spool.worker import SpoolWorker
+from printserver.spool.store import SpoolLocked, SpoolStore
+
+if TYPE_CHECKING:
+    from printserver.web.console import WebConsole
 
 LOG = logging.getLogger(__name__)
 RELEASE_GRACE = 2.0
@@ -33,7 +41,11 @@ def build_sink(printer: PrinterConfig, config: Config) -> Sink:
     """The destination a logical printer writes to."""
     if printer.cups_queue is not None:
         return CupsSink(
-            printer.ae_title, printer.cups_queue, printer.cups_server or config.cups.server
+            printer.ae_title,
+            printer.cups_queue,
+            printer.cups_server or config.cups.server,
+            timeout=printer.cups_timeout or config.cups.timeout,
+            encryption=printer.cups_encryption or config.cups.encryption,
         )
     assert printer.directory is not None
     return DirectorySink(printer.ae_title, printer.directory)
@@ -41,6 +53,10 @@ def build_sink(printer: PrinterConfig, config: Config) -> Sink:
 
 def build_sinks(config: Config) -> dict[str, Sink]:
     return {printer.ae_title: build_sink(printer, config) for printer in config.printers}
+
+
+class StartupError(Exception):
+    """The server cannot start; the message is the one line for the operator."""
 
 
 def _wait_until(done: Callable[[], bool], until: float) -> None:
@@ -51,13 +67,15 @@ def _wait_until(done: Callable[[], bool], until: float) -> None:
 
 class PrintServer:
     """The running product: a DICOM listener spooling film orders, a render stage making
-    their PostScript, a delivery worker feeding the sinks."""
+    their PostScript, a delivery lane per printer feeding its sink."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.metrics = Metrics()
+        self.metrics_address: tuple[str, int] | None = None
         self.sinks = build_sinks(config)
         self.store = SpoolStore(config.spool.directory)
-        self.worker = SpoolWorker(
+        self.delivery = DeliveryLanes(
             self.store,
             self.sinks,
             retry_initial=config.spool.retry_initial,
@@ -66,6 +84,7 @@ class PrintServer:
             scan_interval=config.spool.scan_interval,
             stuck_after=timedelta(minutes=config.spool.stuck_after_minutes),
             keep_done=timedelta(days=config.spool.keep_done_days),
+            metrics=self.metrics,
         )
         printers = {printer.ae_title: Printer.of(printer) for printer in config.printers}
         self.queue = PrintQueue(
@@ -75,30 +94,70 @@ class PrintServer:
             min_free_bytes=config.spool.min_free_bytes,
             limits=config.limits,
             page_threads=page_threads(config.server.render_workers),
+            metrics=self.metrics,
         )
         self.renderer = RenderStage(
             self.store,
             self.queue.render,
             workers=config.server.render_workers,
-            on_rendered=self.worker.wake,
+            on_rendered=self.delivery.wake,
             scan_interval=config.spool.scan_interval,
+            metrics=self.metrics,
         )
         self.service = PrintService(config, self.queue, self.sinks)
         self._listeners: list[EdgeServer] = []
         self.tls_address: tuple[str, int] | None = None
         self._stopped = threading.Event()
+        self.metrics.watch(self.gauges)
+        self.web: WebConsole | None = None
+        if config.web.enabled:  # Starlette and uvicorn are loaded only where the console runs
+            from printserver.web.console import WebConsole
+
+            self.web = WebConsole(config, self.sinks, wake=(self.renderer.wake, self.delivery.wake))
+
+    def gauges(self) -> Gauges:
+        """How the server stands now, for a metrics scrape."""
+        jobs = [
+            QueuedJob(
+                job.printer,
+                job.state.value,
+                job.entered,
+                job.state is JobState.HELD and job.state_info == JobInfo.REQ_MED_NOT_INST,
+            )
+            for job in self.store.list()
+        ]
+        statuses = {
+            title: self.service.printer_status(printer)
+            for title, printer in self.queue.printers.items()
+        }
+        return Gauges(
+            jobs=jobs,
+            printers={title: (status.status, status.info) for title, status in statuses.items()},
+            spool_free_bytes=self.store.free_bytes(),
+            spool_min_free_bytes=self.config.spool.min_free_bytes,
+            associations_open=sum(len(each.active_associations) for each in self._listeners),
+        )
+
+    def alive(self) -> bool:
+        """The render stage and every delivery lane are running (systemd's watchdog)."""
+        return self.renderer.alive() and self.delivery.alive()
 
     def start(self) -> tuple[str, int]:
-        """Resume the spool, then listen; returns the bound address."""
-        self.store.open()
+        """Lock and open the spool, listen, and only then render and deliver; returns the
+        bound address.  A second server on the same spool, or a port already taken, stops
+        here (:class:`StartupError`) before anything was delivered or rendered."""
+        self._probe_ports()
+        self._claim_spool()
+        try:
+            self._listeners = self._listen()
+        except BaseException:
+            self.store.unlock_server()
+            raise
         pending = [job for job in self.store.list() if not job.state.final]
         if pending:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
         self.renderer.start()
-        self.worker.start()
-        self._listeners = start_server(
-            self.config.server, self.service, self.config.limits.max_message_bytes
-        )
+        self.delivery.start()
         host, port = self._listeners[0].server_address[:2]
         if len(self._listeners) > 1:
             tls_host, tls_port = self._listeners[1].server_address[:2]
@@ -111,7 +170,77 @@ class PrintServer:
             port,
             ", ".join(p.ae_title for p in self.config.printers),
         )
+        if self.config.metrics.enabled:
+            metrics = self.config.metrics
+            try:
+                self.metrics_address = self.metrics.serve(metrics.host, metrics.port)
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot serve metrics on {metrics.host} port {metrics.port}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            LOG.info("metrics on http://%s:%d/metrics", *self.metrics_address)
+        if self.web is not None:
+            try:
+                self.web.start()
+            except OSError as exc:
+                web = self.config.web
+                raise StartupError(
+                    f"cannot serve the web console on {web.host} port {web.port}: "
+                    f"{exc.strerror or exc}"
+                ) from None
         return str(host), int(port)
+
+    def _claim_spool(self) -> None:
+        """Only one server per spool: the lock first, so that cleaning up after a crash
+        (``open``) never removes what a running server is writing."""
+        try:
+            self.store.lock_server()
+        except SpoolLocked as exc:
+            raise StartupError(str(exc)) from None
+        try:
+            self.store.open()
+        except OSError as exc:
+            self.store.unlock_server()
+            raise StartupError(
+                f"cannot open the spool {self.store.root}: {exc.strerror or exc}"
+            ) from None
+
+    def _probe_ports(self) -> None:
+        """Bind each port once, as the listener will, before the spool is touched: a port
+        another program holds stops the start with nothing opened (the listener itself
+        binds only once the spool is clean, so no association finds it half-opened)."""
+        config, server = self.config, self.config.server
+        ports = [(server.host, server.port)]
+        ports += [(server.host, server.tls.port)] if server.tls is not None else []
+        ports += [(config.web.host, config.web.port)] if config.web.enabled else []
+        ports += [(config.metrics.host, config.metrics.port)] if config.metrics.enabled else []
+        for host, port in ports:
+            if port == 0:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    reason = exc.strerror or exc
+                    raise StartupError(f"cannot listen on {host} port {port}: {reason}") from None
+
+    def _cannot_listen(self, port: int | None, exc: OSError) -> StartupError:
+        server = self.config.server
+        where = f"port {port}"
+        if port is None:
+            tls = f" or TLS port {server.tls.port}" if server.tls is not None else ""
+            where = f"port {server.port}{tls}"
+        return StartupError(f"cannot listen on {server.host} {where}: {exc.strerror or exc}")
+
+    def _listen(self) -> list[EdgeServer]:
+        try:
+            return start_server(
+                self.config.server, self.service, self.config.limits.max_message_bytes
+            )
+        except OSError as exc:
+            raise self._cannot_listen(None, exc) from None
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop taking associations, let requests in flight finish, then stop the worker.
@@ -120,6 +249,8 @@ class PrintServer:
         associations still open are aborted; the spool is consistent on disk at
         every moment anyway, so whatever is left resumes at the next start.
         """
+        if self.web is not None:
+            self.web.stop()  # no operator changes while the server winds down
         listeners, self._listeners = self._listeners, []
         for listener in listeners:
             listener.shutdown()  # no new associations; open ones keep their threads
@@ -139,7 +270,9 @@ class PrintServer:
             time.monotonic() + RELEASE_GRACE,
         )
         self.renderer.stop()
-        self.worker.stop()
+        self.delivery.stop()
+        self.store.unlock_server()
+        self.metrics.close()
         self._stopped.set()
 
     def serve_forever(self) -> None:
@@ -151,8 +284,16 @@ class PrintServer:
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        self.start()
+        host, port = self.start()
+        notify.notify(f"READY=1\nSTATUS=listening on {host}:{port}")  # only now: it listens
+        interval = notify.watchdog_interval()
+        watchdog = notify.Watchdog(self.alive, interval) if interval else None
+        if watchdog is not None:
+            watchdog.start()
         while not self._stopped.wait(1.0):
             pass
+        notify.notify("STOPPING=1\nSTATUS=stopping")
         self.stop()
+        if watchdog is not None:
+            watchdog.stop()
         LOG.info("stopped")

@@ -82,9 +82,10 @@ class SocketSink:
 class PrivateCups:
     """cupsd with every path inside one temporary directory."""
 
-    def __init__(self) -> None:
+    def __init__(self, tcp_port: int | None = None) -> None:
         if not Path(CUPSD).exists():
             raise RuntimeError("cupsd is not installed (apt-get install cups)")
+        self.tcp_port = tcp_port  # also listen on 127.0.0.1:tcp_port (IPP over TCP)
         self.root = Path(tempfile.mkdtemp(prefix="pc", dir="/tmp"))
         os.chmod(self.root, 0o755)  # filters run as lp when cupsd runs as root
         self.process: subprocess.Popen[bytes] | None = None
@@ -106,8 +107,9 @@ class PrivateCups:
             f"AccessLog {self.root}/log/access_log\nPageLog {self.root}/log/page_log\n"
             f"FileDevice Yes\nPrintcap {self.root}/printcap\nSystemGroup {group}\n"
         )
+        tcp = f"Listen 127.0.0.1:{self.tcp_port}\n" if self.tcp_port else ""
         (self.root / "etc/cupsd.conf").write_text(
-            f"Listen {self.server}\nBrowsing No\nBrowseLocalProtocols none\n"
+            f"Listen {self.server}\n{tcp}Browsing No\nBrowseLocalProtocols none\n"
             "WebInterface No\nDefaultAuthType None\nJobRetryInterval 2\n"
             "PreserveJobHistory Yes\nLogLevel info\n"
             "<Location />\n  Order allow,deny\n  Allow 127.0.0.1\n  Allow @LOCAL\n</Location>\n"

@@ -69,3 +69,10 @@ def render_rgb8(ps: Path, dpi: int) -> list[npt.NDArray[np.uint8]]:
         return [
             np.asarray(Image.open(p).convert("RGB")) for p in sorted(Path(work).glob("page-*.png"))
         ]
+
+
+def render_cmyk8(ps: Path, dpi: int) -> list[npt.NDArray[np.uint8]]:
+    """Every page as 8-bit CMYK via tiff32nc (DeviceCMYK data passes through unchanged)."""
+    with tempfile.TemporaryDirectory() as work:
+        _gs(ps, "tiff32nc", dpi, Path(work) / "page-%03d.tif")
+        return [np.asarray(Image.open(p)) for p in sorted(Path(work).glob("page-*.tif"))]

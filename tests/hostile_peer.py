@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -32,6 +33,15 @@ def associate_rq(
 ) -> bytes:
     """An encoded A-ASSOCIATE-RQ PDU proposing each of ``contexts`` once per transfer syntax
     (all contexts with the first syntax, then all with the second, …)."""
+    proposals = [(uid, (syntax,)) for syntax in syntaxes for uid in contexts]
+    return proposal_rq(called, calling, proposals, max_pdu)
+
+
+def proposal_rq(
+    called: str, calling: str, proposals: Sequence[tuple[str, Sequence[str]]], max_pdu: int
+) -> bytes:
+    """An encoded A-ASSOCIATE-RQ proposing each abstract syntax with its transfer syntaxes,
+    in order, as presentation contexts 1, 3, 5 …"""
     primitive = A_ASSOCIATE()
     primitive.application_context_name = "1.2.840.10008.3.1.1.1"
     primitive.calling_ae_title = calling
@@ -39,9 +49,8 @@ def associate_rq(
     primitive.calling_presentation_address = AddressInformation("127.0.0.1", 0)
     primitive.called_presentation_address = AddressInformation("127.0.0.1", 0)
     cxs = []
-    pairs = [(uid, syntax) for syntax in syntaxes for uid in contexts]
-    for index, (uid, syntax) in enumerate(pairs):
-        cx = build_context(uid, [syntax])
+    for index, (uid, offered) in enumerate(proposals):
+        cx = build_context(uid, list(offered))
         cx.context_id = 2 * index + 1
         cxs.append(cx)
     primitive.presentation_context_definition_list = cxs

@@ -256,7 +256,7 @@ def test_queue_list_and_show_escape_client_text(spool_site: tuple[Path, SpoolSto
     assert shown.returncode == 0 and not _raw_controls(shown.stdout), ascii(shown.stdout)
     lines = shown.stdout.splitlines()
     fields = {line[:18].strip(): line[20:] for line in lines[: lines.index("history:")]}
-    assert len(fields) == 16 and not any(line.startswith("FAKE-ROW") for line in lines)
+    assert len(fields) == 17 and not any(line.startswith("FAKE-ROW") for line in lines)
     assert fields["label"] == "A\\e[31mB\\a\\nFAKE-ROW\\x9b2J\\\\"
     assert fields["calling AE"] == "CT\\e]0;x\\a"
     raw = json.loads(run_cli(config, "queue", "show", job_id, "--json").stdout)

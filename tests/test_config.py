@@ -52,12 +52,12 @@ def test_builtin_default_is_a_directory_printer() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[server]\nport = 70000\n", "server.port: Input should be less than or equal to 65535"),
+        ("[server]\nport = 70000\n", "server.port: must be at most 65535 (not 70000)"),
         ("[server]\ncolour = 1\n", "server.colour: unknown key"),
         ('[[printers]]\nae_title = "FILM"\n', "printers.0: give exactly one destination"),
         (
             '[[printers]]\nae_title = "WAY_TOO_LONG_AE_TITLE"\ncups_queue = "q"\n',
-            "printers.0.ae_title: String should have at most 16 characters",
+            "printers.0.ae_title: must be at most 16 characters",
         ),
         (
             '[[printers]]\nae_title = "F"\ncups_queue = "q"\nfilm_sizes = ["9X9"]\n',

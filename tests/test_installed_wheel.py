@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import pytest
 from pynetdicom import sop_class
 
 from tests.print_client import PrintClient, box_uids, output_files
-from tests.server_harness import config_text, free_port
+from tests.server_harness import config_text, free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "printserver", "layouts")
@@ -100,6 +101,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         "printserver/layouts/1.toml",
         "printserver/layouts/2.toml",
         "printserver/layouts/3.toml",
+        "printserver/web/templates/queue.html",
+        "printserver/web/static/console.js",
     } <= set(names), names
 
     _run([sys.executable, "-m", "venv", "--without-pip", fresh])
@@ -145,14 +148,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 
 @pytest.fixture
 def installed_server(installed: Installed) -> Iterator[tuple[int, Path]]:
-    """``printserver serve`` of the fresh venv on a free port, with one directory printer."""
+    """``printserver serve`` of the fresh venv on a free port, with one directory printer
+    and the web console on another (``installed.env["WEB_PORT"]``)."""
     port, output = free_port(), installed.work / "output"
+    installed.env["WEB_PORT"] = str(free_port())
     config = installed.work / "printserver.toml"
     config.write_text(
         config_text(
             installed.work / "spool",
             port,
             f'[[printers]]\nae_title = "PRINTSERVER"\ndirectory = "{output}"\n',
+            f"[web]\nenabled = true\nport = {installed.env['WEB_PORT']}\n",
         )
     )
     log = installed.work / "server.log"
@@ -204,3 +210,16 @@ def test_the_installed_wheel_prints_a_custom_layout(installed_server: tuple[int,
         client.release()
     (page,) = output_files(output, 1)
     assert page.read_bytes().startswith(b"%!PS")
+
+
+@pytest.mark.integration
+def test_the_installed_wheel_serves_the_web_console(
+    installed: Installed, installed_server: tuple[int, Path]
+) -> None:
+    """Its templates and script come from inside the installed package."""
+    wait_for_port(int(installed.env["WEB_PORT"]))  # bound just after the DICOM port
+    base = f"http://127.0.0.1:{installed.env['WEB_PORT']}"
+    with urllib.request.urlopen(f"{base}/queue", timeout=10) as page:
+        assert page.status == 200 and "<h1>Queue</h1>" in page.read().decode()
+    with urllib.request.urlopen(f"{base}/static/console.js", timeout=10) as script:
+        assert b"REFRESH_MS" in script.read()

@@ -172,7 +172,7 @@ def test_film_waits_for_media_and_moves_to_another_printer(site: Site) -> None:
     assert site.wait(job_id, "done")["printer"] == "PAPER"
     assert site.film.files() == []
     refused = site.cli("queue", "move", job_id, "NOWHERE")
-    assert refused.returncode == 1 and "no printer 'NOWHERE'" in refused.stderr
+    assert refused.returncode == 2 and "unknown printer 'NOWHERE'" in refused.stderr
 
 
 def test_cups_down_and_back(site: Site) -> None:

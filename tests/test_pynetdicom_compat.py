@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
+import pynetdicom
 import pytest
 from pynetdicom import AE, sop_class
 from pynetdicom.association import Association
@@ -58,6 +59,7 @@ def test_private_attributes_exist_on_live_objects() -> None:
             "ThreadedAssociationServer": server,
             "AE": ae,
             "Association": assoc,
+            "_config": pynetdicom._config,
         }
         for owner, names in ATTRIBUTES.items():
             for name in names:

@@ -33,7 +33,8 @@ SMALL = np.full((64, 64), 1000, np.uint16)
 
 @pytest.fixture
 def strict_server(tmp_path: Path) -> Iterator[InProcessServer]:
-    running = start_in_process(directory_config(tmp_path, "strict = true"))
+    # a spool of its own: it runs beside ``server``, and one spool has one server
+    running = start_in_process(directory_config(tmp_path / "strict", "strict = true"))
     yield running
     running.server.stop()
 

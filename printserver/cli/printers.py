@@ -6,12 +6,13 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from printserver.config import Config
 from printserver.model.printer import Printer, printer_status
 from printserver.print_queue import PrintQueue
-from printserver.sinks.base import Sink
+from printserver.sinks.base import Sink, StatusWatch
 from printserver.spool.store import SpoolStore
 from printserver.terminal import escape_controls
 
@@ -21,21 +22,23 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
     jobs = store.list()
     spool_accepting = PrintQueue(store, {}, min_free_bytes=config.spool.min_free_bytes).accepting
     entries: list[dict[str, Any]] = []
+    watch = StatusWatch(workers=max(1, len(sinks)))  # all asked at once, each within 3 s
+    with ThreadPoolExecutor(max_workers=max(1, len(sinks))) as pool:
+        health_of = dict(zip(sinks, pool.map(watch.status, sinks.values()), strict=True))
     for printer in config.printers:
-        sink = sinks[printer.ae_title]
-        health = sink.status()
+        health = health_of[printer.ae_title]
         status = printer_status(health, spool_accepting=spool_accepting)
         counts = Counter(job.state.value for job in jobs if job.printer == printer.ae_title)
         server = printer.cups_server or config.cups.server or "default"
         destination = (
-            f"cups:{printer.cups_queue}@{server}"
-            if printer.cups_queue
-            else f"directory:{printer.directory}"
+            f"directory:{printer.directory.absolute()}"
+            if printer.directory is not None
+            else f"cups:{printer.cups_queue}@{server}"
         )
         entries.append(
             {
                 "printer": printer.ae_title,
-                "name": Printer.of(printer).name,
+                "name": Printer.name_of(printer),
                 "destination": destination,
                 "status": status.status,
                 "status_info": status.info,
@@ -62,7 +65,7 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
 def add_parser(commands: Any, config_help: str) -> None:
     printers = commands.add_parser("printers", help="logical printers and their live status")
     printers.add_argument("--config", "-c", help=config_help)
-    printers.add_argument("--json", action="store_true")
+    printers.add_argument("--json", action="store_true", help="print the printers as JSON")
 
 
 def run(config: Config, args: argparse.Namespace) -> int:

@@ -1,11 +1,10 @@
-"""``printserver queue …`` and ``printserver printers``: the operator's view of the spool.
+"""``printserver queue …``: the operator's view of the spool.
 
-Modelled on ``lpstat``, ``lpq``, ``cancel`` and ``lpmove``.  Exit codes a script
-can rely on: 0 done; 1 an action was refused or failed for at least one job
-(the others were still done); 2 bad usage or an unknown job id; 3 a
-configuration error.  ``--json`` prints the job records exactly as the spool
-keeps them (``schema_version`` 1; see README).  Everything else that shows
-text from clients or printers passes through :func:`escape_controls`.
+Modelled on ``lpstat``, ``lpq``, ``cancel`` and ``lpmove``.  Exit statuses are those of
+``cli/common.py`` (README, "Exit status"); with several jobs the worst outcome counts and
+the others are still done.  ``--json`` prints the job records exactly as the spool keeps
+them (``schema_version`` 1; see README).  Everything else that shows text from clients
+or printers passes through :func:`escape_controls`.
 """
 
 from __future__ import annotations
@@ -15,16 +14,33 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from printserver.cli.common import (
+    CONFIG_ENV,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    ConfigSource,
+    output_path,
+    printer_named,
+)
 from printserver.config import Config
+from printserver.sinks.directory import DirectorySink
 from printserver.spool import operations
-from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
-from printserver.spool.store import JOB_ID_EXAMPLE, InvalidJobId, JobNotFound, SpoolStore
+from printserver.spool.job import JobRecord, JobState, utc_now
+from printserver.spool.store import (
+    JOB_ID,
+    JOB_ID_EXAMPLE,
+    InvalidJobId,
+    JobNotFound,
+    SpoolStore,
+)
 from printserver.terminal import escape_controls
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -34,50 +50,47 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
     ``--config`` follow the action too."""
     queue = commands.add_parser("queue", help="list, inspect and change spooled print jobs")
     queue.add_argument("--config", "-c", help=config_help)
-    actions = queue.add_subparsers(dest="action", required=True)
+    actions = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
+    json_help = "print the job records as JSON (see README)"
     listing = actions.add_parser("list", help="jobs in queue order", parents=[late])
     listing.add_argument("--printer", "-p", help="only this printer (AE title)")
-    listing.add_argument("--state", "-s", choices=[state.value for state in JobState])
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument(
+        "--state", "-s", choices=[state.value for state in JobState], help="only jobs in it"
+    )
+    listing.add_argument("--json", action="store_true", help=json_help)
     show = actions.add_parser("show", help="everything about one job", parents=[late])
-    show.add_argument("job")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("job", help="job id, e.g. " + JOB_ID_EXAMPLE)
+    show.add_argument("--json", action="store_true", help=json_help)
     for name, text in (
         ("cancel", "cancel jobs (at CUPS too)"),
         ("hold", "keep jobs back"),
         ("release", "let held jobs print"),
         ("retry", "send failed jobs again"),
-        ("reprint", "print finished jobs again, as new jobs"),
-        ("rerender", "render jobs again from the objects the client sent"),
+        ("reprint", "print jobs again, as new jobs"),
+        ("rerender", "render jobs again from the objects the client sent, as new jobs"),
     ):
         action = actions.add_parser(name, help=text, parents=[late])
-        action.add_argument("jobs", nargs="+", metavar="JOB")
+        action.add_argument("jobs", nargs="+", metavar="JOB", help="job ids")
+        if name in ("reprint", "rerender"):
+            action.add_argument(
+                "--force", action="store_true", help="also a job that may still print"
+            )
     move = actions.add_parser("move", help="send a job to another printer", parents=[late])
-    move.add_argument("job")
+    move.add_argument("job", help="job id")
     move.add_argument("printer", help="AE title of the printer to print on")
     purge = actions.add_parser("purge", help="remove finished jobs", parents=[late])
     purge.add_argument("--older-than", required=True, help="age such as 7d, 12h, 30m")
     purge.add_argument("--failed", action="store_true", help="failed jobs too")
+    purge.add_argument(
+        "--dry-run", "-n", action="store_true", help="only list what would be removed"
+    )
     preview = actions.add_parser(
-        "preview", help="PNG or PDF picture of a job's films", parents=[late]
+        "preview", help="PNG, JPEG or PDF picture of a job's films", parents=[late]
     )
-    preview.add_argument("job")
-    preview.add_argument("--output", "-o", help="out.png or out.pdf (default JOB.png)")
-
-
-def _age(record: JobRecord, now: datetime) -> str:
-    seconds = int((now - record.created).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _reason(record: JobRecord) -> str:
-    reason = record.last_error or (
-        "" if record.state_info in (JobInfo.NORMAL, JobInfo.QUEUED) else record.state_info
+    preview.add_argument("job", help="job id")
+    preview.add_argument(
+        "--output", "-o", help="out.png, out.jpg or out.pdf (default: JOB.png here)"
     )
-    return ("STUCK: " if record.stuck else "") + reason
 
 
 def _no_job(error: JobNotFound) -> str:
@@ -125,16 +138,27 @@ def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json
             f"{job.pages}x{job.copies}",
             job.priority,
             job.state.value,
-            _age(job, now),
+            job.age(now),
             str(job.cups_job_id or "-"),
-            _reason(job)[:48],
+            job.reason[:48],
         ]
         rows.append([escape_controls(cell) for cell in cells])
     print(_table(rows))
     return EXIT_OK
 
 
-def show_job(store: SpoolStore, job_id: str, as_json: bool) -> int:
+def _output(config: Config, job: JobRecord) -> str:
+    """Where the job's film goes: the file a directory printer writes, or the CUPS queue."""
+    printer = next((p for p in config.printers if p.ae_title == job.printer), None)
+    if printer is None:
+        return "-"
+    if printer.directory is None:
+        return f"CUPS queue {printer.cups_queue}"
+    path = DirectorySink(printer.ae_title, printer.directory).target(job.sink_title)
+    return str(path) + ("" if path.is_file() else " (not written yet)")
+
+
+def show_job(config: Config, store: SpoolStore, job_id: str, as_json: bool) -> int:
     job = store.get(job_id)
     if as_json:
         print(json.dumps(job.model_dump(mode="json"), indent=2))
@@ -152,16 +176,18 @@ def show_job(store: SpoolStore, job_id: str, as_json: bool) -> int:
         ("destination", job.destination or "-"),
         ("CUPS job", str(job.cups_job_id or "-")),
         ("attempts", str(job.attempts)),
-        ("reason", _reason(job) or "-"),
+        ("reason", job.reason or "-"),
         ("film session", job.film_session_uid),
         ("print job", job.print_job_uid or "-"),
         ("document", f"{store.document(job.job_id)} ({job.document_bytes} bytes)"),
+        ("output", _output(config, job)),
     ]
     width = max(len(name) for name, _ in fields)
     print("\n".join(f"{name.ljust(width)}  {escape_controls(value)}" for name, value in fields))
     print("history:")
     for entry in job.history:
         note = f"  {entry.note}" if entry.note else ""
+        note += f"  by {entry.actor}" if entry.actor else ""
         print(
             f"  {entry.time.astimezone():%Y-%m-%d %H:%M:%S}  {entry.state.value:<9}"
             + escape_controls(f" {entry.info}{note}")
@@ -182,7 +208,7 @@ def for_each(
             code = max(code, EXIT_USAGE)
         except operations.OperationError as exc:
             print(f"printserver: {escape_controls(str(exc))}", file=sys.stderr)
-            code = max(code, EXIT_REFUSED)
+            code = max(code, EXIT_FAILED)
         else:
             extra = f" as {record.job_id}" if record.job_id != job_id else ""
             print(escape_controls(f"{job_id}: {verb}{extra} ({record.state})"))
@@ -190,25 +216,25 @@ def for_each(
 
 
 def preview_job(store: SpoolStore, job_id: str, output: str) -> int:
-    """A picture of a job's films; refused while the film is not made yet."""
+    """A picture of a job's films; refused while the film is not made yet.  The picture
+    type comes from the file name, checked with its folder before any work."""
     from printserver.postscript import NotOurPostScript
-    from printserver.preview import write_preview
+    from printserver.preview import UnknownPictureType, picture_format, write_preview
 
     record = store.get(job_id)
-    if not store.has_document(record.job_id):
-        print(f"printserver: job {job_id} has no film yet ({record.state})", file=sys.stderr)
-        return EXIT_REFUSED
+    target = output_path(output)
     try:
-        target = write_preview(store.document(record.job_id), output)
+        picture_format(output)
+    except UnknownPictureType as exc:
+        raise CliError(f"cannot write {output}: {exc}", EXIT_USAGE) from None
+    if not store.has_document(record.job_id):
+        raise CliError(f"job {job_id} has no film yet ({record.state})")
+    try:
+        write_preview(store.document(record.job_id), target)
     except NotOurPostScript as exc:
-        print(escape_controls(f"printserver: job {job_id}: {exc}"), file=sys.stderr)
-        return EXIT_REFUSED
+        raise CliError(f"job {job_id}: {exc}") from None
     except OSError as exc:
-        print(
-            escape_controls(f"printserver: cannot write {output}: {exc.strerror or exc}"),
-            file=sys.stderr,
-        )
-        return EXIT_REFUSED
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(escape_controls(f"{job_id}: preview written to {target}"))
     return EXIT_OK
 
@@ -220,49 +246,116 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def run(config: Config, args: argparse.Namespace) -> int:
-    """Dispatch ``queue``."""
-    from printserver.server import build_sinks  # sinks pull in pycups only when needed
-
-    store = SpoolStore(config.spool.directory)
+def purge_jobs(store: SpoolStore, older_than: str, failed: bool, dry_run: bool) -> int:
+    """``queue purge``: finished jobs last changed before the age; ``--dry-run`` lists them."""
     try:
-        if args.action == "list":
-            return list_jobs(store, args.printer, args.state, args.json)
-        if args.action == "show":
-            return show_job(store, args.job, args.json)
-        if args.action == "preview":
-            return preview_job(store, args.job, args.output or f"{args.job}.png")
+        before = utc_now() - parse_age(older_than)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    states = (JobState.DONE, JobState.CANCELED) + ((JobState.FAILURE,) if failed else ())
+    if dry_run:
+        doomed = [j.job_id for j in store.list() if j.state in states and j.updated < before]
+        print(f"{len(doomed)} job(s) would be purged" + (": " + " ".join(doomed) if doomed else ""))
+        return EXIT_OK
+    removed = operations.purge(store, before, states)
+    print(f"{len(removed)} job(s) purged" + (": " + " ".join(removed) if removed else ""))
+    return EXIT_OK
+
+
+def _reprint(store: SpoolStore, job_id: str, *, order_only: bool, force: bool) -> JobRecord:
+    """A second film of a job that may still print its first only when asked twice."""
+    record = store.get(job_id)
+    refused_anyway = order_only and not store.has_order(job_id)  # its own reason, below
+    if not record.state.final and not force and not refused_anyway:
+        again = "rerender" if order_only else "reprint"
+        raise operations.OperationError(
+            f"job {job_id} is {record.state} and may still print; "
+            f"{again} --force makes a second film"
+        )
+    return operations.reprint(store, job_id, order_only=order_only)
+
+
+def _spool(config: Config, source: ConfigSource) -> SpoolStore:
+    """The spool the configuration names; never created here (only a server makes one)."""
+    root = config.spool.directory
+    if root.exists() and not root.is_dir():
+        raise CliError(
+            f"configuration error: spool.directory: {root} is not a directory", EXIT_CONFIG
+        )
+    if not root.is_dir():
+        raise CliError(
+            f"no spool at {root.absolute()}: no server has run with {source}; "
+            f"give the server's configuration (--config or ${CONFIG_ENV})"
+        )
+    return SpoolStore(root)
+
+
+def _valid_ids(ids: list[str]) -> list[str]:
+    """The ids that can name a job; each other one gets its line (status 2 at the end)."""
+    for job_id in ids:
+        if not JOB_ID.fullmatch(job_id):
+            print(_no_job(InvalidJobId(job_id)), file=sys.stderr)
+    return [job_id for job_id in ids if JOB_ID.fullmatch(job_id)]
+
+
+def _named_ids(args: argparse.Namespace) -> list[str]:
+    return list(getattr(args, "jobs", None) or ([args.job] if hasattr(args, "job") else []))
+
+
+def run(config: Config, source: ConfigSource, args: argparse.Namespace) -> int:
+    """Dispatch ``queue``: names are checked first (ids, printers), then the spool."""
+    named = _named_ids(args)
+    ids = _valid_ids(named)
+    if named and not ids:
+        return EXIT_USAGE
+    printer = None
+    if getattr(args, "printer", None) is not None:
+        printer = printer_named(config, args.printer).ae_title
+    code = EXIT_USAGE if len(ids) < len(named) else EXIT_OK
+    store = _spool(config, source)
+    try:
+        return max(code, _act(config, store, args, ids, printer))
     except JobNotFound as exc:
         print(_no_job(exc), file=sys.stderr)
         return EXIT_USAGE
+
+
+def _act(
+    config: Config,
+    store: SpoolStore,
+    args: argparse.Namespace,
+    ids: list[str],
+    printer: str | None,
+) -> int:
+    from printserver.server import build_sinks  # sinks pull in pycups only when needed
+
+    if args.action == "list":
+        return list_jobs(store, printer, args.state, args.json)
+    if args.action == "show":
+        return show_job(config, store, ids[0], args.json)
+    if args.action == "preview":
+        return preview_job(store, ids[0], args.output or f"{ids[0]}.png")
     if args.action == "purge":
-        try:
-            age = parse_age(args.older_than)
-        except ValueError as exc:
-            print(f"printserver: {escape_controls(str(exc))}", file=sys.stderr)
-            return EXIT_USAGE
-        states = (JobState.DONE, JobState.CANCELED) + ((JobState.FAILURE,) if args.failed else ())
-        removed = operations.purge(store, utc_now() - age, states)
-        print(f"{len(removed)} job(s) purged" + (": " + " ".join(removed) if removed else ""))
-        return EXIT_OK
+        return purge_jobs(store, args.older_than, args.failed, args.dry_run)
     sinks = build_sinks(config)
-    if args.action == "move":
-        return for_each(
-            store,
-            [args.job],
-            lambda job: operations.move(store, job, args.printer, sinks),
-            f"moved to {args.printer}",
-        )
+    assert printer is not None or args.action != "move"
     actions: dict[str, tuple[Callable[[str], JobRecord], str]] = {
+        "move": (
+            lambda job: operations.move(store, job, str(printer), sinks),
+            f"moved to {printer}",
+        ),
         "cancel": (lambda job: operations.cancel(store, job, sinks), "canceled"),
         "hold": (lambda job: operations.hold(store, job), "held"),
         "release": (lambda job: operations.release(store, job), "released"),
         "retry": (lambda job: operations.retry(store, job), "queued again"),
-        "reprint": (lambda job: operations.reprint(store, job), "reprinted"),
+        "reprint": (
+            lambda job: _reprint(store, job, order_only=False, force=args.force),
+            "reprinted",
+        ),
         "rerender": (
-            lambda job: operations.reprint(store, job, order_only=True),
+            lambda job: _reprint(store, job, order_only=True, force=args.force),
             "to be re-rendered",
         ),
     }
     action, verb = actions[args.action]
-    return for_each(store, args.jobs, action, verb)
+    return for_each(store, ids, action, verb)

@@ -6,7 +6,9 @@ import ctypes
 import ctypes.util
 import logging
 
-from printserver.config import Config
+from printserver.cli.check import check_environment
+from printserver.cli.common import EXIT_CONFIG, EXIT_FAILED, CliError, ConfigSource
+from printserver.config import Config, ConfigError
 from printserver.terminal import EscapingFormatter
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
@@ -36,13 +38,25 @@ def _tune_malloc(arenas: int = 2, mmap_threshold: int = 4 << 20) -> None:
         pass
 
 
-def serve(config: Config) -> int:
-    from printserver.server import PrintServer  # pulls in pynetdicom only when serving
+def serve(config: Config, source: ConfigSource, *, debug: bool = False) -> int:
+    """Check what the file alone does not show, then serve until SIGINT or SIGTERM;
+    ``debug`` brings pynetdicom's message-by-message log back (``protocol_log``)."""
+    from printserver.server import PrintServer, StartupError  # pynetdicom only when serving
 
+    try:
+        check_environment(config)
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {source}: {exc}", EXIT_CONFIG) from None
     _tune_malloc()
+    if debug:
+        server = config.server.model_copy(update={"log_level": "DEBUG", "protocol_log": True})
+        config = config.model_copy(update={"server": server})
 
     handler = logging.StreamHandler()
     handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=config.server.log_level, handlers=[handler])
-    PrintServer(config).serve_forever()
+    try:
+        PrintServer(config).serve_forever()
+    except StartupError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
     return 0

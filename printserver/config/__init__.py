@@ -9,12 +9,14 @@ files.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from printserver.config.film_size import FILM_SIZES, FilmSize
 from printserver.config.printer import (
@@ -33,10 +35,13 @@ from printserver.config.sections import (
     ConfigError,
     CupsConfig,
     LimitsConfig,
+    MetricsConfig,
     Section,
     ServerConfig,
     SpoolConfig,
     TlsConfig,
+    WebConfig,
+    is_loopback,
 )
 
 BUILTIN_LAYOUTS = "printserver.layouts"
@@ -62,12 +67,15 @@ __all__ = [
     "FilmSizeConfig",
     "LayoutConfig",
     "LimitsConfig",
+    "MetricsConfig",
     "PrinterConfig",
     "ServerConfig",
     "SpoolConfig",
     "TlsConfig",
+    "WebConfig",
     "builtin_layouts",
     "custom_layouts",
+    "is_loopback",
     "load_config",
     "load_layouts",
     "parse_config",
@@ -81,6 +89,8 @@ class Config(Section):
     limits: LimitsConfig = LimitsConfig()
     spool: SpoolConfig = SpoolConfig()
     cups: CupsConfig = CupsConfig()
+    web: WebConfig = WebConfig()
+    metrics: MetricsConfig = MetricsConfig()
     printers: tuple[PrinterConfig, ...] = ()
     film_sizes: dict[str, FilmSizeConfig] = Field(
         default_factory=dict, description="film sizes beyond the DICOM defined terms"
@@ -136,13 +146,66 @@ class Config(Section):
         return None
 
 
+_PLAIN: dict[str, str] = {
+    "extra_forbidden": "unknown key",
+    "missing": "is required",
+    "less_than_equal": "must be at most {le}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be below {lt}",
+    "greater_than": "must be above {gt}",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} character(s)",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_pattern_mismatch": "has characters that are not allowed here",
+    "string_type": "must be text in quotes",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "literal_error": "must be {expected}",
+    "tuple_type": 'must be a list in brackets, e.g. ["A", "B"]',
+    "list_type": 'must be a list in brackets, e.g. ["A", "B"]',
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "path_type": "must be a file or directory name in quotes",
+    "datetime_type": "must be a date and time, e.g. 2026-11-22T19:40:00",
+    "datetime_parsing": "must be a date and time, e.g. 2026-11-22T19:40:00",
+}
+"""pydantic's error types in the words of the configuration file (TOML's, not Python's)."""
+MAX_REPORTED = 10
+
+
+def _plain(error: ErrorDetails) -> str:
+    """One problem: the dotted key, what is wrong in the file's terms, and what was given."""
+    where = ".".join(str(part) for part in error["loc"] if "[" not in str(part))
+    template = _PLAIN.get(error["type"])
+    ctx = {key: str(value).replace("'", '"') for key, value in error.get("ctx", {}).items()}
+    message = template.format(**ctx) if template else error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    if template and error["type"] not in ("missing", "extra_forbidden") and _short(given):
+        message += f" (not {json.dumps(given)})"
+    return f"{where or '(top level)'}: {message}"
+
+
+def _short(value: object) -> bool:
+    """A value small and plain enough to quote back in the message."""
+    return isinstance(value, str | int | float | bool) and len(repr(value)) <= 40
+
+
 def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    return f"{where}: {message}"
+    """Every problem of a file on one line, a key once (a union reports a key per member)."""
+    problems: dict[str, str] = {}
+    for detail in error.errors():
+        line = _plain(detail)
+        problems.setdefault(line.partition(": ")[0], line)
+    shown = list(problems.values())[:MAX_REPORTED]
+    more = len(problems) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 def parse_config(text: str, *, base: Path | None = None) -> Config:
@@ -246,7 +309,18 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         p.model_copy(update={"directory": base / p.directory}) if p.directory else p
         for p in config.printers
     )
-    return config.model_copy(update={"spool": spool, "printers": printers, "server": server})
+    printers = tuple(
+        p.model_copy(update={"icc_profile": base / p.icc_profile}) if p.icc_profile else p
+        for p in printers
+    )
+    web = config.web
+    if web.certificate is not None and web.private_key is not None:
+        web = web.model_copy(
+            update={"certificate": base / web.certificate, "private_key": base / web.private_key}
+        )
+    return config.model_copy(
+        update={"spool": spool, "printers": printers, "server": server, "web": web}
+    )
 
 
 def load_config(path: Path | None) -> Config:

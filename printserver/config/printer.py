@@ -11,10 +11,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from printserver.config.film_size import FILM_SIZES
-from printserver.config.sections import AETitle, Section
+from printserver.config.sections import AETitle, CupsEncryption, CupsServer, Section
 
 Magnification = Literal["REPLICATE", "BILINEAR", "CUBIC", "NONE"]
 """Magnification Type defined terms (PS3.3 C.13.5)."""
+RenderingIntent = Literal["perceptual", "relative_colorimetric"]
+"""ICC rendering intents a colour printer may use for its output profile."""
 Smoothing = Literal["NONE", "SHARP", "SMOOTH"]
 """Smoothing Type values of this printer (PS3.3 C.13.5 leaves them to the conformance
 statement); the renderer implements exactly these (tests/test_settings.py)."""
@@ -125,7 +127,15 @@ class PrinterConfig(Section):
 
     ae_title: AETitle
     cups_queue: str | None = None
-    cups_server: str | None = Field(None, description="this queue's CUPS server; default [cups]")
+    cups_server: CupsServer | None = Field(
+        None, description="this queue's CUPS server: host, host:port or socket path; default [cups]"
+    )
+    cups_timeout: float | None = Field(
+        None, gt=0, le=600, description="seconds one CUPS call may take; default [cups]"
+    )
+    cups_encryption: CupsEncryption | None = Field(
+        None, description="IPP encryption to this queue's server; default [cups]"
+    )
     directory: Path | None = None
     name: str | None = Field(None, max_length=64, description="Printer Name reported to SCUs")
     film_sizes: tuple[str, ...] = tuple(FILM_SIZES)
@@ -177,6 +187,11 @@ class PrinterConfig(Section):
     lin_od: Literal["appearance", "dcmtk"] = Field(
         "appearance", description="which end of a LIN OD image is Max Density"
     )
+    color: bool = Field(True, description="false: grayscale; colour images print as lightness")
+    icc_profile: Path | None = Field(
+        None, description="output ICC profile (RGB or CMYK) of a colour printer; none = sRGB"
+    )
+    rendering_intent: RenderingIntent = "perceptual"
     custom_film_sizes: dict[str, FilmSizeConfig] = Field(
         default_factory=dict, description="filled from the file's [film_sizes]"
     )
@@ -187,11 +202,6 @@ class PrinterConfig(Section):
     model_name: str = Field("printserver PostScript film printer", max_length=64)
     serial_number: str = Field("", max_length=64)
     calibrated: datetime | None = Field(None, description="date and time of last calibration")
-
-    @field_validator("ae_title")
-    @classmethod
-    def _strip_ae(cls, value: str) -> str:
-        return value.strip()
 
     @field_validator("film_sizes")
     @classmethod
@@ -234,4 +244,6 @@ class PrinterConfig(Section):
         if self.default_magnification not in self.magnification_types:
             raise ValueError("default_magnification is not in magnification_types")
         _check_curve(self.characteristic_curve)
+        if self.icc_profile is not None and not self.color:
+            raise ValueError("icc_profile is for colour printers; this one has color = false")
         return self

@@ -1,21 +1,44 @@
 """Sections of the configuration file that describe the server itself.
 
-The DICOM listener (with its optional TLS port), the spool and the way to CUPS.
+The DICOM listener (with its optional TLS port), the spool, the way to CUPS and the
+operator web console.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 DEFAULT_AE_TITLE = "PRINTSERVER"
 DEFAULT_PORT = 11112
 
-AETitle = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[\x20-\x5b\x5d-\x7e]+$")]
-"""AE titles are 1-16 characters of the default repertoire without backslash (PS3.5 6.2)."""
+
+def ae_title_value(value: str) -> str:
+    """An AE title as DICOM compares it: leading and trailing spaces are not significant,
+    case is (PS3.5 6.2, AE)."""
+    stripped = value.strip(" ")
+    if not stripped:
+        raise ValueError("an AE title needs a character other than space")
+    return stripped
+
+
+AETitle = Annotated[
+    str,
+    Field(min_length=1, max_length=16, pattern=r"^[\x20-\x5b\x5d-\x7e]+$"),
+    AfterValidator(ae_title_value),
+]
+"""AE titles are 1-16 characters of the default repertoire without backslash (PS3.5 6.2),
+kept without their insignificant leading and trailing spaces."""
 
 
 class ConfigError(Exception):
@@ -88,6 +111,9 @@ class ServerConfig(Section):
         description="films rendered at once (default: the number of CPUs); each holds a page",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    protocol_log: bool = Field(
+        False, description="log every PDU and DIMSE message at DEBUG (diagnosing a modality)"
+    )
     allowed_calling_aes: tuple[AETitle, ...] = Field(
         (), description="calling AE titles accepted by every printer; empty = any"
     )
@@ -95,11 +121,6 @@ class ServerConfig(Section):
         None, description="a site's CUSTOM\\i layout files, added to the built-in ones"
     )
     tls: TlsConfig | None = None
-
-    @field_validator("ae_title")
-    @classmethod
-    def _strip_ae(cls, value: str) -> str:
-        return value.strip()
 
 
 class LimitsConfig(Section):
@@ -144,7 +165,75 @@ class SpoolConfig(Section):
         return self.min_free_mb << 20
 
 
-class CupsConfig(Section):
-    """How to reach CUPS; empty server means the standard lookup (CUPS_SERVER, client.conf)."""
+CupsServer = Annotated[
+    str,
+    Field(
+        pattern=r"^(/\S+|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[^:/\s\[\]]+(:\d{1,5})?)$",
+        description="host, host:port, [v6]:port or a socket path, as CUPS_SERVER names it",
+    ),
+]
+CupsEncryption = Literal["if-requested", "never", "required", "always"]
+"""IPP encryption: ``required`` upgrades the connection to TLS, ``always`` is IPPS."""
 
-    server: str | None = None
+
+class CupsConfig(Section):
+    """How to reach CUPS; empty server means the standard lookup (CUPS_SERVER, client.conf).
+
+    ``timeout`` bounds every call (a submit gets a second more per MiB of document): a
+    host that accepts connections and never answers holds only its own printer's lane.
+    """
+
+    server: CupsServer | None = None
+    timeout: float = Field(20.0, gt=0, le=600, description="seconds one CUPS call may take")
+    encryption: CupsEncryption = "if-requested"
+
+
+WebUserName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
+PasswordHash = Annotated[
+    str, Field(pattern=r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
+]
+"""``scrypt$n$r$p$salt$key`` in base64, as ``printserver web hash-password`` writes it."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses no other machine reaches."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class WebConfig(Section):
+    """The operator web console, served by ``printserver serve``; off unless enabled.
+
+    Films carry patient data, so anywhere but loopback it needs users to log in.
+    """
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(11180, ge=0, le=65535)
+    users: dict[WebUserName, PasswordHash] = Field(
+        default_factory=dict, description="user name → password hash; required off loopback"
+    )
+    session_minutes: float = Field(480.0, gt=0, le=10080, description="a login lasts this long")
+    certificate: Path | None = Field(None, description="PEM certificate: serve HTTPS")
+    private_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _safe(self) -> WebConfig:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("certificate and private_key go together")
+        if self.enabled and not self.users and not is_loopback(self.host):
+            raise ValueError(
+                f"the console on {self.host} shows patient data to the network; "
+                "add [web.users] (printserver web hash-password) or bind 127.0.0.1"
+            )
+        return self
+
+
+class MetricsConfig(Section):
+    """Prometheus metrics on a port of their own (the web console serves them too)."""
+
+    enabled: bool = False
+    host: str = Field("127.0.0.1", description="bind address of the /metrics endpoint")
+    port: int = Field(9464, ge=0, le=65535)

@@ -184,6 +184,8 @@ class FilmBox:
         """The page the renderer draws for this film box (PS3.4 H.4.2.1.2.4)."""
         images: dict[int, SheetImage] = {}
         film_lut = self.presentation_lut.lut if self.presentation_lut is not None else None
+        output = self.printer.colour
+        colour_page = self.color and output.space != "GRAY"
         for box in self.image_boxes:
             lut = box.effective_lut(film_lut)
             image = box.sheet_image(
@@ -192,6 +194,7 @@ class FilmBox:
                 lut,
                 self.tone(box, lut, medium),
                 lin_od_stored=self.printer.settings.lin_od == "dcmtk",
+                colour_page=colour_page,
             )
             if image is not None:
                 images[box.position] = image
@@ -207,9 +210,10 @@ class FilmBox:
             border=drive(self.border_density),
             empty=drive(self.empty_image_density),
             media_name=self.film_size_id,
-            color=self.color,
+            color=colour_page,
             annotation=self._annotation(),
             trim=self.trim == "YES",
+            output=output,
         )
 
     def _annotation(self) -> SheetAnnotation | None:

@@ -15,6 +15,7 @@ from printserver.model.choices import Choices
 from printserver.model.errors import ImageTooLarge, InvalidValue
 from printserver.model.presentation_lut import PresentationLutInstance
 from printserver.model.printer import Printer
+from printserver.render.colour import ProfileError
 from printserver.render.sheet import PresentationLut, SheetImage, ToneScale
 
 POLARITIES = ("NORMAL", "REVERSE")
@@ -24,12 +25,14 @@ MAX_REQUESTED_SIZE_MM = 1000.0
 
 @dataclass(frozen=True)
 class ImageContent:
-    """A decoded image sequence item: gray (rows, columns) or RGB (rows, columns, 3)."""
+    """A decoded image sequence item: gray (rows, columns) or RGB (rows, columns, 3), with
+    the ICC Profile (0028,2000) of an RGB image when it has one (PS3.3 C.11.15)."""
 
     pixels: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
     bits_stored: int
     monochrome1: bool = False
     aspect: tuple[int, int] = (1, 1)
+    icc_profile: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class ImageBox:
                     f"image of {rows}x{columns} pixels exceeds the printer's "
                     f"{printer.settings.max_image_pixels}"
                 )
+            if request.image.icc_profile is not None:
+                check_icc_profile(request.image.icc_profile, printer)
         polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
         magnification = self.magnification_type
         if request.magnification_type:
@@ -155,11 +160,14 @@ class ImageBox:
         tone: ToneScale | None,
         *,
         lin_od_stored: bool = False,
+        colour_page: bool = True,
     ) -> SheetImage | None:
         """What the renderer needs of this box, or None when it holds no image.
 
         ``lin_od_stored`` reads LIN OD images the DCMTK way: density grows with
         the stored value whatever the photometric interpretation (PS3.4 H.4.3.1.2.1).
+        A colour image on a page that is not ``colour_page`` (a grayscale printer) prints
+        as its lightness through the density model ``tone``; on colour film it has none.
         """
         if self.image is None:
             return None
@@ -175,9 +183,19 @@ class ImageBox:
             presentation_lut=lut,
             requested_width_mm=self.requested_image_size,
             decimate_crop=self.decimate_crop,
-            tone=None if self.color else tone,
+            tone=None if self.color and colour_page else tone,
             smoothing=self.smoothing_type or smoothing,
+            icc_profile=self.image.icc_profile,
         )
+
+
+def check_icc_profile(profile: bytes, printer: Printer) -> None:
+    """An ICC Profile (0028,2000) LittleCMS cannot parse, or not RGB, is refused (0x0106) at
+    N-SET, so that it can never make a film fail later (PS3.3 C.11.15, PS3.4 H.4.4.1.2.1)."""
+    try:
+        printer.check_icc_profile(profile)
+    except ProfileError as exc:
+        raise InvalidValue(f"ICC Profile (0028,2000) {exc}") from None
 
 
 def configuration_information(value: str, printer: Printer, choices: Choices) -> str:

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from printserver.config import FILM_SIZES, FilmSize, PrinterConfig
+from printserver.config import FILM_SIZES, ConfigError, FilmSize, PrinterConfig
+from printserver.render import colour
 from printserver.render.geometry import Box, PageGeometry
 from printserver.render.sheet import CharacteristicCurve
 from printserver.sinks.base import DestinationStatus
@@ -33,14 +34,22 @@ class Printer:
     settings: PrinterConfig
     curve: CharacteristicCurve
     layouts: Mapping[int, tuple[Box, ...]]
+    colour: colour.OutputColour = colour.SRGB
 
     @classmethod
     def of(cls, settings: PrinterConfig) -> Printer:
+        """The printer of these settings; its output ICC profile is read and parsed here,
+        once, so a profile LittleCMS cannot use stops the server at start (ConfigError)."""
         layouts = {
             number: tuple(Box(b.x, b.y, b.width, b.height) for b in layout.boxes)
             for number, layout in settings.custom_layouts.items()
         }
-        return cls(settings, _curve(settings), layouts)
+        return cls(settings, _curve(settings), layouts, _output_colour(settings))
+
+    def check_icc_profile(self, profile: bytes) -> None:
+        """An image's ICC Profile (0028,2000, PS3.3 C.11.15) must be an RGB profile that
+        LittleCMS can join to this printer's output; raises :class:`colour.ProfileError`."""
+        colour.check_source(profile, self.colour)
 
     @property
     def ae_title(self) -> str:
@@ -48,8 +57,12 @@ class Printer:
 
     @property
     def name(self) -> str:
-        """Printer Name (2110,0030) reported to SCUs."""
-        return self.settings.name or self.settings.ae_title
+        return self.name_of(self.settings)
+
+    @staticmethod
+    def name_of(settings: PrinterConfig) -> str:
+        """Printer Name (2110,0030) reported to SCUs (no profile read for it)."""
+        return settings.name or settings.ae_title
 
     def accepts_caller(self, calling_ae: str) -> bool:
         allowed = self.settings.allowed_calling_aes
@@ -109,6 +122,23 @@ class Printer:
             band=band,
             band_mm=band_mm,
         )
+
+
+def _output_colour(settings: PrinterConfig) -> colour.OutputColour:
+    """The printer's output: its ICC profile (RGB or CMYK) with its intent, sRGB without one,
+    CIE L* for a grayscale printer."""
+    intent = settings.rendering_intent
+    if not settings.color:
+        return colour.OutputColour("GRAY", intent=intent, name=colour.LIGHTNESS.name)
+    path = settings.icc_profile
+    if path is None:
+        return colour.OutputColour(intent=intent)
+    try:
+        return colour.output_colour(path.read_bytes(), intent)
+    except OSError as exc:
+        raise ConfigError(f"{settings.ae_title}: icc_profile {path}: {exc.strerror}") from None
+    except colour.ProfileError as exc:
+        raise ConfigError(f"{settings.ae_title}: icc_profile {path} {exc}") from None
 
 
 def _curve(settings: PrinterConfig) -> CharacteristicCurve:

@@ -114,7 +114,7 @@ def _repair(assoc: Association, message: Any, resolve: Resolver) -> None:
         return  # nothing to route or answer by: pynetdicom logs and drops it
     if not message.RequestedSOPInstanceUID:
         uid = resolve(assoc, str(class_uid)) or MISSING_INSTANCE
-        LOG.warning("%s without SOP Instance UID: taken as %s", message.msg_type, uid)
+        LOG.info("%s without SOP Instance UID: taken as %s", message.msg_type, uid)
         message.RequestedSOPInstanceUID = uid
     if isinstance(message, N_ACTION) and message.ActionTypeID is None:
         message.ActionTypeID = NO_ACTION_TYPE

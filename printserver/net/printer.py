@@ -86,6 +86,18 @@ def _media(printer: Printer) -> list[Dataset]:
     return items
 
 
+def colour_description(printer: Printer) -> str:
+    """Which profiles and rendering intent this printer's colour films use (PS3.3 C.11.15)."""
+    output = printer.colour
+    if output.space == "GRAY":
+        return "colour images print as their CIE L* lightness (grayscale printer)"
+    return (
+        f"colour: output profile {output.name} ({output.space}), "
+        f"{output.intent.replace('_', ' ')} intent; an image's ICC Profile (0028,2000) "
+        "is its source, sRGB without one"
+    )
+
+
 def configuration_dataset(printer: Printer) -> Dataset:
     """Printer Configuration Sequence (2000,001E): what this logical printer supports."""
     item = Dataset()
@@ -106,8 +118,11 @@ def configuration_dataset(printer: Printer) -> Dataset:
     item.OtherSmoothingTypesAvailable = [
         s for s in printer.settings.smoothing_types if s != printer.settings.default_smoothing
     ] or ""
-    item.ConfigurationInformationDescription = "Accepted values: " + (
-        ", ".join(printer.settings.configuration_information) or "none"
+    item.ConfigurationInformationDescription = (
+        "Accepted values: "
+        + (", ".join(printer.settings.configuration_information) or "none")
+        + "; "
+        + colour_description(printer)
     )
     item.MaximumCollatedFilms = str(MAX_COLLATED_FILMS)
     item.DecimateCropResult = "DECIMATE"

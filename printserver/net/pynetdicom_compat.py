@@ -14,9 +14,11 @@ upgrade of pynetdicom moves any of them.  Tested with pynetdicom 3.0.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from pynetdicom import _config, _handlers, evt
 from pynetdicom._globals import MODE_ACCEPTOR
 from pynetdicom.association import Association
 
@@ -34,6 +36,10 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "DULServiceProvider._process_recv_primitive": ("pynetdicom.dul", ()),
     "DIMSEServiceProvider.receive_primitive": ("pynetdicom.dimse", ("primitive",)),
     "RequestHandler._create_association": ("pynetdicom.transport", ()),
+    "_handlers.standard_dimse_recv_handler": ("pynetdicom", ("event",)),
+    "_handlers.standard_dimse_sent_handler": ("pynetdicom", ("event",)),
+    "_handlers.standard_pdu_recv_handler": ("pynetdicom", ("event",)),
+    "_handlers.standard_pdu_sent_handler": ("pynetdicom", ("event",)),
 }
 """Private methods used or overridden, checked by signature."""
 
@@ -49,8 +55,42 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ThreadedAssociationServer": ("_handlers",),
     "AE": ("_servers",),
     "Association": ("_server",),
+    "_config": ("LOG_HANDLER_LEVEL",),
 }
 """Private (and semi-private) attributes read or set on instances."""
+
+
+def standard_logging_off() -> None:
+    """Stop pynetdicom binding its message-by-message log handlers to new associations.
+
+    They log at DEBUG, but log an ERROR with a traceback for a request they cannot
+    describe, though the server answers it: a Printer N-GET without Attribute Identifier
+    List (PS3.7 10.1.2.1: absent means all) or an N-ACTION without Requested SOP Instance
+    UID, which some modalities send for every film.
+    """
+    _config.LOG_HANDLER_LEVEL = "none"
+
+
+def protocol_log_bindings(log: logging.Logger) -> list[tuple[Any, Callable[[Any], None]]]:
+    """pynetdicom's message-by-message log, for diagnosing a modality: its handlers, each
+    guarded so that a message it cannot describe costs one DEBUG line, not a traceback."""
+    standard = {
+        evt.EVT_DIMSE_RECV: _handlers.standard_dimse_recv_handler,
+        evt.EVT_DIMSE_SENT: _handlers.standard_dimse_sent_handler,
+        evt.EVT_PDU_RECV: _handlers.standard_pdu_recv_handler,
+        evt.EVT_PDU_SENT: _handlers.standard_pdu_sent_handler,
+    }
+
+    def guarded(handler: Callable[[Any], object]) -> Callable[[Any], None]:
+        def describe(event: Any) -> None:
+            try:
+                handler(event)
+            except Exception as exc:  # a message the describer does not expect
+                log.debug("%s: message not described (%s)", event.event.name, exc)
+
+        return describe
+
+    return [(event, guarded(handler)) for event, handler in standard.items()]
 
 
 def wrap_request_dispatch(

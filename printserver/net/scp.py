@@ -8,6 +8,7 @@ so pynetdicom's own single-title check is off.
 
 from __future__ import annotations
 
+import logging
 import ssl
 
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -16,6 +17,7 @@ from pynetdicom import AE
 from printserver.config import ServerConfig, TlsConfig
 from printserver.model.sop_classes import SERVED
 from printserver.net.connection import edge_limits
+from printserver.net.pynetdicom_compat import protocol_log_bindings, standard_logging_off
 from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer, serve
 
@@ -62,11 +64,14 @@ def start_server(
     each association gets its own thread; both listeners share the print service.
     """
     ae = build_ae(server)
+    standard_logging_off()
+    handlers = list(service.bindings())
+    if server.protocol_log:
+        handlers += protocol_log_bindings(logging.getLogger("printserver.protocol"))
     limits = edge_limits(server, max_message_bytes)
     addresses: list[tuple[int, ssl.SSLContext | None]] = [(server.port, None)]
     if server.tls is not None:
         addresses.append((server.tls.port, tls_context(server.tls)))
     return [
-        serve(ae, (server.host, port), limits, list(service.bindings()), tls=context)
-        for port, context in addresses
+        serve(ae, (server.host, port), limits, handlers, tls=context) for port, context in addresses
     ]

@@ -17,8 +17,13 @@ from pynetdicom import evt
 from pynetdicom.association import Association
 
 from printserver.config import Config
+from printserver.metrics import Metrics
 from printserver.model.printer import Printer, PrinterStatus, printer_status
-from printserver.net.acceptance import refusal
+from printserver.net.acceptance import (
+    CALLED_AE_NOT_RECOGNISED,
+    CALLING_AE_NOT_RECOGNISED,
+    refusal,
+)
 from printserver.net.in_flight import InFlight
 from printserver.net.print_job import PrintJobIndex
 from printserver.net.session import AssociationSession, Shared
@@ -30,6 +35,9 @@ LOG = logging.getLogger(__name__)
 PRINT_JOBS_KEPT = 10000
 """Print Job instances answerable by N-GET, newest kept (PS3.4 H.4.5: the SCP may delete them)."""
 
+REFUSAL_KINDS = {CALLED_AE_NOT_RECOGNISED: "called_ae", CALLING_AE_NOT_RECOGNISED: "calling_ae"}
+"""A rejection's diagnostic → the ``reason`` label of the refused-associations counter."""
+
 
 def _titles(assoc: Association) -> tuple[str, str]:
     """The called AE title (it selects the logical printer) and the calling one, as sent."""
@@ -40,10 +48,17 @@ def _titles(assoc: Association) -> tuple[str, str]:
 class PrintService:
     """Accepts associations for the configured printers and gives each its session."""
 
-    def __init__(self, config: Config, queue: PrintQueue, sinks: Mapping[str, Sink]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        queue: PrintQueue,
+        sinks: Mapping[str, Sink],
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
         self.queue = queue
         self.sinks = sinks
+        self.metrics = metrics or queue.metrics
         self.watch = StatusWatch()
         self.in_flight = InFlight()
         self.shared = Shared(
@@ -60,7 +75,11 @@ class PrintService:
 
     def bindings(self) -> list[Any]:
         """The server-wide pynetdicom event handlers: each association gets the rest."""
-        return [(evt.EVT_REQUESTED, self.on_requested)]
+        return [(evt.EVT_REQUESTED, self.on_requested), (evt.EVT_REJECTED, self.on_rejected)]
+
+    def on_rejected(self, event: evt.Event) -> None:
+        """pynetdicom's own rejection: more than ``max_associations`` at once."""
+        self.metrics.association_refused("local_limit")
 
     def on_requested(self, event: evt.Event) -> None:
         """Reject unknown called or calling AE titles (PS3.8 9.3.4), else start a session."""
@@ -73,10 +92,14 @@ class PrintService:
             reason = refused.reason if refused is not None else "no printer"
             diagnostic = refused.diagnostic if refused is not None else 0x01
             LOG.warning("rejecting association from %s to %s: %s", calling, called, reason)
+            self.metrics.association_refused(REFUSAL_KINDS.get(diagnostic, "other"))
             # rejected-permanent, DICOM UL service-user
             assoc.acse.send_reject(0x01, 0x01, diagnostic)
             assoc.kill()  # lets the DUL send the A-ASSOCIATE-RJ before the socket closes
             return
+        title = printer.ae_title
+        # counted once pynetdicom accepts it too (it still refuses beyond max_associations)
+        assoc.bind(evt.EVT_ACCEPTED, lambda _: self.metrics.association_accepted(title))
         AssociationSession(self.shared, printer, calling).bind(assoc)
 
     def printer_status(self, printer: Printer) -> PrinterStatus:

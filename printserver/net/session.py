@@ -287,6 +287,7 @@ class AssociationSession:
                 everything = print_job_dataset(record, printer.name)
             else:
                 raise DimseFailure(status.UNRECOGNISED_OPERATION, f"N-GET of {class_uid}")
+            LOG.info("N-GET %s %s from %s", class_uid, uid, self.calling_ae)
             return status.SUCCESS, select(everything, wanted, strict=printer.settings.strict)
 
         return self._answer(event, "N-GET", work)

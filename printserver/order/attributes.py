@@ -329,7 +329,8 @@ def annotation(ds: Dataset, check: StringCheck) -> tuple[int, str | None]:
 def color_image(
     item: Dataset, check: StringCheck, *, pixel_data: bytes | memoryview | None = None
 ) -> ImageContent:
-    """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1)."""
+    """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1), and its
+    ICC Profile when it has one."""
     samples = integer(item, "SamplesPerPixel")
     if samples != 3:
         raise InvalidValue(f"Samples per Pixel {samples} is not 3 for a colour image")
@@ -351,7 +352,20 @@ def color_image(
         )
     except PixelDataError as exc:
         raise InvalidValue(str(exc)) from None
-    return ImageContent(pixels=pixels, bits_stored=8, aspect=_aspect(item))
+    return ImageContent(
+        pixels=pixels, bits_stored=8, aspect=_aspect(item), icc_profile=_icc_profile(item)
+    )
+
+
+def _icc_profile(item: Dataset) -> bytes | None:
+    """ICC Profile (0028,2000, PS3.3 C.11.15) of the image's pixels; None: sRGB is assumed.
+    Whether LittleCMS can use it is the print model's question (0x0106 when not)."""
+    value = _raw(item, "ICCProfile")
+    if value is None:
+        return None
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise InvalidValue("ICC Profile (0028,2000) is not a byte string")
+    return bytes(value)
 
 
 def _pixel_data(item: Dataset, received: bytes | memoryview | None) -> bytes | memoryview:

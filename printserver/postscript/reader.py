@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from printserver.durable import map_readonly
 
 _BLOCK = re.compile(rb"%%BeginData: (\d+) Binary Bytes\n")
 _IMAGE = re.compile(
@@ -23,6 +26,7 @@ _IMAGE = re.compile(
     rb" /ImageMatrix \[\d+ 0 0 -(\d+) 0 (\d+)\].*?image\n",
     re.DOTALL,
 )
+_PAGE = re.compile(rb"%%Page: ")
 _PAGE_SIZE = re.compile(rb"/PageSize \[([0-9.]+) ([0-9.]+)\]")
 
 
@@ -50,33 +54,51 @@ def _band(header: re.Match[bytes], stream: bytes) -> tuple[int, npt.NDArray[np.u
         data = (samples[:, :width] >> 4).astype(np.uint8)
     elif components == 3:
         data = data.reshape(rows, width, 3)
+    elif components == 4:  # DeviceCMYK, shown naively as RGB: a preview, not a proof
+        cmyk = data.reshape(rows, width, 4).astype(np.uint16)
+        data = (255 - np.minimum(cmyk[:, :, :3] + cmyk[:, :, 3:], 255)).astype(np.uint8)
     top = page_height - offset
     return top, data
 
 
+def _page(chunk: bytes) -> npt.NDArray[np.uint8]:
+    """One page's bands put together."""
+    bands = []
+    for block in _BLOCK.finditer(chunk):
+        length = int(block[1])
+        data = chunk[block.end() : block.end() + length]
+        header = _IMAGE.search(data)
+        if header is None:
+            raise NotOurPostScript("an image block of unknown form")
+        bands.append(_band(header, data[header.end() :]))
+    if not bands:
+        raise NotOurPostScript("a page without image data")
+    height = bands[0][1].shape[0] + bands[0][0] + sum(b.shape[0] for _, b in bands[1:])
+    page = np.zeros((height, *bands[0][1].shape[1:]), np.uint8)
+    for top, band in bands:
+        page[top : top + band.shape[0]] = band
+    return page
+
+
+def iter_pages(path: Path) -> Iterator[npt.NDArray[np.uint8]]:
+    """Every page of a spooled film as 8-bit gray (H, W) or RGB (H, W, 3), one at a time.
+
+    The file is mapped, not read: a 50-film job costs one decoded page of memory.
+    """
+    mapping = map_readonly(path)
+    if mapping is None:
+        raise NotOurPostScript(f"{path} holds no page")
+    with mapping:
+        starts = [match.end() for match in _PAGE.finditer(mapping)]
+        if not starts:
+            raise NotOurPostScript(f"{path} holds no page")
+        for start, end in zip(starts, [*starts[1:], len(mapping)], strict=True):
+            yield _page(mapping[start:end])
+
+
 def read_pages(path: Path) -> list[npt.NDArray[np.uint8]]:
     """Every page of a spooled film as 8-bit gray (H, W) or RGB (H, W, 3)."""
-    document = path.read_bytes()
-    pages: list[npt.NDArray[np.uint8]] = []
-    for chunk in document.split(b"%%Page: ")[1:]:
-        bands = []
-        for block in _BLOCK.finditer(chunk):
-            length = int(block[1])
-            data = chunk[block.end() : block.end() + length]
-            header = _IMAGE.search(data)
-            if header is None:
-                raise NotOurPostScript("an image block of unknown form")
-            bands.append(_band(header, data[header.end() :]))
-        if not bands:
-            raise NotOurPostScript("a page without image data")
-        height = bands[0][1].shape[0] + bands[0][0] + sum(b.shape[0] for _, b in bands[1:])
-        page = np.zeros((height, *bands[0][1].shape[1:]), np.uint8)
-        for top, band in bands:
-            page[top : top + band.shape[0]] = band
-        pages.append(page)
-    if not pages:
-        raise NotOurPostScript(f"{path} holds no page")
-    return pages
+    return list(iter_pages(path))
 
 
 def page_sizes(path: Path) -> list[tuple[float, float]]:

@@ -4,9 +4,10 @@ Each page is sent as horizontal bands, each band its own ``image`` with its own
 Flate stream (PNG "Up" predictor), binary inside ``%%BeginData … Binary Bytes``
 so DSC readers such as CUPS' pstops copy it untouched.  Grayscale samples are
 12 bits (two samples in three bytes) unless the printer asks for 8; the only
-quantisation is that final step.  Colour pages are DeviceRGB, 8 bits per
-component.  The page size is the raster itself (width_px × 72 / dpi
-points), so a renderer at the same dpi maps one sample to one device pixel.
+quantisation is that final step.  Colour pages are DeviceRGB, or DeviceCMYK when
+the printer's ICC profile is CMYK, 8 bits per component.  The page size is the
+raster itself (width_px × 72 / dpi points), so a renderer at the same dpi maps
+one sample to one device pixel.
 
 Bands are drawn, packed and compressed on a pool of threads (numpy and ISA-L
 release the GIL) and written in order, so the bytes do not depend on the
@@ -81,6 +82,7 @@ class PageSpec:
     media_name: str
     render: Callable[[], Raster | PageRaster]
     color: bool = False  # DeviceRGB, 8 bits per component, instead of DeviceGray
+    cmyk: bool = False  # with ``color``: DeviceCMYK, 4 components of 8 bits (PLRM 4.8.3)
 
     @property
     def size_pt(self) -> tuple[float, float]:
@@ -144,7 +146,7 @@ def _up_predicted(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 def _encode_band(page: PageRaster, top: int, bottom: int, bits: int) -> bytes:
     """Draw, pack, predict and compress one band: the whole task of one thread."""
     band = page.rows(top, bottom)
-    if band.ndim == 3:  # RGB bytes, interleaved as DeviceRGB reads them
+    if band.ndim == 3:  # RGB or CMYK bytes, interleaved as DeviceRGB/CMYK reads them
         rows = np.ascontiguousarray(band, dtype=np.uint8).reshape(band.shape[0], -1)
     else:
         rows = pack_samples(band.astype(np.uint16, copy=False), bits)
@@ -219,6 +221,13 @@ def _page_size(page: PageSpec) -> str:
     return f"[{{ << /PageSize [{width:.4f} {height:.4f}] >> setpagedevice }} stopped cleartomark"
 
 
+def _colour_space(page: PageSpec) -> tuple[str, int]:
+    """The page's PostScript colour space and its components per sample."""
+    if not page.color:
+        return "/DeviceGray", 1
+    return ("/DeviceCMYK", 4) if page.cmyk else ("/DeviceRGB", 3)
+
+
 def _write_page(
     out: BinaryIO,
     page: PageSpec,
@@ -230,11 +239,11 @@ def _write_page(
     drawn = page.render()
     raster = _WholePage(drawn) if isinstance(drawn, np.ndarray) else drawn
     expected: tuple[int, ...] = (page.height_px, page.width_px)
+    space, components = _colour_space(page)
     if page.color:
-        expected, bits = (*expected, 3), 8
+        expected, bits = (*expected, components), 8
     if tuple(raster.shape) != expected:
         raise ValueError(f"page {number} raster {raster.shape} is not {expected}")
-    space, components = ("/DeviceRGB", 3) if page.color else ("/DeviceGray", 1)
     width, height = page.size_pt
     lines = [
         f"%%Page: {number} {number}",

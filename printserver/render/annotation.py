@@ -14,6 +14,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from printserver.render.sheet import SheetAnnotation
 
+Ink = int | npt.NDArray[np.uint8]
+"""A page value: a gray drive value or RGB level (all channels), or one value per channel."""
+
 CAP_HEIGHT = 0.72
 """Capital height of the built-in font as a fraction of its size."""
 
@@ -44,7 +47,7 @@ def draw_annotation(
     band: tuple[int, int, int, int],
     annotation: SheetAnnotation,
     dpi: int,
-    ink: int,
+    ink: Ink,
 ) -> None:
     """Draw every annotation text of a film box into its band, in place."""
     x0, y0, x1, y1 = band

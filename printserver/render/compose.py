@@ -15,19 +15,20 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from printserver.render.annotation import draw_annotation
+from printserver.render import colour
+from printserver.render.annotation import Ink, draw_annotation
 from printserver.render.density import STEPS_PER_P, steps_to_drive, to_drive
 from printserver.render.geometry import Rect
 from printserver.render.lut import to_p_values
 from printserver.render.resample import Plan, Scratch, kernel_for, plan, resample_band
 from printserver.render.sheet import DRIVE_MAX, FilmSheet, SheetImage
 
-Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]  # drive values, or RGB bytes
+Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]  # drive values, or RGB/CMYK bytes
 TRIM_MM = 0.3
 
 
@@ -105,6 +106,49 @@ def _window(fit: Fit, cell_w: int, cell_h: int) -> tuple[int, int, int, int] | N
     return top, top + min(fit.height, cell_h), left, left + min(fit.width, cell_w)
 
 
+def managed(image: SheetImage, sheet: FilmSheet, workers: int | None = None) -> SheetImage:
+    """A colour image in the page's colour space, transformed once, before resampling.
+
+    Source: its ICC Profile, else sRGB (PS3.3 C.11.15); destination: the printer's
+    output.  sRGB to sRGB is no transform: the image prints as sent.  On a page that is
+    not colour (a grayscale printer) the image becomes its CIE L*, a P-value for the
+    density model (PS3.14).  Polarity REVERSE inverts the RGB values first.
+    """
+    if not _transformed(image, sheet):
+        return image
+    if not sheet.color:
+        output = sheet.output
+        if output.space != "GRAY":
+            output = colour.OutputColour("GRAY", intent=output.intent, name=colour.LIGHTNESS.name)
+        lightness = colour.convert(
+            image.pixels, image.icc_profile, output, invert=image.invert, workers=workers
+        )
+        return replace(image, pixels=lightness, bits_stored=8, invert=False)
+    pixels = colour.convert(
+        image.pixels, image.icc_profile, sheet.output, invert=image.invert, workers=workers
+    )
+    return replace(image, pixels=pixels, invert=False)
+
+
+def _transformed(image: SheetImage, sheet: FilmSheet) -> bool:
+    """A colour image is transformed unless it is sRGB on an sRGB page."""
+    if not image.color:
+        return False
+    return not sheet.color or image.icc_profile is not None or sheet.output.managed
+
+
+def _managed_images(sheet: FilmSheet) -> dict[int, SheetImage]:
+    """Every image of the sheet ready to draw: colour ones transformed, several at once."""
+    cores = os.cpu_count() or 1
+    count = sum(_transformed(image, sheet) for image in sheet.images.values())
+    if count <= 1 or cores == 1:
+        return {position: managed(image, sheet) for position, image in sheet.images.items()}
+    workers = max(1, cores // count)
+    with ThreadPoolExecutor(max_workers=min(cores, count), thread_name_prefix="colour") as pool:
+        done = pool.map(lambda image: managed(image, sheet, workers), sheet.images.values())
+        return dict(zip(sheet.images, done, strict=True))
+
+
 def _source(image: SheetImage, rows: slice) -> npt.NDArray[np.float32]:
     """P-values of some rows of a grayscale image, or their RGB levels (REVERSE inverts each)."""
     if not image.color:
@@ -158,7 +202,7 @@ def _place(image: SheetImage, cell: Rect, dpi: int) -> _Placement:
 
 
 def _finish(values: npt.NDArray[np.float32], placement: _Placement, target: Raster) -> None:
-    """Round once into ``target``: drive values through the tone scale, or RGB bytes as sent.
+    """Round once into ``target``: drive values through the tone scale, or colour bytes.
 
     ``values`` is scratch space.  RGB levels come by planes, (rows, 3, width):
     rounded to bytes, then interleaved into the page one long strided loop per
@@ -181,6 +225,17 @@ def _finish(values: npt.NDArray[np.float32], placement: _Placement, target: Rast
 def gray_to_rgb(drive: int) -> int:
     """A 12-bit gray drive value as an 8-bit RGB level (border and empty boxes on colour film)."""
     return (drive * 255 + DRIVE_MAX // 2) // DRIVE_MAX
+
+
+def device_gray(drive: int, sheet: FilmSheet) -> Ink:
+    """A neutral of the page's colour space: a gray drive value, an RGB level, or black ink
+    alone on CMYK (borders, empty boxes, trim and annotation are device neutrals)."""
+    if not sheet.color:
+        return drive
+    level = gray_to_rgb(drive)
+    if sheet.cmyk:
+        return np.array([0, 0, 0, 255 - level], np.uint8)
+    return level
 
 
 def _trim_rects(image: Rect, cell: Rect, dpi: int) -> list[Rect]:
@@ -208,21 +263,20 @@ class SheetRaster:
 
     def __init__(self, sheet: FilmSheet) -> None:
         self.sheet = sheet
+        self.shape: tuple[int, ...] = (sheet.height_px, sheet.width_px)
         if sheet.color:
-            self.shape: tuple[int, ...] = (sheet.height_px, sheet.width_px, 3)
-            self._border, empty = gray_to_rgb(sheet.border), gray_to_rgb(sheet.empty)
-            contrast = 255 if self._border < 128 else 0
-        else:
-            self.shape = (sheet.height_px, sheet.width_px)
-            self._border, empty = sheet.border, sheet.empty
-            contrast = DRIVE_MAX if sheet.border < DRIVE_MAX // 2 else 0
+            self.shape += (sheet.output.channels,)
+        self._border, empty = device_gray(sheet.border, sheet), device_gray(sheet.empty, sheet)
+        dark = gray_to_rgb(sheet.border) < 128 if sheet.color else sheet.border < DRIVE_MAX // 2
+        contrast = device_gray(DRIVE_MAX if dark else 0, sheet)
         self._local = threading.local()
-        self._fills: list[tuple[Rect, int]] = []  # empty cells, then trim frames, in order
+        self._fills: list[tuple[Rect, Ink]] = []  # empty cells, then trim frames, in order
         self._images: list[_Placement] = []
-        trims: list[tuple[Rect, int]] = []
+        trims: list[tuple[Rect, Ink]] = []
+        images = _managed_images(sheet)
         for position, box in enumerate(sheet.boxes, start=1):
             cell = sheet.page.cell_rect(box)
-            image = sheet.images.get(position)
+            image = images.get(position)
             if image is None:
                 self._fills.append((cell, empty))
             elif cell[2] > cell[0] and cell[3] > cell[1]:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from printserver.render.colour import SRGB, OutputColour
 from printserver.render.geometry import Box, PageGeometry
 
 DRIVE_MAX = 4095
 """Largest 12-bit drive value (white on the page)."""
-
 
 
 PRESENTATION_LUT_SHAPES = ("IDENTITY", "LIN OD", "INVERSE")
@@ -89,7 +89,8 @@ class SheetImage:
     """Presentation-ready pixels of one image box.
 
     ``pixels`` holds stored values already masked to ``bits_stored``; colour
-    images are (rows, columns, 3) RGB with 8 bits.  ``invert`` is true when
+    images are (rows, columns, 3) RGB with 8 bits, in the colour space of the ICC
+    profile ``icc_profile`` (PS3.3 C.11.15), sRGB when it is None.  ``invert`` is true when
     higher stored values mean *darker* (MONOCHROME1 xor Polarity REVERSE,
     PS3.4 H.4.1.3), so that after inversion higher is always
     brighter.  ``requested_width_mm`` is Requested Image Size (2020,0030) and
@@ -106,6 +107,7 @@ class SheetImage:
     decimate_crop: str | None = None  # DECIMATE, CROP, FAIL; None = demagnify to fit
     tone: ToneScale | None = None  # None: P-values are drive values (wedges, colour)
     smoothing: str = "NONE"
+    icc_profile: bytes | None = field(default=None, repr=False)
 
     @property
     def color(self) -> bool:
@@ -124,7 +126,11 @@ class SheetAnnotation:
 
 @dataclass(frozen=True)
 class FilmSheet:
-    """A film page to render: geometry, layout and the images in their boxes."""
+    """A film page to render: geometry, layout and the images in their boxes.
+
+    ``color``: a colour page, in ``output``'s space (DeviceRGB or DeviceCMYK).  Colour
+    images on a page that is not colour (a grayscale printer) print as their lightness.
+    """
 
     page: PageGeometry
     boxes: tuple[Box, ...]  # position order: boxes[0] is Image Box Position 1
@@ -135,6 +141,11 @@ class FilmSheet:
     color: bool = False
     annotation: SheetAnnotation | None = None
     trim: bool = False
+    output: OutputColour = SRGB
+
+    @property
+    def cmyk(self) -> bool:
+        return self.color and self.output.space == "CMYK"
 
     @property
     def dpi(self) -> int:

@@ -108,10 +108,11 @@ class StatusWatch:
     a status change shows at once).
     """
 
-    def __init__(self, timeout: float = 3.0, ttl: float = 0.0) -> None:
+    def __init__(self, timeout: float = 3.0, ttl: float = 0.0, workers: int = 16) -> None:
         self.timeout = timeout
         self.ttl = ttl
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="status")
+        # one thread per printer asked at once: a hung host must not queue a healthy one
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="status")
         self._lock = threading.Lock()
         self._answers: dict[str, tuple[float, DestinationStatus]] = {}
         self._asking: dict[str, Future[DestinationStatus]] = {}

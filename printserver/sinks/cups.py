@@ -7,10 +7,22 @@ crash after it leaves a job that :meth:`CupsSink.adopt` inspects by its number
 of documents.
 
 A fresh connection is opened for every operation (pycups connections are not
-shared between threads, and ``cups.setServer`` would be process-global).  Every
-failure to reach CUPS, or a queue that rejects jobs, is a transient error: the
-spool keeps the job and tries again.  Success is judged by job state 9
-(completed) only.
+shared between threads), on a thread of its own under a deadline
+(``sinks/deadline.py``).  That thread first names the server with
+``cups.setServer``, whose setting libcups keeps per thread: libcups builds the
+printer URI of Create-Job from it, and with the host and port given only to the
+connection a server on any port but 631 answers "printer does not exist".  pycups has no
+timeout, and a host that accepts connections and never answers must cost the
+spool one retry, not a blocked worker.  A submit abandoned at its deadline may
+still have reached CUPS: its job id was recorded before the document was sent,
+so the next attempt adopts or cancels it, and an id that arrives after the
+deadline is refused, leaving CUPS a job without document that never prints.
+Every failure to reach CUPS, or a queue that rejects jobs, is a transient
+error: the spool keeps the job and tries again.  Success is judged by job state
+9 (completed) only.
+
+The server is named as ``CUPS_SERVER`` names it: ``host``, ``host:port``,
+``[v6address]:port`` or the path of cupsd's local socket.
 
 What CUPS can and cannot know: when a filter of the queue fails (Ghostscript
 rejecting the PostScript on a raster queue), cupsd stops the job, job state 6
@@ -24,12 +36,43 @@ that fails (``postscript.dsc_text``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import cups
 
 from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
+from printserver.sinks.deadline import Caller, Deadline
+
+ENCRYPTION = {
+    "if-requested": cups.HTTP_ENCRYPT_IF_REQUESTED,
+    "never": cups.HTTP_ENCRYPT_NEVER,
+    "required": cups.HTTP_ENCRYPT_REQUIRED,
+    "always": cups.HTTP_ENCRYPT_ALWAYS,
+}
+"""IPP encryption (``cups_encryption``): ``required`` upgrades to TLS, ``always`` is IPPS."""
+STATUS_SECONDS = 3.0
+"""Deadline of a status query: Printer N-GET and ``printserver printers`` wait no longer."""
+BYTES_PER_SECOND = 1 << 20
+"""A submit's deadline grows by a second per MiB of document (1 MiB/s at the slowest)."""
+_HOST_PORT = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s]+))(?::(?P<port>\d{1,5}))?$"
+)
+
+
+def cups_address(server: str) -> tuple[str, int | None]:
+    """Host and port of a ``CUPS_SERVER``-style name; a socket path has no port."""
+    if server.startswith("/"):
+        return server, None
+    match = _HOST_PORT.match(server)
+    if match is None:
+        raise ValueError(f"not a CUPS server name: {server!r} (host, host:port or a socket path)")
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"CUPS server port out of range: {server!r}")
+    return match["v6"] or match["host"], port
+
 
 _IPP_NOT_FOUND = 1030
 _STOPPED = 6
@@ -56,27 +99,56 @@ def _text(value: Any) -> str:
 class CupsSink:
     """One CUPS destination."""
 
-    def __init__(self, name: str, queue: str, server: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        queue: str,
+        server: str | None = None,
+        *,
+        timeout: float = 20.0,
+        encryption: str = "if-requested",
+    ) -> None:
         self.name = name
         self.queue = queue
         self.server = server
+        self.timeout = timeout
+        self._address = cups_address(server) if server else None
+        self._encryption = ENCRYPTION[encryption]
+        where = "the local CUPS"
+        if self._address is not None:
+            host, port = self._address
+            where = host if port is None and host.startswith("/") else f"{host}:{port or 631}"
+        self._caller = Caller(where)
 
     def _connect(self) -> Any:
+        """A connection on this (fresh) thread, whose libcups settings name the server."""
         try:
             if self.server:
-                return cups.Connection(host=self.server)
+                cups.setServer(self.server)
+            cups.setEncryption(self._encryption)
             return cups.Connection()
         except RuntimeError as exc:
-            raise SinkError(f"CUPS server unreachable: {exc}") from exc
+            raise SinkError(f"CUPS server {self._caller.where} unreachable: {exc}") from exc
 
-    def _call(self, what: str, action: Any) -> Any:
-        try:
-            return action(self._connect())
-        except cups.IPPError as exc:
-            code, message = exc.args if len(exc.args) == 2 else (0, str(exc))
-            raise SinkError(f"CUPS {what} failed: {message} ({code})") from exc
-        except RuntimeError as exc:
-            raise SinkError(f"CUPS {what} failed: {exc}") from exc
+    def _call(
+        self,
+        what: str,
+        action: Callable[..., Any],
+        *,
+        seconds: float | None = None,
+        deadline_aware: bool = False,
+    ) -> Any:
+        def work(deadline: Deadline) -> Any:
+            try:
+                connection = self._connect()
+                return action(connection, deadline) if deadline_aware else action(connection)
+            except cups.IPPError as exc:
+                code, message = exc.args if len(exc.args) == 2 else (0, str(exc))
+                raise SinkError(f"CUPS {what} failed: {message} ({code})") from exc
+            except RuntimeError as exc:
+                raise SinkError(f"CUPS {what} failed: {exc}") from exc
+
+        return self._caller.call(what, seconds or self.timeout, work)
 
     def _printer(self, connection: Any) -> dict[str, Any]:
         try:
@@ -90,10 +162,14 @@ class CupsSink:
     def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
         options = {"copies": str(submission.copies), **submission.options}
 
-        def send(connection: Any) -> int:
+        def send(connection: Any, deadline: Deadline) -> int:
             self._printer(connection)
             job_id = int(connection.createJob(self.queue, submission.title, options))
-            on_created(job_id)
+            try:
+                deadline.report(lambda: on_created(job_id))
+            except SinkError:
+                connection.cancelJob(job_id)  # nobody recorded it: it must never print
+                raise
             connection.startDocument(
                 self.queue, job_id, submission.document.name, cups.CUPS_FORMAT_AUTO, 1
             )
@@ -103,7 +179,8 @@ class CupsSink:
             connection.finishDocument(self.queue)
             return job_id
 
-        result: int = self._call("submit", send)
+        seconds = self.timeout + submission.document.stat().st_size / BYTES_PER_SECOND
+        result: int = self._call("submit", send, seconds=seconds, deadline_aware=True)
         return result
 
     def adopt(self, job_id: int) -> bool:
@@ -145,7 +222,7 @@ class CupsSink:
 
     def status(self) -> DestinationStatus:
         try:
-            attrs = self._call("status", self._printer)
+            attrs = self._call("status", self._printer, seconds=min(self.timeout, STATUS_SECONDS))
         except SinkError as exc:
             return DestinationStatus(False, False, str(exc), reachable=False)
         accepting = bool(attrs.get("printer-is-accepting-jobs", True))

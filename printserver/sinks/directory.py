@@ -8,6 +8,7 @@ copy.  Copies are not multiplied here: the file is the film, once.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from typing import BinaryIO
 from printserver.durable import replace_durably
 from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
 
+LOG = logging.getLogger(__name__)
+
 
 class DirectorySink:
     """PostScript files in a directory."""
@@ -25,8 +28,12 @@ class DirectorySink:
         self.name = name
         self.directory = directory
 
+    def target(self, title: str) -> Path:
+        """The file a submission of this title becomes: operators look for it by job."""
+        return self.directory / f"{title}.ps"
+
     def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
-        target = self.directory / f"{submission.title}.ps"
+        target = self.target(submission.title)
 
         def copy(out: BinaryIO) -> None:
             with open(submission.document, "rb") as source:
@@ -37,6 +44,7 @@ class DirectorySink:
             replace_durably(target, copy)
         except OSError as exc:
             raise SinkError(f"cannot write {target}: {exc.strerror}") from exc
+        LOG.info("%s written to %s", submission.title, target)
         return None
 
     def adopt(self, job_id: int) -> bool:
@@ -49,9 +57,14 @@ class DirectorySink:
         return None
 
     def status(self) -> DestinationStatus:
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            return DestinationStatus(False, False, f"{self.directory}: {exc.strerror}")
-        writable = os.access(self.directory, os.W_OK)
-        return DestinationStatus(writable, writable, "" if writable else "not writable")
+        """Whether files can be written; looking creates nothing (``printserver printers``
+        runs anywhere), the directory is made at the first film."""
+        existing = self.directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            return DestinationStatus(False, False, f"{existing} is not a directory")
+        writable = os.access(existing, os.W_OK | os.X_OK)
+        if not writable:
+            return DestinationStatus(False, False, f"{existing}: not writable")
+        return DestinationStatus(True, True, "" if existing == self.directory else "not made yet")

@@ -151,7 +151,11 @@ SCHEMA_VERSION = 1
 
 
 class HistoryEntry(BaseModel):
-    """One journaled change of a job: when, to which state, and why."""
+    """One journaled change of a job: when, to which state, why, and who did it.
+
+    ``actor`` names the operator of an operator action (``cli:alice``, ``web:bob``);
+    empty for the server's own changes and in records written before it existed.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -159,6 +163,7 @@ class HistoryEntry(BaseModel):
     state: JobState
     info: str = ""
     note: str = ""
+    actor: str = ""
 
 
 _SET_BY_TO = frozenset({"state", "state_info", "last_error", "next_attempt", "history"})
@@ -230,7 +235,7 @@ class JobRecord(JobRequest):
             }
         )
 
-    def journaled(self, previous: JobRecord | None, note: str = "") -> JobRecord:
+    def journaled(self, previous: JobRecord | None, note: str = "", actor: str = "") -> JobRecord:
         """This record with a history entry added when its state changed (or ``note``)."""
         changed = previous is None or (previous.state, previous.state_info) != (
             self.state,
@@ -238,8 +243,38 @@ class JobRecord(JobRequest):
         )
         if not changed and not note:
             return self
-        entry = HistoryEntry(time=utc_now(), state=self.state, info=self.state_info, note=note)
+        entry = HistoryEntry(
+            time=utc_now(), state=self.state, info=self.state_info, note=note, actor=actor
+        )
         return self.model_copy(update={"history": (*self.history, entry)})
+
+    @property
+    def entered(self) -> datetime:
+        """When the job entered its present state: the oldest entry of the history's last
+        run of entries in that state (its creation when the history says nothing)."""
+        entered = self.created
+        for entry in reversed(self.history):
+            if entry.state is not self.state:
+                break
+            entered = entry.time
+        return entered
+
+    @property
+    def reason(self) -> str:
+        """Why the job is where it is, for an operator: its last error, else its state info
+        when that says more than NORMAL or QUEUED; STUCK first when it makes no progress."""
+        text = self.last_error or (
+            "" if self.state_info in (JobInfo.NORMAL, JobInfo.QUEUED) else self.state_info
+        )
+        return ("STUCK: " if self.stuck else "") + text
+
+    def age(self, now: datetime) -> str:
+        """How long ago the job was created, in its largest unit: 42s, 5m, 3h, 2d."""
+        seconds = max(0, int((now - self.created).total_seconds()))
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds >= size:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s"
 
     @property
     def sink_title(self) -> str:

@@ -7,18 +7,30 @@ at its destination, tells the sink.  Whether a state allows an operation is read
 from the job state table (``TRANSITIONS`` in ``job.py``), so an operator can do
 nothing the spool would not; refusals raise :class:`OperationError` with a
 sentence for the operator.
+
+Every action is audited: who (``actor``: ``cli:<user>``, ``web:<login>``) did
+what to which job from which state to which, in the job's history, as one
+line of the ``printserver.audit`` log (the journal) and as one JSON line of
+the spool's append-only ``audit.log``, which outlives the jobs ``purge``
+removes.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import pwd
 import shutil
 from collections.abc import Mapping
 from datetime import datetime
 from typing import BinaryIO
 
 from printserver.sinks.base import Sink, SinkError
-from printserver.spool.job import JobRecord, JobRequest, JobState
+from printserver.spool.job import JobRecord, JobRequest, JobState, utc_now
 from printserver.spool.store import SpoolStore
+
+AUDIT = logging.getLogger("printserver.audit")
 
 REQUEUED = (JobState.PENDING, JobState.RENDERING)
 """Where a job sent again starts: with its document, or with its order to be rendered."""
@@ -43,8 +55,46 @@ class OperationError(Exception):
     """The operation does not apply to the job as it is; the message says why."""
 
 
-def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobRecord:
+def cli_actor() -> str:
+    """``cli:<user>`` for the user running this process (``cli:root(sudo:alice)`` under
+    sudo): the actor of an operation that names none."""
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    sudo = os.environ.get("SUDO_USER", "") if os.geteuid() == 0 else ""
+    return f"cli:{user}(sudo:{sudo})" if sudo else f"cli:{user}"
+
+
+def audit(
+    store: SpoolStore, actor: str, action: str, before: JobRecord, after: str, detail: str = ""
+) -> None:
+    """One line for the journal and one for ``audit.log``: actor, action, job, state change.
+
+    An ``audit.log`` that cannot be written is logged, not raised: the action is done.
+    """
+    line = f"{actor} {action} job {before.job_id}: {before.state} -> {after}"
+    AUDIT.info(line + (f" ({detail})" if detail else ""))
+    entry = {
+        "time": utc_now().isoformat(),
+        "actor": actor,
+        "action": action,
+        "job": before.job_id,
+        "from": before.state.value,
+        "to": after,
+        "detail": detail,
+    }
+    try:
+        store.append_audit(json.dumps(entry))
+    except OSError as exc:
+        AUDIT.error("cannot write %s to the spool's audit.log: %s", line, exc)
+
+
+def cancel(
+    store: SpoolStore, job_id: str, sinks: Mapping[str, Sink], actor: str | None = None
+) -> JobRecord:
     """Cancel a job in the spool and, when it already reached its sink, there too."""
+    actor = actor or cli_actor()
     with store.locked(job_id) as record:
         if not record.state.can_become(JobState.CANCELED):
             raise OperationError(f"job {job_id} is already {record.state}")
@@ -56,30 +106,42 @@ def cancel(store: SpoolStore, job_id: str, sinks: Mapping[str, Sink]) -> JobReco
                 raise OperationError(
                     f"could not cancel job {job_id} at {record.printer}: {exc}"
                 ) from exc
-        return store.save(
-            record.to(JobState.CANCELED, reason=record.last_error), note="canceled by operator"
+        saved = store.save(
+            record.to(JobState.CANCELED, reason=record.last_error),
+            note="canceled by operator",
+            actor=actor,
         )
+    audit(store, actor, "cancel", record, saved.state)
+    return saved
 
 
-def hold(store: SpoolStore, job_id: str) -> JobRecord:
+def hold(store: SpoolStore, job_id: str, actor: str | None = None) -> JobRecord:
     """Keep a job that has not reached its destination from being sent (one being rendered
     is rendered all the same, and waits)."""
+    actor = actor or cli_actor()
     with store.locked(job_id) as record:
         if not record.state.can_become(JobState.HELD):
             raise OperationError(
                 f"job {job_id} is {record.state}; only jobs not yet sent can be held"
             )
-        return store.save(
-            record.to(JobState.HELD, reason=record.last_error), note="held by operator"
+        saved = store.save(
+            record.to(JobState.HELD, reason=record.last_error), note="held by operator", actor=actor
         )
+    audit(store, actor, "hold", record, saved.state)
+    return saved
 
 
-def release(store: SpoolStore, job_id: str) -> JobRecord:
+def release(store: SpoolStore, job_id: str, actor: str | None = None) -> JobRecord:
     """Let a held job go to its destination (to the render stage first if it has no film)."""
+    actor = actor or cli_actor()
     with store.locked(job_id) as record:
         if record.state is not JobState.HELD:
             raise OperationError(f"job {job_id} is {record.state}; only held jobs can be released")
-        return store.save(record.to(_requeued(store, record)), note="released by operator")
+        saved = store.save(
+            record.to(_requeued(store, record)), note="released by operator", actor=actor
+        )
+    audit(store, actor, "release", record, saved.state)
+    return saved
 
 
 def _requeued(store: SpoolStore, record: JobRecord) -> JobState:
@@ -87,9 +149,10 @@ def _requeued(store: SpoolStore, record: JobRecord) -> JobState:
     return JobState.PENDING if store.has_document(record.job_id) else JobState.RENDERING
 
 
-def retry(store: SpoolStore, job_id: str) -> JobRecord:
+def retry(store: SpoolStore, job_id: str, actor: str | None = None) -> JobRecord:
     """Send a failed or canceled job again, as a fresh submission (rendered again first
     when it failed before it had a document)."""
+    actor = actor or cli_actor()
     with store.locked(job_id) as record:
         if record.state not in RETRIED:
             raise OperationError(
@@ -97,7 +160,7 @@ def retry(store: SpoolStore, job_id: str) -> JobRecord:
             )
         if not store.has_document(job_id) and not store.has_order(job_id):
             raise OperationError(f"job {job_id} has neither a film nor an order to make one")
-        return store.save(
+        saved = store.save(
             record.to(
                 _requeued(store, record),
                 cups_job_id=None,
@@ -106,12 +169,22 @@ def retry(store: SpoolStore, job_id: str) -> JobRecord:
                 submit_started=None,
             ),
             note="retried by operator",
+            actor=actor,
         )
+    audit(store, actor, "retry", record, saved.state)
+    return saved
 
 
-def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Sink]) -> JobRecord:
+def move(
+    store: SpoolStore,
+    job_id: str,
+    printer: str,
+    printers: Mapping[str, Sink],
+    actor: str | None = None,
+) -> JobRecord:
     """Redirect a job that is not at a destination to another logical printer; a job that
     kept its order is rendered again for that printer's film sizes and settings."""
+    actor = actor or cli_actor()
     if printer not in printers:
         raise OperationError(f"no printer {printer!r} is configured")
     with store.locked(job_id) as record:
@@ -119,23 +192,38 @@ def move(store: SpoolStore, job_id: str, printer: str, printers: Mapping[str, Si
             refusal = _NOT_MOVED.get(record.state, f"is {record.state}; it cannot be moved")
             raise OperationError(f"job {job_id} {refusal.format(printer=record.printer)}")
         state = JobState.RENDERING if store.has_order(job_id) else _requeued(store, record)
-        return store.save(
+        saved = store.save(
             record.to(state, printer=printer, cups_job_id=None, attempts=0),
             note=f"moved from {record.printer} to {printer} by operator",
+            actor=actor,
         )
+    audit(store, actor, "move", record, saved.state, f"printer {record.printer} -> {printer}")
+    return saved
 
 
-def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobRecord:
+def reprint(
+    store: SpoolStore, job_id: str, *, order_only: bool = False, actor: str | None = None
+) -> JobRecord:
     """A new job with the same film: rendered again from the kept order, through the same
     path as printing (with the printer's settings of today), or, for a job that kept no
     order, a copy of its PostScript.  ``order_only`` refuses the copy (``rerender``)."""
+    actor = actor or cli_actor()
     record = store.get(job_id)
+    created = _reprinted(store, record, order_only, actor)
+    action = "rerender" if order_only else "reprint"
+    audit(store, actor, action, record, record.state, f"new job {created.job_id} {created.state}")
+    return created
+
+
+def _reprinted(store: SpoolStore, record: JobRecord, order_only: bool, actor: str) -> JobRecord:
+    job_id = record.job_id
     request = JobRequest.model_validate(record.model_dump(include=set(JobRequest.model_fields)))
     if store.has_order(job_id):
         return store.create(
             request,
             attachments=store.order_files(job_id),
             note=f"{'re-rendered' if order_only else 'reprint'} from {job_id}",
+            actor=actor,
         )
     if order_only:
         raise OperationError(f"job {job_id} kept no objects to render again")
@@ -147,14 +235,59 @@ def reprint(store: SpoolStore, job_id: str, *, order_only: bool = False) -> JobR
         with open(source, "rb") as film:
             shutil.copyfileobj(film, out, 1 << 20)
 
-    return store.create(request, copy, note=f"reprint of {job_id}")
+    return store.create(request, copy, note=f"reprint of {job_id}", actor=actor)
 
 
-def purge(store: SpoolStore, older_than: datetime, states: tuple[JobState, ...]) -> list[str]:
-    """Remove jobs in ``states`` last changed before ``older_than``; returns their ids."""
+def purge(
+    store: SpoolStore,
+    older_than: datetime,
+    states: tuple[JobState, ...],
+    actor: str | None = None,
+) -> list[str]:
+    """Remove jobs in ``states`` last changed before ``older_than``; returns their ids.
+
+    What each job was is written to ``audit.log`` first; a job whose line cannot be
+    written is kept (nothing disappears without a trace).
+    """
+    actor = actor or cli_actor()
     removed = []
     for record in store.list():
         if record.state in states and record.updated < older_than:
-            store.remove(record.job_id)
+            if not _purge_one(store, actor, record):
+                continue
             removed.append(record.job_id)
     return removed
+
+
+def _purge_one(store: SpoolStore, actor: str, record: JobRecord) -> bool:
+    """Audit, then remove one job; False when it was kept."""
+    entry = {
+        "time": utc_now().isoformat(),
+        "actor": actor,
+        "action": "purge",
+        "job": record.job_id,
+        "from": record.state.value,
+        "to": "removed",
+        "printer": record.printer,
+        "calling_ae": record.calling_ae,
+        "title": record.title,
+        "films": record.pages,
+        "copies": record.copies,
+        "created": record.created.isoformat(),
+        "updated": record.updated.isoformat(),
+    }
+    try:
+        store.append_audit(json.dumps(entry))
+    except OSError as exc:
+        AUDIT.error("job %s kept: cannot write the spool's audit.log: %s", record.job_id, exc)
+        return False
+    store.remove(record.job_id)
+    AUDIT.info(
+        "%s purge job %s: %s -> removed (printer %s, created %s)",
+        actor,
+        record.job_id,
+        record.state,
+        record.printer,
+        f"{record.created:%Y-%m-%d %H:%M:%S}Z",
+    )
+    return True

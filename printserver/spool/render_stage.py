@@ -20,10 +20,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import BinaryIO
 
+from printserver.metrics import Metrics
 from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JobNotFound, SpoolStore
 
@@ -58,9 +60,11 @@ class RenderStage:
         workers: int = 1,
         on_rendered: Callable[[], None] = lambda: None,
         scan_interval: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.render = render
+        self.metrics = metrics or Metrics()
         self.workers = workers
         self.on_rendered = on_rendered
         self.scan_interval = scan_interval
@@ -87,6 +91,10 @@ class RenderStage:
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
+
+    def alive(self) -> bool:
+        """Every render thread is running (the watchdog's question)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def wake(self) -> None:
         """A job may be waiting to be rendered."""
@@ -138,6 +146,7 @@ class RenderStage:
     def render_job(self, record: JobRecord) -> None:
         """Render one job and hand it on; every outcome is written to its record."""
         hold: list[str | None] = []
+        started = time.monotonic()
         try:
             order = self.store.attachments(record.job_id)
             size = self.store.write_document(
@@ -146,15 +155,16 @@ class RenderStage:
         except JobNotFound:
             return  # removed meanwhile
         except RenderFailed as exc:
-            self._failed(record.job_id, str(exc))
+            self._failed(record, str(exc))
             return
         except OSError as exc:  # e.g. the disk filled up: the order is safe, try again later
             self._later(record.job_id, f"cannot write the film: {exc.strerror or exc}")
             return
         except Exception as exc:  # a bug must not lose the job: it fails, with the reason
             LOG.exception("job %s: rendering failed", record.job_id)
-            self._failed(record.job_id, f"cannot render: {exc}")
+            self._failed(record, f"cannot render: {exc}")
             return
+        self.metrics.rendered(record.printer, time.monotonic() - started)
         self._rendered(record.job_id, size, hold[0] if hold else None)
         self.on_rendered()
 
@@ -178,8 +188,10 @@ class RenderStage:
         if record.state is JobState.HELD:
             LOG.warning("job %s held: %s", job_id, record.last_error)
 
-    def _failed(self, job_id: str, reason: str) -> None:
+    def _failed(self, record: JobRecord, reason: str) -> None:
+        job_id = record.job_id
         LOG.error("job %s cannot be rendered: %s", job_id, reason)
+        self.metrics.failed(record.printer, record.pages * record.copies, "render")
 
         def change(current: JobRecord) -> JobRecord | None:
             if not unrendered(current):

@@ -8,6 +8,8 @@ Layout under the spool root::
     jobs/<job_id>/objects/   the film order: what the client sent (opaque to the spool)
     tmp/                     jobs being written; never visible as jobs
     incoming/                data received for films not yet printed (linked into jobs)
+    audit.log                one line per job an operator purged (append-only, fsync'ed)
+    server.lock              flock held by the one server using the spool; holds its PID
 
 A job is written completely under ``tmp/``, every file and directory is
 fsync'ed, and only then renamed into ``jobs/``: after a crash a job either
@@ -35,6 +37,7 @@ from typing import BinaryIO
 from pydantic import ValidationError
 
 from printserver.durable import (
+    FILE_MODE,
     fsync_dir,
     fsync_file,
     map_readonly,
@@ -47,6 +50,7 @@ from printserver.spool.job import JobInfo, JobRecord, JobRequest, JobState, utc_
 LOG = logging.getLogger(__name__)
 
 RECORD = "job.json"
+AUDIT_LOG = "audit.log"
 DOCUMENT = "film.ps"
 LOCK = "lock"
 OBJECTS = "objects"
@@ -61,6 +65,13 @@ JOB_ID_EXAMPLE = "20261122-194023-abd56b"
 
 class JobNotFound(LookupError):
     """No job with that id in the spool."""
+
+
+class SpoolLocked(Exception):
+    """Another server holds the spool; the message names its PID when it could be read."""
+
+
+SERVER_LOCK = "server.lock"
 
 
 class InvalidJobId(JobNotFound):
@@ -124,6 +135,7 @@ class SpoolStore:
         self.tmp_dir = root / "tmp"
         self.incoming_dir = root / "incoming"
         self._seen: dict[str, tuple[int, int, JobRecord]] = {}  # id -> mtime, size, record
+        self._server_lock: int | None = None  # fd of SERVER_LOCK while this process serves
 
     def open(self) -> None:
         """Create the directories and drop half-written jobs left by a crash."""
@@ -135,6 +147,31 @@ class SpoolStore:
             shutil.rmtree(leftover, ignore_errors=True)
         for leftover in self.incoming_dir.iterdir():  # never printed: no client was answered
             shutil.rmtree(leftover, ignore_errors=True)
+
+    def lock_server(self) -> None:
+        """Claim the spool for this process's server, until :meth:`unlock_server` or exit.
+
+        Two servers on one spool would clean up each other's half-written jobs and deliver
+        the same job twice; the second one is refused with :class:`SpoolLocked`.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / SERVER_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f" (PID {holder})" if holder.isdigit() else ""
+            raise SpoolLocked(f"spool {self.root} is in use by another server{pid}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._server_lock = fd
+
+    def unlock_server(self) -> None:
+        """Give the spool up (the lock file stays; its PID is stale until the next server)."""
+        if self._server_lock is not None:
+            os.close(self._server_lock)
+            self._server_lock = None
 
     def incoming(self) -> Path:
         """A new private directory for data on its way into jobs (an association's images),
@@ -168,6 +205,7 @@ class SpoolStore:
         hold: str | None = None,
         note: str = "spooled",
         attachments: Mapping[str, Attachment] | None = None,
+        actor: str = "",
     ) -> JobRecord:
         """Write a new job; returns only once it is durable on disk.
 
@@ -199,7 +237,7 @@ class SpoolStore:
                 state=state,
                 state_info=info,
                 last_error=hold if state is JobState.HELD else None,
-            ).journaled(None, note)
+            ).journaled(None, note, actor)
             write_durably(staging / RECORD, record.model_dump_json(indent=2).encode())
             private_open(staging / LOCK).close()
             fsync_dir(staging)
@@ -301,19 +339,35 @@ class SpoolStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def save(self, record: JobRecord, note: str = "") -> JobRecord:
+    def save(self, record: JobRecord, note: str = "", actor: str = "") -> JobRecord:
         """Replace a job's record atomically; call while holding :meth:`locked`.
 
-        A change of state (or a ``note``) is journaled in the record's history.
+        A change of state (or a ``note``) is journaled in the record's history, with the
+        operator (``actor``) who made it.
         """
         try:
             previous: JobRecord | None = self.get(record.job_id)
         except (JobNotFound, ValidationError, OSError):
             previous = None
-        record = record.journaled(previous, note).model_copy(update={"updated": utc_now()})
+        record = record.journaled(previous, note, actor).model_copy(update={"updated": utc_now()})
         data = record.model_dump_json(indent=2).encode()
         replace_durably(self.path(record.job_id) / RECORD, lambda out: out.write(data))
         return record
+
+    def append_audit(self, line: str) -> None:
+        """Append one line to ``audit.log`` and fsync it: what a removed job was survives
+        the job (the history inside it does not)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / AUDIT_LOG
+        new = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        try:
+            os.write(fd, line.rstrip("\n").encode() + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new:
+            fsync_dir(self.root)
 
     def remove(self, job_id: str) -> None:
         """Delete a job: renamed out of ``jobs/`` first, so it never shows half-deleted."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from printserver.metrics import Metrics
 from printserver.sinks.base import Sink, SinkError, SinkState, Submission
 from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JobNotFound, SpoolStore
@@ -36,7 +38,8 @@ WAITING = (JobState.HELD, JobState.RENDERING)
 
 
 class SpoolWorker:
-    """One background thread that drives every unfinished job forward."""
+    """One background thread that drives unfinished jobs forward: every job, or those of
+    one printer when the worker is that printer's delivery lane (``spool/lanes.py``)."""
 
     def __init__(
         self,
@@ -49,9 +52,15 @@ class SpoolWorker:
         scan_interval: float = 2.0,
         stuck_after: timedelta = timedelta(minutes=30),
         keep_done: timedelta = timedelta(days=7),
+        metrics: Metrics | None = None,
+        lane: str | None = None,
+        strays: bool = True,
     ) -> None:
         self.store = store
         self.sinks = sinks
+        self.lane = lane
+        self.strays = strays
+        self.metrics = metrics or Metrics()
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self.poll_interval = poll_interval
@@ -64,15 +73,24 @@ class SpoolWorker:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="spool-worker", daemon=True)
+        name = f"delivery-{self.lane}" if self.lane is not None else "spool-worker"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def halt(self) -> None:
+        """Ask the thread to stop after its current step, without waiting for it."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.halt()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def alive(self) -> bool:
+        """The worker thread is running (the watchdog's question)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wake(self) -> None:
         """Look at the spool now (a job was added or changed)."""
@@ -93,9 +111,12 @@ class SpoolWorker:
         next pass is due (at most ``scan_interval``: the operator's CLI changes jobs too)."""
         delay = self.scan_interval
         records = self.store.list()
-        self._purge_old(records)
+        if self.strays:  # one lane keeps the spool's retention
+            self._purge_old(records)
         for record in sorted(records, key=lambda job: job.rank):
             if record.state.final or record.state in WAITING or self._stop.is_set():
+                continue
+            if not self._mine(record.printer):
                 continue
             try:
                 record = self._advance(record.job_id)
@@ -103,6 +124,12 @@ class SpoolWorker:
                 continue
             delay = min(delay, self._due_in(record))
         return max(0.05, delay)
+
+    def _mine(self, printer: str) -> bool:
+        """This lane's printer, or a printer no lane has (only the lane taking strays)."""
+        if self.lane is None or printer == self.lane:
+            return True
+        return self.strays and printer not in self.sinks
 
     def _purge_old(self, records: list[JobRecord]) -> None:
         """Retention: done and canceled jobs go after ``keep_done``; failed ones stay."""
@@ -166,24 +193,38 @@ class SpoolWorker:
                 copies=record.copies,
                 options={"media": record.media} if record.media else {},
             )
+            started = time.monotonic()
             external_id = sink.submit(submission, remember)
+            self.metrics.delivered(record.printer, time.monotonic() - started)
             record = created[0]
         except SinkError as exc:
             record = self.store.get(record.job_id)
             if not exc.transient:
                 LOG.error("job %s failed at %s: %s", record.job_id, sink.name, exc)
-                return self.store.save(
+                return self._counted(
                     record.to(JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=str(exc))
                 )
             return self._retry_later(record, str(exc))
-        LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
-        return self.store.save(self._submitted(record, external_id))
+        if external_id is None:  # done at once; a directory sink logs the file it wrote
+            LOG.info("job %s delivered to %s", record.job_id, sink.name)
+        else:
+            LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
+        return self._counted(self._submitted(record, external_id))
 
     def _submitted(self, record: JobRecord, external_id: int | None) -> JobRecord:
         """Done when the sink finished the job at once; else printing, to be followed."""
         if external_id is None:
             return record.to(JobState.DONE)
         return record.to(JobState.PRINTING, cups_job_id=external_id)
+
+    def _counted(self, record: JobRecord) -> JobRecord:
+        """Save a job that changed state; a film printed or failed here is counted."""
+        films = record.pages * record.copies
+        if record.state is JobState.DONE:
+            self.metrics.printed(record.printer, films)
+        elif record.state is JobState.FAILURE:
+            self.metrics.failed(record.printer, films, "delivery")
+        return self.store.save(record)
 
     def _follow(self, record: JobRecord, sink: Sink, external_id: int) -> JobRecord:
         try:
@@ -213,7 +254,9 @@ class SpoolWorker:
         error = (reason or info.value) if state is JobState.FAILURE else None
         if state is JobState.FAILURE:
             self._stop_at_sink(record, sink, external_id)
-        return self.store.save(record.to(state, info=info, reason=error))
+        if state is record.state:  # only the info changed
+            return self.store.save(record.to(state, info=info, reason=error))
+        return self._counted(record.to(state, info=info, reason=error))
 
     def _stop_at_sink(self, record: JobRecord, sink: Sink, external_id: int) -> None:
         """A job the spool calls failed must not print later: a job CUPS stopped could be

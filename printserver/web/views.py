@@ -1,0 +1,195 @@
+"""What the console's pages show, gathered from the configuration, the spool and the sinks.
+
+Plain data for the templates: no HTML here (the templates escape every value), no
+blocking work that the caller does not run in a thread.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from printserver.config import Config, PrinterConfig
+from printserver.model.printer import Printer, printer_status
+from printserver.sinks.base import Sink, StatusWatch
+from printserver.spool.job import HistoryEntry, JobRecord, JobState, utc_now
+from printserver.spool.operations import REQUEUED, RETRIED
+from printserver.spool.store import SpoolStore
+
+
+@dataclass(frozen=True)
+class PrinterRow:
+    ae_title: str
+    name: str
+    destination: str
+    status: str
+    status_info: str
+    message: str
+    reasons: tuple[str, ...]
+    loaded_film_sizes: str
+    loaded_media: str
+    jobs: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class SpoolSpace:
+    """The disk-space guard: films are refused while less than ``min_free_mb`` is free."""
+
+    free_mb: int
+    min_free_mb: int
+
+    @property
+    def accepting(self) -> bool:
+        return self.free_mb >= self.min_free_mb
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job_id: str
+    state: str
+    printer: str
+    calling_ae: str
+    title: str
+    pages: int
+    copies: int
+    priority: str
+    age: str
+    reason: str
+    version: str
+    has_film: bool
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    row: JobRow
+    fields: tuple[tuple[str, str], ...]
+    delivered: str
+    history: tuple[HistoryEntry, ...]
+    move_targets: tuple[str, ...]
+
+
+def destination(printer: PrinterConfig, config: Config) -> str:
+    if printer.cups_queue:
+        server = printer.cups_server or config.cups.server or "default server"
+        return f"CUPS queue {printer.cups_queue} on {server}"
+    return f"directory {printer.directory}"
+
+
+def spool_space(store: SpoolStore, config: Config) -> SpoolSpace:
+    return SpoolSpace(store.free_bytes() >> 20, config.spool.min_free_mb)
+
+
+def printer_rows(
+    config: Config, store: SpoolStore, sinks: Mapping[str, Sink], watch: StatusWatch
+) -> list[PrinterRow]:
+    """Each printer, live: asks the destinations all at once (``watch.timeout`` at most)."""
+    counts = Counter((job.printer, job.state.value) for job in store.list())
+    accepting = spool_space(store, config).accepting
+    with ThreadPoolExecutor(max(1, len(config.printers))) as pool:
+        healths = list(pool.map(lambda p: watch.status(sinks[p.ae_title]), config.printers))
+    rows = []
+    for printer, health in zip(config.printers, healths, strict=True):
+        status = printer_status(health, spool_accepting=accepting)
+        jobs = tuple((s.value, counts[printer.ae_title, s.value]) for s in JobState)
+        rows.append(
+            PrinterRow(
+                ae_title=printer.ae_title,
+                name=Printer.name_of(printer),
+                destination=destination(printer, config),
+                status=status.status,
+                status_info=status.info,
+                message=health.message,
+                reasons=health.reasons,
+                loaded_film_sizes=", ".join(printer.loaded_film_sizes) or "all offered",
+                loaded_media=", ".join(printer.loaded_media) or "all offered",
+                jobs=tuple((state, n) for state, n in jobs if n),
+            )
+        )
+    return rows
+
+
+def actions(state: JobState) -> tuple[str, ...]:
+    """The operator actions that apply to a job in ``state`` (``spool/operations.py`` has
+    the last word)."""
+    allowed = {
+        "hold": state.can_become(JobState.HELD),
+        "release": state is JobState.HELD,
+        "cancel": state.can_become(JobState.CANCELED),
+        "retry": state in RETRIED,
+        "reprint": state.final,
+        "move": all(state.can_become(target) for target in REQUEUED),
+    }
+    return tuple(name for name, ok in allowed.items() if ok)
+
+
+def job_row(record: JobRecord, store: SpoolStore, now: datetime) -> JobRow:
+    return JobRow(
+        job_id=record.job_id,
+        state=record.state.value,
+        printer=record.printer,
+        calling_ae=record.calling_ae,
+        title=record.title,
+        pages=record.pages,
+        copies=record.copies,
+        priority=record.priority,
+        age=record.age(now),
+        reason=record.reason,
+        version=f"{record.updated.isoformat()}|{record.state.value}",
+        has_film=store.has_document(record.job_id),
+        actions=actions(record.state),
+    )
+
+
+def job_rows(store: SpoolStore, printer: str | None, state: str | None) -> list[JobRow]:
+    """Jobs in the order of ``printserver queue list``: unfinished first, by priority, age."""
+    now = utc_now()
+    return [
+        job_row(job, store, now)
+        for job in sorted(store.list(), key=lambda job: (job.state.final, job.rank))
+        if printer in (None, job.printer) and state in (None, job.state.value)
+    ]
+
+
+def delivered(record: JobRecord, config: Config) -> str:
+    """Where the film went: the CUPS job, or the file a directory printer wrote."""
+    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
+    if printer is None:
+        return "-"
+    if printer.cups_queue:
+        if record.cups_job_id is None:
+            return "not sent yet"
+        return f"CUPS job {record.cups_job_id} on {destination(printer, config)}"
+    if record.state is not JobState.DONE or printer.directory is None:
+        return "not written yet"
+    return str(Path(printer.directory) / f"{record.sink_title}.ps")
+
+
+def job_detail(record: JobRecord, store: SpoolStore, config: Config) -> JobDetail:
+    fields = (
+        ("printer", record.printer),
+        ("state", f"{record.state.value} ({record.state_info})"),
+        ("calling AE", record.calling_ae or "-"),
+        ("label", record.title or "-"),
+        ("films × copies", f"{record.pages} × {record.copies}"),
+        ("priority", record.priority),
+        ("film size / medium", f"{record.film_size or '-'} / {record.medium_type or '-'}"),
+        ("destination", record.destination or "-"),
+        ("attempts", str(record.attempts)),
+        ("reason", record.reason or "-"),
+        ("created", f"{record.created.astimezone():%Y-%m-%d %H:%M:%S}"),
+        ("film session", record.film_session_uid or "-"),
+        ("print job", record.print_job_uid or "-"),
+        ("document", f"{record.document_bytes} bytes"),
+    )
+    return JobDetail(
+        row=job_row(record, store, utc_now()),
+        fields=fields,
+        delivered=delivered(record, config),
+        history=record.history,
+        move_targets=tuple(p.ae_title for p in config.printers if p.ae_title != record.printer),
+    )
