@@ -17,13 +17,19 @@ from PIL import Image, ImageCms
 from pydicom.dataset import Dataset
 from pynetdicom import sop_class
 
-from printserver.config import ConfigError
+from printserver.config import ConfigError, parse_config
 from printserver.model.printer import Printer
 from printserver.net.printer import configuration_dataset
 from printserver.render import colour
+from tests.cups_harness import CupsQueue
 from tests.ghostscript import render_cmyk8, render_gray16, render_rgb8
 from tests.print_client import PrintClient, box_uids, color_item, output_files
-from tests.server_harness import InProcessServer, directory_config, start_in_process
+from tests.server_harness import (
+    InProcessServer,
+    config_text,
+    directory_config,
+    start_in_process,
+)
 
 ADOBE_RGB = Path("/usr/share/color/icc/colord/AdobeRGB1998.icc")  # Debian colord-data
 SWOP_CMYK = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # Debian ghostscript
@@ -105,16 +111,23 @@ def colour_server(tmp_path: Path) -> InProcessServer:
     return start_in_process(directory_config(tmp_path, f"dpi = {DPI}"))
 
 
-def test_an_adobe_rgb_image_prints_as_littlecms_computes(colour_server: InProcessServer) -> None:
-    """Acceptance 2: Adobe RGB patches print, on the Ghostscript raster, with LittleCMS's
-    Adobe RGB → sRGB colours (mean error ≤ 2); the same image untagged prints as sRGB."""
+def test_an_adobe_rgb_image_prints_as_littlecms_computes(
+    cups_queue: CupsQueue, tmp_path: Path
+) -> None:
+    """Acceptance 2: Adobe RGB patches print, on the Ghostscript raster of what reached the
+    CUPS device, with LittleCMS's Adobe RGB → sRGB colours (mean error ≤ 2); the same
+    image untagged prints as sRGB."""
+    printer = f'[[printers]]\nae_title = "PRINTSERVER"\ncups_queue = "{cups_queue.queue}"\n'
+    printer += f"dpi = {DPI}\n"
+    extra = f'[cups]\nserver = "{cups_queue.server}"\n'
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printer, extra)))
     rgb = patch_image()
     try:
-        print_colour(colour_server.port, [tagged(rgb, ADOBE_RGB.read_bytes()), tagged(rgb, None)])
-        ps = output_files(colour_server.config.printers[0].directory, 1)[0]
+        print_colour(running.port, [tagged(rgb, ADOBE_RGB.read_bytes()), tagged(rgb, None)])
+        (at_device,) = cups_queue.sink.wait_for(1, timeout=60)
     finally:
-        colour_server.server.stop()
-    (page,) = render_rgb8(ps, DPI)
+        running.server.stop()
+    (page,) = render_rgb8(at_device, DPI)
     middle = page.shape[1] // 2
     managed, as_sent = patch_means(page, 0, middle), patch_means(page, middle)
     expected = littlecms(ADOBE_RGB, None, "RGB")
