@@ -82,10 +82,11 @@ class SocketSink:
 class PrivateCups:
     """cupsd with every path inside one temporary directory."""
 
-    def __init__(self, tcp_port: int | None = None) -> None:
+    def __init__(self, tcp_port: int | None = None, *, tls: bool = False) -> None:
         if not Path(CUPSD).exists():
             raise RuntimeError("cupsd is not installed (apt-get install cups)")
         self.tcp_port = tcp_port  # also listen on 127.0.0.1:tcp_port (IPP over TCP)
+        self.tls = tls  # a self-signed certificate made on first use, for IPP over TLS
         self.root = Path(tempfile.mkdtemp(prefix="pc", dir="/tmp"))
         os.chmod(self.root, 0o755)  # filters run as lp when cupsd runs as root
         self.process: subprocess.Popen[bytes] | None = None
@@ -106,7 +107,10 @@ class PrivateCups:
             f"TempDir {self.root}/spool/tmp\nErrorLog {self.root}/log/error_log\n"
             f"AccessLog {self.root}/log/access_log\nPageLog {self.root}/log/page_log\n"
             f"FileDevice Yes\nPrintcap {self.root}/printcap\nSystemGroup {group}\n"
+            + (f"ServerKeychain {self.root}/ssl\nCreateSelfSignedCerts yes\n" if self.tls else "")
         )
+        if self.tls:
+            (self.root / "ssl").mkdir(mode=0o700, exist_ok=True)
         tcp = f"Listen 127.0.0.1:{self.tcp_port}\n" if self.tcp_port else ""
         (self.root / "etc/cupsd.conf").write_text(
             f"Listen {self.server}\n{tcp}Browsing No\nBrowseLocalProtocols none\n"

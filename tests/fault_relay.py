@@ -24,6 +24,7 @@ class FaultRelay:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._held: list[socket.socket] = []
+        self.captured = bytearray()  # every byte clients sent, to see what crossed in clear
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -80,6 +81,8 @@ class FaultRelay:
                             return
                     if stalled.is_set():
                         return
+                    if counted:
+                        self.captured += data
                     sink.sendall(data)
             except OSError:
                 return

@@ -181,6 +181,35 @@ def test_kill_9_during_a_hung_submit_then_a_healthy_host_delivers_once(
         relay.stop()
 
 
+def test_ipp_over_tls_to_a_cups_host_across_the_network(tmp_path: Path) -> None:
+    """``cups_encryption = "required"``: the film crosses the wire encrypted (a relay that
+    sees every byte finds no PostScript in them) and still prints."""
+    sink = SocketSink(tmp_path / "device")
+    cupsd = PrivateCups(tcp_port=free_port(), tls=True)
+    cupsd.start()
+    relay = FaultRelay(cupsd.tcp_port or 0)
+    try:
+        cupsd.add_queue("film", f"socket://127.0.0.1:{sink.port}/?snmp=false")
+        printers = (
+            f'[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n'
+            f'cups_server = "{relay.server}"\ncups_encryption = "required"\n'
+        )
+        running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+        try:
+            _film(running.port, "FILM")
+            wait_for_jobs(running.spool, 1, {"done"}, timeout=30)
+            (printed,) = sink.wait_for(1, timeout=30)
+        finally:
+            running.server.stop()
+        assert b"%!PS" in printed.read_bytes()
+        assert relay.captured and b"%!PS" not in relay.captured
+        assert b"Create-Job" not in relay.captured and b"printer-uri" not in relay.captured
+    finally:
+        relay.stop()
+        cupsd.remove()
+        sink.stop()
+
+
 @pytest.mark.parametrize("form", ["host:port", "socket path"])
 def test_cups_server_is_named_as_cups_server_names_it(
     form: str, tcp_cups: tuple[PrivateCups, SocketSink], tmp_path: Path
