@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 from pathlib import Path
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 from pynetdicom import sop_class
 
+from printserver.net.scp import start_server
+from printserver.server import PrintServer
 from tests.print_client import PrintClient, box_uids
 from tests.server_harness import directory_config, free_port, start_in_process, wait_for_jobs
 
@@ -101,3 +104,21 @@ def test_client_certificate_is_required_when_configured(tmp_path: Path) -> None:
         client.release()
     finally:
         running.server.stop()
+
+
+def test_a_tls_port_that_cannot_be_bound_leaves_no_plain_listener(tmp_path: Path) -> None:
+    """Both listeners or neither: the plain port is closed again when the TLS one fails."""
+    plain_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        tls_port = taken.getsockname()[1]
+        config = directory_config(
+            tmp_path, server_extra=_tls_config(tmp_path, tls_port, mutual=False)
+        )
+        server = config.server.model_copy(update={"port": plain_port})
+        service = PrintServer(config).service
+        with pytest.raises(OSError):
+            start_server(server, service, config.limits.max_message_bytes)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", plain_port))  # free again: nothing listens there

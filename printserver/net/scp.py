@@ -72,6 +72,12 @@ def start_server(
     addresses: list[tuple[int, ssl.SSLContext | None]] = [(server.port, None)]
     if server.tls is not None:
         addresses.append((server.tls.port, tls_context(server.tls)))
-    return [
-        serve(ae, (server.host, port), limits, handlers, tls=context) for port, context in addresses
-    ]
+    listeners: list[EdgeServer] = []
+    try:
+        for port, context in addresses:
+            listeners.append(serve(ae, (server.host, port), limits, handlers, tls=context))
+    except BaseException:  # the TLS port failing must not leave the plain one serving
+        for listener in listeners:
+            listener.shutdown()
+        raise
+    return listeners
