@@ -65,6 +65,10 @@ def start_server(
     """
     ae = build_ae(server)
     standard_logging_off()
+    # pynetdicom's own INFO lines repeat ours; its warnings and errors still come through
+    logging.getLogger("pynetdicom").setLevel(
+        logging.DEBUG if server.protocol_log else logging.WARNING
+    )
     handlers = list(service.bindings())
     if server.protocol_log:
         handlers += protocol_log_bindings(logging.getLogger("printserver.protocol"))

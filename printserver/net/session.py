@@ -116,6 +116,7 @@ class AssociationSession:
         self._state: AssociationState | None = None
         self._incoming: Path | None = None  # where this association's images are spilled
         self._spilled = 0
+        self._ended = False
 
     def bind(self, assoc: Association) -> None:
         """Make this session the handler of ``assoc``'s requests, and of its end."""
@@ -131,10 +132,16 @@ class AssociationSession:
         ):
             assoc.bind(event, handler)
         repair_incomplete_requests(assoc, self.resolve_missing_instance)
+        peer = assoc.requestor.address
+        LOG.info("association from %s (%s) for %s", self.calling_ae, peer, self.printer.ae_title)
 
     def on_end(self, event: evt.Event) -> None:
         """Release or abort deletes the film session and everything under it (PS3.4 H.4.1);
         what was printed is in the spool already."""
+        if not self._ended:
+            self._ended = True
+            how = {"EVT_RELEASED": "released", "EVT_ABORTED": "aborted"}
+            LOG.info("association from %s %s", self.calling_ae, how.get(event.event.name, "closed"))
         self._state = None
         if self._incoming is not None:
             shutil.rmtree(self._incoming, ignore_errors=True)
