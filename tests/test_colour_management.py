@@ -198,9 +198,12 @@ def test_a_corrupt_icc_profile_is_refused_and_the_association_carries_on(
         _, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
         uid = box_uids(reply)[0]
         truncated = ADOBE_RGB.read_bytes()[:200]
+        garbled = bytearray(ADOBE_RGB.read_bytes())
+        garbled[16:20] = b"\xe2\x80\x99!"  # a colour space of bytes that are not a name
         for profile, words in (
             (b"\x00" * 64 + b"not a profile", "cannot be parsed"),
             (truncated, "cannot be parsed"),
+            (bytes(garbled), "has no readable colour space"),
             (GRAY_PROFILE.read_bytes(), "is GRAY"),
         ):
             status = client.set_image(uid, 1, tagged(rgb, profile))
@@ -329,3 +332,22 @@ def test_previews_read_devicecmyk_back_as_rgb(tmp_path: Path) -> None:
     assert preview.shape == (20, 30, 3)
     assert tuple(preview[0, 0]) == (0, 0, 0) and tuple(preview[0, 15]) == (0, 255, 255)
     assert tuple(preview[0, 25]) == (255, 255, 255)
+
+
+def test_mutated_profiles_are_refused_or_used_never_an_internal_error() -> None:
+    """A profile is client data: 400 deterministic mutations of a real one either build a
+    transform or raise ProfileError (0x0106 at N-SET), nothing else."""
+    rng = np.random.default_rng(20261129)
+    base = np.frombuffer(ADOBE_RGB.read_bytes(), np.uint8)
+    refused = 0
+    for _ in range(400):
+        data = base.copy()
+        span = 128 if rng.random() < 0.5 else len(data)  # the 128-byte header, or anywhere
+        where = rng.integers(0, span, rng.integers(1, 20))
+        data[where] = rng.integers(0, 256, len(where))
+        cut = int(rng.integers(len(data) // 2, len(data) + 1))
+        try:
+            colour.check_source(data[:cut].tobytes(), colour.SRGB)
+        except colour.ProfileError:
+            refused += 1
+    assert 0 < refused < 400

@@ -90,7 +90,10 @@ def _built_in(name: Literal["sRGB", "LAB"]) -> ImageCms.ImageCmsProfile:
 
 
 def _space(profile: ImageCms.ImageCmsProfile) -> str:
-    return str(profile.profile.xcolor_space).strip()
+    try:
+        return str(profile.profile.xcolor_space).strip()
+    except (UnicodeDecodeError, ValueError) as exc:  # a header of random bytes
+        raise ProfileError(f"has no readable colour space ({exc})") from None
 
 
 def output_colour(data: bytes | None, intent: Intent = "perceptual") -> OutputColour:
@@ -101,14 +104,25 @@ def output_colour(data: bytes | None, intent: Intent = "perceptual") -> OutputCo
     space = _space(profile)
     if space not in ("RGB", "CMYK"):
         raise ProfileError(f"is {space}; an output profile must be RGB or CMYK")
-    name = str(profile.profile.profile_description or "").strip() or "unnamed"
+    try:
+        name = str(profile.profile.profile_description or "").strip() or "unnamed"
+    except (UnicodeDecodeError, ValueError):
+        name = "unnamed"
     return OutputColour("CMYK" if space == "CMYK" else "RGB", data, intent, name)
 
 
 def check_source(data: bytes, output: OutputColour) -> None:
     """Raise :class:`ProfileError` unless ``data`` is an RGB profile that transforms to
-    ``output`` (the transform is built now and cached, so printing cannot fail on it)."""
-    _transform(_Source.of(data), output)
+    ``output`` (the transform is built now and cached, so printing cannot fail on it).
+
+    A profile is the client's data: whatever LittleCMS or Pillow cannot make of it is a
+    refused profile, never an internal error."""
+    try:
+        _transform(_Source.of(data), output)
+    except ProfileError:
+        raise
+    except Exception as exc:
+        raise ProfileError(f"cannot be used ({type(exc).__name__}: {exc})") from None
 
 
 @dataclass(frozen=True)
