@@ -126,10 +126,7 @@ class PrintServer:
             )
             for job in self.store.list()
         ]
-        statuses = {
-            title: self.service.printer_status(printer)
-            for title, printer in self.queue.printers.items()
-        }
+        statuses = self.service.printer_statuses(self.queue.printers.values())
         return Gauges(
             jobs=jobs,
             printers={title: (status.status, status.info) for title, status in statuses.items()},

@@ -6,6 +6,8 @@ way an operator or a failure would, and reads what a modality would read.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from pynetdicom import sop_class
 
 from printserver.config import parse_config
+from printserver.sinks.base import DestinationStatus, StatusWatch
 from tests.print_client import PrintClient
 from tests.server_harness import config_text, start_in_process
 
@@ -87,3 +90,30 @@ def test_printer_status_changes_are_reported_when_switched_on(
         client.release()
     finally:
         running.server.stop()
+
+
+class _Destination:
+    """A destination that answers its status at once, or only when let go."""
+
+    def __init__(self, name: str, hung: threading.Event | None = None) -> None:
+        self.name, self.hung = name, hung
+
+    def status(self) -> DestinationStatus:
+        if self.hung is not None:
+            self.hung.wait(10)
+        return DestinationStatus(True, True, "idle")
+
+
+def test_statuses_of_many_hung_destinations_take_one_time_limit() -> None:
+    let_go = threading.Event()
+    watch = StatusWatch(timeout=0.3)
+    destinations = [_Destination(f"HUNG{i}", let_go) for i in range(4)] + [_Destination("OK")]
+    try:
+        started = time.monotonic()
+        answers = watch.statuses(destinations)  # type: ignore[arg-type]
+        waited = time.monotonic() - started
+    finally:
+        let_go.set()
+    assert waited < 0.3 * 2, waited  # not 4 × 0.3 s
+    assert answers["OK"].ok and answers["OK"].message == "idle"
+    assert all(not answers[f"HUNG{i}"].reachable for i in range(4))

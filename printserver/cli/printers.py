@@ -6,7 +6,6 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from printserver.config import Config
@@ -22,9 +21,8 @@ def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json
     jobs = store.list()
     spool_accepting = PrintQueue(store, {}, min_free_bytes=config.spool.min_free_bytes).accepting
     entries: list[dict[str, Any]] = []
-    watch = StatusWatch(workers=max(1, len(sinks)))  # all asked at once, each within 3 s
-    with ThreadPoolExecutor(max_workers=max(1, len(sinks))) as pool:
-        health_of = dict(zip(sinks, pool.map(watch.status, sinks.values()), strict=True))
+    # all asked at once: the report waits one time limit, however many do not answer
+    health_of = StatusWatch(workers=max(1, len(sinks))).statuses(sinks.values())
     for printer in config.printers:
         health = health_of[printer.ae_title]
         status = printer_status(health, spool_accepting=spool_accepting)

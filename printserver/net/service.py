@@ -10,7 +10,7 @@ Job index, the count of requests in flight and the live printer status.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pynetdicom import evt
@@ -103,8 +103,15 @@ class PrintService:
         AssociationSession(self.shared, printer, calling).bind(assoc)
 
     def printer_status(self, printer: Printer) -> PrinterStatus:
-        sink = self.sinks.get(printer.ae_title)
-        return printer_status(
-            self.watch.status(sink) if sink is not None else None,
-            spool_accepting=self.queue.accepting,
-        )
+        return self.printer_statuses([printer])[printer.ae_title]
+
+    def printer_statuses(self, printers: Iterable[Printer]) -> dict[str, PrinterStatus]:
+        """The Printer status of each, their destinations asked all at once."""
+        printers = list(printers)
+        sinks = [self.sinks[p.ae_title] for p in printers if p.ae_title in self.sinks]
+        health = self.watch.statuses(sinks)
+        accepting = self.queue.accepting
+        return {
+            p.ae_title: printer_status(health.get(p.ae_title), spool_accepting=accepting)
+            for p in printers
+        }

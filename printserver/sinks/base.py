@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -118,6 +118,22 @@ class StatusWatch:
         self._asking: dict[str, Future[DestinationStatus]] = {}
 
     def status(self, sink: Sink) -> DestinationStatus:
+        return self.statuses([sink])[sink.name]
+
+    def statuses(self, sinks: Iterable[Sink]) -> dict[str, DestinationStatus]:
+        """Every destination's status, all asked at once: the answer takes one time limit,
+        however many destinations do not answer."""
+        asked = {sink.name: self._ask(sink) for sink in sinks}
+        until = time.monotonic() + self.timeout
+        return {
+            name: answer
+            if isinstance(answer, DestinationStatus)
+            else self._wait(name, answer, until)
+            for name, answer in asked.items()
+        }
+
+    def _ask(self, sink: Sink) -> DestinationStatus | Future[DestinationStatus]:
+        """A fresh enough answer, or the query under way (started now if none is)."""
         now = time.monotonic()
         with self._lock:
             answer = self._answers.get(sink.name)
@@ -126,8 +142,13 @@ class StatusWatch:
             future = self._asking.get(sink.name)
             if future is None or future.done():
                 future = self._asking[sink.name] = self._pool.submit(sink.status)
+            return future
+
+    def _wait(
+        self, name: str, future: Future[DestinationStatus], until: float
+    ) -> DestinationStatus:
         try:
-            result = future.result(timeout=self.timeout)
+            result = future.result(timeout=max(0.0, until - time.monotonic()))
         except FutureTimeout:
             result = DestinationStatus(
                 False, False, f"no answer within {self.timeout:g} s", reachable=False
@@ -135,5 +156,5 @@ class StatusWatch:
         except Exception as exc:  # a sink that fails to report is a sink that is down
             result = DestinationStatus(False, False, str(exc), reachable=False)
         with self._lock:
-            self._answers[sink.name] = (time.monotonic(), result)
+            self._answers[name] = (time.monotonic(), result)
         return result

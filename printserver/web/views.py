@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,10 +89,10 @@ def printer_rows(
     """Each printer, live: asks the destinations all at once (``watch.timeout`` at most)."""
     counts = Counter((job.printer, job.state.value) for job in store.list())
     accepting = spool_space(store, config).accepting
-    with ThreadPoolExecutor(max(1, len(config.printers))) as pool:
-        healths = list(pool.map(lambda p: watch.status(sinks[p.ae_title]), config.printers))
+    health_of = watch.statuses(sinks[printer.ae_title] for printer in config.printers)
     rows = []
-    for printer, health in zip(config.printers, healths, strict=True):
+    for printer in config.printers:
+        health = health_of[printer.ae_title]
         status = printer_status(health, spool_accepting=accepting)
         jobs = tuple((s.value, counts[printer.ae_title, s.value]) for s in JobState)
         rows.append(
