@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from printserver.postscript.reader import page_sizes, read_pages
+from printserver.postscript.reader import iter_pages, page_sizes
 
 THUMBNAIL_PX = 1200
 PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".pdf": "PDF"}
@@ -40,9 +40,9 @@ def write_preview(document: Path, output: str | Path) -> Path:
     size, by the suffix of ``output``."""
     target = Path(output)
     kind = picture_format(target)
-    pages = read_pages(document)
+    pages = iter_pages(document)  # decoded one at a time: a thumbnail decodes only the first
     if kind != "PDF":
-        _thumbnail(pages[0]).save(target, format=kind)
+        _thumbnail(next(pages)).save(target, format=kind)
         return target
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
