@@ -199,13 +199,14 @@ def _values(printer: PrinterConfig) -> list[str]:
     ]
     lines += _table(("Attribute", "Supported values", "Default"), rows)
     lines += ["Film sizes (portrait width × height in mm; `17INX17IN` is an extension):", ""]
+    pages = Printer.of(printer)  # its page geometry: once, not once per film size
     lines += _table(
         ("Film Size ID", "Size (mm)", f"Printable pixels at {printer.dpi} dpi"),
         (
             (
                 name,
                 f"{size.width_mm:g} × {size.height_mm:g}",
-                "{} × {}".format(*Printer.of(printer).page(name, "PORTRAIT").printable_px),
+                "{} × {}".format(*pages.page(name, "PORTRAIT").printable_px),
             )
             for name, size in FILM_SIZES.items()
         ),
