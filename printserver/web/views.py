@@ -10,11 +10,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from printserver.config import Config, PrinterConfig
 from printserver.model.printer import Printer, printer_status
 from printserver.sinks.base import Sink, StatusWatch
+from printserver.sinks.directory import DirectorySink
 from printserver.spool.job import HistoryEntry, JobRecord, JobState, utc_now
 from printserver.spool.operations import REQUEUED, RETRIED
 from printserver.spool.store import SpoolStore
@@ -165,7 +165,7 @@ def delivered(record: JobRecord, config: Config) -> str:
         return f"CUPS job {record.cups_job_id} on {destination(printer, config)}"
     if record.state is not JobState.DONE or printer.directory is None:
         return "not written yet"
-    return str(Path(printer.directory) / f"{record.sink_title}.ps")
+    return str(DirectorySink(printer.ae_title, printer.directory).target(record.sink_title))
 
 
 def job_detail(record: JobRecord, store: SpoolStore, config: Config) -> JobDetail:
