@@ -116,18 +116,15 @@ def managed(image: SheetImage, sheet: FilmSheet, workers: int | None = None) -> 
     """
     if not _transformed(image, sheet):
         return image
-    if not sheet.color:
-        output = sheet.output
-        if output.space != "GRAY":
-            output = colour.OutputColour("GRAY", intent=output.intent, name=colour.LIGHTNESS.name)
-        lightness = colour.convert(
-            image.pixels, image.icc_profile, output, invert=image.invert, workers=workers
-        )
-        return replace(image, pixels=lightness, bits_stored=8, invert=False)
+    output = sheet.output
+    if not sheet.color and output.space != "GRAY":
+        output = colour.OutputColour("GRAY", intent=output.intent, name=colour.LIGHTNESS.name)
     pixels = colour.convert(
-        image.pixels, image.icc_profile, sheet.output, invert=image.invert, workers=workers
+        image.pixels, image.icc_profile, output, invert=image.invert, workers=workers
     )
-    return replace(image, pixels=pixels, invert=False)
+    if sheet.color:
+        return replace(image, pixels=pixels, invert=False)
+    return replace(image, pixels=pixels, bits_stored=8, invert=False)  # L* as 8-bit P-values
 
 
 def _transformed(image: SheetImage, sheet: FilmSheet) -> bool:
