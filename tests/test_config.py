@@ -10,6 +10,7 @@ import pytest
 
 from printserver.config import ConfigError, load_config, parse_config
 from printserver.model.printer import Printer
+from printserver.sinks.cups import CupsSink
 
 MINIMAL = """
 [server]
@@ -164,3 +165,29 @@ def test_custom_film_sizes_and_layouts(tmp_path: Path) -> None:
 def test_the_shipped_layouts_load() -> None:
     printer = load_config(None).printers[0]
     assert {1, 2, 3} <= set(printer.custom_layouts)
+
+
+@pytest.mark.parametrize(
+    ("server", "refused"),
+    [
+        ("cups.example.org", None),
+        ("127.0.0.1:8631", None),
+        ("[::1]:631", None),
+        ("/run/cups/cups.sock", None),
+        ("cups host", "must be host, host:port"),
+        ("host:", "must be host, host:port"),
+        ("127.0.0.1:70000", "port 70000 is out of range"),
+        ("127.0.0.1:0", "port 0 is out of range"),
+    ],
+)
+def test_cups_server_is_checked_as_the_sink_reads_it(server: str, refused: str | None) -> None:
+    """The settings and the CUPS sink read the server name with one parser, so whatever the
+    file check accepts, the server can connect to (70000 passed the check and then stopped
+    ``serve``)."""
+    text = f'[cups]\nserver = "{server}"\n'
+    if refused is None:
+        assert parse_config(text).cups.server == server
+        assert CupsSink("P", "q", server).server == server
+        return
+    with pytest.raises(ConfigError, match=f"cups.server: {refused}"):
+        parse_config(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -165,12 +166,35 @@ class SpoolConfig(Section):
         return self.min_free_mb << 20
 
 
+_CUPS_HOST_PORT = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s\[\]]+))(?::(?P<port>\d{1,5}))?$"
+)
+
+
+def cups_address(server: str) -> tuple[str, int | None]:
+    """Host and port of a CUPS server named as ``CUPS_SERVER`` names it: ``host``,
+    ``host:port``, ``[v6address]:port``, or the path of cupsd's socket (no port).
+    Raises ValueError for anything else; the one reader of the form (settings, sink)."""
+    if server.startswith("/") and not any(char.isspace() for char in server):
+        return server, None
+    match = _CUPS_HOST_PORT.match(server)
+    if match is None:
+        raise ValueError("must be host, host:port, [v6address]:port or a socket path")
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range (1 to 65535)")
+    return match["v6"] or match["host"], port
+
+
+def _cups_server(value: str) -> str:
+    cups_address(value)
+    return value
+
+
 CupsServer = Annotated[
     str,
-    Field(
-        pattern=r"^(/\S+|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[^:/\s\[\]]+(:\d{1,5})?)$",
-        description="host, host:port, [v6]:port or a socket path, as CUPS_SERVER names it",
-    ),
+    AfterValidator(_cups_server),
+    Field(description="host, host:port, [v6]:port or a socket path, as CUPS_SERVER names it"),
 ]
 CupsEncryption = Literal["if-requested", "never", "required", "always"]
 """IPP encryption: ``required`` upgrades the connection to TLS, ``always`` is IPPS."""

@@ -36,12 +36,12 @@ that fails (``postscript.dsc_text``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import cups
 
+from printserver.config.sections import cups_address
 from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
 from printserver.sinks.deadline import Caller, Deadline
 
@@ -56,24 +56,6 @@ STATUS_SECONDS = 3.0
 """Deadline of a status query: Printer N-GET and ``printserver printers`` wait no longer."""
 BYTES_PER_SECOND = 1 << 20
 """A submit's deadline grows by a second per MiB of document (1 MiB/s at the slowest)."""
-_HOST_PORT = re.compile(
-    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:/\s]+))(?::(?P<port>\d{1,5}))?$"
-)
-
-
-def cups_address(server: str) -> tuple[str, int | None]:
-    """Host and port of a ``CUPS_SERVER``-style name; a socket path has no port."""
-    if server.startswith("/"):
-        return server, None
-    match = _HOST_PORT.match(server)
-    if match is None:
-        raise ValueError(f"not a CUPS server name: {server!r} (host, host:port or a socket path)")
-    port = int(match["port"]) if match["port"] else None
-    if port is not None and not 0 < port < 65536:
-        raise ValueError(f"CUPS server port out of range: {server!r}")
-    return match["v6"] or match["host"], port
-
-
 _IPP_NOT_FOUND = 1030
 _STOPPED = 6
 _FILTER_FAILED = frozenset({"job-completed-with-errors", "cups-filter-crashed"})
