@@ -165,14 +165,14 @@ def test_annotation_text_is_drawn_inside_its_box() -> None:
 def test_smoothing_types_order_the_overshoot_of_cubic() -> None:
     from printserver.render.resample import kernel_for, resample
 
-    step = np.zeros((1, 20), np.float32)
+    step = np.zeros((1, 20), np.uint16)
     step[:, 10:] = 1000
     overshoot = {}
     for smoothing in ("SMOOTH", "NONE", "SHARP"):
         kernel = kernel_for("CUBIC", smoothing)
         overshoot[smoothing] = float(resample(step, 1, 80, kernel).max()) - 1000
-        flat = np.full((5, 7), 1234.0, np.float32)
-        assert np.abs(resample(flat, 13, 17, kernel) - 1234).max() < 0.01  # weights sum to 1
+        flat = np.full((5, 7), 1234, np.uint16)
+        assert (resample(flat, 13, 17, kernel) == 1234).all()  # weights sum to exactly 1
     assert 0 < overshoot["SMOOTH"] < overshoot["NONE"] < overshoot["SHARP"]
     assert kernel_for("BILINEAR", "SHARP") == "BILINEAR"  # smoothing only refines CUBIC
     assert kernel_for("NONE") == "CUBIC"

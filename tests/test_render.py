@@ -12,7 +12,7 @@ from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.geometry import Box, PageGeometry
 from printserver.render.lut import to_p_values
-from printserver.render.resample import resample, taps
+from printserver.render.resample import KERNELS, UNIT, WEIGHT_BITS, resample, taps
 from printserver.render.sheet import (
     CharacteristicCurve,
     FilmSheet,
@@ -26,24 +26,48 @@ from printserver.render.sheet import (
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC"])
 @pytest.mark.parametrize("shape", [(50, 40), (260, 200), (33, 97)])
 def test_resampler_keeps_a_flat_image_flat(kernel: str, shape: tuple[int, int]) -> None:
-    flat = np.full((100, 80), 1234.0, dtype=np.float32)
+    flat = np.full((100, 80), 1234, dtype=np.uint16)
     out = resample(flat, *shape, kernel)
     assert out.shape == shape
-    assert np.allclose(out, 1234.0, atol=1e-2)
+    assert (out == 1234).all()  # weights sum to exactly one: not a trace of the kernel
 
 
 def test_taps_are_normalised_and_widen_when_shrinking() -> None:
     index, weights = taps(2048, 512, "CUBIC")
-    assert np.allclose(weights.sum(axis=1), 1.0, atol=1e-6)
+    assert (weights.sum(axis=1) == 2**WEIGHT_BITS).all()
+    assert (weights == np.rint(weights)).all()  # integers of 2**-WEIGHT_BITS
     assert index.shape[1] >= 16  # support 2 widened by the factor 4
     grow_index, _ = taps(512, 2048, "CUBIC")
     assert grow_index.shape[1] == 4
 
 
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+@pytest.mark.parametrize(("n_in", "n_out"), [(2048, 512), (512, 2650), (7, 5), (300, 41)])
+def test_fixed_point_weights_are_the_kernel_to_a_weight_step(
+    kernel: str, n_in: int, n_out: int
+) -> None:
+    """Each weight is its kernel value rounded to 2**-WEIGHT_BITS (one step more where a row's
+    rounding residue is put), computed here from the kernel function, not by the resampler."""
+    function, support = KERNELS[kernel]
+    index, weights = taps(n_in, n_out, kernel)
+    scale = n_in / n_out
+    widen = max(1.0, scale) if kernel != "REPLICATE" else 1.0
+    centres = (np.arange(n_out) + 0.5) * scale - 0.5
+    first = np.floor(centres - support * widen).astype(np.intp) + 1
+    unclipped = first[:, None] + np.arange(index.shape[1])
+    ideal = function((unclipped - centres[:, None]) / widen)
+    if kernel == "REPLICATE":
+        ideal = (unclipped == np.rint(centres + 1e-9)[:, None]).astype(np.float64)
+    ideal /= ideal.sum(axis=1, keepdims=True)
+    steps = np.abs(weights / 2**WEIGHT_BITS - ideal) * 2**WEIGHT_BITS
+    assert steps.max() <= 0.5 + index.shape[1] / 2  # the residue goes to one tap a row
+    others = np.sort(steps, axis=1)[:, :-1]
+    assert others.size == 0 or others.max() <= 0.5 + 1e-6  # every other tap: rounded
+
+
 def test_twelve_bit_ramp_keeps_thousands_of_levels() -> None:
     ramp = np.tile(np.arange(4096, dtype=np.uint16), (4, 1))
-    image = SheetImage(pixels=ramp, bits_stored=12)
-    out = to_drive(resample(to_p_values(image), 4, 6000, "CUBIC"))
+    out = to_drive(resample(ramp, 4, 6000, "CUBIC"))
     assert len(np.unique(out)) > 4000  # an 8-bit step anywhere would leave at most 256
 
 
@@ -183,6 +207,15 @@ def test_any_band_is_exactly_those_rows_of_the_page(color: bool) -> None:
     assert len(np.unique(page)) > 200  # the images, not just border and empty boxes
 
 
+def _exact_sums(image: np.ndarray, shape: tuple[int, int], kernel: str) -> np.ndarray:
+    """The taps' weighted sums in integers (Python's, through int64 and object arrays)."""
+    rows_index, rows_weights = taps(image.shape[0], shape[0], kernel)
+    cols_index, cols_weights = taps(image.shape[1], shape[1], kernel)
+    a, b = rows_weights.astype(np.int64), cols_weights.astype(np.int64)
+    wide = np.einsum("ok,okwc->owc", a, image.astype(np.int64)[rows_index])  # below 2**35
+    return np.einsum("pk,opkc->opc", b.astype(object), wide[:, cols_index].astype(object))
+
+
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC", "CUBIC SMOOTH"])
 @pytest.mark.parametrize(
     ("source", "shape"),
@@ -194,25 +227,37 @@ def test_any_band_is_exactly_those_rows_of_the_page(color: bool) -> None:
         ((1, 1), (5, 3)),
     ],
 )
-def test_resampler_computes_the_weighted_sums_of_its_taps(
+def test_resampler_computes_the_weighted_sums_of_its_taps_exactly(
     kernel: str, source: tuple[int, int], shape: tuple[int, int]
 ) -> None:
-    """Matrix products (or, for a strong reduction, gathered taps) give the taps' sums;
-    REPLICATE copies samples exactly."""
+    """Matrix products in any order give the taps' sums to the last unit, for colour and gray."""
     rng = np.random.default_rng(5)
-    image = rng.uniform(0, 4095, (*source, 3)).astype(np.float32)
-    rows_index, rows_weights = taps(source[0], shape[0], kernel)
-    cols_index, cols_weights = taps(source[1], shape[1], kernel)
-    wide = np.einsum(
-        "ok,okwc->owc", rows_weights.astype(np.float64), image.astype(np.float64)[rows_index]
-    )
-    expected = np.einsum("pk,opkc->opc", cols_weights.astype(np.float64), wide[:, cols_index])
+    image = rng.integers(0, 4096, (*source, 3)).astype(np.uint16)
+    expected = _exact_sums(image, shape, kernel)
     out = resample(image, *shape, kernel)
     assert out.shape == (*shape, 3)
-    assert np.abs(out - expected).max() < 4095 * 2e-6
-    assert np.abs(resample(image[:, :, 1], *shape, kernel) - expected[:, :, 1]).max() < 4095 * 2e-6
+    assert (out / UNIT == expected.astype(np.float64)).all()
+    assert (resample(image[:, :, 1], *shape, kernel) / UNIT == expected[:, :, 1]).all()
     if kernel == "REPLICATE":
+        rows_index, _ = taps(source[0], shape[0], kernel)
+        cols_index, _ = taps(source[1], shape[1], kernel)
         assert np.array_equal(out, image[rows_index[:, 0]][:, cols_index[:, 0]])
+
+
+@pytest.mark.parametrize("kernel", ["CUBIC SHARP", "CUBIC"])
+def test_sixteen_bit_extremes_stay_exact(kernel: str) -> None:
+    """The largest sums there can be: 16-bit samples alternating between 0 and 65535 under
+    the kernel with the most negative lobe, enlarged and strongly reduced."""
+    checker = (np.indices((64, 48)).sum(axis=0) % 2 * 65535).astype(np.uint16)
+    for shape in ((150, 101), (5, 3)):
+        expected = _exact_sums(checker[:, :, None], shape, kernel)[:, :, 0]
+        assert (resample(checker, *shape, kernel) / UNIT == expected.astype(np.float64)).all()
+        assert max(abs(int(v)) for v in expected.ravel()) < 2**52
+
+
+def test_resampler_takes_only_integer_samples() -> None:
+    with pytest.raises(TypeError, match="8 or 16-bit unsigned"):
+        resample(np.zeros((4, 4), np.float32), 8, 8)
 
 
 def test_p_values_of_some_rows_are_those_rows_of_the_image() -> None:

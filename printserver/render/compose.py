@@ -24,7 +24,7 @@ from printserver.render import colour
 from printserver.render.annotation import Ink, draw_annotation
 from printserver.render.density import STEPS_PER_P, steps_to_drive, to_drive
 from printserver.render.geometry import Rect
-from printserver.render.lut import to_p_values
+from printserver.render.lut import Samples, SampleScale, p_value_samples, sample_scale
 from printserver.render.resample import Plan, Scratch, kernel_for, plan, resample_band
 from printserver.render.sheet import DRIVE_MAX, FilmSheet, SheetImage
 
@@ -146,23 +146,24 @@ def _managed_images(sheet: FilmSheet) -> dict[int, SheetImage]:
         return dict(zip(sheet.images, done, strict=True))
 
 
-def _source(image: SheetImage, rows: slice) -> npt.NDArray[np.float32]:
-    """P-values of some rows of a grayscale image, or their RGB levels (REVERSE inverts each)."""
+def _source(image: SheetImage, rows: slice) -> Samples:
+    """Integer samples of some rows of an image: a grayscale image's P-value samples
+    (render/lut.py), or RGB levels (REVERSE inverts each)."""
     if not image.color:
-        return to_p_values(image, rows)
-    values = image.pixels[rows].astype(np.float32)
+        return p_value_samples(image, rows)
+    levels = image.pixels[rows]
     if image.invert:
-        np.subtract(np.float32(255), values, out=values)
-    return values
+        return np.subtract(np.uint8(255), levels)
+    return levels
 
 
 @dataclass(frozen=True)
 class _Placement:
     """One image as drawn: its rectangle on the page and how its rows are computed.
 
-    ``taps_plan`` is None when the image is drawn pixel for pixel.  ``steps``:
-    the plan's weights carry the tone table's ``STEPS_PER_P``, so resampled
-    values are table positions already.
+    ``taps_plan`` is None when the image is drawn pixel for pixel.  ``scale``
+    turns the samples into P-values (identity for colour levels); a sum of
+    samples is worth ``unit`` samples.
     """
 
     image: SheetImage
@@ -171,7 +172,11 @@ class _Placement:
     height: int
     width: int
     taps_plan: Plan | None
-    steps: bool
+    scale: SampleScale
+
+    @property
+    def unit(self) -> float:
+        return 1.0 if self.taps_plan is None else self.taps_plan.unit
 
     @property
     def rect(self) -> Rect:
@@ -191,32 +196,35 @@ def _place(image: SheetImage, cell: Rect, dpi: int) -> _Placement:
     taps_plan = plan(rows, columns, fit.height, fit.width, fit.kernel, _window(fit, cell_w, cell_h))
     height, width = taps_plan.shape
     top, left = y0 + (cell_h - height) // 2, x0 + (cell_w - width) // 2
+    scale = SampleScale() if image.color else sample_scale(image)
     if (height, width) == (rows, columns) and not fit.crop:
-        return _Placement(image, left, top, height, width, None, False)
-    if not image.color and image.tone is not None:
-        return _Placement(image, left, top, height, width, taps_plan.scaled(STEPS_PER_P), True)
-    return _Placement(image, left, top, height, width, taps_plan, False)
+        return _Placement(image, left, top, height, width, None, scale)
+    # sums come out as samples, or as samples in the tone table's steps: no pass to scale them
+    steps = STEPS_PER_P if not image.color and image.tone is not None else 1
+    taps_plan = taps_plan.scaled(steps * taps_plan.unit)
+    return _Placement(image, left, top, height, width, taps_plan, scale)
 
 
-def _finish(values: npt.NDArray[np.float32], placement: _Placement, target: Raster) -> None:
+def _finish(values: npt.NDArray[np.float64], placement: _Placement, target: Raster) -> None:
     """Round once into ``target``: drive values through the tone scale, or colour bytes.
 
-    ``values`` is scratch space.  RGB levels come by planes, (rows, 3, width):
-    rounded to bytes, then interleaved into the page one long strided loop per
-    plane.
+    ``values`` are sums of samples worth ``placement.unit`` each, and scratch
+    space.  RGB levels come by planes, (rows, 3, width): each plane is rounded
+    (halves up: one half added, then truncated) and clipped straight into its
+    interleaved place on the page.
     """
     image = placement.image
     if image.color:
-        np.rint(values, out=values)
-        np.clip(values, 0, 255, out=values)
-        levels = values.astype(np.uint8)
-        for plane in range(levels.shape[1]):
-            target[:, :, plane] = levels[:, plane]
-    elif placement.steps:
-        assert image.tone is not None
-        target[...] = steps_to_drive(values, image.tone)
+        if placement.unit != 1.0:
+            np.multiply(values, placement.unit, out=values)
+        np.add(values, 0.5, out=values)
+        for plane in range(values.shape[1]):
+            np.clip(values[:, plane], 0, 255, out=target[:, :, plane], casting="unsafe")
+    elif image.tone is not None:
+        steps = placement.scale.apply(values, placement.unit, STEPS_PER_P)
+        target[...] = steps_to_drive(steps, image.tone)
     else:
-        target[...] = to_drive(values, image.tone)
+        target[...] = to_drive(placement.scale.apply(values, placement.unit))
 
 
 def gray_to_rgb(drive: int) -> int:
@@ -325,10 +333,11 @@ class SheetRaster:
 
     def _draw_image(self, placement: _Placement, r0: int, r1: int, target: Raster) -> None:
         """Rows r0..r1 of one image's rendering into ``target``, a few rows at a time."""
+        step = BAND_ROWS // 2 if placement.image.color else BAND_ROWS
         if placement.taps_plan is None:
-            for s0 in range(r0, r1, BAND_ROWS):
-                s1 = min(r1, s0 + BAND_ROWS)
-                values = _source(placement.image, slice(s0, s1))
+            for s0 in range(r0, r1, step):
+                s1 = min(r1, s0 + step)
+                values = _source(placement.image, slice(s0, s1)).astype(np.float64)
                 _finish(
                     values.transpose(0, 2, 1) if values.ndim == 3 else values,
                     placement,
@@ -336,7 +345,6 @@ class SheetRaster:
                 )
             return
         scratch = self._scratch()
-        step = BAND_ROWS // 2 if placement.image.color else BAND_ROWS
         for s0 in range(r0, r1, step):
             s1 = min(r1, s0 + step)
             first, end = placement.taps_plan.source_rows(s0, s1)
@@ -347,7 +355,6 @@ class SheetRaster:
                 s0,
                 s1,
                 scratch,
-                step,
             )
             _finish(values, placement, target[s0 - r0 : s1 - r0])
 

@@ -13,6 +13,7 @@ whole image costs one gather.  Drive 0 is black (densest), 4095 white.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +58,7 @@ def drive_table(tone: ToneScale) -> npt.NDArray[np.uint16]:
 
 
 def to_drive(
-    p_values: npt.NDArray[np.float32], tone: ToneScale | None = None
+    p_values: npt.NDArray[np.floating[Any]], tone: ToneScale | None = None
 ) -> npt.NDArray[np.uint16]:
     """Round P-values (0..4095, float) once to 12-bit drive values.
 
@@ -65,23 +66,27 @@ def to_drive(
     colour-to-gray tests); with one they pass through its table.  ``p_values``
     is used as scratch space.
     """
-    if tone is None:
-        out = np.rint(p_values)
-        np.clip(out, 0, DRIVE_MAX, out=out)
-        return out.astype(np.uint16)
-    np.multiply(p_values, np.float32(STEPS_PER_P), out=p_values)
+    if tone is None:  # halves round up, as in steps_to_drive
+        np.add(p_values, 0.5, out=p_values)
+        drive: npt.NDArray[np.uint16] = np.clip(
+            p_values, 0, DRIVE_MAX, out=np.empty(p_values.shape, np.uint16), casting="unsafe"
+        )
+        return drive
+    np.multiply(p_values, STEPS_PER_P, out=p_values)
     return steps_to_drive(p_values, tone)
 
 
-def steps_to_drive(steps: npt.NDArray[np.float32], tone: ToneScale) -> npt.NDArray[np.uint16]:
+def steps_to_drive(steps: npt.NDArray[np.floating[Any]], tone: ToneScale) -> npt.NDArray[np.uint16]:
     """Drive values of P-values already multiplied by ``STEPS_PER_P``; ``steps`` is scratch.
 
-    The renderer folds that power of two into its resampling weights, which
-    is exact, and so saves a pass over every sample.  Positions outside the
-    table are clamped by the lookup itself, which is cheaper than clipping.
+    The renderer folds that power of two into the scale of its samples, which
+    is exact, and so saves a pass over every sample.  Halves round up: adding
+    one half and truncating is a single pass.  Positions outside the table
+    (negative ones truncate towards zero) are clamped by the lookup itself,
+    which is cheaper than clipping.
     """
-    np.rint(steps, out=steps)
-    result: npt.NDArray[np.uint16] = drive_table(tone).take(steps.astype(np.int32), mode="clip")
+    positions = np.add(steps, 0.5, out=np.empty(steps.shape, np.int32), casting="unsafe")
+    result: npt.NDArray[np.uint16] = drive_table(tone).take(positions, mode="clip")
     return result
 
 

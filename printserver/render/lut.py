@@ -5,51 +5,113 @@ so that higher always means brighter (the Presentation LUT must not change the
 appearance implied by them, PS3.3 C.11.6).  Step 2: the Presentation LUT — an
 explicit table (interpolated when its size differs from the stored range), the
 INVERSE shape, or IDENTITY.  LIN OD passes through unchanged here: its values
-are read as linear in density by the density model.  Everything stays float32
-on a 0..4095 scale: no 8-bit intermediate anywhere.
+are read as linear in density by the density model.
+
+The resampler adds integers only (render/resample.py), so a grayscale image
+reaches it as integer *samples* and a :class:`SampleScale`, the affine map from
+samples to P-values on a 0..4095 scale.  The map is applied once, after
+resampling, which is exact because resampling is linear and its weights sum to
+one: stored values, inverted stored values and table entries are all samples, so
+no P-value is rounded before the last step.  The one exception is a table whose
+size differs from the stored range: its interpolated P-values are samples in
+1/16 steps, the step of the tone table they are looked up in (render/density.py).
+No 8-bit intermediate anywhere.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from printserver.render.sheet import DRIVE_MAX, SheetImage
 
+Samples = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
 
-def to_p_values(image: SheetImage, rows: slice | None = None) -> npt.NDArray[np.float32]:
-    """P-values in 0..4095 as float32, higher = brighter; of ``rows`` of the image only if given.
+INTERPOLATED_STEPS = 16
+"""Samples per P-value of an interpolated Presentation LUT: the tone table's step."""
+
+
+@dataclass(frozen=True)
+class SampleScale:
+    """P-value = sample × ``gain`` / ``divisor`` + ``offset``: exact for every integer sample
+    whenever the P-value is a whole number (the division comes last)."""
+
+    gain: float = 1.0
+    divisor: float = 1.0
+    offset: float = 0.0
+
+    def apply(
+        self, values: npt.NDArray[np.float64], unit: float = 1.0, steps: int = 1
+    ) -> npt.NDArray[np.float64]:
+        """``values`` (sums of samples worth ``unit`` each) become P-values × ``steps``, in place.
+
+        ``unit`` and ``steps`` are powers of two, so folding them into the gain is exact.
+        """
+        gain = self.gain * unit * steps
+        if gain != 1.0:
+            np.multiply(values, gain, out=values)
+        if self.divisor != 1.0:
+            np.divide(values, self.divisor, out=values)
+        if self.offset:
+            np.add(values, self.offset * steps, out=values)
+        return values
+
+
+def sample_scale(image: SheetImage) -> SampleScale:
+    """How :func:`p_value_samples` of ``image`` become P-values."""
+    top = float((1 << image.bits_stored) - 1)
+    lut = image.presentation_lut
+    if lut is not None and lut.table is not None:
+        if len(lut.table) == int(top) + 1:
+            scale = SampleScale(DRIVE_MAX, float((1 << lut.table_bits) - 1))
+        else:
+            scale = SampleScale(1.0, INTERPOLATED_STEPS)
+    else:
+        scale = SampleScale(DRIVE_MAX, top) if top != DRIVE_MAX else SampleScale()
+    if lut is not None and lut.shape == "INVERSE":
+        return SampleScale(-scale.gain, scale.divisor, DRIVE_MAX)
+    return scale
+
+
+def p_value_samples(image: SheetImage, rows: slice | None = None) -> Samples:
+    """The integers whose :func:`sample_scale` gives the P-values; of ``rows`` only if given.
 
     Every value is computed alone, so converting the rows a band needs gives
     exactly what converting the whole image would, without a full-size copy.
+    Without inversion or table this is a view of the pixels: no copy at all.
     """
-    top = float((1 << image.bits_stored) - 1)
-    values = (image.pixels if rows is None else image.pixels[rows]).astype(np.float32)
+    top = (1 << image.bits_stored) - 1
+    values = image.pixels if rows is None else image.pixels[rows]
     if image.invert:
-        np.subtract(np.float32(top), values, out=values)
+        values = np.subtract(values.dtype.type(top), values)
     lut = image.presentation_lut
-    if lut is not None and lut.table is not None:
-        values = _apply_table(values, top, lut.table, lut.table_bits)
-    elif top != DRIVE_MAX:  # 12 bits stored are P-values already
-        values *= np.float32(DRIVE_MAX)  # exact in float32 (below 2**24), then one division
-        values /= np.float32(top)
-    if lut is not None and lut.shape == "INVERSE":
-        np.subtract(np.float32(DRIVE_MAX), values, out=values)
-    return values
+    if lut is None or lut.table is None:
+        return values
+    if len(lut.table) == top + 1:
+        looked_up: Samples = lut.table.take(values)
+        return looked_up
+    return _interpolated(values, top, lut.table, lut.table_bits)
 
 
-def _apply_table(
-    values: npt.NDArray[np.float32], top: float, table: npt.NDArray[np.uint16], bits: int
-) -> npt.NDArray[np.float32]:
-    """Look stored values up in an explicit LUT (first value mapped 0, PS3.3 C.11.4)."""
+def _interpolated(
+    values: Samples, top: int, table: npt.NDArray[np.uint16], bits: int
+) -> npt.NDArray[np.uint16]:
+    """A table of another size than the stored range, interpolated between its entries
+    (first value mapped 0, PS3.3 C.11.4), as P-values in 1/16 steps."""
     entries = len(table)
-    scale = np.float32(DRIVE_MAX / float((1 << bits) - 1))
-    if entries == int(top) + 1:
-        indices = values.astype(np.intp)
-        return table.astype(np.float32)[indices] * scale
-    positions = values * np.float32((entries - 1) / top)
-    grid = np.arange(entries, dtype=np.float32)
-    looked_up: npt.NDArray[np.float32] = np.interp(
-        positions, grid, table.astype(np.float32)
-    ).astype(np.float32)
-    return looked_up * scale
+    positions = values * ((entries - 1) / top)
+    grid = np.arange(entries, dtype=np.float64)
+    p_values = np.interp(positions, grid, table.astype(np.float64))
+    p_values *= DRIVE_MAX * INTERPOLATED_STEPS / float((1 << bits) - 1)
+    np.rint(p_values, out=p_values)
+    np.clip(p_values, 0, DRIVE_MAX * INTERPOLATED_STEPS, out=p_values)
+    samples: npt.NDArray[np.uint16] = p_values.astype(np.uint16)
+    return samples
+
+
+def to_p_values(image: SheetImage, rows: slice | None = None) -> npt.NDArray[np.float64]:
+    """P-values in 0..4095, higher = brighter; of ``rows`` of the image only if given."""
+    values = p_value_samples(image, rows).astype(np.float64)
+    return sample_scale(image).apply(values)

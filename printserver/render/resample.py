@@ -1,14 +1,23 @@
-"""A separable, vectorised resampler for 12-bit image data (PS3.3 C.13.3 Magnification Type).
+"""A separable resampler whose every sum is exact (PS3.3 C.13.3 Magnification Type).
 
 Each output row (then column) is a weighted sum of a few input rows (then
 columns): the tap indices and weights are computed once per axis, and both
-passes run as small float32 matrix products (BLAS), never Python loops over
-pixels.  Output is produced in bands of rows from only the input rows they
-read, so the renderer can draw any band of the page without a full-size copy
-of the image.  When shrinking, the kernel is widened by the scale factor so
-that a 2048² image drawn into a small box does not alias.  float32 holds every
-12-bit value exactly, and the sums round far below the tone table's 1/16
-P-value step.
+passes run as small matrix products (BLAS), never Python loops over pixels.
+Output is produced in bands of rows from only the input rows they read, so the
+renderer can draw any band of the page without a full-size copy of the image.
+When shrinking, the kernel is widened by the scale factor so that a 2048² image
+drawn into a small box does not alias.
+
+Why exact: a film must be the same bytes on every machine, whatever the band
+split and the thread count.  A BLAS kernel sums in an order that depends on the
+CPU and on the shape of the product, and floating-point sums in another order
+round differently.  So the weights are fixed-point integers (``WEIGHT_BITS``
+fraction bits, each output's weights summing to exactly ``2**WEIGHT_BITS``) and
+the samples are integers of at most 16 bits: every product and every partial
+sum of both passes is then an integer below 2**52, which float64 holds exactly.
+Any order of summation, with or without FMA, gives the same number, and the
+result is the exact sum in units of :data:`UNIT`.  The caller rounds once, at
+the end.
 """
 
 from __future__ import annotations
@@ -21,6 +30,17 @@ import numpy as np
 import numpy.typing as npt
 
 Kernel = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+Samples = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
+
+WEIGHT_BITS = 17
+"""Fraction bits of a weight.  A pass multiplies by weights whose magnitudes add up to at
+most 2**(WEIGHT_BITS + 1), so 16-bit samples stay below 2**(16 + 2 * 18) = 2**52."""
+
+UNIT = 2.0 ** (-2 * WEIGHT_BITS)
+"""What one unit of a resampled sum is worth, in samples: both passes' fixed point."""
+
+_ONE = float(1 << WEIGHT_BITS)
+_SAMPLE_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
 
 def _triangle(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -45,14 +65,19 @@ _keys_sharp = _keys(-0.75)  # more overshoot, crisper edges (Smoothing Type SHAR
 
 
 def _mitchell(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Mitchell-Netravali with B = C = 1/3: little ringing, softer (Smoothing Type SMOOTH)."""
+    """Mitchell-Netravali with B = C = 1/3: little ringing, softer (Smoothing Type SMOOTH).
+
+    Products and sums only (no ``**``): they round the same on every CPU, where numpy's
+    power may take a vector routine of the CPU's own.
+    """
     b = c = 1 / 3
     ax = np.abs(x)
-    near = ((12 - 9 * b - 6 * c) * ax**3 + (-18 + 12 * b + 6 * c) * ax**2 + (6 - 2 * b)) / 6
+    near = (((12 - 9 * b - 6 * c) * ax + (-18 + 12 * b + 6 * c)) * ax * ax + (6 - 2 * b)) / 6
     far = (
-        (-b - 6 * c) * ax**3 + (6 * b + 30 * c) * ax**2 + (-12 * b - 48 * c) * ax + (8 * b + 24 * c)
+        (((-b - 6 * c) * ax + (6 * b + 30 * c)) * ax + (-12 * b - 48 * c)) * ax + (8 * b + 24 * c)
     ) / 6
-    return np.where(ax < 1, near, np.where(ax < 2, far, 0.0))
+    result: npt.NDArray[np.float64] = np.where(ax < 1, near, np.where(ax < 2, far, 0.0))
+    return result
 
 
 def _box(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -80,8 +105,12 @@ def kernel_for(magnification: str, smoothing: str = "NONE") -> str:
 
 def taps(
     n_in: int, n_out: int, kernel: str
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-    """Input indices and normalised weights, shape (n_out, taps), for one axis."""
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Input indices and fixed-point weights, shape (n_out, taps), for one axis.
+
+    The weights are integers (held in float64) that sum to exactly ``2**WEIGHT_BITS``
+    in every row, so that a flat image stays exactly flat.
+    """
     function, support = KERNELS[kernel]
     scale = n_in / n_out
     widen = max(1.0, scale) if kernel != "REPLICATE" else 1.0
@@ -93,55 +122,77 @@ def taps(
     weights = function((index - centres[:, None]) / widen)
     if kernel == "REPLICATE":  # nearest neighbour: exactly one tap, never an average
         weights = (index == np.rint(centres + 1e-9)[:, None]).astype(np.float64)
-    weights /= weights.sum(axis=1, keepdims=True)
     np.clip(index, 0, n_in - 1, out=index)
-    return index, weights.astype(np.float32)
+    return index, _fixed_point(weights)
+
+
+def _fixed_point(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Weights rounded to integers of ``2**-WEIGHT_BITS`` that sum to exactly one.
+
+    The sum is taken tap by tap, in a fixed order; what rounding leaves over goes
+    to each row's largest weight.
+    """
+    total = weights[:, 0].copy()
+    for k in range(1, weights.shape[1]):
+        total += weights[:, k]
+    fixed = np.rint(weights * (_ONE / total)[:, None])
+    largest = np.argmax(np.abs(fixed), axis=1)
+    fixed[np.arange(len(fixed)), largest] += _ONE - fixed.sum(axis=1)
+    if (np.abs(fixed).sum(axis=1) > 2 * _ONE).any():
+        raise ValueError("kernel weights too large for exact sums")
+    return fixed
 
 
 COLUMN_BLOCK = 16
 """Output columns per block of the horizontal pass: one small matrix product each."""
+
+ROW_BLOCK = 16
+"""Output rows per matrix product of the vertical pass: each reads only the input rows
+its taps reach, not those of the whole band."""
+
+PRODUCT_SIZE = 1 << 18
+"""Largest rows × inner × columns of one matrix product: below it OpenBLAS stays on the
+calling thread, so the renderer's threads never wait on BLAS threads."""
 
 
 @dataclass(frozen=True)
 class Plan:
     """Taps of both axes for drawing an image at (out_h, out_w), or a window of it.
 
-    Vertical weights are stored one row per tap, shape (taps, out_h), so that
-    each multiplication reads contiguous weights.  Horizontally, output columns
-    go in blocks of ``COLUMN_BLOCK``: ``cols_windows`` (blocks, window) are the
-    input columns a block reads, and ``cols_matrix`` (blocks, window,
-    COLUMN_BLOCK) their weights, zero outside each column's taps.
-    ``row_scale`` is input rows per output row.
+    Horizontally, output columns go in blocks of ``COLUMN_BLOCK``:
+    ``cols_windows`` (blocks, window) are the input columns a block reads, and
+    ``cols_matrix`` (blocks, window, COLUMN_BLOCK) their weights, zero outside
+    each column's taps.  A sum is worth ``unit`` samples.
     """
 
     rows_index: npt.NDArray[np.intp]
-    rows_weights: npt.NDArray[np.float32]
+    rows_weights: npt.NDArray[np.float64]
     cols_index: npt.NDArray[np.intp]
     cols_windows: npt.NDArray[np.intp]
-    cols_matrix: npt.NDArray[np.float32]
-    row_scale: float
+    cols_matrix: npt.NDArray[np.float64]
+
+    unit: float = UNIT
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.rows_index.shape[0], self.cols_index.shape[0]
+
+    def scaled(self, factor: float) -> Plan:
+        """The same rendering times ``factor``, a power of two: every sum is scaled
+        exactly, so a caller's scale costs no pass of its own."""
+        if math.frexp(factor)[0] != 0.5:
+            raise ValueError(f"{factor} is not a power of two")
+        return replace(self, cols_matrix=self.cols_matrix * factor, unit=self.unit / factor)
 
     def source_rows(self, r0: int, r1: int) -> tuple[int, int]:
         """The input rows (first, end) that output rows r0..r1 read."""
         index = self.rows_index[r0:r1]
         return int(index.min()), int(index.max()) + 1
 
-    def rows_reach(self, rows: int) -> int:
-        """The most input rows that any ``rows`` consecutive output rows read."""
-        return math.floor((rows - 1) * self.row_scale) + 1 + int(self.rows_index.shape[1])
-
-    def scaled(self, factor: float) -> Plan:
-        """The same rendering times ``factor``; exact when it is a power of two."""
-        return replace(self, rows_weights=self.rows_weights * np.float32(factor))
-
 
 def _column_blocks(
-    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float32]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
     """Taps (n_out, taps) as windows of input columns and a weight matrix per output block.
 
     A block's window spans the taps of its columns; every window has the size
@@ -153,13 +204,13 @@ def _column_blocks(
     blocks = -(-n_out // COLUMN_BLOCK)
     padded = blocks * COLUMN_BLOCK
     index = np.concatenate([index, np.repeat(index[-1:], padded - n_out, axis=0)])
-    weights = np.concatenate([weights, np.zeros((padded - n_out, count), np.float32)])
+    weights = np.concatenate([weights, np.zeros((padded - n_out, count))])
     per_block = index.reshape(blocks, -1)
     starts = per_block.min(axis=1)
     window = int((per_block.max(axis=1) - starts).max()) + 1
     starts = np.minimum(starts, n_in - window)
     block = np.arange(padded) // COLUMN_BLOCK
-    matrix = np.zeros((blocks, window, COLUMN_BLOCK), np.float32)
+    matrix = np.zeros((blocks, window, COLUMN_BLOCK))
     for k in range(count):
         np.add.at(
             matrix,
@@ -187,16 +238,12 @@ def plan(
         rows_index, rows_weights = rows_index[y0:y1], rows_weights[y0:y1]
         cols_index, cols_weights = cols_index[x0:x1], cols_weights[x0:x1]
     return Plan(
-        rows_index,
-        np.ascontiguousarray(rows_weights.T),
-        cols_index,
-        *_column_blocks(in_w, cols_index, cols_weights),
-        in_h / out_h,
+        rows_index, rows_weights, cols_index, *_column_blocks(in_w, cols_index, cols_weights)
     )
 
 
 class Scratch:
-    """Float32 work buffers of one thread, kept from band to band.
+    """Float64 work buffers of one thread, kept from band to band.
 
     Fresh temporaries cost page faults that take as long as the arithmetic, so
     each named buffer is allocated once at its largest size and handed out as
@@ -204,57 +251,47 @@ class Scratch:
     """
 
     def __init__(self) -> None:
-        self._buffers: dict[str, npt.NDArray[np.float32]] = {}
+        self._buffers: dict[str, npt.NDArray[np.float64]] = {}
 
-    def array(self, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    def array(self, name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
         """A view of ``shape`` on the buffer ``name``; its contents are undefined."""
         size = math.prod(shape)
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < size:
-            buffer = self._buffers[name] = np.empty(size, np.float32)
+            buffer = self._buffers[name] = np.empty(size)
         return buffer[:size].reshape(shape)
 
 
-PRODUCT_SIZE = 1 << 18
-"""Largest rows × inner × columns of one matrix product: below it OpenBLAS stays on the
-calling thread, so the renderer's threads never wait on BLAS threads.  Products are split
-at the same places in every band, so each row is still computed the same way."""
-
-
 def resample_band(
-    source: npt.NDArray[np.float32],
+    source: Samples,
     first_row: int,
     taps_plan: Plan,
     r0: int,
     r1: int,
     scratch: Scratch,
-    rows: int = 0,
-) -> npt.NDArray[np.float32]:
-    """Output rows r0..r1 of a planned rendering, valid until ``scratch`` is reused.
+) -> npt.NDArray[np.float64]:
+    """Output rows r0..r1 of a planned rendering, sums worth ``taps_plan.unit`` samples
+    each; valid until ``scratch`` is reused.
 
-    ``source`` (height, width) or (height, width, channels) holds input rows
-    ``first_row`` onwards, at least ``taps_plan.source_rows(r0, r1)``: the
-    caller converts only those.  The result is (r1 - r0, out_w), or by planes,
+    ``source`` (height, width) or (height, width, channels) holds integer samples
+    of input rows ``first_row`` onwards, at least ``taps_plan.source_rows(r0, r1)``:
+    the caller converts only those.  The result is (r1 - r0, out_w), or by planes,
     (r1 - r0, channels, out_w).
 
-    Both passes are small matrix products (BLAS): vertically, the band's
-    weights times the input rows it reads, a column block at a time; then
-    horizontally, per block of output columns, the input columns it reads
-    times their weights.  That takes a third of the time of gathering and
-    adding every tap.  Products always have ``rows`` rows (at least r1 - r0,
-    the rest zero), so that each output row is computed the same way whichever
-    band it is in.
+    Both passes are small matrix products (BLAS): vertically, a few output rows
+    at a time, their weights times the input rows they read; then horizontally,
+    per block of output columns, the input columns it reads times their weights.
     """
+    if source.dtype not in _SAMPLE_TYPES:
+        raise TypeError(f"samples must be 8 or 16-bit unsigned integers, not {source.dtype}")
     count = r1 - r0
-    rows = max(rows, count)
     channels = math.prod(source.shape[2:])
     width, out_w = source.shape[1], taps_plan.shape[1]
-    vertical = scratch.array("tall", (rows, width * channels))
+    vertical = scratch.array("tall", (count, width * channels))
     _vertical(
         source.reshape(source.shape[0], -1),
         taps_plan.rows_index[r0:r1] - first_row,
-        taps_plan.rows_weights[:, r0:r1],
-        taps_plan.rows_reach(rows),
+        taps_plan.rows_weights[r0:r1],
         vertical,
         scratch,
     )
@@ -264,16 +301,9 @@ def resample_band(
     columns = taps_plan.cols_windows * channels
     if channels > 1:
         columns = columns + np.arange(channels).reshape(-1, 1, 1)
-    lines, used = rows * channels, count * channels
+    lines = count * channels
     gathered = scratch.array("windows", (lines, blocks * window))
-    np.take(
-        vertical[:count],
-        columns.reshape(-1),
-        axis=1,
-        out=gathered[:used].reshape(count, -1),
-        mode="clip",
-    )
-    gathered[used:] = 0
+    np.take(vertical, columns.reshape(-1), axis=1, out=gathered.reshape(count, -1), mode="clip")
     wide = scratch.array("wide", (lines, blocks * COLUMN_BLOCK))
     windows = gathered.reshape(lines, blocks, window).transpose(1, 0, 2)
     products = wide.reshape(lines, blocks, COLUMN_BLOCK).transpose(1, 0, 2)
@@ -284,59 +314,47 @@ def resample_band(
             taps_plan.cols_matrix,
             out=products[:, line : line + step],
         )
-    out: npt.NDArray[np.float32] = wide[:used, :out_w].reshape(count, *source.shape[2:], out_w)
+    out: npt.NDArray[np.float64] = wide[:, :out_w].reshape(count, *source.shape[2:], out_w)
     return out
 
 
 def _vertical(
-    source: npt.NDArray[np.float32],
+    source: Samples,
     index: npt.NDArray[np.intp],
-    weights: npt.NDArray[np.float32],
-    reach: int,
-    out: npt.NDArray[np.float32],
+    weights: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
     scratch: Scratch,
 ) -> None:
-    """``out`` rows = the taps' weighted sums of ``source`` rows; rows past the taps' are zero.
+    """``out`` rows = the taps' weighted sums of ``source`` rows.
 
-    A product of (rows × inputs) weights and the inputs, one block of columns
-    at a time so that each stays under ``PRODUCT_SIZE``.  The blocks' width
-    comes from ``reach``, the most input rows any band reads, so that it is
-    the same for every band of an image.  When the taps reach too many input
-    rows for that (strong reduction), each tap is gathered, multiplied and
-    added in turn instead, one float32 rounding per operation.
+    ``ROW_BLOCK`` output rows at a time, and as many columns as keep the product
+    under ``PRODUCT_SIZE``: the weights of those rows (a band of the matrix) times
+    the input rows they read, converted to float64 a piece at a time.
     """
-    rows, line = out.shape
-    count = index.shape[0]
+    count, line = out.shape
     first = int(index.min())
     inputs = int(index.max()) + 1 - first
-    columns = 1 << max(0, (PRODUCT_SIZE // (rows * reach)).bit_length() - 1)
-    if columns < 16:
-        out[count:] = 0
-        spare = scratch.array("spare", (count, line))
-        for k in range(index.shape[1]):
-            gathered = out[:count] if k == 0 else spare
-            np.take(source, index[:, k], axis=0, out=gathered, mode="clip")
-            np.multiply(gathered, weights[k][:, None], out=gathered)
-            if k:
-                np.add(out[:count], gathered, out=out[:count])
-        return
-    matrix = np.zeros((rows, inputs), np.float32)
-    np.add.at(matrix, (np.arange(count)[:, None], index - first), weights.T)
-    inputs_rows = source[first : first + inputs]
-    whole = line - line % columns
-    np.matmul(
-        matrix,
-        inputs_rows[:, :whole].reshape(inputs, -1, columns).transpose(1, 0, 2),
-        out=out[:, :whole].reshape(rows, -1, columns).transpose(1, 0, 2),
-    )
-    if whole < line:
-        np.matmul(matrix, inputs_rows[:, whole:], out=out[:, whole:])
+    matrix = scratch.array("matrix", (count, inputs))
+    matrix[...] = 0
+    np.add.at(matrix, (np.arange(count)[:, None], index - first), weights)
+    for b0 in range(0, count, ROW_BLOCK):
+        b1 = min(count, b0 + ROW_BLOCK)
+        lo, hi = int(index[b0:b1].min()), int(index[b0:b1].max()) + 1
+        rows = matrix[b0:b1, lo - first : hi - first]
+        columns = max(1, PRODUCT_SIZE // ((b1 - b0) * (hi - lo)))
+        for c0 in range(0, line, columns):
+            c1 = min(line, c0 + columns)
+            samples = scratch.array("samples", (hi - lo, c1 - c0))
+            samples[...] = source[lo:hi, c0:c1]
+            np.matmul(rows, samples, out=out[b0:b1, c0:c1])
 
 
 def resample(
-    image: npt.NDArray[np.float32], out_h: int, out_w: int, kernel: str = "CUBIC"
-) -> npt.NDArray[np.float32]:
-    """Resize a float32 image, (h, w) or (h, w, channels), to (out_h, out_w) with a kernel."""
+    image: Samples, out_h: int, out_w: int, kernel: str = "CUBIC"
+) -> npt.NDArray[np.float64]:
+    """Resize an image of integer samples, (h, w) or (h, w, channels), to (out_h, out_w) with a
+    kernel; the exact result, not rounded."""
     taps_plan = plan(image.shape[0], image.shape[1], out_h, out_w, kernel)
-    out = resample_band(np.ascontiguousarray(image), 0, taps_plan, 0, out_h, Scratch())
+    out = resample_band(image, 0, taps_plan, 0, out_h, Scratch())
+    out = out * taps_plan.unit
     return np.ascontiguousarray(np.moveaxis(out, 1, 2) if image.ndim == 3 else out)
