@@ -237,7 +237,9 @@ def _values(printer: PrinterConfig) -> list[str]:
         "Smoothing Type (with Magnification CUBIC): `NONE` Catmull-Rom cubic, `SHARP` "
         "cubic with a = -0.75, `SMOOTH` Mitchell-Netravali (B = C = 1/3). REPLICATE is "
         "nearest neighbour, BILINEAR linear; NONE prints one image pixel per printer "
-        "pixel. Shrinking widens the kernel (no aliasing).",
+        "pixel. Shrinking widens the kernel (no aliasing). The weights are fixed-point "
+        "numbers (steps of 2^-17) and every sum is exact, so a film's pixels do not "
+        "depend on the machine, the thread count or how the page is cut into bands.",
         "",
     ]
     lines += [

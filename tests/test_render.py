@@ -12,7 +12,16 @@ from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.geometry import Box, PageGeometry
 from printserver.render.lut import to_p_values
-from printserver.render.resample import KERNELS, UNIT, WEIGHT_BITS, resample, taps
+from printserver.render.resample import (
+    KERNELS,
+    UNIT,
+    WEIGHT_BITS,
+    Scratch,
+    plan,
+    resample,
+    resample_band,
+    taps,
+)
 from printserver.render.sheet import (
     CharacteristicCurve,
     FilmSheet,
@@ -253,6 +262,18 @@ def test_sixteen_bit_extremes_stay_exact(kernel: str) -> None:
         expected = _exact_sums(checker[:, :, None], shape, kernel)[:, :, 0]
         assert (resample(checker, *shape, kernel) / UNIT == expected.astype(np.float64)).all()
         assert max(abs(int(v)) for v in expected.ravel()) < 2**52
+
+
+def test_a_bias_is_added_exactly_and_must_keep_the_sums_whole() -> None:
+    """The half a caller adds for rounding, folded into the vertical pass, is that half."""
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 4096, (90, 70)).astype(np.uint16)
+    taps_plan = plan(90, 70, 131, 57, "CUBIC SHARP").scaled(16 * UNIT)
+    plain = resample_band(image, 0, taps_plan, 0, 131, Scratch()).copy()
+    biased = resample_band(image, 0, taps_plan, 0, 131, Scratch(), bias=0.5)
+    assert np.array_equal(biased, plain + 0.5)
+    with pytest.raises(ValueError, match="whole number"):
+        resample_band(image, 0, plan(90, 70, 131, 57), 0, 131, Scratch(), bias=0.5)
 
 
 def test_resampler_takes_only_integer_samples() -> None:

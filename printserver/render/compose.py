@@ -12,6 +12,7 @@ is ever made; the PostScript writer holds a few bands, never the page.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -179,6 +180,13 @@ class _Placement:
         return 1.0 if self.taps_plan is None else self.taps_plan.unit
 
     @property
+    def bias(self) -> float:
+        """One half that the resampler adds for the rounding, free of charge, when the sums
+        are the tone table's positions already (samples that are P-values)."""
+        plain = self.image.tone is not None and self.scale == SampleScale()
+        return 0.5 if plain and self.taps_plan is not None and not self.image.color else 0.0
+
+    @property
     def rect(self) -> Rect:
         return self.left, self.top, self.left + self.width, self.top + self.height
 
@@ -222,7 +230,7 @@ def _finish(values: npt.NDArray[np.float64], placement: _Placement, target: Rast
             np.clip(values[:, plane], 0, 255, out=target[:, :, plane], casting="unsafe")
     elif image.tone is not None:
         steps = placement.scale.apply(values, placement.unit, STEPS_PER_P)
-        target[...] = steps_to_drive(steps, image.tone)
+        target[...] = steps_to_drive(steps, image.tone, half_added=bool(placement.bias))
     else:
         target[...] = to_drive(placement.scale.apply(values, placement.unit))
 
@@ -256,12 +264,30 @@ def _trim_rects(image: Rect, cell: Rect, dpi: int) -> list[Rect]:
     ]
 
 
+def _uncovered(shape: tuple[int, ...], rects: list[Rect]) -> list[Rect]:
+    """The rectangles of a (height, width) page that none of ``rects`` covers: for each
+    stretch of rows between image edges, the gaps between the images across it."""
+    height, width = shape
+    edges = sorted({0, height} | {y for rect in rects for y in (rect[1], rect[3])})
+    bare: list[Rect] = []
+    for y0, y1 in itertools.pairwise(edges):
+        spans = sorted((r[0], r[2]) for r in rects if r[1] <= y0 and r[3] >= y1 and r[0] < r[2])
+        x = 0
+        for x0, x1 in spans:
+            if x0 > x:
+                bare.append((x, y0, x0, y1))
+            x = max(x, x1)
+        if x < width:
+            bare.append((x, y0, width, y1))
+    return bare
+
+
 class SheetRaster:
     """A film page that draws any band of its rows on demand (PS3.4 H.4.2).
 
     The PostScript writer asks for one band at a time, on several threads, so
     the page never exists whole: memory holds a few bands, the source images
-    and, per thread, a few image rows of float32 work buffers.  Every band is
+    and, per thread, a few image rows of float64 work buffers.  Every band is
     exactly the same rows of :func:`render_sheet`'s page.  Geometry and taps
     are worked out once, here; :meth:`rows` may be called from any thread.
     """
@@ -292,6 +318,7 @@ class SheetRaster:
                         (rect, contrast) for rect in _trim_rects(placement.rect, cell, sheet.dpi)
                     ]
         self._fills += trims
+        self._bare = _uncovered(self.shape[:2], [placement.rect for placement in self._images])
         self._annotation: tuple[int, Raster] | None = None
         band = sheet.page.annotation_rect()
         if band is not None and sheet.annotation is not None:
@@ -319,8 +346,14 @@ class SheetRaster:
         return out
 
     def _draw(self, top: int, bottom: int, out: Raster) -> Raster:
-        """Everything but the annotation: border, empty cells, images, trim frames."""
-        out[...] = self._border
+        """Everything but the annotation: border, empty cells, images, trim frames.
+
+        The border goes only where no image is drawn: filling the whole band first
+        would write every sample of the page twice.
+        """
+        for x0, y0, x1, y1 in self._bare:
+            if max(top, y0) < min(bottom, y1):
+                out[max(top, y0) - top : min(bottom, y1) - top, x0:x1] = self._border
         for placement in self._images:
             x0, y0, x1, y1 = placement.rect
             r0, r1 = max(top, y0) - y0, min(bottom, y1) - y0
@@ -355,6 +388,7 @@ class SheetRaster:
                 s0,
                 s1,
                 scratch,
+                placement.bias,
             )
             _finish(values, placement, target[s0 - r0 : s1 - r0])
 

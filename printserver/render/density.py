@@ -76,17 +76,22 @@ def to_drive(
     return steps_to_drive(p_values, tone)
 
 
-def steps_to_drive(steps: npt.NDArray[np.floating[Any]], tone: ToneScale) -> npt.NDArray[np.uint16]:
+def steps_to_drive(
+    steps: npt.NDArray[np.floating[Any]], tone: ToneScale, *, half_added: bool = False
+) -> npt.NDArray[np.uint16]:
     """Drive values of P-values already multiplied by ``STEPS_PER_P``; ``steps`` is scratch.
 
     The renderer folds that power of two into the scale of its samples, which
-    is exact, and so saves a pass over every sample.  Halves round up: adding
-    one half and truncating is a single pass.  Positions outside the table
-    (negative ones truncate towards zero) are clamped by the lookup itself,
-    which is cheaper than clipping.
+    is exact, and so saves a pass over every sample.  Halves round up: one half
+    is added (unless the caller did, ``half_added``), then the position truncated,
+    then clamped to the table (as 32-bit integers, which is cheaper than clamping
+    floats or letting the lookup clamp).
     """
-    positions = np.add(steps, 0.5, out=np.empty(steps.shape, np.int32), casting="unsafe")
-    result: npt.NDArray[np.uint16] = drive_table(tone).take(positions, mode="clip")
+    if not half_added:
+        np.add(steps, 0.5, out=steps)
+    positions = steps.astype(np.int32)
+    np.clip(positions, 0, TABLE_SIZE - 1, out=positions)
+    result: npt.NDArray[np.uint16] = drive_table(tone).take(positions, mode="wrap")
     return result
 
 

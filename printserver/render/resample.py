@@ -146,7 +146,7 @@ def _fixed_point(weights: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 COLUMN_BLOCK = 16
 """Output columns per block of the horizontal pass: one small matrix product each."""
 
-ROW_BLOCK = 16
+ROW_BLOCK = 8
 """Output rows per matrix product of the vertical pass: each reads only the input rows
 its taps reach, not those of the whole band."""
 
@@ -269,9 +269,10 @@ def resample_band(
     r0: int,
     r1: int,
     scratch: Scratch,
+    bias: float = 0.0,
 ) -> npt.NDArray[np.float64]:
     """Output rows r0..r1 of a planned rendering, sums worth ``taps_plan.unit`` samples
-    each; valid until ``scratch`` is reused.
+    each, plus ``bias``; valid until ``scratch`` is reused.
 
     ``source`` (height, width) or (height, width, channels) holds integer samples
     of input rows ``first_row`` onwards, at least ``taps_plan.source_rows(r0, r1)``:
@@ -281,6 +282,11 @@ def resample_band(
     Both passes are small matrix products (BLAS): vertically, a few output rows
     at a time, their weights times the input rows they read; then horizontally,
     per block of output columns, the input columns it reads times their weights.
+
+    ``bias`` (one half, for a caller that rounds by truncating) costs no pass of
+    its own: the vertical pass adds to every sum the amount that the horizontal
+    weights, which sum to one, turn into ``bias``.  It must be a whole number of
+    vertical units, so that every sum stays an exact integer.
     """
     if source.dtype not in _SAMPLE_TYPES:
         raise TypeError(f"samples must be 8 or 16-bit unsigned integers, not {source.dtype}")
@@ -294,6 +300,7 @@ def resample_band(
         taps_plan.rows_weights[r0:r1],
         vertical,
         scratch,
+        _vertical_bias(bias, taps_plan.unit),
     )
     # each block's window of input columns, plane after plane: every plane of every row
     # becomes a line of the horizontal product, and interleaved colour comes out by planes
@@ -303,19 +310,54 @@ def resample_band(
         columns = columns + np.arange(channels).reshape(-1, 1, 1)
     lines = count * channels
     gathered = scratch.array("windows", (lines, blocks * window))
-    np.take(vertical, columns.reshape(-1), axis=1, out=gathered.reshape(count, -1), mode="clip")
-    wide = scratch.array("wide", (lines, blocks * COLUMN_BLOCK))
-    windows = gathered.reshape(lines, blocks, window).transpose(1, 0, 2)
-    products = wide.reshape(lines, blocks, COLUMN_BLOCK).transpose(1, 0, 2)
-    step = max(1, PRODUCT_SIZE // (window * COLUMN_BLOCK))  # one step unless shrinking a lot
-    for line in range(0, lines, step):
-        np.matmul(
-            windows[:, line : line + step],
-            taps_plan.cols_matrix,
-            out=products[:, line : line + step],
-        )
-    out: npt.NDArray[np.float64] = wide[:, :out_w].reshape(count, *source.shape[2:], out_w)
+    # every index is a column of ``vertical``: "wrap" only skips the checks "clip" makes
+    np.take(vertical, columns.reshape(-1), axis=1, out=gathered.reshape(count, -1), mode="wrap")
+    wide = scratch.array("wide", (lines, out_w))
+    _horizontal(gathered.reshape(lines, blocks, window), taps_plan.cols_matrix, wide, scratch)
+    out: npt.NDArray[np.float64] = wide.reshape(count, *source.shape[2:], out_w)
     return out
+
+
+def _horizontal(
+    windows: npt.NDArray[np.float64],
+    matrix: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    scratch: Scratch,
+) -> None:
+    """``out`` (lines, out_w) = each block's ``windows`` (lines, blocks, window) times its
+    weights ``matrix`` (blocks, window, COLUMN_BLOCK).
+
+    The whole blocks are written in place; a last, partial block goes through a small
+    buffer, so that ``out`` has no padding columns: contiguous rows are what the
+    rounding that follows runs fastest on.
+    """
+    lines, blocks, window = windows.shape
+    out_w = out.shape[1]
+    whole = out_w // COLUMN_BLOCK
+    inputs = windows.transpose(1, 0, 2)
+    products = out[:, : whole * COLUMN_BLOCK].reshape(lines, whole, COLUMN_BLOCK)
+    tail = scratch.array("tail", (lines, COLUMN_BLOCK)) if whole < blocks else None
+    step = max(1, PRODUCT_SIZE // (window * COLUMN_BLOCK))  # one step unless shrinking a lot
+    for l0 in range(0, lines, step):
+        l1 = min(lines, l0 + step)
+        np.matmul(inputs[:whole, l0:l1], matrix[:whole], out=products[l0:l1].transpose(1, 0, 2))
+        if tail is not None:
+            np.matmul(inputs[whole, l0:l1], matrix[whole], out=tail[l0:l1])
+            out[l0:l1, whole * COLUMN_BLOCK :] = tail[l0:l1, : out_w - whole * COLUMN_BLOCK]
+
+
+SAMPLES_CHUNK = 1 << 19
+"""Most input samples converted to float64 at once (4 MB): a strong reduction reads many
+input rows, and then goes through the columns a piece at a time."""
+
+
+def _vertical_bias(bias: float, unit: float) -> float:
+    """What to add to each vertical sum so that the horizontal pass adds ``bias``: the
+    horizontal weights of one output sum to ``2**-WEIGHT_BITS / unit``."""
+    added = bias * unit * _ONE
+    if added != round(added):
+        raise ValueError(f"bias {bias} is not a whole number of vertical units")
+    return added
 
 
 def _vertical(
@@ -324,29 +366,76 @@ def _vertical(
     weights: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
     scratch: Scratch,
+    bias: float = 0.0,
 ) -> None:
-    """``out`` rows = the taps' weighted sums of ``source`` rows.
+    """``out`` rows = the taps' weighted sums of ``source`` rows (its first row is 0).
 
-    ``ROW_BLOCK`` output rows at a time, and as many columns as keep the product
-    under ``PRODUCT_SIZE``: the weights of those rows (a band of the matrix) times
-    the input rows they read, converted to float64 a piece at a time.
+    Output rows go in blocks of ``ROW_BLOCK``; each block reads a window of
+    input rows, all windows of one size, so that one batched product does the
+    whole band: the blocks' weights (blocks, ROW_BLOCK, window) times their
+    windows of samples, converted to float64 (``SAMPLES_CHUNK`` at most at a
+    time), in as many columns as keep each product under ``PRODUCT_SIZE``.
+    Few calls matter as much as few operations: each is a hand-over of the GIL.
+    A ``bias`` is one more input row, of ones, with that weight in every row.
     """
     count, line = out.shape
-    first = int(index.min())
-    inputs = int(index.max()) + 1 - first
-    matrix = scratch.array("matrix", (count, inputs))
+    blocks = -(-count // ROW_BLOCK)
+    padded = blocks * ROW_BLOCK
+    if padded > count:  # rows past the band repeat its last taps, with no weight
+        index = np.concatenate([index, np.repeat(index[-1:], padded - count, axis=0)])
+        weights = np.concatenate([weights, np.zeros((padded - count, weights.shape[1]))])
+    per_block = index.reshape(blocks, -1)
+    starts = per_block.min(axis=1)
+    window = int((per_block.max(axis=1) - starts).max()) + 1
+    starts = np.minimum(starts, source.shape[0] - window)
+    depth = window + 1 if bias else window
+    matrix = scratch.array("matrix", (blocks, ROW_BLOCK, depth))
     matrix[...] = 0
-    np.add.at(matrix, (np.arange(count)[:, None], index - first), weights)
-    for b0 in range(0, count, ROW_BLOCK):
-        b1 = min(count, b0 + ROW_BLOCK)
-        lo, hi = int(index[b0:b1].min()), int(index[b0:b1].max()) + 1
-        rows = matrix[b0:b1, lo - first : hi - first]
-        columns = max(1, PRODUCT_SIZE // ((b1 - b0) * (hi - lo)))
-        for c0 in range(0, line, columns):
-            c1 = min(line, c0 + columns)
-            samples = scratch.array("samples", (hi - lo, c1 - c0))
-            samples[...] = source[lo:hi, c0:c1]
-            np.matmul(rows, samples, out=out[b0:b1, c0:c1])
+    matrix[:, :, window:] = bias
+    rows = np.arange(padded)
+    np.add.at(
+        matrix,
+        (
+            (rows // ROW_BLOCK)[:, None],
+            (rows % ROW_BLOCK)[:, None],
+            index - starts[rows // ROW_BLOCK, None],
+        ),
+        weights,
+    )
+    result = out if padded == count else scratch.array("padded", (padded, line))
+    by_block = result.reshape(blocks, ROW_BLOCK, line)
+    columns = max(1, PRODUCT_SIZE // (ROW_BLOCK * depth))
+    chunk = max(columns, SAMPLES_CHUNK // (blocks * depth) // columns * columns)
+    windows = starts[:, None] + np.arange(window)
+    for c0 in range(0, line, chunk):
+        c1 = min(line, c0 + chunk)
+        samples = scratch.array("samples", (blocks, depth, c1 - c0))
+        samples[:, :window] = source[windows, c0:c1]
+        samples[:, window:] = 1.0
+        whole = (c1 - c0) // columns * columns
+        if whole:
+            np.matmul(
+                matrix[:, None],
+                _split_columns(samples[:, :, :whole], columns),
+                out=_split_columns(by_block[:, :, c0 : c0 + whole], columns),
+            )
+        if c0 + whole < c1:
+            np.matmul(matrix, samples[:, :, whole:], out=by_block[:, :, c0 + whole : c1])
+    if result is not out:
+        out[...] = result[:count]
+
+
+def _split_columns(array: npt.NDArray[np.float64], columns: int) -> npt.NDArray[np.float64]:
+    """A view (blocks, pieces, rows, columns) of ``array`` (blocks, rows, pieces * columns):
+    always a view, so that a product written into it lands in ``array``."""
+    blocks, rows, width = array.shape
+    block_stride, row_stride, item = array.strides
+    view: npt.NDArray[np.float64] = np.lib.stride_tricks.as_strided(
+        array,
+        (blocks, width // columns, rows, columns),
+        (block_stride, columns * item, row_stride, item),
+    )
+    return view
 
 
 def resample(
