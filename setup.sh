@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the print server needs on Debian, then serve or test.
 #   bash setup.sh serve [--config FILE]   install, then run the server (built-in default without --config)
-#   bash setup.sh test  [pytest args]     install, then run ruff (format and lint), mypy and the whole test suite
+#   bash setup.sh test  [pytest args]     install, then run ruff (format and lint), mypy and the whole test suite,
+#                                         then the pixel tests again under other OpenBLAS kernels
 set -euo pipefail
 cd "$(dirname "$0")"
 
