@@ -181,10 +181,14 @@ class _Placement:
 
     @property
     def bias(self) -> float:
-        """One half that the resampler adds for the rounding, free of charge, when the sums
-        are the tone table's positions already (samples that are P-values)."""
-        plain = self.image.tone is not None and self.scale == SampleScale()
-        return 0.5 if plain and self.taps_plan is not None and not self.image.color else 0.0
+        """One half that the resampler adds for the rounding, free of charge, when its sums
+        are what is rounded: colour levels, or the tone table's positions (samples that are
+        P-values)."""
+        if self.taps_plan is None:
+            return 0.0
+        if self.image.color:
+            return 0.5
+        return 0.5 if self.image.tone is not None and self.scale == SampleScale() else 0.0
 
     @property
     def rect(self) -> Rect:
@@ -216,18 +220,19 @@ def _place(image: SheetImage, cell: Rect, dpi: int) -> _Placement:
 def _finish(values: npt.NDArray[np.float64], placement: _Placement, target: Raster) -> None:
     """Round once into ``target``: drive values through the tone scale, or colour bytes.
 
-    ``values`` are sums of samples worth ``placement.unit`` each, and scratch
-    space.  RGB levels come by planes, (rows, 3, width): each plane is rounded
-    (halves up: one half added, then truncated) and clipped straight into its
-    interleaved place on the page.
+    ``values`` are sums of samples worth ``placement.unit`` each (plus the
+    placement's ``bias``), and scratch space.  Halves round up: one half is added,
+    then the value truncated.  RGB levels come by planes, (rows, 3, width): clipped,
+    truncated to bytes, then interleaved into the page one strided copy per plane.
     """
     image = placement.image
     if image.color:
-        if placement.unit != 1.0:
-            np.multiply(values, placement.unit, out=values)
-        np.add(values, 0.5, out=values)
-        for plane in range(values.shape[1]):
-            np.clip(values[:, plane], 0, 255, out=target[:, :, plane], casting="unsafe")
+        if not placement.bias:  # drawn pixel for pixel: the samples are the levels
+            np.add(values, 0.5, out=values)
+        np.clip(values, 0, 255, out=values)
+        levels = values.astype(np.uint8)
+        for plane in range(levels.shape[1]):
+            target[:, :, plane] = levels[:, plane]
     elif image.tone is not None:
         steps = placement.scale.apply(values, placement.unit, STEPS_PER_P)
         target[...] = steps_to_drive(steps, image.tone, half_added=bool(placement.bias))
