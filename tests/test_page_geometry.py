@@ -10,7 +10,7 @@ from printserver.config import PrinterConfig
 from printserver.config.printer import Magnification, Smoothing
 from printserver.model.printer import Printer
 from printserver.render.geometry import Box, PageGeometry
-from printserver.render.resample import KERNELS, SMOOTHING_TYPES, kernel_for
+from printserver.render.kernels import KERNELS, SMOOTHING_TYPES, kernel_for
 
 PX = 320 / 25.4
 
@@ -93,3 +93,28 @@ def test_a_curve_is_the_ideal_one_unless_measured() -> None:
         PrinterConfig(ae_title="P", directory="out", characteristic_curve=((0, 3.0), (4095, 0.15)))
     )
     assert measured.curve.densities == (3.0, 0.15)
+
+
+def test_uncovered_is_the_page_less_the_images_exactly() -> None:
+    """Border fills go only where no image is drawn, and everywhere else: with overlapping,
+    touching, empty and edge-to-edge rectangles, every pixel is covered once or not at all."""
+    import numpy as np
+
+    from printserver.render.geometry import uncovered
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        height, width = (int(v) for v in rng.integers(1, 60, 2))
+        rects = []
+        for _ in range(int(rng.integers(0, 6))):
+            x0, x1 = sorted(int(v) for v in rng.integers(0, width + 1, 2))
+            y0, y1 = sorted(int(v) for v in rng.integers(0, height + 1, 2))
+            rects.append((x0, y0, x1, y1))
+        images = np.zeros((height, width), bool)
+        for x0, y0, x1, y1 in rects:
+            images[y0:y1, x0:x1] = True
+        bare = np.zeros((height, width), np.int64)
+        for x0, y0, x1, y1 in uncovered((height, width), rects):
+            assert x0 < x1 and y0 < y1
+            bare[y0:y1, x0:x1] += 1
+        assert np.array_equal(bare, (~images).astype(np.int64))

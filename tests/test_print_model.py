@@ -163,7 +163,8 @@ def test_annotation_text_is_drawn_inside_its_box() -> None:
 
 
 def test_smoothing_types_order_the_overshoot_of_cubic() -> None:
-    from printserver.render.resample import kernel_for, resample
+    from printserver.render.kernels import kernel_for
+    from printserver.render.resample import resample
 
     step = np.zeros((1, 20), np.uint16)
     step[:, 10:] = 1000

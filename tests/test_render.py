@@ -11,17 +11,9 @@ from printserver.model.layout import parse_display_format
 from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.geometry import Box, PageGeometry
+from printserver.render.kernels import KERNELS, WEIGHT_BITS, taps
 from printserver.render.lut import to_p_values
-from printserver.render.resample import (
-    KERNELS,
-    UNIT,
-    WEIGHT_BITS,
-    Scratch,
-    plan,
-    resample,
-    resample_band,
-    taps,
-)
+from printserver.render.resample import UNIT, Scratch, plan, resample, resample_band
 from printserver.render.sheet import (
     CharacteristicCurve,
     FilmSheet,

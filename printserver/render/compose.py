@@ -12,7 +12,6 @@ is ever made; the PostScript writer holds a few bands, never the page.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,10 +23,11 @@ import numpy.typing as npt
 from printserver.render import colour
 from printserver.render.annotation import Ink, draw_annotation
 from printserver.render.density import STEPS_PER_P, steps_to_drive, to_drive
-from printserver.render.geometry import Rect
-from printserver.render.lut import Samples, SampleScale, p_value_samples, sample_scale
-from printserver.render.resample import Plan, Scratch, kernel_for, plan, resample_band
-from printserver.render.sheet import DRIVE_MAX, FilmSheet, SheetImage
+from printserver.render.geometry import Rect, uncovered
+from printserver.render.kernels import kernel_for
+from printserver.render.lut import SampleScale, p_value_samples, sample_scale
+from printserver.render.resample import Plan, Scratch, plan, resample_band
+from printserver.render.sheet import DRIVE_MAX, FilmSheet, Samples, SheetImage
 
 Raster = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]  # drive values, or RGB/CMYK bytes
 TRIM_MM = 0.3
@@ -269,24 +269,6 @@ def _trim_rects(image: Rect, cell: Rect, dpi: int) -> list[Rect]:
     ]
 
 
-def _uncovered(shape: tuple[int, ...], rects: list[Rect]) -> list[Rect]:
-    """The rectangles of a (height, width) page that none of ``rects`` covers: for each
-    stretch of rows between image edges, the gaps between the images across it."""
-    height, width = shape
-    edges = sorted({0, height} | {y for rect in rects for y in (rect[1], rect[3])})
-    bare: list[Rect] = []
-    for y0, y1 in itertools.pairwise(edges):
-        spans = sorted((r[0], r[2]) for r in rects if r[1] <= y0 and r[3] >= y1 and r[0] < r[2])
-        x = 0
-        for x0, x1 in spans:
-            if x0 > x:
-                bare.append((x, y0, x0, y1))
-            x = max(x, x1)
-        if x < width:
-            bare.append((x, y0, width, y1))
-    return bare
-
-
 class SheetRaster:
     """A film page that draws any band of its rows on demand (PS3.4 H.4.2).
 
@@ -323,7 +305,7 @@ class SheetRaster:
                         (rect, contrast) for rect in _trim_rects(placement.rect, cell, sheet.dpi)
                     ]
         self._fills += trims
-        self._bare = _uncovered(self.shape[:2], [placement.rect for placement in self._images])
+        self._bare = uncovered(self.shape[:2], [placement.rect for placement in self._images])
         self._annotation: tuple[int, Raster] | None = None
         band = sheet.page.annotation_rect()
         if band is not None and sheet.annotation is not None:

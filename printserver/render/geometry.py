@@ -12,6 +12,7 @@ out and drawn with the very same rectangles.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,3 +117,21 @@ class PageGeometry:
         x1 = round(ax0 + (box.x + box.width) * area_w - inset)
         y1 = round(ay0 + (box.y + box.height) * area_h - inset)
         return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def uncovered(shape: tuple[int, ...], rects: list[Rect]) -> list[Rect]:
+    """The rectangles of a (height, width) page that none of ``rects`` covers: for each
+    stretch of rows between image edges, the gaps between the images across it."""
+    height, width = shape
+    edges = sorted({0, height} | {y for rect in rects for y in (rect[1], rect[3])})
+    bare: list[Rect] = []
+    for y0, y1 in itertools.pairwise(edges):
+        spans = sorted((r[0], r[2]) for r in rects if r[1] <= y0 and r[3] >= y1 and r[0] < r[2])
+        x = 0
+        for x0, x1 in spans:
+            if x0 > x:
+                bare.append((x, y0, x0, y1))
+            x = max(x, x1)
+        if x < width:
+            bare.append((x, y0, width, y1))
+    return bare

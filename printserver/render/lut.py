@@ -25,9 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from printserver.render.sheet import DRIVE_MAX, SheetImage
-
-Samples = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
+from printserver.render.sheet import DRIVE_MAX, Samples, SheetImage
 
 INTERPOLATED_STEPS = 16
 """Samples per P-value of an interpolated Presentation LUT: the tone table's step."""

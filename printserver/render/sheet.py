@@ -20,6 +20,9 @@ from printserver.render.geometry import Box, PageGeometry
 DRIVE_MAX = 4095
 """Largest 12-bit drive value (white on the page)."""
 
+Samples = npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
+"""Integer pixel values: stored values, Presentation LUT entries or colour levels."""
+
 
 PRESENTATION_LUT_SHAPES = ("IDENTITY", "LIN OD", "INVERSE")
 """Presentation LUT Shape values accepted for print (PS3.3 C.11.6; INVERSE as for softcopy)."""
@@ -97,7 +100,7 @@ class SheetImage:
     ``decimate_crop`` Requested Decimate/Crop Behavior (2020,0040).
     """
 
-    pixels: npt.NDArray[np.uint16] | npt.NDArray[np.uint8]
+    pixels: Samples
     bits_stored: int
     invert: bool = False
     magnification: str = "CUBIC"
