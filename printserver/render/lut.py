@@ -62,7 +62,7 @@ def sample_scale(image: SheetImage) -> SampleScale:
     top = float((1 << image.bits_stored) - 1)
     lut = image.presentation_lut
     if lut is not None and lut.table is not None:
-        if len(lut.table) == int(top) + 1:
+        if _one_entry_per_value(lut.table, image.bits_stored):
             scale = SampleScale(DRIVE_MAX, float((1 << lut.table_bits) - 1))
         else:
             scale = SampleScale(1.0, INTERPOLATED_STEPS)
@@ -87,10 +87,16 @@ def p_value_samples(image: SheetImage, rows: slice | None = None) -> Samples:
     lut = image.presentation_lut
     if lut is None or lut.table is None:
         return values
-    if len(lut.table) == top + 1:
+    if _one_entry_per_value(lut.table, image.bits_stored):
         looked_up: Samples = lut.table.take(values)
         return looked_up
     return _interpolated(values, top, lut.table, lut.table_bits)
+
+
+def _one_entry_per_value(table: npt.NDArray[np.uint16], bits_stored: int) -> bool:
+    """A table of one entry per stored value is looked up; one of another size is
+    interpolated (PS3.3 C.11.4)."""
+    return len(table) == 1 << bits_stored
 
 
 def _interpolated(

@@ -84,34 +84,44 @@ class Plan:
         return int(index.min()), int(index.max()) + 1
 
 
-def _column_blocks(
-    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float64]
+def _blocks(
+    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float64], size: int
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """Taps (n_out, taps) as windows of input columns and a weight matrix per output block.
+    """Taps (n_out, taps) by blocks of ``size`` outputs: the first input of each block's
+    window, and the weights (blocks, size, window) of its outputs on that window.
 
-    A block's window spans the taps of its columns; every window has the size
-    of the widest, moved left where it would pass the last column.  Taps that
-    clipping put on the same column add up there.  Columns past the last
-    output (padding the last block) have no weight.
+    A block's window spans the taps of its outputs; every window has the size of
+    the widest, moved back where it would pass the last input.  Taps that
+    clipping put on the same input add up there.  Outputs past the last (padding
+    the last block) repeat its taps with no weight.
     """
     n_out, count = index.shape
-    blocks = -(-n_out // COLUMN_BLOCK)
-    padded = blocks * COLUMN_BLOCK
-    index = np.concatenate([index, np.repeat(index[-1:], padded - n_out, axis=0)])
-    weights = np.concatenate([weights, np.zeros((padded - n_out, count))])
+    blocks = -(-n_out // size)
+    padded = blocks * size
+    if padded > n_out:
+        index = np.concatenate([index, np.repeat(index[-1:], padded - n_out, axis=0)])
+        weights = np.concatenate([weights, np.zeros((padded - n_out, count))])
     per_block = index.reshape(blocks, -1)
     starts = per_block.min(axis=1)
     window = int((per_block.max(axis=1) - starts).max()) + 1
     starts = np.minimum(starts, n_in - window)
-    block = np.arange(padded) // COLUMN_BLOCK
-    matrix = np.zeros((blocks, window, COLUMN_BLOCK))
-    for k in range(count):
-        np.add.at(
-            matrix,
-            (block, index[:, k] - starts[block], np.arange(padded) % COLUMN_BLOCK),
-            weights[:, k],
-        )
-    return starts[:, None] + np.arange(window), matrix
+    outputs = np.arange(padded)
+    block = outputs // size
+    matrix = np.zeros((blocks, size, window))
+    np.add.at(
+        matrix, (block[:, None], (outputs % size)[:, None], index - starts[block, None]), weights
+    )
+    return starts, matrix
+
+
+def _column_blocks(
+    n_in: int, index: npt.NDArray[np.intp], weights: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """The horizontal taps as :func:`_blocks` of ``COLUMN_BLOCK`` columns: each block's input
+    columns (blocks, window) and its weights as the right operand, (blocks, window, columns)."""
+    starts, matrix = _blocks(n_in, index, weights, COLUMN_BLOCK)
+    window = matrix.shape[2]
+    return starts[:, None] + np.arange(window), np.ascontiguousarray(matrix.transpose(0, 2, 1))
 
 
 def plan(
@@ -273,29 +283,15 @@ def _vertical(
     A ``bias`` is one more input row, of ones, with that weight in every row.
     """
     count, line = out.shape
-    blocks = -(-count // ROW_BLOCK)
+    starts, weights_by_block = _blocks(source.shape[0], index, weights, ROW_BLOCK)
+    blocks, _, window = weights_by_block.shape
     padded = blocks * ROW_BLOCK
-    if padded > count:  # rows past the band repeat its last taps, with no weight
-        index = np.concatenate([index, np.repeat(index[-1:], padded - count, axis=0)])
-        weights = np.concatenate([weights, np.zeros((padded - count, weights.shape[1]))])
-    per_block = index.reshape(blocks, -1)
-    starts = per_block.min(axis=1)
-    window = int((per_block.max(axis=1) - starts).max()) + 1
-    starts = np.minimum(starts, source.shape[0] - window)
     depth = window + 1 if bias else window
-    matrix = scratch.array("matrix", (blocks, ROW_BLOCK, depth))
-    matrix[...] = 0
-    matrix[:, :, window:] = bias
-    rows = np.arange(padded)
-    np.add.at(
-        matrix,
-        (
-            (rows // ROW_BLOCK)[:, None],
-            (rows % ROW_BLOCK)[:, None],
-            index - starts[rows // ROW_BLOCK, None],
-        ),
-        weights,
-    )
+    matrix = weights_by_block
+    if bias:
+        matrix = scratch.array("matrix", (blocks, ROW_BLOCK, depth))
+        matrix[:, :, :window] = weights_by_block
+        matrix[:, :, window] = bias
     result = out if padded == count else scratch.array("padded", (padded, line))
     by_block = result.reshape(blocks, ROW_BLOCK, line)
     columns = max(1, PRODUCT_SIZE // (ROW_BLOCK * depth))
