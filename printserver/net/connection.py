@@ -177,7 +177,7 @@ def handshake(sock: socket.socket, context: ssl.SSLContext, timeout: float) -> s
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                break
             secured.settimeout(remaining)
             try:
                 secured.do_handshake()
@@ -185,7 +185,11 @@ def handshake(sock: socket.socket, context: ssl.SSLContext, timeout: float) -> s
             except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
                 continue
     except (OSError, ValueError):
-        return None
+        pass
+    # the TLS socket took over the connection's descriptor: closing it is what ends the
+    # connection (the plain socket the caller holds is detached and closes nothing)
+    secured.close()
+    return None
 
 
 def send_abort(sock: socket.socket, reason: int = 0) -> None:
