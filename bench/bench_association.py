@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_server import free_port, image_item, peak_rss_mb  # beside this script
+from bench_server import free_port, guard_reactor, image_item, peak_rss_mb  # beside this script
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, sop_class
@@ -46,7 +46,7 @@ def one_film(port: int, images: list[np.ndarray]) -> tuple[float, float, float]:
     start = time.perf_counter()
     ae = AE(ae_title="BENCH")
     ae.add_requested_context(META)
-    assoc = ae.associate("127.0.0.1", port, ae_title="PRINTSERVER")
+    assoc = guard_reactor(ae.associate("127.0.0.1", port, ae_title="PRINTSERVER"))
     assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     session_uid, box_uid = generate_uid(), generate_uid()
     session = Dataset()

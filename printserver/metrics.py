@@ -177,6 +177,11 @@ class Metrics:
             ["reason"],
             registry=reg,
         )
+        self._late = Counter(
+            "printserver_requests_late",
+            "DIMSE requests not answered within [server] unanswered_warning seconds",
+            registry=reg,
+        )
         self._render = Histogram(
             "printserver_render_duration_seconds",
             "time to render one job's PostScript",
@@ -203,6 +208,9 @@ class Metrics:
     def association_refused(self, reason: str) -> None:
         """``reason`` is one of a few fixed words (a label), never a peer's text."""
         self._refused.labels(reason).inc()
+
+    def request_late(self) -> None:
+        self._late.inc()
 
     def film_received(self, printer: str, films: int) -> None:
         self._received.labels(printer).inc(films)

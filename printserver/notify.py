@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
+
+from printserver.periodic import Periodic
 
 LOG = logging.getLogger(__name__)
 
@@ -58,25 +59,19 @@ class Watchdog:
     def __init__(self, alive: Callable[[], bool], interval: float) -> None:
         self.alive = alive
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._complained = False
+        self._pings = Periodic("watchdog", interval, self._ping)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
-        self._thread.start()
+        self._pings.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self._pings.stop()
 
-    def _run(self) -> None:
-        complained = False
-        while not self._stop.wait(self.interval):
-            if self.alive():
-                notify("WATCHDOG=1")
-                complained = False
-            elif not complained:
-                LOG.error("a worker thread is gone: no watchdog ping, systemd will restart us")
-                complained = True
+    def _ping(self) -> None:
+        if self.alive():
+            notify("WATCHDOG=1")
+            self._complained = False
+        elif not self._complained:
+            LOG.error("a worker thread is gone: no watchdog ping, systemd will restart us")
+            self._complained = True

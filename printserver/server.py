@@ -153,6 +153,7 @@ class PrintServer:
         pending = [job for job in self.store.list() if not job.state.final]
         if pending:
             LOG.info("resuming %d unfinished job(s) from the spool", len(pending))
+        self.service.requests.start()
         self.renderer.start()
         self.delivery.start()
         host, port = self._listeners[0].server_address[:2]
@@ -266,6 +267,7 @@ class PrintServer:
             lambda: not any(assoc.is_alive() for assoc in leftovers),
             time.monotonic() + RELEASE_GRACE,
         )
+        self.service.requests.stop()
         self.renderer.stop()
         self.delivery.stop()
         self.store.unlock_server()

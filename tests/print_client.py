@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt, sop_class
 
+from tests.requestor import guard_reactor
 from tests.scu import image_item
 
 GRAY_META = sop_class.BasicGrayscalePrintManagementMeta
@@ -70,8 +71,8 @@ class PrintClient:
         self.events: list[tuple[str, int, Dataset | None]] = []
         bound = [(evt.EVT_N_EVENT_REPORT, self._on_event), *(handlers or [])]
         tls_args = (tls, "127.0.0.1") if tls is not None else None
-        self.assoc = ae.associate(
-            "127.0.0.1", port, ae_title=called, evt_handlers=bound, tls_args=tls_args
+        self.assoc = guard_reactor(
+            ae.associate("127.0.0.1", port, ae_title=called, evt_handlers=bound, tls_args=tls_args)
         )
         self._id = 0
 

@@ -12,6 +12,8 @@ from pydicom.uid import generate_uid
 from pynetdicom import AE, sop_class
 from pynetdicom.association import Association
 
+from tests.requestor import guard_reactor
+
 GRAY_META = sop_class.BasicGrayscalePrintManagementMeta
 
 
@@ -30,7 +32,7 @@ def connect(port: int, called_ae: str, calling_ae: str = "TESTSCU") -> Associati
     ae.add_requested_context(GRAY_META)
     ae.add_requested_context(sop_class.Verification)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
-    return ae.associate("127.0.0.1", port, ae_title=called_ae)
+    return guard_reactor(ae.associate("127.0.0.1", port, ae_title=called_ae))
 
 
 def image_item(

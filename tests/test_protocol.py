@@ -10,6 +10,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt, sop_class
 
+from tests.requestor import guard_reactor
 from tests.scu import GRAY_META, cell_images, connect, image_item, print_film
 from tests.server_harness import InProcessServer, wait_for_jobs
 
@@ -56,11 +57,13 @@ def test_film_session_without_uid_and_without_data_set(server: InProcessServer) 
 
     ae = AE(ae_title="DCMLIKE")
     ae.add_requested_context(GRAY_META)
-    assoc = ae.associate(
-        "127.0.0.1",
-        server.port,
-        ae_title="PRINTSERVER",
-        evt_handlers=[(evt.EVT_DIMSE_RECV, on_recv)],
+    assoc = guard_reactor(
+        ae.associate(
+            "127.0.0.1",
+            server.port,
+            ae_title="PRINTSERVER",
+            evt_handlers=[(evt.EVT_DIMSE_RECV, on_recv)],
+        )
     )
     assert assoc.is_established
     status, _ = assoc.send_n_create(None, sop_class.BasicFilmSession, None, meta_uid=GRAY_META)

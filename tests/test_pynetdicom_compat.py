@@ -13,9 +13,13 @@ import pynetdicom
 import pytest
 from pynetdicom import AE, sop_class
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import RequestHandler
 
 from printserver.net.message_limits import BoundedDIMSE
 from printserver.net.pynetdicom_compat import ACCEPTOR, ATTRIBUTES, CONTRACT
+from printserver.net.reactor import EventDrivenDUL
 from printserver.net.upper_layer import BoundedDUL, EdgeRequestHandler
 
 
@@ -34,12 +38,12 @@ def test_private_methods_keep_their_signature(name: str) -> None:
 def test_the_edge_overrides_only_methods_pynetdicom_has() -> None:
     """Every private method our subclasses define over pynetdicom's must exist upstream."""
     overridden = {
-        BoundedDUL: ("_read_pdu_data", "_is_transport_event", "_process_recv_primitive"),
-        BoundedDIMSE: ("receive_primitive",),
-        EdgeRequestHandler: ("_create_association", "handle"),
+        BoundedDUL: (DULServiceProvider, ("_read_pdu_data", "_send", "send_pdu")),
+        EventDrivenDUL: (DULServiceProvider, ("run_reactor", "send_pdu", "kill_dul")),
+        BoundedDIMSE: (DIMSEServiceProvider, ("receive_primitive", "send_msg")),
+        EdgeRequestHandler: (RequestHandler, ("_create_association", "handle")),
     }
-    for cls, methods in overridden.items():
-        parent = cls.__mro__[1]
+    for cls, (parent, methods) in overridden.items():
         for method in methods:
             assert method in vars(cls), f"{cls.__name__}.{method} is no longer overridden"
             assert callable(getattr(parent, method, None)), (

@@ -19,6 +19,7 @@ from printserver.order.received import receive
 from printserver.spool.operations import reprint
 from tests.ghostscript import render_gray16
 from tests.print_client import GRAY_META, box_uids, reference
+from tests.requestor import guard_reactor
 from tests.scu import image_item
 from tests.server_harness import directory_config, start_in_process, wait_for_jobs
 
@@ -97,7 +98,7 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
     ae.add_requested_context(GRAY_META, [ExplicitVRLittleEndian])
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30
     try:
-        assoc = ae.associate("127.0.0.1", running.port, ae_title="PRINTSERVER")
+        assoc = guard_reactor(ae.associate("127.0.0.1", running.port, ae_title="PRINTSERVER"))
         assert assoc.is_established
         session, film = generate_uid(), generate_uid()
         assoc.send_n_create(None, sop_class.BasicFilmSession, session, meta_uid=GRAY_META, msg_id=1)

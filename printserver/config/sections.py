@@ -93,6 +93,9 @@ class ServerConfig(Section):
         60.0, gt=0, description="an established association idle this long is aborted"
     )
     dimse_timeout: float = Field(30.0, gt=0, description="seconds to wait for a DIMSE reply")
+    unanswered_warning: float = Field(
+        5.0, gt=0, le=600, description="a request not answered within this logs a WARNING"
+    )
     socket_timeout: float = Field(
         30.0, gt=0, le=600, description="a PDU begun but not finished within this is dropped"
     )

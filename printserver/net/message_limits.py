@@ -13,8 +13,12 @@ import threading
 from io import BytesIO
 from typing import Any
 
+from pydicom.uid import UID
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
+from pynetdicom.dimse_messages import DIMSEMessage
+
+from printserver.net.unanswered import RequestWatch
 
 LOG = logging.getLogger(__name__)
 
@@ -24,6 +28,29 @@ MAX_OTHER_DATA_SET = 1_048_576
 """Data sets of requests other than N-SET: the largest, a Presentation LUT of 65536
 entries, is 128 KiB; a megabyte of tiny elements would already cost pydicom far more."""
 N_SET_RQ = 0x0120
+REQUESTS = {
+    0x0030: "C-ECHO",
+    0x0100: "N-EVENT-REPORT",
+    0x0110: "N-GET",
+    0x0120: "N-SET",
+    0x0130: "N-ACTION",
+    0x0140: "N-CREATE",
+    0x0150: "N-DELETE",
+}
+"""Command Field (0000,0100) of the requests an SCP answers (PS3.7 E.1), by name."""
+
+
+def _class_name(uid: object) -> str:
+    """A SOP class by its name, for the log: a peer's UID is shown only if it is a UID."""
+    value = UID(str(uid))
+    if value.name != str(value):
+        return value.name
+    return f"SOP class {value}" if value.is_valid else "an unnamed SOP class"
+
+
+def _association_name(assoc: Any) -> str:
+    requestor = assoc.requestor
+    return f"from {requestor.ae_title} at {requestor.address}"
 
 
 class BoundedDIMSE(DIMSEServiceProvider):
@@ -36,9 +63,12 @@ class BoundedDIMSE(DIMSEServiceProvider):
     gets a failure status with an Error Comment rather than an abort.
     """
 
-    def __init__(self, assoc: Association, max_message_bytes: int) -> None:
+    def __init__(
+        self, assoc: Association, max_message_bytes: int, watch: RequestWatch | None = None
+    ) -> None:
         super().__init__(assoc)
         self.max_message_bytes = max_message_bytes
+        self.watch = watch
         self._command_bytes = 0
         self._data_bytes = 0
         self._discarding = False
@@ -64,6 +94,9 @@ class BoundedDIMSE(DIMSEServiceProvider):
             if control & 2:  # the last fragment of the data set: the message is complete
                 self._command_bytes = self._data_bytes = 0
                 self._discarding = False
+        if self.message is None:  # as pynetdicom would, so the message is known when complete
+            self.message = DIMSEMessage()
+        assembling = self.message
         try:
             super().receive_primitive(primitive)
         except Exception as exc:  # a command set pynetdicom cannot read: not DIMSE, abort
@@ -73,6 +106,35 @@ class BoundedDIMSE(DIMSEServiceProvider):
             return
         if self.message is None:  # a message was completed (and queued) by that primitive
             self._command_bytes = self._data_bytes = 0
+            self._received(assembling)
+
+    def _received(self, message: Any) -> None:
+        """A complete request is queued for the association's thread: the watch starts."""
+        command = getattr(message, "command_set", None)
+        field = getattr(command, "CommandField", None)
+        message_id = getattr(command, "MessageID", None)
+        if self.watch is None or field not in REQUESTS or message_id is None:
+            return
+        class_uid = getattr(command, "AffectedSOPClassUID", None) or getattr(
+            command, "RequestedSOPClassUID", ""
+        )
+        assoc = self.assoc
+        self.watch.received(
+            (id(assoc), int(message_id)),
+            _association_name(assoc),
+            f"{REQUESTS[field]} (message {int(message_id)}) of {_class_name(class_uid)}",
+            assoc.ident,
+        )
+
+    def send_msg(self, primitive: Any, context_id: int) -> None:
+        """Queue a message for the DUL; a response moves its request to the last stage."""
+        super().send_msg(primitive, context_id)
+        responded = getattr(primitive, "MessageIDBeingRespondedTo", None)
+        if self.watch is not None and responded is not None:
+            dul: Any = self.dul
+            self.watch.answered(
+                (id(self.assoc), int(responded)), dul.ident, getattr(dul, "pdata_queued", 0)
+            )
 
     def _data_set_limit(self) -> int:
         """Only an N-SET carries an image; every other request's data set is small."""

@@ -7,7 +7,7 @@ calls for each DIMSE request, the server an acceptor belongs to, the
 handlers a server was started with, and the AE's list of running servers.
 They are reached only through the functions below.  :data:`CONTRACT` lists
 them, with the private methods the edge's subclasses override
-(``net/upper_layer.py``, ``net/message_limits.py``), so that
+(``net/upper_layer.py``, ``net/reactor.py``, ``net/message_limits.py``), so that
 ``tests/test_pynetdicom_compat.py`` fails loudly, naming what changed, when an
 upgrade of pynetdicom moves any of them.  Tested with pynetdicom 3.0.
 """
@@ -34,6 +34,11 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     "DULServiceProvider._read_pdu_data": ("pynetdicom.dul", ()),
     "DULServiceProvider._is_transport_event": ("pynetdicom.dul", ()),
     "DULServiceProvider._process_recv_primitive": ("pynetdicom.dul", ()),
+    "DULServiceProvider._send": ("pynetdicom.dul", ("pdu",)),
+    "DULServiceProvider.run_reactor": ("pynetdicom.dul", ()),
+    "DULServiceProvider.send_pdu": ("pynetdicom.dul", ("primitive",)),
+    "DULServiceProvider.kill_dul": ("pynetdicom.dul", ()),
+    "DIMSEServiceProvider.send_msg": ("pynetdicom.dimse", ("primitive", "context_id")),
     "DIMSEServiceProvider.receive_primitive": ("pynetdicom.dimse", ("primitive",)),
     "RequestHandler._create_association": ("pynetdicom.transport", ()),
     "_handlers.standard_dimse_recv_handler": ("pynetdicom", ("event",)),
@@ -45,7 +50,9 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "DULServiceProvider": (
-        "_run_loop_delay",
+        "_idle_timer",
+        "_kill_thread",
+        "artim_timer",
         "_recv_pdu",
         "event_queue",
         "state_machine",
@@ -54,7 +61,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "DIMSEServiceProvider": ("message", "dul"),
     "ThreadedAssociationServer": ("_handlers",),
     "AE": ("_servers",),
-    "Association": ("_server",),
+    "Association": ("_server", "_dul_ready", "_kill"),
     "_config": ("LOG_HANDLER_LEVEL",),
 }
 """Private (and semi-private) attributes read or set on instances."""

@@ -79,7 +79,9 @@ def start_server(
     listeners: list[EdgeServer] = []
     try:
         for port, context in addresses:
-            listeners.append(serve(ae, (server.host, port), limits, handlers, tls=context))
+            listeners.append(
+                serve(ae, (server.host, port), limits, handlers, context, service.requests)
+            )
     except BaseException:  # the TLS port failing must not leave the plain one serving
         for listener in listeners:
             listener.shutdown()

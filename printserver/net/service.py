@@ -27,6 +27,7 @@ from printserver.net.acceptance import (
 from printserver.net.in_flight import InFlight
 from printserver.net.print_job import PrintJobIndex
 from printserver.net.session import AssociationSession, Shared
+from printserver.net.unanswered import RequestWatch
 from printserver.print_queue import PrintQueue
 from printserver.sinks.base import Sink, StatusWatch
 
@@ -61,6 +62,7 @@ class PrintService:
         self.metrics = metrics or queue.metrics
         self.watch = StatusWatch()
         self.in_flight = InFlight()
+        self.requests = RequestWatch(config.server.unanswered_warning, self.metrics.request_late)
         self.shared = Shared(
             queue=queue,
             print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),

@@ -43,7 +43,8 @@ from typing import Any, cast
 
 from pynetdicom import evt
 from pynetdicom.association import Association
-from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import P_DATA_TF as P_DATA_TF_PDU
+from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
 
 from printserver.net.connection import (
@@ -61,12 +62,13 @@ from printserver.net.pynetdicom_compat import (
     attach_server,
     register_server,
     server_handlers,
+    wrap_request_dispatch,
 )
+from printserver.net.reactor import EventDrivenDUL
+from printserver.net.unanswered import RequestWatch
 
 LOG = logging.getLogger(__name__)
 
-HOT_SECONDS = 1.0
-IDLE_POLL = 0.02
 A_ASSOCIATE_RQ = 0x01
 P_DATA_TF = 0x04
 SMALL_PDU = 64
@@ -86,8 +88,10 @@ class EdgeServer(ThreadedAssociationServer):
         limits: EdgeLimits,
         evt_handlers: list[Any],
         tls: ssl.SSLContext | None = None,
+        watch: RequestWatch | None = None,
     ) -> None:
         self.limits = limits
+        self.watch = watch if watch is not None else RequestWatch(5.0)
         self.tls = tls
         self.pending = PendingConnections(limits.max_pending, limits.max_pending_per_address)
         super().__init__(
@@ -191,8 +195,9 @@ class EdgeRequestHandler(RequestHandler):
         attach_server(assoc, server)
         # "AcceptorThread" in the name is how pynetdicom counts association slots
         assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"
-        assoc.dul = BoundedDUL(assoc, server.limits)
-        assoc.dimse = BoundedDIMSE(assoc, server.limits.max_message_bytes)
+        assoc.dul = BoundedDUL(assoc, server.limits, server.watch)
+        assoc.dimse = BoundedDIMSE(assoc, server.limits.max_message_bytes, server.watch)
+        wrap_request_dispatch(assoc, server.watch.dispatch_wrapper(id(assoc)))
         # the timeouts were pushed into the DUL pynetdicom made; push them into ours
         assoc.acse_timeout = ae.acse_timeout
         assoc.network_timeout = ae.network_timeout
@@ -231,39 +236,30 @@ class EdgeSocket(AssociationSocket):
         return pending or None
 
 
-class BoundedDUL(DULServiceProvider):
-    """pynetdicom's DUL with a PDU reader that checks each header before reading a body."""
+class BoundedDUL(EventDrivenDUL):
+    """Our DUL (``net/reactor.py``) with a PDU reader that checks each header before reading
+    a body, and that tells the request watch when a response is on the wire."""
 
-    def __init__(self, assoc: Association, limits: EdgeLimits) -> None:
-        self._hot_delay = 0.001
-        self._last_activity = time.monotonic()
+    def __init__(self, assoc: Association, limits: EdgeLimits, watch: RequestWatch) -> None:
         super().__init__(assoc)
         self.limits = limits
+        self.watch = watch
+        self.pdata_queued = 0
+        self.pdata_written = 0
 
-    @property
-    def _run_loop_delay(self) -> float:
-        """How long the reactor sleeps between polls: pynetdicom's millisecond while PDUs
-        come and go, 20 ms once the association has been quiet for a second, so that
-        idle associations do not keep a core busy polling."""
-        if time.monotonic() - self._last_activity < HOT_SECONDS:
-            return self._hot_delay
-        return IDLE_POLL
+    def send_pdu(self, primitive: Any) -> None:
+        if isinstance(primitive, P_DATA):
+            self.pdata_queued += 1
+        super().send_pdu(primitive)
 
-    @_run_loop_delay.setter
-    def _run_loop_delay(self, value: float) -> None:
-        self._hot_delay = value
+    def _send(self, pdu: Any) -> None:
+        super()._send(pdu)
+        if isinstance(pdu, P_DATA_TF_PDU):
+            self.pdata_written += 1
+            self.watch.written(id(self.assoc), self.pdata_written)
 
-    def _is_transport_event(self) -> bool:
-        if super()._is_transport_event():
-            self._last_activity = time.monotonic()
-            return True
-        return False
-
-    def _process_recv_primitive(self) -> bool:
-        if super()._process_recv_primitive():
-            self._last_activity = time.monotonic()
-            return True
-        return False
+    def reactor_ended(self) -> None:
+        self.watch.forget(id(self.assoc))
 
     def _peer(self) -> str:
         info = self.assoc.requestor.address_info
@@ -347,9 +343,10 @@ def serve(
     limits: EdgeLimits,
     evt_handlers: list[Any],
     tls: ssl.SSLContext | None = None,
+    watch: RequestWatch | None = None,
 ) -> EdgeServer:
     """Start listening in a thread of its own; the server stops with ``shutdown()``."""
-    server = EdgeServer(ae, address, limits, evt_handlers, tls)
+    server = EdgeServer(ae, address, limits, evt_handlers, tls, watch)
     thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)
     thread.start()
     register_server(ae, server)

@@ -1,0 +1,146 @@
+"""The DUL's loop (the PS3.8 9.2 state machine's driver), woken by events instead of a poll.
+
+pynetdicom's DUL thread sleeps a fixed delay between looks at its socket and at
+the queue of primitives its association hands it: a response that is ready,
+or a PDU that has arrived, waits for the next look.  Here the thread sleeps in
+the kernel on both at once, the socket and a wake-up counter (an eventfd) that
+every hand-over increments, so a PDU that arrives is read at once and a
+response that is queued is written at once.  An idle association costs one
+wake-up a second (timers and the kill flag are looked at then), not fifty.
+
+Each turn of the loop does what pynetdicom's does, in its order: the ARTIM
+timer, then one primitive to send or one PDU to read, then one state machine
+event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import select
+import ssl
+import threading
+from typing import Any, cast
+
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu import A_ABORT_RQ
+
+LOG = logging.getLogger(__name__)
+
+MAX_SLEEP = 1.0
+"""Longest sleep with nothing to do: how late a timer or a kill flag may be seen."""
+
+
+class WakeUp:
+    """An eventfd that another thread increments to end the DUL thread's sleep.
+
+    Closed when the loop ends; a wake-up after that is ignored, never written to a
+    file descriptor number the kernel may have given to something else since.
+    """
+
+    def __init__(self) -> None:
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._lock = threading.Lock()
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def set(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                with contextlib.suppress(BlockingIOError):  # the counter is full: set anyway
+                    os.eventfd_write(self._fd, 1)
+
+    def clear(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # nobody woke us: a timeout or the socket
+            os.eventfd_read(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+class EventDrivenDUL(DULServiceProvider):
+    """pynetdicom's DUL service provider with a loop that sleeps until there is work."""
+
+    def __init__(self, assoc: Association) -> None:
+        super().__init__(assoc)
+        self._wake = WakeUp()
+
+    def send_pdu(self, primitive: Any) -> None:
+        """Queue a primitive for the peer (from the association's thread) and wake the DUL."""
+        super().send_pdu(primitive)
+        self._wake.set()
+
+    def kill_dul(self) -> None:
+        super().kill_dul()
+        self._wake.set()
+
+    def run_reactor(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._wake.close()
+            self.reactor_ended()
+
+    def reactor_ended(self) -> None:
+        """Called once on the DUL thread when its loop ends, however it ends."""
+
+    def _loop(self) -> None:
+        self._idle_timer.start()
+        while not self._kill_thread:
+            if not self.assoc._dul_ready.is_set():
+                self.assoc._dul_ready.set()
+            if self.artim_timer.expired:
+                self.event_queue.put("Evt18")
+            try:
+                if self._process_recv_primitive():
+                    pass
+                elif self._is_transport_event():
+                    self._idle_timer.restart()
+            except Exception:  # as pynetdicom does: abort at once, bypassing the state machine
+                LOG.exception("the DUL failed: aborting the association")
+                self._abort_now()
+                return
+            try:
+                event = self.event_queue.get(block=False)
+            except queue.Empty:
+                self._sleep()
+                continue
+            self.state_machine.do_action(event)
+
+    def _sleep(self) -> None:
+        """Until the socket is readable, a primitive is queued, the DUL is killed, or the
+        ARTIM timer (PS3.8 9.1.5) runs out; at most :data:`MAX_SLEEP`."""
+        sock = self.socket.socket if self.socket is not None else None
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return  # decrypted bytes wait in the TLS layer, where the kernel cannot see them
+        timeout = MAX_SLEEP
+        remaining = self.artim_timer.remaining
+        if remaining < timeout:
+            timeout = max(remaining, 0.01)
+        poller = select.poll()
+        poller.register(self._wake, select.POLLIN)
+        if sock is not None and sock.fileno() >= 0:
+            poller.register(sock, select.POLLIN)
+        poller.poll(timeout * 1000)
+        self._wake.clear()
+
+    def _abort_now(self) -> None:
+        abort = A_ABORT_RQ()
+        abort.source = 0x02
+        abort.reason_diagnostic = 0x00
+        try:
+            cast(Any, self.socket).send(abort.encode())
+        except Exception:  # the connection is gone already
+            LOG.debug("A-ABORT not sent: the connection is gone")
+        assoc = self.assoc
+        assoc.is_aborted = True
+        assoc.is_established = False
+        assoc._kill = True
+        self._kill_thread = True
