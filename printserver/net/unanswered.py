@@ -141,9 +141,20 @@ class RequestWatch:
             ]
             for pending in late:
                 pending.late = True
-        frames = sys._current_frames()
         for pending in late:
-            frame = frames.get(pending.thread) if pending.thread is not None else None
+            self._warn(pending, now)
+            self._on_late()
+        return late
+
+    def _warn(self, pending: Pending, now: float) -> None:
+        """One WARNING, naming the line the responsible thread runs (its stack at DEBUG).
+
+        The frame is taken from ``sys._current_frames()`` only here, and let go before
+        returning: a frame held on to would keep the request it is handling, image and
+        all, alive until the garbage collector happened to run.
+        """
+        frame = sys._current_frames().get(pending.thread) if pending.thread is not None else None
+        try:
             where = _innermost(frame)
             LOG.warning(
                 "%s unanswered for %.1f s on the association %s: %s%s",
@@ -155,8 +166,8 @@ class RequestWatch:
             )
             if frame is not None:
                 LOG.debug("the thread it waits on:\n%s", "".join(traceback.format_stack(frame)))
-            self._on_late()
-        return late
+        finally:
+            del frame
 
     def start(self) -> None:
         self._checks.start()
