@@ -54,13 +54,14 @@ import numpy as np
 import numpy.typing as npt
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, generate_uid
-from pynetdicom import AE
+from pynetdicom import AE, evt
 
 REPO = Path(__file__).resolve().parent.parent
 META = UID("1.2.840.10008.5.1.1.9")  # Basic Grayscale Print Management Meta
 FILM_SESSION = UID("1.2.840.10008.5.1.1.1")
 FILM_BOX = UID("1.2.840.10008.5.1.1.2")
 GRAYSCALE_IMAGE_BOX = UID("1.2.840.10008.5.1.1.4")
+PRINT_JOB = UID("1.2.840.10008.5.1.1.14")
 CALLED_AE = "PRINTSERVER"
 SUCCESS_OR_WARNING = {
     0x0000,
@@ -175,11 +176,17 @@ class Film:
     released: float = 0.0
     action_sent: float = 0.0
     action_done: float = 0.0
+    done_event: float = 0.0  # when the Print Job's DONE N-EVENT-REPORT arrived (ours only)
+    waited: float = 0.0  # spent waiting for it before the release, not counted below
     error: str = ""
 
     @property
     def association(self) -> float:
-        return self.released - self.started
+        return self.released - self.started - self.waited
+
+    @property
+    def action_to_done(self) -> float | None:
+        return self.done_event - self.action_sent if self.done_event else None
 
 
 def guard_reactor(assoc: Any) -> Any:
@@ -191,13 +198,30 @@ def guard_reactor(assoc: Any) -> Any:
     return guard(assoc)
 
 
-def print_film(port: int, called_ae: str, label: str, images: Images) -> Film:
-    """One association: film session, film box, four image N-SETs, N-ACTION, deletes."""
+def print_film(
+    port: int, called_ae: str, label: str, images: Images, wait_done: bool = False
+) -> Film:
+    """One association: film session, film box, four image N-SETs, N-ACTION, deletes; with
+    ``wait_done``, the release waits (up to a minute) for the Print Job's DONE event."""
     film = Film(label, started=time.monotonic())
     ae = AE(ae_title="BENCH")
     ae.acse_timeout, ae.dimse_timeout, ae.network_timeout = 30, DIMSE_TIMEOUT, DIMSE_TIMEOUT
     ae.add_requested_context(META)
-    assoc = guard_reactor(ae.associate("127.0.0.1", port, ae_title=called_ae))
+    done = threading.Event()
+
+    def on_event(event: Any) -> tuple[int, None]:
+        if int(event.event_type) in (3, 4):  # DONE, FAILURE
+            film.done_event = time.monotonic()
+            done.set()
+        return 0, None
+
+    handlers = []
+    if wait_done:
+        ae.add_requested_context(PRINT_JOB)
+        handlers = [(evt.EVT_N_EVENT_REPORT, on_event)]
+    assoc = guard_reactor(
+        ae.associate("127.0.0.1", port, ae_title=called_ae, evt_handlers=handlers)
+    )
     if not assoc.is_established:
         film.error = "association not established"
         return film
@@ -239,6 +263,10 @@ def print_film(port: int, called_ae: str, label: str, images: Images) -> Film:
         _check(status, "film box N-ACTION")
         assoc.send_n_delete(FILM_BOX, box_uid, meta_uid=META, msg_id=21)
         assoc.send_n_delete(FILM_SESSION, session_uid, meta_uid=META, msg_id=22)
+        if wait_done:
+            waiting = time.monotonic()
+            done.wait(60)
+            film.waited = time.monotonic() - waiting
         assoc.release()
     except Exception as exc:  # reported with the figures
         film.error = str(exc) or type(exc).__name__
@@ -256,7 +284,13 @@ def _check(status: Dataset, what: str) -> None:
 
 
 def _client(
-    index: int, port: int, called_ae: str, films: int, barrier: Barrier, results: Results
+    index: int,
+    port: int,
+    called_ae: str,
+    films: int,
+    barrier: Barrier,
+    results: Results,
+    wait_done: bool,
 ) -> None:
     """One SCU process: build the images, wait for the others, print ``films`` films."""
     _die_with_parent()
@@ -264,7 +298,7 @@ def _client(
         images = _images()
         barrier.wait(120)
         done = [
-            print_film(port, called_ae, f"BENCH-{index}-{number}", images).__dict__
+            print_film(port, called_ae, f"BENCH-{index}-{number}", images, wait_done).__dict__
             for number in range(films)
         ]
         results.put((index, done))
@@ -272,14 +306,18 @@ def _client(
         results.put((index, f"client {index}: {exc!r}"))
 
 
-def run_clients(port: int, called_ae: str, clients: int, films: int) -> list[Film]:
+def run_clients(
+    port: int, called_ae: str, clients: int, films: int, wait_done: bool = False
+) -> list[Film]:
     """``clients`` SCU processes started together; every film they printed."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(clients + 1)
     results: Results = context.Queue()
     workers: list[SpawnProcess] = [
         context.Process(
-            target=_client, args=(i, port, called_ae, films, barrier, results), daemon=True
+            target=_client,
+            args=(i, port, called_ae, films, barrier, results, wait_done),
+            daemon=True,
         )
         for i in range(clients)
     ]
@@ -378,6 +416,11 @@ class Figures:
         return _percentile([film.association for film in self.good], percent)
 
     @property
+    def action_to_done(self) -> list[float]:
+        """N-ACTION sent → the Print Job's DONE event received, of every film that heard it."""
+        return [t for film in self.good if (t := film.action_to_done) is not None]
+
+    @property
     def films_per_hour(self) -> float:
         span = self.last_at_sink - self.first_action
         return len(self.good) * 3600 / span if span > 0 else float("nan")
@@ -458,7 +501,7 @@ def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
             warm.stop()
         watch = SinkWatch(sink_dir, pattern)
         try:
-            done = run_clients(port, CALLED_AE, clients, films)
+            done = run_clients(port, CALLED_AE, clients, films, wait_done=True)
             figures = Figures(clients, done)
             watch.wait(len(figures.good), 120 + 30 * len(done))
         finally:
@@ -616,7 +659,7 @@ def _seconds(value: float) -> str:
 
 
 def _row(cells: Sequence[str]) -> str:
-    widths = (8, 6, 10, 10, 8, 15, 8, 9)
+    widths = (8, 6, 10, 10, 8, 15, 8, 15, 8, 9)
     return "  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
 
 
@@ -671,6 +714,8 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
                 "films/h",
                 "ACTION→sink p50",
                 "max",
+                "ACTION→DONE p50",
+                "max",
                 "peak RSS",
             )
         )
@@ -693,6 +738,8 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
                     f"{figures.films_per_hour:.0f}",
                     _seconds(_percentile(figures.latencies, 50)),
                     _seconds(max(figures.latencies, default=float("nan"))),
+                    _seconds(_percentile(figures.action_to_done, 50)),
+                    _seconds(max(figures.action_to_done, default=float("nan"))),
                     f"{figures.peak_rss_mb:.0f} MB",
                 )
             ),
@@ -722,6 +769,8 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
                         f"{len(reference.good)}/{len(done)}",
                         _seconds(reference.association(50)),
                         _seconds(reference.association(95)),
+                        "-",
+                        "-",
                         "-",
                         "-",
                         "-",

@@ -481,10 +481,15 @@ STATIC_POLICIES = """\
 * Requests without a Requested SOP Instance UID (which pynetdicom would drop
   unanswered) are answered: N-ACTION prints the current film box or session
   (lenient) or is refused with 0x0112 (strict).
-* N-EVENT-REPORT (Printer status changes, Print Job progress) is off unless
-  `send_events = true` for the printer; events are sent only from inside the
-  handler of the next request on the same association, never during
-  N-ACTION and never from another thread.
+* Print Job N-EVENT-REPORT is sent to every association that negotiated the
+  Print Job SOP Class, on its own as the job changes: PRINTING, then DONE when
+  the film is out or FAILURE (failed, not renderable, or canceled by an
+  operator), on the Print Job instance of the N-ACTION reply.  PENDING is not
+  sent.  No event is sent before the N-ACTION response or between a request and
+  its response.  An event not answered within the DIMSE timeout aborts the
+  association.  Per printer, `print_job_events = "with_next_request"` sends
+  events only inside the handler of the next request, and `"off"` none.
+  Printer status N-EVENT-REPORT is off unless `send_events = true`.
 * Colour films are printed as DeviceRGB (DeviceCMYK with a CMYK output
   profile), 8 bits per component, colour managed (section 8); Planar
   Configuration 0 and 1 are both accepted (missing means 1).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -35,6 +36,24 @@ def encode(ds: Dataset, syntax: str) -> bytes:
 
 def decode(data: bytes, syntax: str = IMPLICIT_LE) -> Dataset:
     return read_dataset(BytesIO(data), syntax == IMPLICIT_LE, syntax != EXPLICIT_BE)
+
+
+N_EVENT_REPORT_RQ = 0x0100
+PRINT_JOB = "1.2.840.10008.5.1.1.14"
+
+
+def _event_response(request: Dataset) -> bytes:
+    """N-EVENT-REPORT-RSP, Success (PS3.7 10.1.1.1), as an encoded command set."""
+    ds = Dataset()
+    ds.AffectedSOPClassUID = request.AffectedSOPClassUID
+    ds.CommandField = 0x8100
+    ds.MessageIDBeingRespondedTo = request.MessageID
+    ds.CommandDataSetType = 0x0101
+    ds.Status = 0
+    ds.AffectedSOPInstanceUID = request.AffectedSOPInstanceUID
+    ds.EventTypeID = request.EventTypeID
+    body = encode(ds, IMPLICIT_LE)
+    return struct.pack("<HHLL", 0, 0, 4, len(body)) + body
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class RawAssociation:
                 uid, _ = proposals[(item.context_id - 1) // 2]
                 self.accepted.append(Context(item.context_id, uid, str(item.transfer_syntax)))
         self._message_id = 0
+        self.events: list[tuple[Dataset, Dataset | None]] = []
+        """N-EVENT-REPORT requests received (command, Event Information), answered."""
 
     def context(self, abstract_syntax: str) -> Context:
         return next(cx for cx in self.accepted if cx.abstract_syntax == abstract_syntax)
@@ -106,6 +127,41 @@ class RawAssociation:
             self.sock.sendall(p_data(context_id, chunk, command=command, last=last))
 
     def _response(self, cx: Context) -> tuple[Dataset, Dataset | None]:
+        """The response to our request; an N-EVENT-REPORT the printer sends meanwhile is kept
+        in ``events`` and answered, as a modality that negotiated Print Job does."""
+        while True:
+            command, data = self._message(cx)
+            if int(command.CommandField) != N_EVENT_REPORT_RQ:
+                return command, data
+            self.events.append((command, data))
+            self._send(self._event_context(command), _event_response(command), command=True)
+
+    def wait_for_event(
+        self, event_types: set[int], timeout: float = 30.0
+    ) -> tuple[Dataset, Dataset | None]:
+        """Wait, sending nothing, for an N-EVENT-REPORT of one of ``event_types``; answered."""
+        deadline = time.monotonic() + timeout
+        print_job = next((cx for cx in self.accepted if cx.abstract_syntax == PRINT_JOB), None)
+        while True:
+            for command, data in self.events:
+                if int(command.EventTypeID) in event_types:
+                    return command, data
+            assert time.monotonic() < deadline, f"no event {event_types}: {self.events}"
+            self.sock.settimeout(max(0.1, deadline - time.monotonic()))
+            command, data = self._message(print_job or self.accepted[0])
+            assert int(command.CommandField) == N_EVENT_REPORT_RQ, command
+            self.events.append((command, data))
+            self._send(self._event_context(command), _event_response(command), command=True)
+
+    def _event_context(self, command: Dataset) -> int:
+        """The context an event came on: Print Job's, or the meta class's for Printer events."""
+        uid = str(command.AffectedSOPClassUID)
+        for cx in self.accepted:
+            if cx.abstract_syntax == uid:
+                return cx.context_id
+        return self.accepted[0].context_id
+
+    def _message(self, cx: Context) -> tuple[Dataset, Dataset | None]:
         parts: dict[bool, bytearray] = {True: bytearray(), False: bytearray()}
         done = {True: False, False: False}
         command: Dataset | None = None

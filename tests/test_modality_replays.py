@@ -69,6 +69,7 @@ class Modality:
     printer_get: str = "list"  # "list", "all" (no Attribute Identifier List) or "none"
     action_on: str = FILM_BOX
     action_uid: bool = True
+    waits_for_done: bool = False  # releases only after the Print Job's DONE (Agfa NX)
 
     @property
     def meta(self) -> str:
@@ -118,6 +119,7 @@ MODALITIES = (
         images=2,
         bits=8,
         action_on=FILM_SESSION,
+        waits_for_done=True,
     ),
     Modality(
         "FUJI FCR (16 KB PDUs, retired Print Queue Management)",
@@ -207,7 +209,7 @@ def _film(assoc: RawAssociation, modality: Modality) -> None:
         rsp, _ = assoc.request(modality.meta, N_SET, image_class, uid, image_box)
         assert rsp.Status == 0, hex(rsp.Status)
     target = box_uid if modality.action_on == FILM_BOX else session_uid
-    rsp, _ = assoc.request(
+    rsp, reply = assoc.request(
         modality.meta,
         N_ACTION,
         modality.action_on,
@@ -215,6 +217,13 @@ def _film(assoc: RawAssociation, modality: Modality) -> None:
         extra=[(0x00001008, "US", 1)],
     )
     assert rsp.Status == 0, hex(rsp.Status)
+    if modality.waits_for_done:  # the Print Job of the reply reports DONE on its own
+        assert reply is not None
+        print_job = str(reply[0x21000500].value[0].ReferencedSOPInstanceUID)
+        command, info = assoc.wait_for_event({3, 4}, timeout=30)
+        assert str(command.AffectedSOPInstanceUID) == print_job
+        assert int(command.EventTypeID) == 3 and info is not None
+        assert info.ExecutionStatusInfo == "NORMAL"
     rsp, _ = assoc.request(modality.meta, N_DELETE, FILM_SESSION, session_uid)
     assert rsp.Status == 0
 

@@ -287,17 +287,20 @@ def test_without_print_job_the_n_action_answers_status_only(server: InProcessSer
     client.release()
 
 
-def test_print_job_events_are_sent_when_switched_on(tmp_path: Path) -> None:
-    running = _start(directory_config(tmp_path, "send_events = true"))
+def test_with_next_request_the_events_wait_for_the_modality_s_next_request(
+    tmp_path: Path,
+) -> None:
+    running = _start(directory_config(tmp_path, 'print_job_events = "with_next_request"'))
     try:
         client = PrintClient(running.port)
         status, reply = _print_one(client)
         assert status.Status == 0
         job_uid = str(reply[PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID)
-        assert client.events == []  # never inside the N-ACTION
         from tests.server_harness import wait_for_jobs
 
         wait_for_jobs(running.spool, 1, {"done"})
+        time.sleep(1.5)  # longer than a channel's look: nothing goes out on its own
+        assert client.events == []
         client.get(sop_class.Printer, "1.2.840.10008.5.1.1.17")  # the next request carries it
         assert (sop_class.PrintJob, 3) in [(c, t) for c, t, _ in client.events]
         done = next(info for c, t, info in client.events if t == 3)
@@ -308,15 +311,20 @@ def test_print_job_events_are_sent_when_switched_on(tmp_path: Path) -> None:
         running.server.stop()
 
 
-def test_no_events_by_default(server: InProcessServer) -> None:
-    client = PrintClient(server.port)
-    _print_one(client)
-    from tests.server_harness import wait_for_jobs
+def test_no_events_when_switched_off(tmp_path: Path) -> None:
+    running = _start(directory_config(tmp_path, 'print_job_events = "off"\nsend_events = true'))
+    try:
+        client = PrintClient(running.port)
+        _print_one(client)
+        from tests.server_harness import wait_for_jobs
 
-    wait_for_jobs(server.spool, 1, {"done"})
-    client.get(sop_class.Printer, "1.2.840.10008.5.1.1.17")
-    assert client.events == []
-    client.release()
+        wait_for_jobs(running.spool, 1, {"done"})
+        time.sleep(1.5)
+        client.get(sop_class.Printer, "1.2.840.10008.5.1.1.17")
+        assert client.events == []
+        client.release()
+    finally:
+        running.server.stop()
 
 
 # Printer Configuration Retrieval --------------------------------------------------------

@@ -67,6 +67,16 @@ def test_printer_n_get_follows_the_cups_queue(cups_queue: Any, tmp_path: Path) -
         running.server.stop()
 
 
+def _events_of(client: PrintClient, class_uid: str, count: int, timeout: float = 10.0) -> None:
+    """Wait until ``count`` events of ``class_uid`` arrived (no request sent meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len([1 for c, _, _ in client.events if c == class_uid]) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} events of {class_uid} did not arrive: {client.events}")
+
+
 def test_printer_status_changes_are_reported_when_switched_on(
     cups_queue: Any, tmp_path: Path
 ) -> None:
@@ -77,7 +87,7 @@ def test_printer_status_changes_are_reported_when_switched_on(
         assert _status(client) == ("NORMAL", "NORMAL")  # the baseline: no event
         assert client.events == []
         cups_queue.cups.lp("cupsdisable", "-h", cups_queue.server, cups_queue.queue)
-        _status(client)  # the next request carries the change
+        _events_of(client, sop_class.Printer, 1)  # sent on its own, no request needed
         printer_events = [(t, info) for c, t, info in client.events if c == sop_class.Printer]
         assert len(printer_events) == 1
         event_type, info = printer_events[0]
@@ -85,7 +95,7 @@ def test_printer_status_changes_are_reported_when_switched_on(
         assert info.PrinterStatusInfo == "PRINTER OFFLINE"
         assert info.PrinterName == "Film room laser"
         cups_queue.cups.lp("cupsenable", "-h", cups_queue.server, cups_queue.queue)
-        _status(client)
+        _events_of(client, sop_class.Printer, 2)
         assert [t for c, t, _ in client.events if c == sop_class.Printer] == [2, 1]
         client.release()
     finally:

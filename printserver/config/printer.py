@@ -164,7 +164,14 @@ class PrinterConfig(Section):
     )
     strict: bool = Field(False, description="refuse what the lenient default would adjust")
     allowed_calling_aes: tuple[AETitle, ...] = Field((), description="empty = any caller")
-    send_events: bool = Field(False, description="N-EVENT-REPORT for Printer and Print Job")
+    print_job_events: Literal["on", "with_next_request", "off"] = Field(
+        "on",
+        description="Print Job N-EVENT-REPORTs to associations that negotiated Print Job: "
+        "sent as the job changes, only inside the handler of the next request, or none",
+    )
+    send_events: bool = Field(
+        False, description="Printer status N-EVENT-REPORTs too, sent the Print Job events' way"
+    )
     medium_types: tuple[str, ...] = MEDIUM_TYPES
     film_destinations: tuple[str, ...] = ("MAGAZINE", "PROCESSOR")
     default_destination: str = "PROCESSOR"

@@ -93,6 +93,13 @@ class ServerConfig(Section):
         60.0, gt=0, description="an established association idle this long is aborted"
     )
     dimse_timeout: float = Field(30.0, gt=0, description="seconds to wait for a DIMSE reply")
+    print_job_wait: float = Field(
+        600.0,
+        gt=0,
+        le=86400,
+        description="an association waiting for Print Job events outlives network_timeout "
+        "up to this long",
+    )
     unanswered_warning: float = Field(
         5.0, gt=0, le=600, description="a request not answered within this logs a WARNING"
     )

@@ -51,7 +51,9 @@ class AssociationState:
 
     hierarchy: PrintHierarchy
     contexts: frozenset[str]
-    send_events: bool = False
+    events: str = "off"
+    """``print_job_events`` of the printer: on, with_next_request or off (net/events.py)."""
+    printer_events: bool = False
     print_jobs: dict[str, str] = field(default_factory=dict)  # Print Job UID -> spool job id
     reported_jobs: dict[str, str] = field(default_factory=dict)  # UID -> Execution Status sent
     reported_printer: PrinterStatus | None = None

@@ -38,6 +38,7 @@ class EdgeLimits:
     max_pending: int
     max_pending_per_address: int
     max_message_bytes: int
+    print_job_wait: float = 600.0
 
 
 def edge_limits(server: Any, max_message_bytes: int) -> EdgeLimits:
@@ -51,6 +52,7 @@ def edge_limits(server: Any, max_message_bytes: int) -> EdgeLimits:
         max_pending=server.max_pending_connections,
         max_pending_per_address=server.max_pending_per_address,
         max_message_bytes=max_message_bytes,
+        print_job_wait=server.print_job_wait,
     )
 
 

@@ -1,74 +1,83 @@
-"""N-EVENT-REPORT to the SCU: Print Job progress and Printer status changes.
+"""N-EVENT-REPORT to the SCU: the Print Job's progress and the Printer's status.
 
-Off unless the printer's ``send_events`` is set: some modalities choke on
-unsolicited events (PS3.4 H.4.6.1.1 makes them optional).  When on, events are sent only from inside
-a request handler of the same association, before that handler answers —
-never from another thread, where an event would interleave with the client's
-next request on the one DIMSE queue and break the association.
-N-ACTION itself sends none (Agfa NX aborts on an event before its N-ACTION
-response, fo-dicom#1523); the next request carries them.
+What is due is decided here, once, for both ways of sending (``print_job_events``):
+
+* ``on`` (the default): an :class:`~printserver.net.event_channel.EventChannel`
+  sends each event as the job changes, on its own thread, at a moment when no
+  request of the association is being answered;
+* ``with_next_request``: the handler of the modality's next request sends what is
+  due before it answers, for a modality that cannot take an event on its own;
+* ``off``: none.
+
+Print Job events (PS3.4 H.4.5.1.1) go to associations that negotiated the Print
+Job SOP Class, on the Print Job instance of the N-ACTION reply.  Printer events
+(H.4.6.1.1) are opt-in (``send_events``).  An event is never sent before the
+N-ACTION response (Agfa NX aborts on that, fo-dicom#1523): the Print Job exists
+for the association only once the N-ACTION handler answered.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import N_EVENT_REPORT
+from pynetdicom.dsutils import encode
 
 from printserver.model.printer import FAILURE, NORMAL, PrinterStatus
 from printserver.model.sop_classes import PRINT_JOB, PRINTER, PRINTER_INSTANCE
 from printserver.net.association import AssociationState
-from printserver.net.print_job import FINAL_STATUSES, event_information, execution_status
+from printserver.net.print_job import (
+    FINAL_STATUSES,
+    ExecutionStatus,
+    event_information,
+    execution_status,
+)
 from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
 
 PRINTER_EVENT_TYPES = {NORMAL: 1, "WARNING": 2, FAILURE: 3}
 """Printer N-EVENT-REPORT Event Type IDs (PS3.4 H.4.6.1.1)."""
+PRINT_JOB_EVENT_NAMES = {1: "PENDING", 2: "PRINTING", 3: "DONE", 4: "FAILURE"}
+"""Print Job Event Type IDs (PS3.4 H.4.5.1.1)."""
 
 
-def _send(
-    assoc: Association,
-    state: AssociationState,
-    dataset: Dataset | None,
-    event_type: int,
-    class_uid: str,
-    instance_uid: str,
-    meta_uid: str | None,
-) -> None:
-    try:
-        status, _ = assoc.send_n_event_report(
-            dataset,
-            event_type,
-            class_uid,
-            instance_uid,
-            msg_id=state.message_id(),
-            meta_uid=meta_uid,
-        )
-        LOG.info(
-            "N-EVENT-REPORT %s type %d to %s: status %s",
-            class_uid,
-            event_type,
-            state.hierarchy.calling_ae,
-            getattr(status, "Status", "none"),
-        )
-    except Exception:  # the client's trouble with an event must not fail its request
-        LOG.exception("N-EVENT-REPORT %s type %d failed", class_uid, event_type)
+@dataclass(frozen=True)
+class Outgoing:
+    """One N-EVENT-REPORT to send."""
+
+    class_uid: str
+    instance_uid: str
+    event_type: int
+    information: Dataset | None
+    context_uid: str
+    """The abstract syntax of the presentation context it goes on."""
+    about: str
+    """For the log: ``job <id> DONE`` or ``printer WARNING``."""
 
 
-def flush_print_job_events(
-    assoc: Association,
-    state: AssociationState,
-    job: Callable[[str], JobRecord | None],
-    printer_name: str,
-) -> None:
-    """Report every Print Job whose Execution Status changed since it was last reported
-    (rendering, pending and held are all PENDING to the client)."""
+def print_job_created(state: AssociationState, uid: str, job_id: str) -> None:
+    """A Print Job of this association (N-ACTION): its reply says the job is queued, so
+    PENDING is its baseline and is not sent again (PS3.4 H.4.5.1.1 makes PENDING optional)."""
+    state.print_jobs[uid] = job_id
+    state.reported_jobs[uid] = ExecutionStatus.PENDING.value
+
+
+def due_print_job_events(
+    state: AssociationState, job: Callable[[str], JobRecord | None], printer_name: str
+) -> list[Outgoing]:
+    """Every Print Job whose Execution Status changed since it was last reported (rendering,
+    pending and held are all PENDING to the modality); each is marked as reported."""
     if not state.print_job_negotiated:
-        return
-    for uid, job_id in state.print_jobs.items():
+        return []
+    due = []
+    for uid, job_id in list(state.print_jobs.items()):
         if state.reported_jobs.get(uid) in FINAL_STATUSES:
             continue  # its last event is out; nothing will change any more
         record = job(job_id)
@@ -79,23 +88,82 @@ def flush_print_job_events(
             continue
         state.reported_jobs[uid] = status
         event_type, info = event_information(record, printer_name)
-        _send(assoc, state, info, event_type, PRINT_JOB, uid, None)
+        name = PRINT_JOB_EVENT_NAMES.get(event_type, str(event_type))
+        due.append(Outgoing(PRINT_JOB, uid, event_type, info, PRINT_JOB, f"job {job_id} {name}"))
+    return due
 
 
-def flush_printer_event(
-    assoc: Association, state: AssociationState, current: PrinterStatus, printer_name: str
-) -> None:
-    """Report a Printer status change (PS3.4 H.4.6.1.1); the first look sets the baseline."""
+def due_printer_event(
+    state: AssociationState, current: PrinterStatus, printer_name: str
+) -> Outgoing | None:
+    """A Printer status change (PS3.4 H.4.6.1.1); the first look sets the baseline."""
     previous, state.reported_printer = state.reported_printer, current
-    if previous is None or previous == current:
-        return
     context = state.printer_context
-    if context is None:
-        return
+    if previous is None or previous == current or context is None:
+        return None
     info = None
     if current.status != NORMAL:
         info = Dataset()
         info.PrinterStatusInfo = current.info
         info.PrinterName = printer_name
-    meta = None if context == PRINTER else context
-    _send(assoc, state, info, PRINTER_EVENT_TYPES[current.status], PRINTER, PRINTER_INSTANCE, meta)
+    event_type = PRINTER_EVENT_TYPES[current.status]
+    return Outgoing(
+        PRINTER, PRINTER_INSTANCE, event_type, info, context, f"printer {current.status}"
+    )
+
+
+def send(
+    assoc: Association,
+    state: AssociationState,
+    event: Outgoing,
+    timeout: float,
+    *,
+    within_answer: bool = False,
+) -> bool:
+    """Send one event and wait for its N-EVENT-REPORT-RSP; False when the association
+    cannot carry it or the modality did not answer within ``timeout``."""
+    context = _context(assoc, event.context_uid)
+    if context is None:
+        LOG.warning("%s: no presentation context for it; not sent", event.about)
+        return False
+    message_id = state.message_id()
+    request = _request(event, message_id, context.transfer_syntax[0])
+    dimse: Any = assoc.dimse  # net/message_limits.BoundedDIMSE on every association we accept
+    response = dimse.exchange.request(
+        message_id,
+        lambda: dimse.send_msg(request, context.context_id),
+        timeout,
+        within_answer=within_answer,
+    )
+    peer = state.hierarchy.calling_ae
+    if response is None:  # the caller says what follows, in one WARNING
+        return False
+    status = getattr(response, "Status", None)
+    LOG.info(
+        "%s: N-EVENT-REPORT to %s answered 0x%04X",
+        event.about,
+        peer,
+        int(status) if status is not None else 0xFFFF,
+    )
+    return True
+
+
+def _context(assoc: Association, abstract_syntax: str) -> Any | None:
+    for context in assoc.accepted_contexts:
+        if str(context.abstract_syntax) == abstract_syntax:
+            return context
+    return None
+
+
+def _request(event: Outgoing, message_id: int, syntax: Any) -> N_EVENT_REPORT:
+    request = N_EVENT_REPORT()
+    request.MessageID = message_id
+    request.AffectedSOPClassUID = event.class_uid
+    request.AffectedSOPInstanceUID = event.instance_uid
+    request.EventTypeID = event.event_type
+    if event.information is not None:
+        encoded = encode(
+            event.information, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
+        )
+        request.EventInformation = BytesIO(encoded or b"")
+    return request

@@ -18,6 +18,7 @@ from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
 
+from printserver.net.exchange import Exchange, RequestQueue
 from printserver.net.unanswered import RequestWatch
 
 LOG = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class BoundedDIMSE(DIMSEServiceProvider):
         super().__init__(assoc)
         self.max_message_bytes = max_message_bytes
         self.watch = watch
+        self.exchange = Exchange(lambda: self.message is not None)
+        self.msg_queue = RequestQueue(self.exchange)
         self._command_bytes = 0
         self._data_bytes = 0
         self._discarding = False

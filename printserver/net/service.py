@@ -24,6 +24,7 @@ from printserver.net.acceptance import (
     CALLING_AE_NOT_RECOGNISED,
     refusal,
 )
+from printserver.net.event_channel import JobListeners
 from printserver.net.in_flight import InFlight
 from printserver.net.print_job import PrintJobIndex
 from printserver.net.session import AssociationSession, Shared
@@ -63,12 +64,16 @@ class PrintService:
         self.watch = StatusWatch()
         self.in_flight = InFlight()
         self.requests = RequestWatch(config.server.unanswered_warning, self.metrics.request_late)
+        self.listeners = JobListeners()
+        queue.store.observe(self.listeners.changed)
         self.shared = Shared(
             queue=queue,
             print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),
             in_flight=self.in_flight,
             printer_status=self.printer_status,
             limits=config.limits,
+            listeners=self.listeners,
+            event_timeout=config.server.dimse_timeout,
         )
 
     def wait_idle(self, timeout: float) -> bool:

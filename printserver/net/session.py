@@ -49,9 +49,11 @@ from printserver.net.association import (
     repair_incomplete_requests,
     request_class_uid,
 )
+from printserver.net.event_channel import EventChannel, JobListeners
 from printserver.net.in_flight import InFlight
 from printserver.net.print_job import PrintJobIndex, print_job_dataset
 from printserver.net.printer import configuration_dataset, printer_dataset, select
+from printserver.net.pynetdicom_compat import wrap_request_dispatch
 from printserver.net.status import DimseFailure, status_dataset
 from printserver.order import admission, requests
 from printserver.order.received import ReceivedDataSet, receive
@@ -66,13 +68,16 @@ Reply = tuple[int | Dataset, Dataset | None]
 @dataclass(frozen=True)
 class Shared:
     """What every session uses: the print queue, the Print Job index, the count of requests
-    in flight, the live printer status and the limits."""
+    in flight, the live printer status, the limits, and who listens to which job."""
 
     queue: PrintQueue
     print_jobs: PrintJobIndex
     in_flight: InFlight
     printer_status: Callable[[Printer], PrinterStatus]
     limits: LimitsConfig
+    listeners: JobListeners
+    event_timeout: float
+    """How long a modality has to answer an event (``[server] dimse_timeout``)."""
 
 
 def _big_endian(event: evt.Event) -> bool:
@@ -117,6 +122,7 @@ class AssociationSession:
         self._incoming: Path | None = None  # where this association's images are spilled
         self._spilled = 0
         self._ended = False
+        self._channel: EventChannel | None = None
 
     def bind(self, assoc: Association) -> None:
         """Make this session the handler of ``assoc``'s requests, and of its end."""
@@ -132,6 +138,8 @@ class AssociationSession:
         ):
             assoc.bind(event, handler)
         repair_incomplete_requests(assoc, self.resolve_missing_instance)
+        dimse: Any = assoc.dimse  # net/message_limits.BoundedDIMSE; outermost: it holds the turn
+        wrap_request_dispatch(assoc, dimse.exchange.answering_wrapper)
         peer = assoc.requestor.address
         LOG.info("association from %s (%s) for %s", self.calling_ae, peer, self.printer.ae_title)
 
@@ -143,6 +151,10 @@ class AssociationSession:
             how = {"EVT_RELEASED": "released", "EVT_ABORTED": "aborted"}
             LOG.info("association from %s %s", self.calling_ae, how.get(event.event.name, "closed"))
         self._state = None
+        if self._channel is not None:
+            self._channel.stop()
+            self.shared.listeners.forget(self._channel)
+            self._channel = None
         if self._incoming is not None:
             shutil.rmtree(self._incoming, ignore_errors=True)
             self._incoming = None
@@ -169,10 +181,29 @@ class AssociationSession:
                 annotations=ANNOTATION_BOX in contexts,
                 limits=self.shared.limits,
             )
-            self._state = AssociationState(
-                hierarchy, contexts, send_events=self.printer.settings.send_events
+            settings = self.printer.settings
+            state = AssociationState(
+                hierarchy,
+                contexts,
+                events=settings.print_job_events,
+                printer_events=settings.send_events and settings.print_job_events != "off",
             )
+            self._state = state
+            if state.events == "on" and (state.print_job_negotiated or state.printer_events):
+                self._channel = self._open_channel(assoc, state)
         return self._state
+
+    def _open_channel(self, assoc: Association, state: AssociationState) -> EventChannel:
+        printer = self.printer
+        status = (lambda: self.shared.printer_status(printer)) if state.printer_events else None
+        channel = EventChannel(
+            assoc, state, self._job, printer.name, status, self.shared.event_timeout
+        )
+        dul: Any = assoc.dul  # net/upper_layer.BoundedDUL: outlives network_timeout while waiting
+        dul.awaiting = lambda: channel.waiting
+        if state.printer_events:
+            channel.wake()  # the first look sets the printer's baseline
+        return channel
 
     def resolve_missing_instance(self, assoc: Association, class_uid: str) -> str | None:
         """The instance a request without SOP Instance UID most plausibly means (lenient)."""
@@ -199,13 +230,25 @@ class AssociationSession:
             return None
 
     def _flush_events(self, event: evt.Event, state: AssociationState) -> None:
-        if not state.send_events:
+        """``with_next_request``: what is due goes out before this request is answered."""
+        if state.events != "with_next_request":
             return
         printer = self.printer
-        events.flush_print_job_events(event.assoc, state, self._job, printer.name)
-        events.flush_printer_event(
-            event.assoc, state, self.shared.printer_status(printer), printer.name
-        )
+        due = events.due_print_job_events(state, self._job, printer.name)
+        if state.printer_events:
+            current = self.shared.printer_status(printer)
+            printer_event = events.due_printer_event(state, current, printer.name)
+            due += [printer_event] if printer_event is not None else []
+        timeout = self.shared.event_timeout
+        for outgoing in due:
+            if not events.send(event.assoc, state, outgoing, timeout, within_answer=True):
+                LOG.warning(
+                    "%s: the N-EVENT-REPORT to %s was not answered within %g s",
+                    outgoing.about,
+                    self.calling_ae,
+                    timeout,
+                )
+                return
 
     # dispatch ---------------------------------------------------------------
 
@@ -339,7 +382,9 @@ class AssociationSession:
             if not print_job_uid:
                 return status.for_notices(notices), None
             self.shared.print_jobs.add(print_job_uid, record.job_id)
-            state.print_jobs[print_job_uid] = record.job_id
+            events.print_job_created(state, print_job_uid, record.job_id)
+            if self._channel is not None:  # its events wait for the turn this answer holds
+                self.shared.listeners.listen(record.job_id, self._channel)
             return status.for_notices(notices), replies.print_job_reference(print_job_uid)
 
         return self._answer(event, "N-ACTION", work, flush=False)

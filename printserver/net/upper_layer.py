@@ -38,6 +38,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -246,6 +247,19 @@ class BoundedDUL(EventDrivenDUL):
         self.watch = watch
         self.pdata_queued = 0
         self.pdata_written = 0
+        self.awaiting: Callable[[], bool] = lambda: False
+        """True while the association waits for Print Job events (set by its session)."""
+
+    def idle_timer_expired(self) -> bool:
+        """``network_timeout``, except for an association waiting for the DONE of a film
+        it printed: that one is kept up to ``print_job_wait`` of silence."""
+        if not super().idle_timer_expired():
+            return False
+        if not self.awaiting():
+            return True
+        timer = self._idle_timer
+        silent = (timer.timeout or 0.0) - timer.remaining
+        return silent >= self.limits.print_job_wait
 
     def send_pdu(self, primitive: Any) -> None:
         if isinstance(primitive, P_DATA):

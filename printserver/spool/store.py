@@ -136,6 +136,12 @@ class SpoolStore:
         self.incoming_dir = root / "incoming"
         self._seen: dict[str, tuple[int, int, JobRecord]] = {}  # id -> mtime, size, record
         self._server_lock: int | None = None  # fd of SERVER_LOCK while this process serves
+        self._observers: list[Callable[[str], None]] = []
+
+    def observe(self, saved: Callable[[str], None]) -> None:
+        """Call ``saved(job_id)`` after each job record this store object saves (from the
+        saving thread: it must be quick).  Another process's saves are not seen."""
+        self._observers.append(saved)
 
     def open(self) -> None:
         """Create the directories and drop half-written jobs left by a crash."""
@@ -352,6 +358,11 @@ class SpoolStore:
         record = record.journaled(previous, note, actor).model_copy(update={"updated": utc_now()})
         data = record.model_dump_json(indent=2).encode()
         replace_durably(self.path(record.job_id) / RECORD, lambda out: out.write(data))
+        for saved in self._observers:
+            try:
+                saved(record.job_id)
+            except Exception:  # an observer's trouble must not fail the save
+                LOG.exception("observer of job %s failed", record.job_id)
         return record
 
     def append_audit(self, line: str) -> None:
