@@ -40,6 +40,7 @@ class Heard:
     log: list[str] = field(default_factory=list)
     events: list[tuple[float, int, str, Dataset | None]] = field(default_factory=list)
     answer: Any = None  # a handler that does not answer: an Event never set
+    arrived: threading.Event = field(default_factory=threading.Event)
 
     def handlers(self) -> list[Any]:
         return [(evt.EVT_DIMSE_RECV, self._received), (evt.EVT_N_EVENT_REPORT, self._event)]
@@ -48,6 +49,7 @@ class Heard:
         self.log.append(type(event.message).__name__)
 
     def _event(self, event: evt.Event) -> tuple[int, None]:
+        self.arrived.set()
         if self.answer is not None:
             self.answer.wait(60)
         request: Any = event.request
@@ -271,6 +273,28 @@ def test_an_association_waiting_for_done_outlives_the_network_timeout(
         assert client.established
         cups_queue.cups.accept(cups_queue.queue)
         heard.wait_for(DONE, timeout=60)
+        assert client.established
+        client.release()
+    finally:
+        running.server.stop()
+
+
+def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    try:
+        heard = Heard(answer=threading.Event())  # holds the event's answer back
+        client = _client(running.port, heard)
+        print_job = _print(client)
+        assert heard.arrived.wait(30)  # the event is out, its answer not yet
+        asked = time.monotonic()
+        status, job = client.get(sop_class.PrintJob, print_job, meta=False)
+        assert status.Status == 0 and job.ExecutionStatus == "DONE"
+        assert time.monotonic() - asked < 2.0
+        heard.answer.set()
+        heard.wait_for(DONE, timeout=10)
+        assert [e[1] for e in heard.events] == [DONE]
         assert client.established
         client.release()
     finally:
