@@ -51,7 +51,7 @@ class Exchange:
         with self._lock:
             waiter = self._awaited.pop(int(responded), None)
         if waiter is None:
-            LOG.info("a response to message %d, which waits no more: ignored", int(responded))
+            LOG.debug("a response to message %d, which waits no more: ignored", int(responded))
         else:
             waiter.put(primitive)
         return False
