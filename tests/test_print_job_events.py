@@ -299,3 +299,25 @@ def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path
         client.release()
     finally:
         running.server.stop()
+
+
+@pytest.mark.parametrize("how", ["release", "abort"])
+def test_a_modality_that_leaves_before_done_ends_cleanly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    output = tmp_path / "output"
+    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    try:
+        heard = Heard()
+        client = _client(running.port, heard)
+        _print(client)
+        client.release() if how == "release" else client.assoc.abort()
+        wait_for_jobs(running.spool, 1, {"done"})
+        time.sleep(1.5)  # longer than a channel's look
+        threads = [t.name for t in threading.enumerate() if t.name.startswith("Events@")]
+        assert threads == []  # the association's event thread is gone with it
+    finally:
+        running.server.stop()
+    bad = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert bad == []
