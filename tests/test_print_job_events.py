@@ -321,3 +321,41 @@ def test_a_modality_that_leaves_before_done_ends_cleanly(
         running.server.stop()
     bad = [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     assert bad == []
+
+
+class _SlowReactor(threading.Event):
+    """A requestor reactor that runs late, as on a loaded machine: 30 ms after each checkpoint."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        passed = super().wait(timeout)
+        time.sleep(0.03)
+        return passed
+
+
+def test_events_crossing_a_busy_modality_s_requests_lose_nothing(tmp_path: Path) -> None:
+    """The modality asks the Printer's status without pause while its films print, and its
+    reactor runs late: events wait in its queue while its next request waits for an answer.
+    Each request still gets its own answer, and each event is answered."""
+    output = tmp_path / "output"
+    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    try:
+        heard = Heard()
+        client = _client(running.port, heard)
+        client.assoc._reactor_checkpoint = _SlowReactor()
+        client.assoc._reactor_checkpoint.set()
+        jobs = []
+        for _ in range(3):
+            jobs.append(_print(client))
+            assert client.delete(sop_class.BasicFilmSession, client.session_uid).Status == 0  # type: ignore[attr-defined]
+        asked = 0
+        deadline = time.monotonic() + 30
+        while sum(1 for e in heard.events if e[1] == DONE) < 3 and time.monotonic() < deadline:
+            status, printer = client.get(sop_class.Printer, "1.2.840.10008.5.1.1.17")
+            assert status.Status == 0 and printer.PrinterStatus == "NORMAL"
+            asked += 1
+        assert sorted(e[2] for e in heard.events if e[1] == DONE) == sorted(jobs), heard.events
+        assert asked > 0 and client.established
+        client.release()
+    finally:
+        running.server.stop()
