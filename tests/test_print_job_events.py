@@ -220,6 +220,7 @@ def test_eight_modalities_each_hear_the_done_of_each_of_their_three_films(
         server.stop()
     assert sorted(results) == [f"MOD{n}" for n in range(8)], results
     assert all(done == [DONE] * 3 for done in results.values()), results
+    print(f"8 modalities x 3 films, each waiting for DONE: server peak RSS {peak_mb:.0f} MB")
     assert peak_mb <= 400, peak_mb
     log = (tmp_path / "server.log").read_text()
     assert log.count(" DONE: N-EVENT-REPORT to ") == 24
