@@ -26,9 +26,13 @@ from typing import Any, cast
 
 from pynetdicom.association import Association
 from pynetdicom.dul import DULServiceProvider
+from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu import A_ABORT_RQ
 
 LOG = logging.getLogger(__name__)
+
+LOCAL_EVENTS = frozenset({"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt15"})
+"""Events made of a primitive our side queued (PS3.8 Table 9-6), not of a PDU received."""
 
 MAX_SLEEP = 1.0
 """Longest sleep with nothing to do: how late a timer or a kill flag may be seen."""
@@ -112,7 +116,25 @@ class EventDrivenDUL(DULServiceProvider):
             except queue.Empty:
                 self._sleep()
                 continue
-            self.state_machine.do_action(event)
+            try:
+                self.state_machine.do_action(event)
+            except InvalidEventError:
+                if not self._drop(event):
+                    return
+
+    def _drop(self, event: str) -> bool:
+        """An event the state machine has no transition for (PS3.8 9.2): a primitive our side
+        queued after the association was aborted (a response in Sta13, say) is discarded;
+        anything else ends the association.  False when the loop must end."""
+        if event in LOCAL_EVENTS:
+            with contextlib.suppress(queue.Empty):
+                self.to_provider_queue.get(block=False)
+            state = self.state_machine.current_state
+            LOG.debug("%s in %s: the association is ending; not sent", event, state)
+            return True
+        LOG.warning("%s in %s: no transition; aborting", event, self.state_machine.current_state)
+        self._abort_now()
+        return False
 
     def _sleep(self) -> None:
         """Until the socket is readable, a primitive is queued, the DUL is killed, or the
