@@ -18,6 +18,8 @@ from pydicom.dataset import Dataset
 from pynetdicom import evt, sop_class
 
 from printserver.config import parse_config
+from printserver.spool.job import JobState
+from printserver.spool.store import SpoolStore
 from tests.cups_harness import CupsQueue
 from tests.print_client import OPTIONAL, PrintClient, box_uids, color_item
 from tests.server_harness import (
@@ -89,6 +91,15 @@ def _print(client: PrintClient, *, color: bool = False, on_session: bool = False
     return str(answer[PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID)
 
 
+def _directory_server(tmp_path: Path, server_extra: str = "") -> Any:
+    """A server in this process printing to a directory, as ``FILM``."""
+    output = tmp_path / "output"
+    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
+    text = config_text(tmp_path / "spool", 0, printers)
+    text = text.replace("[spool]", f"{server_extra}\n[spool]", 1)
+    return start_in_process(parse_config(text))
+
+
 def _cups_config(tmp_path: Path, queue: CupsQueue, port: int = 0, extra: str = "") -> Path:
     path = tmp_path / "printserver.toml"
     printers = f'[[printers]]\nae_title = "FILM"\ncups_queue = "{queue.queue}"\n{extra}'
@@ -143,12 +154,13 @@ def test_an_operator_cancel_reaches_the_waiting_modality_as_failure(
         client = _client(running.port, heard)
         print_job = _print(client)
         (job,) = wait_for_jobs(running.spool, 1, {"pending", "printing", "held"}, timeout=30)
-        canceled = time.time()
-        result = run_cli(config, "queue", "cancel", job.job_id)
+        result = run_cli(config, "queue", "cancel", job.job_id)  # another process, as operators do
         assert result.returncode == 0, result.stderr
         heard.wait_for(FAILURE, timeout=10)
         arrived, _, uid, info = next(e for e in heard.events if e[1] == FAILURE)
-        assert uid == print_job and arrived - canceled < 3.0
+        canceled = SpoolStore(running.spool).get(job.job_id)
+        assert canceled.state is JobState.CANCELED
+        assert uid == print_job and arrived - canceled.updated.timestamp() < 3.0
         assert info is not None and info.ExecutionStatusInfo
         assert DONE not in [e[1] for e in heard.events]
         client.release()
@@ -229,12 +241,7 @@ def test_eight_modalities_each_hear_the_done_of_each_of_their_three_films(
 def test_a_modality_that_never_answers_an_event_is_cut_off_alone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    output = tmp_path / "output"
-    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
-    text = config_text(tmp_path / "spool", 0, printers).replace(
-        "[spool]", "dimse_timeout = 2.0\n[spool]", 1
-    )
-    running = start_in_process(parse_config(text))
+    running = _directory_server(tmp_path, "dimse_timeout = 2.0")
     try:
         deaf = Heard(answer=threading.Event())  # its handler never returns in time
         silent = _client(running.port, deaf, calling="DEAF")
@@ -281,9 +288,7 @@ def test_an_association_waiting_for_done_outlives_the_network_timeout(
 
 
 def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path: Path) -> None:
-    output = tmp_path / "output"
-    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
-    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    running = _directory_server(tmp_path)
     try:
         heard = Heard(answer=threading.Event())  # holds the event's answer back
         client = _client(running.port, heard)
@@ -306,9 +311,7 @@ def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path
 def test_a_modality_that_leaves_before_done_ends_cleanly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, how: str
 ) -> None:
-    output = tmp_path / "output"
-    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
-    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    running = _directory_server(tmp_path)
     try:
         heard = Heard()
         client = _client(running.port, heard)
@@ -337,9 +340,7 @@ def test_events_crossing_a_busy_modality_s_requests_lose_nothing(tmp_path: Path)
     """The modality asks the Printer's status without pause while its films print, and its
     reactor runs late: events wait in its queue while its next request waits for an answer.
     Each request still gets its own answer, and each event is answered."""
-    output = tmp_path / "output"
-    printers = f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n'
-    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    running = _directory_server(tmp_path)
     try:
         heard = Heard()
         client = _client(running.port, heard)
