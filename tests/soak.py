@@ -305,7 +305,7 @@ def _run_modalities(
         )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     budget = 60 + associations * (DIMSE_TIMEOUT * 8 + 5)
-    with busy_machine(budget, work, busy) if busy else _nothing():
+    with busy_machine(budget, work, busy) if busy else contextlib.nullcontext():
         processes = [
             subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=REPO)
             for command in commands
@@ -316,11 +316,6 @@ def _run_modalities(
         for line in output.decode().splitlines():
             records.append(Association(**json.loads(line)))
     return records
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def main() -> None:

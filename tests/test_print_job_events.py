@@ -73,11 +73,12 @@ def _client(port: int, heard: Heard, *, color: bool = False, calling: str = "CT_
     return PrintClient(port, "FILM", calling, color=color, handlers=heard.handlers())
 
 
-def _print(client: PrintClient, *, color: bool = False, on_session: bool = False) -> str:
-    """One film (two images); N-ACTION on the film box or session: the Print Job UID.
-    The session's UID is kept in ``client.session_uid``."""
+def _print(
+    client: PrintClient, *, color: bool = False, on_session: bool = False
+) -> tuple[str, str]:
+    """One film (two images); N-ACTION on the film box or session: the Print Job's UID and
+    the Film Session's."""
     _, session = client.session(FilmSessionLabel="EVENTS")
-    client.session_uid = session  # type: ignore[attr-defined]
     _, box, reply = client.film_box(session, "STANDARD\\1,2", FilmSizeID="8INX10IN")
     for position, uid in enumerate(box_uids(reply), start=1):
         if color:
@@ -88,7 +89,7 @@ def _print(client: PrintClient, *, color: bool = False, on_session: bool = False
     target = (sop_class.BasicFilmSession, session) if on_session else (sop_class.BasicFilmBox, box)
     status, answer = client.action(*target)
     assert status.Status == 0
-    return str(answer[PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID)
+    return str(answer[PRINT_JOB_SEQUENCE].value[0].ReferencedSOPInstanceUID), session
 
 
 def _directory_server(tmp_path: Path, server_extra: str = "") -> Any:
@@ -100,9 +101,9 @@ def _directory_server(tmp_path: Path, server_extra: str = "") -> Any:
     return start_in_process(parse_config(text))
 
 
-def _cups_config(tmp_path: Path, queue: CupsQueue, port: int = 0, extra: str = "") -> Path:
+def _cups_config(tmp_path: Path, queue: CupsQueue, port: int = 0) -> Path:
     path = tmp_path / "printserver.toml"
-    printers = f'[[printers]]\nae_title = "FILM"\ncups_queue = "{queue.queue}"\n{extra}'
+    printers = f'[[printers]]\nae_title = "FILM"\ncups_queue = "{queue.queue}"\n'
     path.write_text(
         config_text(tmp_path / "spool", port, printers, f'[cups]\nserver = "{queue.server}"\n')
     )
@@ -118,7 +119,7 @@ def test_done_reaches_the_waiting_modality_within_two_seconds_of_the_film(
     try:
         heard = Heard()
         client = _client(running.port, heard, color=color)
-        print_job = _print(client, color=color, on_session=on_session)
+        print_job, session_uid = _print(client, color=color, on_session=on_session)
         (film,) = cups_queue.sink.wait_for(1, timeout=60)
         heard.wait_for(DONE)
         arrived, _, uid, info = next(e for e in heard.events if e[1] == DONE)
@@ -134,7 +135,6 @@ def test_done_reaches_the_waiting_modality_within_two_seconds_of_the_film(
         assert types == sorted(set(types)) and types[-1] == DONE
         status, job = client.get(sop_class.PrintJob, print_job, meta=False)
         assert status.Status == 0 and job.ExecutionStatus == "DONE"  # N-GET agrees
-        session_uid = client.session_uid  # type: ignore[attr-defined]
         assert client.delete(sop_class.BasicFilmSession, session_uid).Status == 0
         assert client.established
         client.release()
@@ -152,7 +152,7 @@ def test_an_operator_cancel_reaches_the_waiting_modality_as_failure(
         cups_queue.cups.stop()  # the film cannot be delivered: it waits in the spool
         heard = Heard()
         client = _client(running.port, heard)
-        print_job = _print(client)
+        print_job, _ = _print(client)
         (job,) = wait_for_jobs(running.spool, 1, {"pending", "printing", "held"}, timeout=30)
         result = run_cli(config, "queue", "cancel", job.job_id)  # another process, as operators do
         assert result.returncode == 0, result.stderr
@@ -197,10 +197,9 @@ def _three_films(port: int, calling: str, results: dict[str, list[int]]) -> None
     client = _client(port, heard, calling=calling)
     done = []
     for film in range(3):
-        print_job = _print(client)
+        print_job, session_uid = _print(client)
         heard.wait_for(DONE, count=film + 1, timeout=120)
         done += [e[1] for e in heard.events if e[2] == print_job and e[1] == DONE]
-        session_uid = client.session_uid  # type: ignore[attr-defined]
         assert client.delete(sop_class.BasicFilmSession, session_uid).Status == 0
     client.release()
     results[calling] = done
@@ -292,7 +291,7 @@ def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path
     try:
         heard = Heard(answer=threading.Event())  # holds the event's answer back
         client = _client(running.port, heard)
-        print_job = _print(client)
+        print_job, _ = _print(client)
         assert heard.arrived.wait(30)  # the event is out, its answer not yet
         asked = time.monotonic()
         status, job = client.get(sop_class.PrintJob, print_job, meta=False)
@@ -338,8 +337,8 @@ class _SlowReactor(threading.Event):
 
 def test_events_crossing_a_busy_modality_s_requests_lose_nothing(tmp_path: Path) -> None:
     """The modality asks the Printer's status without pause while its films print, and its
-    reactor runs late: events wait in its queue while its next request waits for an answer.
-    Each request still gets its own answer, and each event is answered."""
+    reactor runs late, so events and its requests cross: each request still gets its own
+    answer, and each film's DONE arrives once."""
     running = _directory_server(tmp_path)
     try:
         heard = Heard()
@@ -348,8 +347,9 @@ def test_events_crossing_a_busy_modality_s_requests_lose_nothing(tmp_path: Path)
         client.assoc._reactor_checkpoint.set()
         jobs = []
         for _ in range(3):
-            jobs.append(_print(client))
-            assert client.delete(sop_class.BasicFilmSession, client.session_uid).Status == 0  # type: ignore[attr-defined]
+            print_job, session_uid = _print(client)
+            jobs.append(print_job)
+            assert client.delete(sop_class.BasicFilmSession, session_uid).Status == 0
         asked = 0
         deadline = time.monotonic() + 30
         while sum(1 for e in heard.events if e[1] == DONE) < 3 and time.monotonic() < deadline:

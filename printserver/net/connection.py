@@ -38,7 +38,7 @@ class EdgeLimits:
     max_pending: int
     max_pending_per_address: int
     max_message_bytes: int
-    print_job_wait: float = 600.0
+    print_job_wait: float
 
 
 def edge_limits(server: Any, max_message_bytes: int) -> EdgeLimits:

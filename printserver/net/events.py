@@ -135,14 +135,13 @@ def send(
         timeout,
         within_answer=within_answer,
     )
-    peer = state.hierarchy.calling_ae
     if response is None:  # the caller says what follows, in one WARNING
         return False
     status = getattr(response, "Status", None)
     LOG.info(
         "%s: N-EVENT-REPORT to %s answered 0x%04X",
         event.about,
-        peer,
+        state.hierarchy.calling_ae,
         int(status) if status is not None else 0xFFFF,
     )
     return True

@@ -11,9 +11,9 @@ is never served as a request.
 
 A message of ours is written only when no request of the peer is being
 answered, or received and waiting to be: never between a request and its
-response.  The association's thread holds :meth:`Exchange.answering` from the
-moment it takes a request to the moment its response is queued; an event
-waits for its turn.
+response.  The association's request dispatcher, wrapped by
+:meth:`Exchange.answering_wrapper`, holds the turn from the moment it takes a
+request to the moment its response is queued; an event waits for its turn.
 """
 
 from __future__ import annotations

@@ -64,9 +64,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
     gets a failure status with an Error Comment rather than an abort.
     """
 
-    def __init__(
-        self, assoc: Association, max_message_bytes: int, watch: RequestWatch | None = None
-    ) -> None:
+    def __init__(self, assoc: Association, max_message_bytes: int, watch: RequestWatch) -> None:
         super().__init__(assoc)
         self.max_message_bytes = max_message_bytes
         self.watch = watch
@@ -116,7 +114,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         command = getattr(message, "command_set", None)
         field = getattr(command, "CommandField", None)
         message_id = getattr(command, "MessageID", None)
-        if self.watch is None or field not in REQUESTS or message_id is None:
+        if field not in REQUESTS or message_id is None:
             return
         class_uid = getattr(command, "AffectedSOPClassUID", None) or getattr(
             command, "RequestedSOPClassUID", ""
@@ -133,7 +131,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         """Queue a message for the DUL; a response moves its request to the last stage."""
         super().send_msg(primitive, context_id)
         responded = getattr(primitive, "MessageIDBeingRespondedTo", None)
-        if self.watch is not None and responded is not None:
+        if responded is not None:
             dul: Any = self.dul
             self.watch.answered(
                 (id(self.assoc), int(responded)), dul.ident, getattr(dul, "pdata_queued", 0)

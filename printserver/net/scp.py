@@ -80,7 +80,7 @@ def start_server(
     try:
         for port, context in addresses:
             listeners.append(
-                serve(ae, (server.host, port), limits, handlers, context, service.requests)
+                serve(ae, (server.host, port), limits, handlers, service.requests, context)
             )
     except BaseException:  # the TLS port failing must not leave the plain one serving
         for listener in listeners:

@@ -73,11 +73,7 @@ class RequestWatch:
 
     def answered(self, key: Key, thread: int | None, written_after: int) -> None:
         """The response is queued: it is out once ``written_after`` P-DATA-TF PDUs were."""
-        with self._lock:
-            pending = self._pending.get(key)
-            if pending is not None:
-                pending.stage, pending.thread = WRITING, thread
-                pending.written_after = written_after
+        self._move(key, WRITING, thread, written_after)
 
     def written(self, association: int, pdus_written: int) -> None:
         """``pdus_written`` P-DATA-TF PDUs of this association are on the wire."""
@@ -115,11 +111,12 @@ class RequestWatch:
 
         return wrap
 
-    def _move(self, key: Key, stage: str, thread: int | None) -> None:
+    def _move(self, key: Key, stage: str, thread: int | None, written_after: int = 0) -> None:
         with self._lock:
             pending = self._pending.get(key)
             if pending is not None:
                 pending.stage, pending.thread = stage, thread
+                pending.written_after = written_after
 
     # the check -----------------------------------------------------------------
 

@@ -88,11 +88,11 @@ class EdgeServer(ThreadedAssociationServer):
         address: tuple[str, int],
         limits: EdgeLimits,
         evt_handlers: list[Any],
+        watch: RequestWatch,
         tls: ssl.SSLContext | None = None,
-        watch: RequestWatch | None = None,
     ) -> None:
         self.limits = limits
-        self.watch = watch if watch is not None else RequestWatch(5.0)
+        self.watch = watch
         self.tls = tls
         self.pending = PendingConnections(limits.max_pending, limits.max_pending_per_address)
         super().__init__(
@@ -356,11 +356,11 @@ def serve(
     address: tuple[str, int],
     limits: EdgeLimits,
     evt_handlers: list[Any],
+    watch: RequestWatch,
     tls: ssl.SSLContext | None = None,
-    watch: RequestWatch | None = None,
 ) -> EdgeServer:
     """Start listening in a thread of its own; the server stops with ``shutdown()``."""
-    server = EdgeServer(ae, address, limits, evt_handlers, tls, watch)
+    server = EdgeServer(ae, address, limits, evt_handlers, watch, tls)
     thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)
     thread.start()
     register_server(ae, server)
