@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,14 @@ from printserver.sinks.directory import DirectorySink
 from printserver.spool.job import JobRequest, JobState
 from printserver.spool.store import SpoolStore
 from printserver.web.app import Console, create_app
-from printserver.web.auth import SessionSigner, hash_password, verify_password
+from printserver.web.auth import (
+    Logins,
+    LoginThrottle,
+    SessionSigner,
+    hash_password,
+    verify_password,
+)
+from printserver.web.limits import FORM_BYTES
 from printserver.web.security import HEADERS, Gate
 
 LOCAL = "http://127.0.0.1:11180"
@@ -207,3 +216,63 @@ def test_failed_logins_are_throttled(tmp_path: Path) -> None:
     assert codes == [401] * 5 + [429]
     blocked = client.post("/login", data={"csrf": token, "user": "bob", "password": "pw"})
     assert blocked.status_code == 429  # even the right password, until the window passes
+
+
+def test_a_login_lives_on_the_server_until_logout_or_a_new_password() -> None:
+    old, new = hash_password("old", n=1 << 10), hash_password("new", n=1 << 10)
+    gate = Gate({"alice": old, "bob": old}, 60, secure=False)
+    session = gate.log_in("alice")
+    cookie = gate.signer.dump(session)
+    assert gate.load(cookie) == session
+    gate.users["alice"] = new  # the password changed
+    assert gate.load(cookie) is None
+    gate.users["alice"] = old
+    assert gate.load(cookie) == session
+    del gate.users["alice"]  # the user was removed
+    assert gate.load(cookie) is None
+    gate.users["alice"] = old
+    anonymous = gate.log_out(session)
+    assert anonymous.user is None and gate.load(cookie) is None and len(gate.logins) == 0
+    many = Logins(most=3)
+    first = many.begin("alice", old, time.time() + 60)
+    for _ in range(3):
+        many.begin("alice", old, time.time() + 60)
+    assert len(many) == 3 and not many.valid(first, "alice", old)  # the oldest gave way
+    expired = many.begin("alice", old, time.time() - 1)
+    assert not many.valid(expired, "alice", old)
+
+
+def test_the_throttle_counts_a_check_before_it_runs() -> None:
+    throttle = LoginThrottle(limit=2, window=60)
+    first, second = throttle.reserve("10.0.0.1"), throttle.reserve("10.0.0.1")
+    assert first is not None and second is not None
+    assert throttle.reserve("10.0.0.1") is None  # both still running: no third check
+    assert throttle.reserve("10.0.0.2") is not None
+    throttle.forgive("10.0.0.1", second)  # the second password was right
+    assert throttle.reserve("10.0.0.1") is not None
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    local: tuple[TestClient, SpoolStore],
+) -> None:
+    client, store = local
+    job_id = _held_job(store, "PLAIN")
+    token = _csrf(client.get(f"/jobs/{job_id}").text)
+    announced = client.post(f"/jobs/{job_id}/release", data={"csrf": token, "x": "a" * FORM_BYTES})
+    assert announced.status_code == 413 and announced.headers["connection"] == "close"
+
+    def chunks() -> Iterator[bytes]:
+        yield f"csrf={token}&x=".encode()
+        for _ in range(100):
+            yield b"a" * 4096
+
+    streamed = client.post(
+        f"/jobs/{job_id}/release",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413 and "at most 64 KiB" in streamed.text
+    assert store.get(job_id).state is JobState.HELD
+    small = client.post(f"/jobs/{job_id}/release", data={"csrf": token})
+    assert small.status_code == 303 and "connection" not in small.headers
+    assert store.get(job_id).state is JobState.PENDING

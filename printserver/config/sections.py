@@ -250,6 +250,15 @@ class WebConfig(Section):
         default_factory=dict, description="user name → password hash; required off loopback"
     )
     session_minutes: float = Field(480.0, gt=0, le=10080, description="a login lasts this long")
+    request_seconds: float = Field(
+        5.0,
+        ge=0.5,
+        le=60,
+        description="a client sends each request whole within this, or is cut off",
+    )
+    connections_per_address: int = Field(
+        8, ge=2, le=1000, description="connections of one client address served at once; more wait"
+    )
     certificate: Path | None = Field(None, description="PEM certificate: serve HTTPS")
     private_key: Path | None = None
 

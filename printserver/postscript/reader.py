@@ -28,6 +28,9 @@ _IMAGE = re.compile(
 )
 _PAGE = re.compile(rb"%%Page: ")
 _PAGE_SIZE = re.compile(rb"/PageSize \[([0-9.]+) ([0-9.]+)\]")
+_PAGES = re.compile(rb"^%%Pages: (\d+)$", re.MULTILINE)
+_HEADER_BYTES = 16384
+"""The header comments are in the first lines; a title is at most a few hundred bytes."""
 
 
 class NotOurPostScript(ValueError):
@@ -94,6 +97,16 @@ def iter_pages(path: Path) -> Iterator[npt.NDArray[np.uint8]]:
             raise NotOurPostScript(f"{path} holds no page")
         for start, end in zip(starts, [*starts[1:], len(mapping)], strict=True):
             yield _page(mapping[start:end])
+
+
+def page_count(path: Path) -> int:
+    """The number of pages, from the header's ``%%Pages:`` comment: no page is decoded."""
+    with path.open("rb") as document:
+        head = document.read(_HEADER_BYTES)
+    found = _PAGES.findall(head.split(b"%%EndComments", 1)[0])
+    if not found:
+        raise NotOurPostScript(f"{path} has no page count in its header")
+    return int(found[-1])
 
 
 def read_pages(path: Path) -> list[npt.NDArray[np.uint8]]:

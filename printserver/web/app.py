@@ -30,7 +30,8 @@ from printserver.spool.job import JobState
 from printserver.spool.store import InvalidJobId, JobNotFound, SpoolStore, check_job_id
 from printserver.web import views
 from printserver.web.actions import VERBS, perform
-from printserver.web.auth import LoginThrottle, hash_password, verify_password
+from printserver.web.auth import LoginThrottle, PasswordChecks, hash_password
+from printserver.web.limits import BodyLimit
 from printserver.web.security import (
     Gate,
     GateMiddleware,
@@ -63,6 +64,7 @@ class Console:
         self.thumbnails = Thumbnails(store)
         self.pictures = ThreadPoolExecutor(PICTURE_THREADS, thread_name_prefix="web-picture")
         self.throttle = LoginThrottle()
+        self.passwords = PasswordChecks()
         self.nobody = hash_password("") if gate.login_required else ""
         self.templates = Environment(
             loader=PackageLoader("printserver.web", "templates"),
@@ -72,6 +74,7 @@ class Console:
 
     def close(self) -> None:
         self.pictures.shutdown(wait=False, cancel_futures=True)
+        self.passwords.close()
 
     def _render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
         current = session(request)
@@ -188,23 +191,33 @@ class Console:
         if form is None:
             return PlainTextResponse(FORBIDDEN, 403)
         client = request.client.host if request.client else "?"
-        if not self.throttle.allowed(client):
+        place = self.throttle.reserve(client)  # before any hashing, whatever the concurrency
+        if place is None:
             error = "too many failed logins from this address; try again in a few minutes"
-            return self._render(request, "login.html", 429, title="Log in", error=error)
+            return self._login_page(request, 429, error)
         name, password = str(form.get("user", "")), str(form.get("password", ""))
         known = self.gate.users.get(name)
-        matches = await run_in_threadpool(verify_password, password, known or self.nobody)
-        if not (matches and known):
-            self.throttle.failed(client)
-            error = "wrong user name or password"
-            return self._render(request, "login.html", 401, title="Log in", error=error)
-        replace_session(request, self.gate.new_session(name))  # a new CSRF token, too
+        check = self.passwords.submit(password, known or self.nobody)  # same cost if unknown
+        if check is None:
+            self.throttle.forgive(client, place)
+            return self._login_page(request, 503, "too many logins at once; try again")
+        if not (await asyncio.wrap_future(check) and known):
+            return self._login_page(request, 401, "wrong user name or password")
+        self.throttle.forgive(client, place)
+        replace_session(request, self.gate.log_in(name))
         return RedirectResponse("/queue", 303)
+
+    def _login_page(self, request: Request, status: int, error: str) -> Response:
+        response = self._render(request, "login.html", status, title="Log in", error=error)
+        if status in (429, 503):
+            wait = self.throttle.window if status == 429 else 2
+            response.headers["retry-after"] = str(int(wait))
+        return response
 
     async def logout(self, request: Request) -> Response:
         if await self._form(request) is None:
             return PlainTextResponse(FORBIDDEN, 403)
-        replace_session(request, self.gate.new_session(None))
+        replace_session(request, self.gate.log_out(session(request)))
         return RedirectResponse("/login" if self.gate.login_required else "/queue", 303)
 
 
@@ -227,4 +240,5 @@ def create_app(console: Console) -> Starlette:
         Route("/logout", console.logout, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("printserver.web", "static")]), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(GateMiddleware, gate=console.gate)])
+    middleware = [Middleware(BodyLimit), Middleware(GateMiddleware, gate=console.gate)]
+    return Starlette(routes=routes, middleware=middleware)

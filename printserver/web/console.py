@@ -18,6 +18,7 @@ from printserver.config import Config
 from printserver.sinks.base import Sink
 from printserver.spool.store import SpoolStore
 from printserver.web.app import Console, create_app
+from printserver.web.connections import ConnectionLimits, protocol_class
 from printserver.web.security import Gate
 
 LOG = logging.getLogger(__name__)
@@ -74,10 +75,12 @@ class WebConsole:
             lifespan="off",
             proxy_headers=False,
             server_header=False,
-            http="h11",
+            http=protocol_class(
+                ConnectionLimits(settings.request_seconds, settings.connections_per_address)
+            ),
             ws="none",
             timeout_keep_alive=5,
-            limit_concurrency=100,
+            limit_concurrency=None,  # connections.py bounds them, per address and in all
             ssl_certfile=str(settings.certificate) if settings.certificate else None,
             ssl_keyfile=str(settings.private_key) if settings.private_key else None,
         )

@@ -12,6 +12,7 @@ are POSTs that :func:`same_origin` and the session's CSRF token must both accept
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -21,7 +22,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from printserver.config import is_loopback
-from printserver.web.auth import Session, SessionSigner
+from printserver.web.auth import Logins, Session, SessionSigner
 
 COOKIE = "printserver_session"
 LOCAL_USER = "local"
@@ -52,13 +53,37 @@ class Gate:
         self.lifetime = lifetime
         self.secure = secure
         self.signer = SessionSigner()
+        self.logins = Logins()
 
     @property
     def login_required(self) -> bool:
         return bool(self.users)
 
-    def new_session(self, user: str | None = None) -> Session:
-        return Session.new(user if self.login_required else LOCAL_USER, self.lifetime)
+    def new_session(self) -> Session:
+        """A session before any login: anonymous, or the local user without logins."""
+        return Session.new(None if self.login_required else LOCAL_USER, self.lifetime)
+
+    def log_in(self, user: str) -> Session:
+        """A session for ``user``, whose password was just checked (a new CSRF token too)."""
+        expires = time.time() + self.lifetime
+        login = self.logins.begin(user, self.users[user], expires)
+        return Session.new(user, self.lifetime, login)
+
+    def log_out(self, session: Session) -> Session:
+        """End ``session``'s login on the server: its cookie, wherever copied, opens nothing."""
+        self.logins.end(session.login)
+        return self.new_session()
+
+    def load(self, cookie: str | None) -> Session | None:
+        """The cookie's session, or None when it is forged, expired or its login ended."""
+        found = self.signer.load(cookie)
+        if found is None or found.user is None:
+            return found
+        if not self.login_required:
+            return found if found.user == LOCAL_USER else None
+        if self.logins.valid(found.login, found.user, self.users.get(found.user)):
+            return found
+        return None
 
     def cookie(self, session: Session) -> str:
         flags = f"Path=/; HttpOnly; SameSite=Strict; Max-Age={int(self.lifetime)}"
@@ -134,7 +159,7 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        found = self.gate.signer.load(request.cookies.get(COOKIE))
+        found = self.gate.load(request.cookies.get(COOKIE))
         scope[_SESSION] = found or self.gate.new_session()
         scope[_DIRTY] = found is None
         path: str = scope["path"]

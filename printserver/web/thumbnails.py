@@ -20,7 +20,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from printserver.durable import private_open
-from printserver.postscript.reader import iter_pages
+from printserver.postscript.reader import iter_pages, page_count
 from printserver.spool.store import DIR_MODE, SpoolStore
 
 SIZES = {"thumb": 256, "large": 1024}
@@ -63,6 +63,12 @@ class Thumbnails:
         if kind not in SIZES or page < 1:
             raise NoPicture(f"no picture {kind} of page {page}")
         document = self.store.document(job_id)  # checks the id before any path is made
+        try:
+            pages = page_count(document)
+        except FileNotFoundError:
+            raise NoPicture(f"job {job_id} has no film yet") from None
+        if page > pages:  # known from the header: no page is decoded to find out
+            raise NoPicture(f"job {job_id} has no page {page}")
         with self._job_lock(job_id):
             try:
                 stat = document.stat()
