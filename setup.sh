@@ -14,7 +14,7 @@ esac
 
 packages=(python3 python3-venv python3-dev gcc libcups2-dev)
 if [ "$mode" = test ]; then
-  packages+=(cups cups-client cups-filters ghostscript dcmtk openssl systemd chromium chromium-driver colord-data)
+  packages+=(cups cups-client cups-filters ghostscript dcmtk openssl systemd chromium chromium-driver colord-data strace)
 fi
 missing=()
 for pkg in "${packages[@]}"; do

@@ -78,6 +78,17 @@ SUCCESS_OR_WARNING = {
 ANCHOR_MARK = "ANCHOR-RESULT "
 DIMSE_TIMEOUT = 180.0
 POLL_INTERVAL = 0.01
+STEPS = (
+    "A-ASSOCIATE",
+    "N-CREATE session",
+    "N-CREATE film box",
+    "N-SET image 8 MB",
+    "N-ACTION",
+    "N-DELETE film box",
+    "N-DELETE session",
+    "A-RELEASE",
+)
+"""The round trips of one film, in order; each is timed from request sent to answer read."""
 TITLE = re.compile(rb"%%Title: \((BENCH-[0-9]+-[0-9]+)\)")
 
 Images = list[npt.NDArray[np.uint16]]
@@ -179,6 +190,11 @@ class Film:
     done_event: float = 0.0  # when the Print Job's DONE N-EVENT-REPORT arrived (ours only)
     waited: float = 0.0  # spent waiting for it before the release, not counted below
     error: str = ""
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds of each round trip, by step (:data:`STEPS`)."""
+
+    def timed(self, step: str, began: float) -> None:
+        self.steps.setdefault(step, []).append(time.monotonic() - began)
 
     @property
     def association(self) -> float:
@@ -219,12 +235,14 @@ def print_film(
     if wait_done:
         ae.add_requested_context(PRINT_JOB)
         handlers = [(evt.EVT_N_EVENT_REPORT, on_event)]
+    began = time.monotonic()
     assoc = guard_reactor(
         ae.associate("127.0.0.1", port, ae_title=called_ae, evt_handlers=handlers)
     )
     if not assoc.is_established:
         film.error = "association not established"
         return film
+    film.timed("A-ASSOCIATE", began)
     try:
         connection = assoc.dul.socket.socket if assoc.dul.socket is not None else None
         if connection is not None:
@@ -232,14 +250,18 @@ def print_film(
         session_uid, box_uid = generate_uid(), generate_uid()
         session = Dataset()
         session.NumberOfCopies, session.FilmSessionLabel = "1", label
+        began = time.monotonic()
         status, _ = assoc.send_n_create(session, FILM_SESSION, session_uid, meta_uid=META, msg_id=1)
+        film.timed("N-CREATE session", began)
         _check(status, "film session N-CREATE")
         box = Dataset()
         box.ImageDisplayFormat, box.FilmSizeID = "STANDARD\\2,2", "14INX17IN"
         ref = Dataset()
         ref.ReferencedSOPClassUID, ref.ReferencedSOPInstanceUID = (FILM_SESSION, session_uid)
         box.ReferencedFilmSessionSequence = [ref]
+        began = time.monotonic()
         status, reply = assoc.send_n_create(box, FILM_BOX, box_uid, meta_uid=META, msg_id=2)
+        film.timed("N-CREATE film box", began)
         _check(status, "film box N-CREATE")
         if reply is None or "ReferencedImageBoxSequence" not in reply:
             raise RuntimeError("film box N-CREATE: no image boxes in the reply")
@@ -249,6 +271,7 @@ def print_film(
             modification = Dataset()
             modification.ImageBoxPosition = position
             modification.BasicGrayscaleImageSequence = [image_item(pixels)]
+            began = time.monotonic()
             status, _ = assoc.send_n_set(
                 modification,
                 GRAYSCALE_IMAGE_BOX,
@@ -256,18 +279,26 @@ def print_film(
                 meta_uid=META,
                 msg_id=2 + position,
             )
+            film.timed("N-SET image 8 MB", began)
             _check(status, f"image box {position} N-SET")
         film.action_sent = time.monotonic()
         status, _ = assoc.send_n_action(None, 1, FILM_BOX, box_uid, meta_uid=META, msg_id=20)
         film.action_done = time.monotonic()
+        film.timed("N-ACTION", film.action_sent)
         _check(status, "film box N-ACTION")
+        began = time.monotonic()
         assoc.send_n_delete(FILM_BOX, box_uid, meta_uid=META, msg_id=21)
+        film.timed("N-DELETE film box", began)
+        began = time.monotonic()
         assoc.send_n_delete(FILM_SESSION, session_uid, meta_uid=META, msg_id=22)
+        film.timed("N-DELETE session", began)
         if wait_done:
             waiting = time.monotonic()
             done.wait(60)
             film.waited = time.monotonic() - waiting
+        began = time.monotonic()
         assoc.release()
+        film.timed("A-RELEASE", began)
     except Exception as exc:  # reported with the figures
         film.error = str(exc) or type(exc).__name__
         assoc.abort()
@@ -525,6 +556,13 @@ def measure_ours(clients: int, films: int, use_cups: bool) -> Figures:
 # ---------------------------------------------------------------- dcmprscp
 
 
+ANCHOR_ENVIRONMENT = {"TCP_NODELAY": "1"}
+"""DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in its environment; without
+it every answer waits for the client's delayed ACK, and the anchor is handicapped."""
+ANCHOR_MAX_PDU = 131072
+"""dcmprscp's largest receive PDU (DCMTK's ASC_MAXIMUMPDUSIZE)."""
+ANCHOR_SETTINGS = f"TCP_NODELAY=1, MaxPDU {ANCHOR_MAX_PDU} (its largest)"
+
 DCMPRSCP_CONFIG = """\
 [[GENERAL]]
 [APPLICATION]
@@ -546,7 +584,7 @@ Description = dcmprscp for the benchmark
 Aetitle = {ae}
 Hostname = localhost
 Port = {port}
-MaxPDU = 131072
+MaxPDU = {max_pdu}
 ImplicitOnly = false
 DisableNewVRs = false
 DisplayFormat = 1,1\\1,2\\2,2\\2,3\\3,3\\3,4\\4,4\\4,5
@@ -573,13 +611,16 @@ def anchor_inside(films: int) -> None:
         for sub in ("database", "spool", "log"):
             (root / sub).mkdir()
         port = free_port()
-        (root / "dcmprscp.cfg").write_text(DCMPRSCP_CONFIG.format(ae=CALLED_AE, port=port))
+        (root / "dcmprscp.cfg").write_text(
+            DCMPRSCP_CONFIG.format(ae=CALLED_AE, port=port, max_pdu=ANCHOR_MAX_PDU)
+        )
         log = root / "dcmprscp.log"
         process: subprocess.Popen[bytes] | None = None
         try:
             with open(log, "wb") as out:
                 process = subprocess.Popen(
                     ["dcmprscp", "-c", "dcmprscp.cfg", "-p", "BENCHSCP", "-ll", "warn"],
+                    env=dict(os.environ, **ANCHOR_ENVIRONMENT),
                     cwd=root,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -656,6 +697,20 @@ def measure_anchor(films: int) -> tuple[list[Film], float, str] | str:
 
 def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value == value else "-"
+
+
+def _step_p50(films: Sequence[Film], step: str) -> float:
+    return _percentile([t for film in films for t in film.steps.get(step, [])], 50)
+
+
+def print_steps(ours: Sequence[Film], anchor: Sequence[Film]) -> None:
+    """Each round trip's p50 at one client, ours beside dcmprscp's: where the time goes."""
+    print("round trips at 1 client, p50 (request sent → answer read by the client):")
+    print(f"{'step':>20}  {'printserver':>12}  {'dcmprscp':>10}  {'ratio':>6}")
+    for step in STEPS:
+        mine, theirs = _step_p50(ours, step), _step_p50(anchor, step)
+        ratio = f"{mine / theirs:.2f}" if theirs > 0 else "-"
+        print(f"{step:>20}  {mine * 1000:>9.1f} ms  {theirs * 1000:>7.1f} ms  {ratio:>6}")
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -751,7 +806,7 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
     if anchor:
         print(
             "dcmprscp (DCMTK) in its own network namespace, 1 client only (it serves one "
-            "association at a time), MaxPDU 131072 (its largest);\nit stores Stored Print and "
+            f"association at a time), {ANCHOR_SETTINGS};\nit stores Stored Print and "
             "Hardcopy objects and renders no PostScript, so only the association time "
             "compares:",
             flush=True,
@@ -783,8 +838,12 @@ def report(clients_list: Sequence[int], films: int, use_cups: bool, anchor: bool
                 if film.error:
                     print(f"  failed: {film.label}: {film.error}")
             if 1 in ours:
+                print_steps(ours[1].good, reference.good)
                 ratio = ours[1].association(50) / reference.association(50)
-                print(f"association time p50 at 1 client, printserver / dcmprscp: {ratio:.2f}")
+                print(
+                    f"association time p50 at 1 client, printserver / dcmprscp "
+                    f"({ANCHOR_SETTINGS}): {ratio:.2f}"
+                )
     print(f"run took {time.monotonic() - began:.0f} s")
 
 

@@ -268,6 +268,7 @@ class PrintServer:
             time.monotonic() + RELEASE_GRACE,
         )
         self.service.requests.stop()
+        self.service.sync.stop()
         self.renderer.stop()
         self.delivery.stop()
         self.store.unlock_server()

@@ -1,13 +1,15 @@
-"""Kill -9 during rendering and while CUPS holds the job, SIGTERM in the middle of a print,
-and the systemd unit as systemd itself reads it."""
+"""Kill -9 while a job is being written and while CUPS holds the job, SIGTERM in the middle
+of a print, and the systemd unit as systemd itself reads it."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,35 @@ def _server(tmp_path: Path, printers: str, extra: str = "") -> ServerProcess:
     return ServerProcess(config, port, tmp_path, tmp_path / "server.log")
 
 
+@contextlib.contextmanager
+def _slow_fsync(pid: int, delay_ms: int = 150) -> Iterator[None]:
+    """Every fsync of the process takes ``delay_ms`` longer (strace's fault injection, on
+    a real process): the moments between a job's first file and its rename last long
+    enough for a kill to land in them, whatever the disk."""
+    tracer = subprocess.Popen(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-p",
+            str(pid),
+            "-e",
+            "trace=fsync",
+            "-e",
+            f"inject=fsync:delay_enter={delay_ms * 1000}",
+        ],
+        stdin=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attached to every thread
+    try:
+        yield
+    finally:
+        tracer.terminate()
+        tracer.wait(10)
+
+
 def _wait(predicate: Any, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -62,10 +93,12 @@ def test_kill_9_while_rendering_leaves_nothing_half_written(tmp_path: Path) -> N
     staging = tmp_path / "spool" / "tmp"
     outcome: dict[str, Any] = {}
     client = threading.Thread(target=_big_film, args=(server.port, "FILM", outcome))
-    client.start()
+    assert server.process is not None
     try:
-        _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # rendering has begun
-        server.kill9()
+        with _slow_fsync(server.process.pid):
+            client.start()
+            _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # the job is being written
+            server.kill9()
         client.join(60)
         assert outcome.get("status") != 0, outcome  # never acknowledged
         server.start()  # a restart drops the half-written job
@@ -108,14 +141,15 @@ def test_sigterm_finishes_the_print_in_flight_and_exits(tmp_path: Path) -> None:
     server.start()
     outcome: dict[str, Any] = {}
     client = threading.Thread(target=_big_film, args=(server.port, "FILM", outcome))
-    client.start()
     staging = tmp_path / "spool" / "tmp"
-    _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # the N-ACTION is running
     assert server.process is not None
-    server.process.send_signal(signal.SIGTERM)
-    stopped = time.monotonic()
-    code = server.process.wait(30)
-    took = time.monotonic() - stopped
+    with _slow_fsync(server.process.pid):
+        client.start()
+        _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # the N-ACTION is running
+        server.process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        code = server.process.wait(30)
+        took = time.monotonic() - stopped
     client.join(30)
     assert code == 0 and took < 10, (code, took, server.log.read_text()[-2000:])
     assert outcome.get("status") == 0, outcome  # answered before the server went

@@ -4,6 +4,7 @@ cut and re-read by pydicom, and a film sent in Explicit VR printed again from it
 from __future__ import annotations
 
 import json
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -17,13 +18,20 @@ from pynetdicom.dsutils import decode, encode
 
 from printserver.order.received import receive
 from printserver.spool.operations import reprint
+from tests.fuzz_cases import command_set
 from tests.ghostscript import render_gray16
+from tests.hostile_peer import p_data
 from tests.print_client import GRAY_META, box_uids, reference
+from tests.raw_scu import IMPLICIT_LE, RawAssociation
+from tests.raw_scu import encode as encode_as
 from tests.requestor import guard_reactor
 from tests.scu import image_item
 from tests.server_harness import directory_config, start_in_process, wait_for_jobs
 
 GRAY = "BasicGrayscaleImageSequence"
+FILM_SESSION, FILM_BOX = "1.2.840.10008.5.1.1.1", "1.2.840.10008.5.1.1.2"
+GRAYSCALE_IMAGE_BOX = "1.2.840.10008.5.1.1.4"
+N_SET, N_ACTION, N_CREATE = 0x0120, 0x0130, 0x0140
 PIXELS = np.arange(12, dtype=np.uint16).reshape(3, 4)
 
 
@@ -144,3 +152,57 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
     first = render_gray16(running.server.store.document(job.job_id), 100)[0]
     second = render_gray16(running.server.store.document(again.job_id), 100)[0]
     assert np.array_equal(first, second)
+
+
+def test_an_image_is_on_disk_while_it_arrives_and_its_job_links_that_file(
+    tmp_path: Path,
+) -> None:
+    """An image N-SET's data set is written to the association's incoming file PDU by PDU:
+    all but its last fragment is on disk before the last one is sent, and the job links
+    that very file (same inode).  No copy of the image is assembled in memory."""
+    running = start_in_process(directory_config(tmp_path))
+    try:
+        raw = RawAssociation(running.port, [(GRAY_META, [IMPLICIT_LE])], max_pdu=65536)
+        session, box = generate_uid(), generate_uid()
+        assert raw.request(GRAY_META, N_CREATE, FILM_SESSION, session)[0].Status == 0
+        film_box = Dataset()
+        film_box.ImageDisplayFormat = "STANDARD\\1,1"
+        film_box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
+        _, reply = raw.request(GRAY_META, N_CREATE, FILM_BOX, box, film_box)
+        assert reply is not None
+        image_box = str(reply.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID)
+        pixels = np.random.default_rng(3).integers(0, 4096, (1024, 1024), dtype=np.uint16)
+        modification = Dataset()
+        modification.ImageBoxPosition = 1
+        modification.BasicGrayscaleImageSequence = Sequence([image_item(pixels)])
+        data = encode_as(modification, IMPLICIT_LE)
+        context = raw.context(GRAY_META).context_id
+        command = command_set(N_SET, GRAYSCALE_IMAGE_BOX, 9, dataset=True, instance=image_box)
+        raw.sock.sendall(p_data(context, command, command=True, last=True))
+        step = 65536 - 12
+        for start in range(0, len(data) - step, step):
+            raw.sock.sendall(p_data(context, data[start : start + step], command=False, last=False))
+        last = len(data) - (len(data) - 1) % step - 1
+        incoming = running.spool / "incoming"
+
+        def written() -> int:
+            return sum(path.stat().st_size for path in incoming.rglob("*.dcm"))
+
+        deadline = time.monotonic() + 10
+        while written() < last and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert written() == last, (written(), last)  # on disk before the message is complete
+        raw.sock.sendall(p_data(context, data[last:], command=False, last=True))
+        assert raw._response(raw.context(GRAY_META))[0].Status == 0
+        (file,) = incoming.rglob("*.dcm")
+        inode = file.stat().st_ino
+        assert (
+            raw.request(GRAY_META, N_ACTION, FILM_BOX, box, extra=[(0x00001008, "US", 1)])[0].Status
+            == 0
+        )
+        raw.release()
+        (job,) = wait_for_jobs(running.spool, 1, {"done"})
+        objects = running.spool / "jobs" / job.job_id / "objects"
+        assert inode in {path.stat().st_ino for path in objects.glob("*.dcm")}
+    finally:
+        running.server.stop()

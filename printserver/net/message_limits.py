@@ -3,21 +3,26 @@
 pynetdicom appends every P-DATA fragment of a message to a buffer until the
 last one arrives, whatever the total.  :class:`BoundedDIMSE` is the DIMSE
 provider of our associations (installed by ``net/upper_layer.py``): it counts
-the fragments as they arrive and discards what goes beyond the limit.
+the fragments as they arrive and discards what goes beyond the limit, and it
+writes the data set of an image N-SET to a file of the association's
+(``net/incoming.py``) as it arrives instead of assembling it in memory.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from io import BytesIO
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from pydicom.uid import UID
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
 
+from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
 from printserver.net.exchange import Exchange, RequestQueue
 from printserver.net.unanswered import RequestWatch
 
@@ -29,6 +34,9 @@ MAX_OTHER_DATA_SET = 1_048_576
 """Data sets of requests other than N-SET: the largest, a Presentation LUT of 65536
 entries, is 128 KiB; a megabyte of tiny elements would already cost pydicom far more."""
 N_SET_RQ = 0x0120
+SPILL_FROM = 65536
+"""An image N-SET's data set goes to a file once it is this long (an erase is a few bytes)."""
+IMAGE_BOXES = frozenset({GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX})
 REQUESTS = {
     0x0030: "C-ECHO",
     0x0100: "N-EVENT-REPORT",
@@ -74,10 +82,16 @@ class BoundedDIMSE(DIMSEServiceProvider):
         self._data_bytes = 0
         self._discarding = False
         self._refusals: dict[int, str] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self.spill_to: Callable[[], tuple[Path, BinaryIO] | None] | None = None
+        """Opens a file for an image's data set (None: keep it in memory); set by the session."""
+        self.spill_written: Callable[[Path], None] = lambda path: None
+        self._spill: tuple[Path, BinaryIO] | None = None
+        self._spilled: dict[int, Path] = {}
 
     def receive_primitive(self, primitive: Any) -> None:
         values = primitive.presentation_data_value_list
+        self._consider_spilling(values)
         for index, (context_id, fragment) in enumerate(values):
             control = fragment[0] if fragment else 0
             if control & 1:
@@ -90,11 +104,14 @@ class BoundedDIMSE(DIMSEServiceProvider):
             self._data_bytes += len(fragment) - 1
             if not self._discarding and self._data_bytes > self._data_set_limit():
                 self._start_discarding()
-            if self._discarding:
-                values[index] = [context_id, bytes([control])]
+            if self._spill is not None and not self._discarding:
+                self._write_fragment(fragment)
+            if self._discarding or self._spill is not None:
+                values[index] = [context_id, bytes([control])]  # not kept in memory
             if control & 2:  # the last fragment of the data set: the message is complete
                 self._command_bytes = self._data_bytes = 0
                 self._discarding = False
+                self._spill_complete()
         if self.message is None:  # as pynetdicom would, so the message is known when complete
             self.message = DIMSEMessage()
         assembling = self.message
@@ -137,6 +154,88 @@ class BoundedDIMSE(DIMSEServiceProvider):
                 (id(self.assoc), int(responded)), dul.ident, getattr(dul, "pdata_queued", 0)
             )
 
+    def _consider_spilling(self, values: list[Any]) -> None:
+        """Open the spill file before a primitive that takes an image N-SET's data set past
+        :data:`SPILL_FROM`, so that its fragments are written in order after the earlier
+        ones."""
+        if self._spill is not None or self._discarding or self.spill_to is None:
+            return
+        arriving = sum(len(f) - 1 for _, f in values if f and not f[0] & 1)
+        if self._data_bytes + arriving > SPILL_FROM:
+            with self._lock:
+                try:
+                    self._open_spill()
+                except OSError as exc:  # the file cannot be made: the image stays in memory
+                    LOG.warning("image not written as received: %s", exc)
+                    self._drop_spill()
+
+    def _write_fragment(self, fragment: bytes) -> None:
+        with self._lock:
+            if self._spill is None:
+                return
+            try:
+                self._spill[1].write(memoryview(fragment)[1:])
+            except OSError as exc:  # the disk is full or failing: the request is refused
+                self._start_discarding(f"the image cannot be stored: {exc.strerror or exc}")
+
+    def _open_spill(self) -> bool:
+        """Start writing this message's data set to a file, with what arrived so far."""
+        message: Any = self.message
+        command = getattr(message, "command_set", None)
+        if self.spill_to is None or getattr(command, "CommandField", None) != N_SET_RQ:
+            return False
+        if str(getattr(command, "RequestedSOPClassUID", "")) not in IMAGE_BOXES:
+            return False
+        opened = self.spill_to()
+        if opened is None:
+            return False
+        self._spill = opened
+        with message.data_set.getbuffer() as arrived:
+            opened[1].write(arrived)
+        message.data_set = BytesIO()
+        return True
+
+    def _spill_complete(self) -> None:
+        with self._lock:
+            if self._spill is None:
+                return
+            path, handle = self._spill
+            self._spill = None
+            try:
+                handle.close()
+            except OSError as exc:
+                LOG.warning("image file %s not written: %s", path.name, exc)
+                path.unlink(missing_ok=True)
+                return
+            message_id = getattr(getattr(self.message, "command_set", None), "MessageID", None)
+            if message_id is None:
+                path.unlink(missing_ok=True)
+                return
+            if len(self._spilled) > 64:  # never asked for: the association's end removes them
+                self._spilled.clear()
+            self._spilled[int(message_id)] = path
+        self.spill_written(path)
+
+    def _drop_spill(self) -> None:
+        if self._spill is not None:
+            path, handle = self._spill
+            self._spill = None
+            try:
+                handle.close()
+            except OSError:
+                LOG.debug("closing %s failed; it is removed anyway", path.name)
+            path.unlink(missing_ok=True)
+
+    def spilled(self, message_id: int) -> Path | None:
+        """The file holding this request's data set, when it was written as it arrived."""
+        with self._lock:
+            return self._spilled.pop(message_id, None)
+
+    def abandon(self) -> None:
+        """The association ends: a data set still being written is not kept."""
+        with self._lock:
+            self._drop_spill()
+
     def _data_set_limit(self) -> int:
         """Only an N-SET carries an image; every other request's data set is small."""
         command = getattr(self.message, "command_set", None)
@@ -144,7 +243,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
             return self.max_message_bytes
         return MAX_OTHER_DATA_SET
 
-    def _start_discarding(self) -> None:
+    def _start_discarding(self, reason: str = "") -> None:
         self._discarding = True
         message: Any = self.message
         command = getattr(message, "command_set", None)
@@ -153,7 +252,8 @@ class BoundedDIMSE(DIMSEServiceProvider):
             LOG.warning("data set over %d bytes in a single PDU: aborting", self.max_message_bytes)
             self.dul.event_queue.put("Evt19")
             return
-        reason = f"data set over {self._data_set_limit() >> 20} MiB; not received"
+        reason = reason or f"data set over {self._data_set_limit() >> 20} MiB; not received"
+        self._drop_spill()
         LOG.warning("message %s: %s", message_id, reason)
         with self._lock:
             if len(self._refusals) > 64:

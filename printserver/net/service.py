@@ -26,6 +26,7 @@ from printserver.net.acceptance import (
 )
 from printserver.net.event_channel import JobListeners
 from printserver.net.in_flight import InFlight
+from printserver.net.incoming import BackgroundSync
 from printserver.net.print_job import PrintJobIndex
 from printserver.net.session import AssociationSession, Shared
 from printserver.net.unanswered import RequestWatch
@@ -66,6 +67,7 @@ class PrintService:
         self.requests = RequestWatch(config.server.unanswered_warning, self.metrics.request_late)
         self.listeners = JobListeners()
         queue.store.observe(self.listeners.changed)
+        self.sync = BackgroundSync()
         self.shared = Shared(
             queue=queue,
             print_jobs=PrintJobIndex(queue.store.list, PRINT_JOBS_KEPT),
@@ -74,6 +76,7 @@ class PrintService:
             limits=config.limits,
             listeners=self.listeners,
             event_timeout=config.server.dimse_timeout,
+            sync=self.sync,
         )
 
     def wait_idle(self, timeout: float) -> bool:

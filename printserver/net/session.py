@@ -12,11 +12,10 @@ becomes 0x0110 with a log entry, never a dropped request or a dead server.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRBigEndian, generate_uid
@@ -51,12 +50,13 @@ from printserver.net.association import (
 )
 from printserver.net.event_channel import EventChannel, JobListeners
 from printserver.net.in_flight import InFlight
+from printserver.net.incoming import BackgroundSync, Incoming
 from printserver.net.print_job import PrintJobIndex, print_job_dataset
 from printserver.net.printer import configuration_dataset, printer_dataset, select
 from printserver.net.pynetdicom_compat import wrap_request_dispatch
 from printserver.net.status import DimseFailure, status_dataset
 from printserver.order import admission, requests
-from printserver.order.received import ReceivedDataSet, receive
+from printserver.order.received import ReceivedDataSet, receive, receive_spilled
 from printserver.print_queue import PrintQueue
 from printserver.spool.job import JobRecord
 
@@ -78,6 +78,8 @@ class Shared:
     listeners: JobListeners
     event_timeout: float
     """How long a modality has to answer an event (``[server] dimse_timeout``)."""
+    sync: BackgroundSync | None = None
+    """Makes images durable in the background as they arrive (``net/incoming.py``)."""
 
 
 def _big_endian(event: evt.Event) -> bool:
@@ -119,8 +121,8 @@ class AssociationSession:
         self.printer = printer
         self.calling_ae = calling_ae
         self._state: AssociationState | None = None
-        self._incoming: Path | None = None  # where this association's images are spilled
-        self._spilled = 0
+        self.incoming = Incoming(shared.queue.store, shared.sync)  # where its images wait
+        self._dimse: Any = None  # net/message_limits.BoundedDIMSE, once bound
         self._ended = False
         self._channel: EventChannel | None = None
 
@@ -140,6 +142,9 @@ class AssociationSession:
         repair_incomplete_requests(assoc, self.resolve_missing_instance)
         dimse: Any = assoc.dimse  # net/message_limits.BoundedDIMSE; outermost: it holds the turn
         wrap_request_dispatch(assoc, dimse.exchange.answering_wrapper)
+        dimse.spill_to = self._image_file
+        dimse.spill_written = self.incoming.written
+        self._dimse = dimse
         peer = assoc.requestor.address
         LOG.info("association from %s (%s) for %s", self.calling_ae, peer, self.printer.ae_title)
 
@@ -155,21 +160,30 @@ class AssociationSession:
             self._channel.stop()
             self.shared.listeners.forget(self._channel)
             self._channel = None
-        if self._incoming is not None:
-            shutil.rmtree(self._incoming, ignore_errors=True)
-            self._incoming = None
+        if self._dimse is not None:
+            self._dimse.abandon()
+        self.incoming.close()
 
     def _spill(self, received: ReceivedDataSet) -> ReceivedDataSet:
         """Write an admitted image's data set to this association's directory in the spool
         and read it from there, as DCMTK's print SCP stores images at N-SET: memory then
         holds no image between requests, however many associations are open."""
-        queue = self.shared.queue
-        if not queue.accepting:
+        if received.file is not None:  # written as it arrived (net/message_limits.py)
+            return received
+        if not self.shared.queue.accepting:
             raise ImageTooLarge("the spool disk is full; the image cannot be stored")
-        if self._incoming is None:
-            self._incoming = queue.store.incoming()
-        self._spilled += 1
-        return received.spilled(self._incoming / f"{self._spilled:04d}.dcm")
+        return received.spilled(self.incoming.new_path())
+
+    def _image_file(self) -> tuple[Path, BinaryIO] | None:
+        """A file for an image's data set as it arrives; None (kept in memory, refused at
+        admission) while the spool disk is full or after the association ended."""
+        if not self.shared.queue.accepting:
+            return None
+        try:
+            return self.incoming.open()
+        except OSError as exc:
+            LOG.warning("image of %s kept in memory: %s", self.calling_ae, exc)
+            return None
 
     def state(self, assoc: Association) -> AssociationState:
         """The session's state, made at the first request (the contexts are known by then)."""
@@ -306,7 +320,13 @@ class AssociationSession:
         def work(state: AssociationState) -> Reply:
             # read in place, not decoded into copies: order/received.py, order/admission.py
             request: Any = event.request
-            ds = receive(request.ModificationList, str(event.context.transfer_syntax))
+            syntax = str(event.context.transfer_syntax)
+            dimse = self._dimse
+            written = dimse.spilled(int(request.MessageID)) if dimse is not None else None
+            if written is not None:
+                ds = receive_spilled(written, syntax)
+            else:
+                ds = receive(request.ModificationList, syntax)
             notices, kept = admission.n_set(state.hierarchy, class_uid, uid, ds, self._spill)
             kept.unmap_pages()
             state.transcript.record(

@@ -145,8 +145,29 @@ def _view(stream: Encoded | None) -> memoryview:
 
 def receive(stream: Encoded | None, syntax: str) -> ReceivedDataSet:
     """Read a request data set received in transfer syntax ``syntax`` without copying it."""
-    data = _view(stream)
-    uid = UID(syntax)
+    return _read(_view(stream), UID(syntax))[0]
+
+
+def receive_spilled(path: Path, syntax: str) -> ReceivedDataSet:
+    """Read a data set that was written to ``path`` as it arrived, in place from a mapping
+    of the file: its pixels are read once, when the film is rendered."""
+    mapping = map_readonly(path)
+    if mapping is None:
+        path.unlink(missing_ok=True)
+        return receive(None, syntax)
+    try:
+        received, in_place = _read(memoryview(mapping).toreadonly(), UID(syntax))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if not in_place:  # read another way and encoded again: the file is not what is kept
+        path.unlink(missing_ok=True)
+        return received
+    return replace(received, file=path, mapping=mapping)
+
+
+def _read(data: memoryview, uid: UID) -> tuple[ReceivedDataSet, bool]:
+    """The data set, and True when it is ``data`` itself (False: pydicom re-encoded it)."""
     implicit, little = bool(uid.is_implicit_VR), bool(uid.is_little_endian)
     try:
         layout = None if uid.is_deflated else locate(data, implicit=implicit, little=little)
@@ -157,11 +178,12 @@ def receive(stream: Encoded | None, syntax: str) -> ReceivedDataSet:
     if layout is None:
         if len(data) > MAX_ATTRIBUTE_BYTES:  # pydicom would read it all, pixels and garbage
             raise ResourceLimitation("a data set this large must be a plain encoding")
-        return _normalised(data, uid)
+        return _normalised(data, uid), False
     pixels = sum(value.length for sequence in layout.sequences for value in sequence.pixels)
     if len(data) - pixels > MAX_ATTRIBUTE_BYTES:
         raise ResourceLimitation(f"over {MAX_ATTRIBUTE_BYTES >> 10} KiB of attributes")
-    return ReceivedDataSet(_attributes(data, layout, implicit, little), data, str(uid), layout)
+    attributes = _attributes(data, layout, implicit, little)
+    return ReceivedDataSet(attributes, data, str(uid), layout), True
 
 
 def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
