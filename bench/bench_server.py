@@ -228,13 +228,19 @@ def print_film(
     def on_event(event: Any) -> tuple[int, None]:
         if int(event.event_type) in (3, 4):  # DONE, FAILURE
             film.done_event = time.monotonic()
-            done.set()
         return 0, None
+
+    def on_sent(event: Any) -> None:
+        # the release waits until the answer to DONE is on the wire: after its A-RELEASE-RQ
+        # a requestor may send nothing more (PS3.8 9.2, Sta7), and pynetdicom's DIMSE_SENT
+        # comes before the message is queued; the only P-DATA sent after DONE is its answer
+        if film.done_event and type(event.pdu).__name__ == "P_DATA_TF":
+            done.set()
 
     handlers = []
     if wait_done:
         ae.add_requested_context(PRINT_JOB)
-        handlers = [(evt.EVT_N_EVENT_REPORT, on_event)]
+        handlers = [(evt.EVT_N_EVENT_REPORT, on_event), (evt.EVT_PDU_SENT, on_sent)]
     began = time.monotonic()
     assoc = guard_reactor(
         ae.associate("127.0.0.1", port, ae_title=called_ae, evt_handlers=handlers)
