@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt, sop_class
 
+from tests.print_client import PrintClient
 from tests.requestor import guard_reactor
 from tests.scu import GRAY_META, cell_images, connect, image_item, print_film
 from tests.server_harness import InProcessServer, wait_for_jobs
@@ -257,3 +260,24 @@ def test_state_does_not_leak_into_the_next_association(server: InProcessServer) 
     )
     assert status.Status == 0
     second.release()
+
+
+def test_an_idle_association_sleeps_until_a_request_arrives(server: InProcessServer) -> None:
+    """The association's thread is woken by a request, a release, an abort or its idle
+    timer (every 0.5 s at most), not by a poll: pynetdicom's own looks 1000 times a second."""
+    client = PrintClient(server.port)
+    (acceptor,) = [t for t in threading.enumerate() if t.name.startswith("AcceptorThread")]
+    status = Path(f"/proc/self/task/{acceptor.native_id}/status")
+
+    def wakeups() -> int:
+        found = re.search(r"voluntary_ctxt_switches:\s+(\d+)", status.read_text())
+        assert found
+        return int(found[1])
+
+    before = wakeups()
+    time.sleep(2.0)
+    assert wakeups() - before <= 10
+    assert client.flat_film(900).Status == 0  # and a request is served as it arrives
+    client.release()
+    acceptor.join(10)
+    assert not acceptor.is_alive()  # the release ended it

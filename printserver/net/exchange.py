@@ -111,12 +111,14 @@ class Exchange:
 class RequestQueue(queue.Queue[Any]):
     """pynetdicom's queue of received messages, which keeps requests only."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, wake: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         self.exchange = exchange
+        self._wake = wake
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         with contextlib.suppress(IndexError, TypeError):
             if not self.exchange.arrived(item[1]):
                 return
         super().put(item, block, timeout)
+        self._wake()  # the association's thread serves it now

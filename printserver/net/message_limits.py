@@ -24,6 +24,7 @@ from pynetdicom.dimse_messages import DIMSEMessage
 
 from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
 from printserver.net.exchange import Exchange, RequestQueue
+from printserver.net.reactor import wake_reactor
 from printserver.net.unanswered import RequestWatch
 
 LOG = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         self.max_message_bytes = max_message_bytes
         self.watch = watch
         self.exchange = Exchange(lambda: self.message is not None)
-        self.msg_queue = RequestQueue(self.exchange)
+        self.msg_queue = RequestQueue(self.exchange, wake_reactor(assoc))
         self._command_bytes = 0
         self._data_bytes = 0
         self._discarding = False

@@ -1,4 +1,5 @@
-"""The DUL's loop (the PS3.8 9.2 state machine's driver), woken by events instead of a poll.
+"""The DUL's loop (the PS3.8 9.2 state machine's driver) and the association's request loop,
+woken by events instead of a poll.
 
 pynetdicom's DUL thread sleeps a fixed delay between looks at its socket and at
 the queue of primitives its association hands it: a response that is ready,
@@ -11,6 +12,12 @@ wake-up a second (timers and the kill flag are looked at then), not fifty.
 Each turn of the loop does what pynetdicom's does, in its order: the ARTIM
 timer, then one primitive to send or one PDU to read, then one state machine
 event.
+
+The association's own thread (:class:`EventDrivenAssociation`) likewise sleeps
+until a request is complete, the DUL hands it a release or an abort, or the
+association is killed, where pynetdicom's wakes every millisecond to look: a
+request is served the moment it is whole, and an association waiting for its
+film's DONE costs nothing while it waits.
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ import queue
 import select
 import ssl
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
+from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.fsm import InvalidEventError
@@ -36,6 +45,8 @@ LOCAL_EVENTS = frozenset({"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt
 
 MAX_SLEEP = 1.0
 """Longest sleep with nothing to do: how late a timer or a kill flag may be seen."""
+REACTOR_SLEEP = 0.5
+"""Longest sleep of an association's thread: how late its idle timer may be seen."""
 
 
 class WakeUp:
@@ -69,12 +80,98 @@ class WakeUp:
                 self._fd = -1
 
 
+class _HandingQueue(queue.Queue[Any]):
+    """The DUL's queue of primitives for its association, which wakes it at each one."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__()
+        self._wake = wake
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._wake()
+
+
+def wake_reactor(assoc: Association) -> Callable[[], None]:
+    """What wakes ``assoc``'s thread: nothing for pynetdicom's own, which polls."""
+    if isinstance(assoc, EventDrivenAssociation):
+        return assoc.wake_reactor
+    return lambda: None
+
+
+class EventDrivenAssociation(Association):
+    """pynetdicom's acceptor with a request loop that sleeps until there is work.
+
+    Each turn does what pynetdicom's does, in its order: serve one request, answer a
+    release the peer asked for, end on an abort, end when the DUL thread has ended, end
+    on the idle timeout.  It sleeps only after a turn that found nothing, so requests
+    queued together are served one after the other at once.
+    """
+
+    def __init__(self, ae: Any, mode: str) -> None:
+        super().__init__(ae, mode)
+        self._work = threading.Event()
+
+    def wake_reactor(self) -> None:
+        self._work.set()
+
+    def kill(self) -> None:
+        self._work.set()
+        super().kill()
+
+    def _run_reactor(self) -> None:
+        self._is_paused = False
+        idle = False
+        while not self._kill:
+            if idle:
+                self._is_paused = True  # asleep, it touches no queue: send_*() may go on
+                self._work.wait(REACTOR_SLEEP)
+            self._is_paused = True
+            self._reactor_checkpoint.wait()  # a send_*() of pynetdicom's is under way
+            self._is_paused = False
+            self._work.clear()
+            if self._kill:
+                return
+            idle = not self._turn()
+            if self.is_released or self.is_aborted or not self.is_established:
+                return
+
+    def _turn(self) -> bool:
+        """One turn of the loop; True when it found something to do."""
+        context_id, message = self.dimse.get_msg(block=False)
+        if message:
+            self._serve_request(message, cast(int, context_id))
+            return True
+        if self.is_established and self.acse.is_release_requested():
+            self.acse.send_release(is_response=True)
+            self.is_released, self.is_established = True, False
+            evt.trigger(self, evt.EVT_RELEASED, {})
+            self.kill()
+            return True
+        if self.acse.is_aborted():
+            self.dul.receive_pdu(wait=False)  # so that EVT_ACSE_RECV fires for the abort
+            self.is_aborted, self.is_established = True, False
+            evt.trigger(self, evt.EVT_ABORTED, {})
+            self.kill()
+            return True
+        if not self.dul.is_alive():
+            self.kill()
+            return True
+        if self.dul.idle_timer_expired():
+            LOG.warning("association idle for longer than its network timeout: aborting")
+            self.abort()
+            self.kill()
+            return True
+        return False
+
+
 class EventDrivenDUL(DULServiceProvider):
     """pynetdicom's DUL service provider with a loop that sleeps until there is work."""
 
     def __init__(self, assoc: Association) -> None:
         super().__init__(assoc)
         self._wake = WakeUp()
+        self.to_user_queue = _HandingQueue(wake_reactor(assoc))
 
     def send_pdu(self, primitive: Any) -> None:
         """Queue a primitive for the peer (from the association's thread) and wake the DUL."""
@@ -91,6 +188,7 @@ class EventDrivenDUL(DULServiceProvider):
         finally:
             self._wake.close()
             self.reactor_ended()
+            wake_reactor(self.assoc)()  # its association sees at once that the DUL ended
 
     def reactor_ended(self) -> None:
         """Called once on the DUL thread when its loop ends, however it ends."""

@@ -65,7 +65,7 @@ from printserver.net.pynetdicom_compat import (
     server_handlers,
     wrap_request_dispatch,
 )
-from printserver.net.reactor import EventDrivenDUL
+from printserver.net.reactor import EventDrivenAssociation, EventDrivenDUL
 from printserver.net.unanswered import RequestWatch
 
 LOG = logging.getLogger(__name__)
@@ -192,7 +192,7 @@ class EdgeRequestHandler(RequestHandler):
         """An acceptor with our DUL and DIMSE providers, configured like pynetdicom's own."""
         server = self.server
         ae = server.ae
-        assoc = Association(ae, ACCEPTOR)
+        assoc = EventDrivenAssociation(ae, ACCEPTOR)
         attach_server(assoc, server)
         # "AcceptorThread" in the name is how pynetdicom counts association slots
         assoc.name = f"AcceptorThread@{datetime.now():%Y%m%d%H%M%S}"
