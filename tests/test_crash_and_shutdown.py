@@ -143,13 +143,16 @@ def test_sigterm_finishes_the_print_in_flight_and_exits(tmp_path: Path) -> None:
     client = threading.Thread(target=_big_film, args=(server.port, "FILM", outcome))
     staging = tmp_path / "spool" / "tmp"
     assert server.process is not None
-    with _slow_fsync(server.process.pid):
-        client.start()
-        _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # the N-ACTION is running
-        server.process.send_signal(signal.SIGTERM)
-        stopped = time.monotonic()
-        code = server.process.wait(30)
-        took = time.monotonic() - stopped
+    try:
+        with _slow_fsync(server.process.pid):
+            client.start()
+            _wait(lambda: staging.is_dir() and any(staging.iterdir()))  # the N-ACTION runs
+            server.process.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            code = server.process.wait(30)
+            took = time.monotonic() - stopped
+    finally:
+        server.stop()  # nothing is left running, whatever failed
     client.join(30)
     assert code == 0 and took < 10, (code, took, server.log.read_text()[-2000:])
     assert outcome.get("status") == 0, outcome  # answered before the server went

@@ -4,6 +4,7 @@ cut and re-read by pydicom, and a film sent in Explicit VR printed again from it
 from __future__ import annotations
 
 import json
+import logging
 import time
 from io import BytesIO
 from pathlib import Path
@@ -22,7 +23,7 @@ from tests.fuzz_cases import command_set
 from tests.ghostscript import render_gray16
 from tests.hostile_peer import p_data
 from tests.print_client import GRAY_META, box_uids, reference
-from tests.raw_scu import IMPLICIT_LE, RawAssociation
+from tests.raw_scu import IMPLICIT_LE, PRINT_JOB, RawAssociation, _event_response
 from tests.raw_scu import encode as encode_as
 from tests.requestor import guard_reactor
 from tests.scu import image_item
@@ -204,5 +205,58 @@ def test_an_image_is_on_disk_while_it_arrives_and_its_job_links_that_file(
         (job,) = wait_for_jobs(running.spool, 1, {"done"})
         objects = running.spool / "jobs" / job.job_id / "objects"
         assert inode in {path.stat().st_ino for path in objects.glob("*.dcm")}
+    finally:
+        running.server.stop()
+
+
+def test_an_event_answered_in_the_middle_of_an_image_is_taken_as_its_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pynetdicom's SCU answers an N-EVENT-REPORT from its own thread, so the answer can
+    land between two fragments of the N-SET it is sending (PS3.8 E.2 forbids it; the
+    modality is served anyway): the answer goes to the event, the image to its box."""
+    caplog.set_level(logging.INFO, logger="printserver.net.events")
+    running = start_in_process(directory_config(tmp_path))
+    try:
+        raw = RawAssociation(
+            running.port, [(GRAY_META, [IMPLICIT_LE]), (PRINT_JOB, [IMPLICIT_LE])], max_pdu=65536
+        )
+        session, box = generate_uid(), generate_uid()
+        assert raw.request(GRAY_META, N_CREATE, FILM_SESSION, session)[0].Status == 0
+        film_box = Dataset()
+        film_box.ImageDisplayFormat = "STANDARD\\\\1,1"
+        film_box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
+        _, reply = raw.request(GRAY_META, N_CREATE, FILM_BOX, box, film_box)
+        assert reply is not None
+        image_box = str(reply.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID)
+        pixels = np.random.default_rng(5).integers(0, 4096, (512, 512), dtype=np.uint16)
+        modification = Dataset()
+        modification.ImageBoxPosition = 1
+        modification.BasicGrayscaleImageSequence = Sequence([image_item(pixels)])
+        assert (
+            raw.request(GRAY_META, N_SET, GRAYSCALE_IMAGE_BOX, image_box, modification)[0].Status
+            == 0
+        )
+        action = [(0x00001008, "US", 1)]
+        assert raw.request(GRAY_META, N_ACTION, FILM_BOX, box, extra=action)[0].Status == 0
+        event, _ = raw._message(raw.context(PRINT_JOB))  # DONE (or PRINTING): not answered yet
+        assert int(event.CommandField) == 0x0100
+
+        context = raw.context(GRAY_META).context_id
+        data = encode_as(modification, IMPLICIT_LE)
+        half = len(data) // 2
+        command = command_set(N_SET, GRAYSCALE_IMAGE_BOX, 99, dataset=True, instance=image_box)
+        raw.sock.sendall(p_data(context, command, command=True, last=True))
+        raw.sock.sendall(p_data(context, data[:half], command=False, last=False))
+        answer = _event_response(event)
+        raw.sock.sendall(p_data(raw.context(PRINT_JOB).context_id, answer, command=True, last=True))
+        raw.sock.sendall(p_data(context, data[half:], command=False, last=True))
+        response, _ = raw._response(raw.context(GRAY_META))
+        assert int(response.MessageIDBeingRespondedTo) == 99 and response.Status == 0
+        deadline = time.monotonic() + 10
+        while not any("answered 0x0000" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the event's answer did not reach it"
+            time.sleep(0.05)
+        raw.release()
     finally:
         running.server.stop()

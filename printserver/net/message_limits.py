@@ -21,6 +21,7 @@ from pydicom.uid import UID
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
+from pynetdicom.dsutils import decode
 
 from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
 from printserver.net.exchange import Exchange, RequestQueue
@@ -35,6 +36,8 @@ MAX_OTHER_DATA_SET = 1_048_576
 """Data sets of requests other than N-SET: the largest, a Presentation LUT of 65536
 entries, is 128 KiB; a megabyte of tiny elements would already cost pydicom far more."""
 N_SET_RQ = 0x0120
+NO_DATA_SET = 0x0101
+"""Command Data Set Type (0000,0800) of a message without data set (PS3.7 E.1)."""
 SPILL_FROM = 65536
 """An image N-SET's data set goes to a file once it is this long (an erase is a few bytes)."""
 IMAGE_BOXES = frozenset({GRAYSCALE_IMAGE_BOX, COLOR_IMAGE_BOX})
@@ -89,9 +92,13 @@ class BoundedDIMSE(DIMSEServiceProvider):
         self.spill_written: Callable[[Path], None] = lambda path: None
         self._spill: tuple[Path, BinaryIO] | None = None
         self._spilled: dict[int, Path] = {}
+        self._aside = bytearray()  # a command set interleaved with another message's data
 
     def receive_primitive(self, primitive: Any) -> None:
         values = primitive.presentation_data_value_list
+        values[:] = self._take_interleaved(values)  # in place: the list pynetdicom decoded
+        if not values:
+            return
         self._consider_spilling(values)
         for index, (context_id, fragment) in enumerate(values):
             control = fragment[0] if fragment else 0
@@ -126,6 +133,52 @@ class BoundedDIMSE(DIMSEServiceProvider):
         if self.message is None:  # a message was completed (and queued) by that primitive
             self._command_bytes = self._data_bytes = 0
             self._received(assembling)
+
+    def _take_interleaved(self, values: list[Any]) -> list[Any]:
+        """The fragments of this primitive that belong to the message being assembled.
+
+        A command fragment that arrives while a data set is being received belongs to
+        another message.  PS3.8 E.2 forbids that, but pynetdicom's SCU answers our
+        N-EVENT-REPORT from its own thread, so the answer can land between two fragments
+        of the N-SET it is sending.  Such an answer (a response without data set) goes to
+        the event waiting for it; anything else interleaved is not DIMSE we can follow.
+        """
+        command = getattr(self.message, "command_set", None)
+        if command is None or not any(f and f[0] & 1 for _, f in values):
+            return values
+        kept = []
+        for value in values:
+            fragment = value[1]
+            if not (fragment and fragment[0] & 1):
+                kept.append(value)
+                continue
+            self._aside += memoryview(fragment)[1:]
+            if len(self._aside) > MAX_COMMAND_SET:
+                LOG.warning("command set over %d bytes: aborting", MAX_COMMAND_SET)
+                self.dul.event_queue.put("Evt19")
+                return []
+            if fragment[0] & 2:
+                aside, self._aside = bytes(self._aside), bytearray()
+                if not self._answer_aside(aside):
+                    self.dul.event_queue.put("Evt19")
+                    return []
+        return kept
+
+    def _answer_aside(self, encoded: bytes) -> bool:
+        """Hand an interleaved response to the request of ours it answers; False when it
+        is not a response without data set."""
+        try:
+            command = decode(BytesIO(encoded), True, True)
+            responded = command.get("MessageIDBeingRespondedTo")
+            alone = command.get("CommandDataSetType") == NO_DATA_SET
+        except Exception as exc:  # whatever pydicom makes of garbage: not DIMSE, abort
+            LOG.warning("an interleaved command set that does not decode (%s): aborting", exc)
+            return False
+        if responded is None or not alone:
+            LOG.warning("a request interleaved with the fragments of another: aborting")
+            return False
+        self.exchange.arrived(command)
+        return True
 
     def _received(self, message: Any) -> None:
         """A complete request is queued for the association's thread: the watch starts."""

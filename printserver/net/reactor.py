@@ -133,8 +133,6 @@ class EventDrivenAssociation(Association):
             if self._kill:
                 return
             idle = not self._turn()
-            if self.is_released or self.is_aborted or not self.is_established:
-                return
 
     def _turn(self) -> bool:
         """One turn of the loop; True when it found something to do."""
