@@ -3,10 +3,10 @@
 
 An image N-SET's data set is written to its own file fragment by fragment on the DUL
 thread (``net/message_limits.py``), the way DCMTK's print SCP stores an image while it is
-received: no copy of it is ever assembled in memory, and the write overlaps with the peer
-still sending.  Once complete, the file is handed to a background thread that makes it
-durable (fsync) while the next request is received, so the N-ACTION that links it into a
-job finds it on disk already (PS3.4 H.4.2.2.4: the film is accepted only once it is safe).
+received: no copy of it is ever assembled in memory.  Once complete, the file is handed to
+a background thread that makes it durable (fsync) while the next request is received, so
+the N-ACTION that links it into a job, and is answered only once the job is on disk
+(``spool/store.py``), finds it durable already.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
+from printserver.durable import private_open
 from printserver.spool.store import SpoolStore
 
 LOG = logging.getLogger(__name__)
@@ -91,8 +92,7 @@ class Incoming:
     def open(self) -> tuple[Path, BinaryIO]:
         """A new private file to write a data set into as it arrives."""
         path = self.new_path()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        return path, os.fdopen(fd, "wb")
+        return path, private_open(path)
 
     def written(self, path: Path) -> None:
         """A file is complete: make it durable in the background."""

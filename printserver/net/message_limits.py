@@ -212,13 +212,14 @@ class BoundedDIMSE(DIMSEServiceProvider):
         """Open the spill file before a primitive that takes an image N-SET's data set past
         :data:`SPILL_FROM`, so that its fragments are written in order after the earlier
         ones."""
-        if self._spill is not None or self._discarding or self.spill_to is None:
+        spill_to = self.spill_to
+        if self._spill is not None or self._discarding or spill_to is None:
             return
         arriving = sum(len(f) - 1 for _, f in values if f and not f[0] & 1)
         if self._data_bytes + arriving > SPILL_FROM:
             with self._lock:
                 try:
-                    self._open_spill()
+                    self._open_spill(spill_to)
                 except OSError as exc:  # the file cannot be made: the image stays in memory
                     LOG.warning("image not written as received: %s", exc)
                     self._drop_spill()
@@ -232,22 +233,22 @@ class BoundedDIMSE(DIMSEServiceProvider):
             except OSError as exc:  # the disk is full or failing: the request is refused
                 self._start_discarding(f"the image cannot be stored: {exc.strerror or exc}")
 
-    def _open_spill(self) -> bool:
-        """Start writing this message's data set to a file, with what arrived so far."""
+    def _open_spill(self, spill_to: Callable[[], tuple[Path, BinaryIO] | None]) -> None:
+        """Start writing this message's data set to a file, with what arrived so far, when
+        it is an image N-SET."""
         message: Any = self.message
         command = getattr(message, "command_set", None)
-        if self.spill_to is None or getattr(command, "CommandField", None) != N_SET_RQ:
-            return False
+        if getattr(command, "CommandField", None) != N_SET_RQ:
+            return
         if str(getattr(command, "RequestedSOPClassUID", "")) not in IMAGE_BOXES:
-            return False
-        opened = self.spill_to()
+            return
+        opened = spill_to()
         if opened is None:
-            return False
+            return
         self._spill = opened
         with message.data_set.getbuffer() as arrived:
             opened[1].write(arrived)
         message.data_set = BytesIO()
-        return True
 
     def _spill_complete(self) -> None:
         with self._lock:
@@ -307,7 +308,8 @@ class BoundedDIMSE(DIMSEServiceProvider):
             self.dul.event_queue.put("Evt19")
             return
         reason = reason or f"data set over {self._data_set_limit() >> 20} MiB; not received"
-        self._drop_spill()
+        with self._lock:
+            self._drop_spill()
         LOG.warning("message %s: %s", message_id, reason)
         with self._lock:
             if len(self._refusals) > 64:

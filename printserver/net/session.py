@@ -122,7 +122,6 @@ class AssociationSession:
         self.calling_ae = calling_ae
         self._state: AssociationState | None = None
         self.incoming = Incoming(shared.queue.store, shared.sync)  # where its images wait
-        self._dimse: Any = None  # net/message_limits.BoundedDIMSE, once bound
         self._ended = False
         self._channel: EventChannel | None = None
 
@@ -144,7 +143,6 @@ class AssociationSession:
         wrap_request_dispatch(assoc, dimse.exchange.answering_wrapper)
         dimse.spill_to = self._image_file
         dimse.spill_written = self.incoming.written
-        self._dimse = dimse
         peer = assoc.requestor.address
         LOG.info("association from %s (%s) for %s", self.calling_ae, peer, self.printer.ae_title)
 
@@ -160,8 +158,8 @@ class AssociationSession:
             self._channel.stop()
             self.shared.listeners.forget(self._channel)
             self._channel = None
-        if self._dimse is not None:
-            self._dimse.abandon()
+        dimse: Any = event.assoc.dimse  # net/message_limits.BoundedDIMSE
+        dimse.abandon()
         self.incoming.close()
 
     def _spill(self, received: ReceivedDataSet) -> ReceivedDataSet:
@@ -321,8 +319,8 @@ class AssociationSession:
             # read in place, not decoded into copies: order/received.py, order/admission.py
             request: Any = event.request
             syntax = str(event.context.transfer_syntax)
-            dimse = self._dimse
-            written = dimse.spilled(int(request.MessageID)) if dimse is not None else None
+            dimse: Any = event.assoc.dimse  # net/message_limits.BoundedDIMSE
+            written = dimse.spilled(int(request.MessageID))
             if written is not None:
                 ds = receive_spilled(written, syntax)
             else:

@@ -15,7 +15,6 @@ way pydicom reads it, as before.
 from __future__ import annotations
 
 import mmap
-import os
 from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
@@ -24,7 +23,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom.dsutils import decode, encode
 
-from printserver.durable import map_readonly
+from printserver.durable import map_readonly, private_open
 from printserver.model.errors import InvalidValue, ResourceLimitation
 from printserver.order.encoded import (
     EncodingError,
@@ -55,8 +54,7 @@ class ReceivedDataSet:
         """The same data set written to ``path`` and read from there, mapped: the received
         buffer can go, and the images an association holds cost page cache, not heap (the
         file is made durable when a job links it, ``spool/store.py``)."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
+        with private_open(path) as handle:
             handle.write(self.encoded)
         mapping = map_readonly(path)
         if mapping is None:
