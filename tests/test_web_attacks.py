@@ -312,3 +312,24 @@ def test_a_page_beyond_the_films_costs_nothing(console: Console) -> None:
         assert _request(console, "GET", path, cookie=cookie)[0] == 404
     spent = (console.cpu_seconds() - before) / 10
     assert spent < 0.05, f"{spent:.3f} s of server CPU for each missing page"
+
+
+def test_a_broken_chunked_body_gets_400_and_no_traceback(console: Console) -> None:
+    """h11 refuses the body and uvicorn answers 400 while the request's task still runs;
+    that task's own answer is dropped, so a client cannot fill the log with tracebacks."""
+    for form in (b"Content-Type: application/x-www-form-urlencoded\r\n", b"") * 2:
+        sock = socket.create_connection(("127.0.0.1", console.web_port), timeout=10)
+        sock.sendall(
+            b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+            + form
+            + b"\r\nzz\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+    assert _request(console, "GET", "/login")[0] == 200  # and the console still serves
+    time.sleep(0.5)  # the dropped tasks end
+    log = console.server.log.read_text()
+    assert "Invalid HTTP request received" in log and "Traceback" not in log, log[-3000:]

@@ -135,6 +135,15 @@ class _LimitedConnection(H11Protocol):
             self._address = ""
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """A request h11 cannot parse (a broken chunk, say) is answered 400 and closed; the
+        request's application task may still be running, and must not then write an answer
+        of its own onto the closed exchange (h11 refuses it, and uvicorn logs a traceback
+        a client could repeat at will)."""
+        if self.cycle is not None:
+            self.cycle.disconnected = True
+        super().send_400_response(msg)
+
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         self._follow()

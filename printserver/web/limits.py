@@ -5,14 +5,21 @@ A body announced larger (``Content-Length``) is refused with 413 before a byte o
 read; a chunked body is cut off at the limit, also with 413.  A response sent before the
 client finished sending its body (413, a 403 from the gate, a 404) closes the connection:
 the server would otherwise go on reading, and throwing away, whatever the client sends.
+A client that goes away before its body is complete (or sends one h11 cannot parse) ends
+its request quietly, not with a traceback in the log for every such request.
 """
 
 from __future__ import annotations
 
+import logging
+
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOG = logging.getLogger(__name__)
 
 FORM_BYTES = 64 * 1024
 """The largest body of any console request: the forms (login, actions) take a few hundred
@@ -66,4 +73,7 @@ class BodyLimit:
         if length is not None and length > self.limit:
             await PlainTextResponse(TOO_LARGE, 413)(scope, receive, closing_send)
             return
-        await self.app(scope, counted_receive, closing_send)
+        try:
+            await self.app(scope, counted_receive, closing_send)
+        except ClientDisconnect:
+            LOG.debug("client %s left before its request body was complete", scope.get("client"))
