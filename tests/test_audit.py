@@ -90,11 +90,14 @@ def test_move_and_reprint_are_audited(store: SpoolStore, tmp_path: Path) -> None
     sinks = {"PAPER": DirectorySink("PAPER", tmp_path / "paper")}
     moved = operations.move(store, job.job_id, "PAPER", sinks, actor="web:bob")
     assert moved.history[-1].actor == "web:bob"
-    copy = operations.reprint(store, job.job_id, actor="web:bob")
+    with pytest.raises(operations.NeedsConfirmation, match="may still print"):
+        operations.reprint(store, job.job_id, actor="web:bob")  # the job is pending
+    copy = operations.reprint(store, job.job_id, actor="web:bob", force=True)
     assert copy.history[-1].actor == "web:bob" and copy.history[-1].note.startswith("reprint")
     move, reprint = audit_lines(store)
     assert move["detail"] == "printer FILM -> PAPER"
     assert reprint["action"] == "reprint" and copy.job_id in reprint["detail"]
+    assert reprint["detail"].endswith("may still print; a second film is made")
 
 
 def test_a_record_written_before_actors_still_loads(store: SpoolStore) -> None:

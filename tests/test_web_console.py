@@ -3,6 +3,7 @@ headers, escaping and job-id checks, through Starlette's TestClient."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,8 +16,10 @@ from starlette.testclient import TestClient
 
 from printserver.config import Config, ConfigError, parse_config
 from printserver.sinks.directory import DirectorySink
+from printserver.spool import operations
 from printserver.spool.job import JobRequest, JobState
-from printserver.spool.store import SpoolStore
+from printserver.spool.store import AUDIT_LOG, SpoolStore
+from printserver.web.actions import VERBS
 from printserver.web.app import Console, create_app
 from printserver.web.auth import (
     Logins,
@@ -154,6 +157,54 @@ def test_state_changes_need_a_csrf_token_and_the_same_origin(
         f"/jobs/{job_id}/move", data={"csrf": token, "printer": "PAPER"}, headers={"origin": LOCAL}
     )
     assert moved.status_code == 303 and store.get(job_id).printer == "PAPER"
+
+
+def _job_with_order(store: SpoolStore) -> str:
+    """A held job with its film and the order it was made from: every action applies."""
+    request = JobRequest(printer="FILM", calling_ae="CT1", title="ORDER")
+    job = store.create(
+        request,
+        lambda out: out.write(b"%!PS\n"),
+        hold="operator test",
+        attachments={"index.json": b"[]"},
+    )
+    return job.job_id
+
+
+def test_the_console_confirms_what_the_command_line_forces(tmp_path: Path) -> None:
+    """Each operation that asks for a confirmation (``operations.CONFIRMED``) is refused
+    from the console without its tick and changes nothing; with it, it is done and the
+    audit line says it was confirmed."""
+    config = _config(tmp_path)
+    (tmp_path / "paper").write_text("a file where PAPER's directory should be")
+    client, store = _client(config)  # PAPER now accepts no jobs
+    token = _csrf(client.get(f"/jobs/{_job_with_order(store)}").text)
+    assert set(operations.CONFIRMED) <= set(VERBS)  # the console offers every one
+    for action in operations.CONFIRMED:
+        job_id = _job_with_order(store)
+        page = client.get(f"/jobs/{job_id}").text
+        assert f'action="/jobs/{job_id}/{action}"' in page and 'name="confirm"' in page
+        form = {"csrf": token, "printer": "PAPER"}
+        before = {job.job_id: job.model_dump() for job in store.list()}
+        refused = client.post(f"/jobs/{job_id}/{action}", data=form, headers={"origin": LOCAL})
+        assert refused.status_code == 303
+        assert {job.job_id: job.model_dump() for job in store.list()} == before, action
+        notice = client.get(f"/jobs/{job_id}").text
+        assert "tick “confirm”" in notice, action
+        done = client.post(
+            f"/jobs/{job_id}/{action}", data={**form, "confirm": "yes"}, headers={"origin": LOCAL}
+        )
+        assert done.status_code == 303
+        changed = [job for job in store.list() if before.get(job.job_id) != job.model_dump()]
+        assert changed, action
+        last = json.loads((store.root / AUDIT_LOG).read_text().splitlines()[-1])
+        assert last["action"] == action and last["actor"] == "web:local", last
+        assert "confirmed: " in last["detail"], last
+    after_final = _job_with_order(store)
+    operations.cancel(store, after_final, {}, actor="cli:test")
+    page = client.get(f"/jobs/{after_final}").text  # a finished job: a reprint is asked once
+    reprint_form = re.search(f'action="/jobs/{after_final}/reprint".*?</form>', page, re.S)
+    assert reprint_form is not None and 'name="confirm"' not in reprint_form.group(0)
 
 
 def test_job_ids_are_checked_before_the_spool_is_touched(

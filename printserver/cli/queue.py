@@ -71,13 +71,16 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
     ):
         action = actions.add_parser(name, help=text, parents=[late])
         action.add_argument("jobs", nargs="+", metavar="JOB", help="job ids")
-        if name in ("reprint", "rerender"):
+        if name in operations.CONFIRMED:
             action.add_argument(
                 "--force", action="store_true", help="also a job that may still print"
             )
     move = actions.add_parser("move", help="send a job to another printer", parents=[late])
     move.add_argument("job", help="job id")
     move.add_argument("printer", help="AE title of the printer to print on")
+    move.add_argument(
+        "--force", action="store_true", help="also to a printer that accepts no jobs now"
+    )
     purge = actions.add_parser("purge", help="remove finished jobs", parents=[late])
     purge.add_argument("--older-than", required=True, help="age such as 7d, 12h, 30m")
     purge.add_argument("--failed", action="store_true", help="failed jobs too")
@@ -206,6 +209,9 @@ def for_each(
         except JobNotFound as exc:
             print(_no_job(exc), file=sys.stderr)
             code = max(code, EXIT_USAGE)
+        except operations.NeedsConfirmation as exc:
+            print(f"printserver: {escape_controls(str(exc))}; --force confirms", file=sys.stderr)
+            code = max(code, EXIT_FAILED)
         except operations.OperationError as exc:
             print(f"printserver: {escape_controls(str(exc))}", file=sys.stderr)
             code = max(code, EXIT_FAILED)
@@ -260,19 +266,6 @@ def purge_jobs(store: SpoolStore, older_than: str, failed: bool, dry_run: bool) 
     removed = operations.purge(store, before, states)
     print(f"{len(removed)} job(s) purged" + (": " + " ".join(removed) if removed else ""))
     return EXIT_OK
-
-
-def _reprint(store: SpoolStore, job_id: str, *, order_only: bool, force: bool) -> JobRecord:
-    """A second film of a job that may still print its first only when asked twice."""
-    record = store.get(job_id)
-    refused_anyway = order_only and not store.has_order(job_id)  # its own reason, below
-    if not record.state.final and not force and not refused_anyway:
-        again = "rerender" if order_only else "reprint"
-        raise operations.OperationError(
-            f"job {job_id} is {record.state} and may still print; "
-            f"{again} --force makes a second film"
-        )
-    return operations.reprint(store, job_id, order_only=order_only)
 
 
 def _spool(config: Config, source: ConfigSource) -> SpoolStore:
@@ -341,7 +334,7 @@ def _act(
     assert printer is not None or args.action != "move"
     actions: dict[str, tuple[Callable[[str], JobRecord], str]] = {
         "move": (
-            lambda job: operations.move(store, job, str(printer), sinks),
+            lambda job: operations.move(store, job, str(printer), sinks, force=args.force),
             f"moved to {printer}",
         ),
         "cancel": (lambda job: operations.cancel(store, job, sinks), "canceled"),
@@ -349,11 +342,11 @@ def _act(
         "release": (lambda job: operations.release(store, job), "released"),
         "retry": (lambda job: operations.retry(store, job), "queued again"),
         "reprint": (
-            lambda job: _reprint(store, job, order_only=False, force=args.force),
+            lambda job: operations.reprint(store, job, force=args.force),
             "reprinted",
         ),
         "rerender": (
-            lambda job: _reprint(store, job, order_only=True, force=args.force),
+            lambda job: operations.reprint(store, job, order_only=True, force=args.force),
             "to be re-rendered",
         ),
     }

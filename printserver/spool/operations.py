@@ -55,6 +55,24 @@ class OperationError(Exception):
     """The operation does not apply to the job as it is; the message says why."""
 
 
+class NeedsConfirmation(OperationError):
+    """The operation applies but may do what the operator did not mean (a second film of a
+    job that may still print, a job sent where nothing is accepted): it is done only when
+    ``force`` confirms it, ``--force`` on the command line, a tick in the console.  The
+    message says what would happen."""
+
+
+CONFIRMED = ("reprint", "rerender", "move")
+"""The operations that ask for a confirmation in some states: every caller offers one."""
+
+
+def _confirmation(force: bool, risk: str) -> str:
+    """The audit detail of a confirmed risk; without ``force``, the refusal."""
+    if not force:
+        raise NeedsConfirmation(risk)
+    return f"confirmed: {risk}"
+
+
 def cli_actor() -> str:
     """``cli:<user>`` for the user running this process (``cli:root(sudo:alice)`` under
     sudo): the actor of an operation that names none."""
@@ -181,12 +199,22 @@ def move(
     printer: str,
     printers: Mapping[str, Sink],
     actor: str | None = None,
+    *,
+    force: bool = False,
 ) -> JobRecord:
     """Redirect a job that is not at a destination to another logical printer; a job that
-    kept its order is rendered again for that printer's film sizes and settings."""
+    kept its order is rendered again for that printer's film sizes and settings.  A
+    destination that says it accepts nothing takes the job only when ``force`` confirms
+    it (as CUPS's ``lpmove`` refuses a queue that rejects jobs)."""
     actor = actor or cli_actor()
     if printer not in printers:
         raise OperationError(f"no printer {printer!r} is configured")
+    health = printers[printer].status()
+    confirmed = ""
+    if health.reachable and not health.accepting:
+        why = f" ({health.message})" if health.message else ""
+        risk = f"{printer} is not accepting jobs{why}; job {job_id} would wait there"
+        confirmed = "; " + _confirmation(force, risk)
     with store.locked(job_id) as record:
         if not _requeueable(record.state):
             refusal = _NOT_MOVED.get(record.state, f"is {record.state}; it cannot be moved")
@@ -197,22 +225,45 @@ def move(
             note=f"moved from {record.printer} to {printer} by operator",
             actor=actor,
         )
-    audit(store, actor, "move", record, saved.state, f"printer {record.printer} -> {printer}")
+    detail = f"printer {record.printer} -> {printer}{confirmed}"
+    audit(store, actor, "move", record, saved.state, detail)
     return saved
 
 
 def reprint(
-    store: SpoolStore, job_id: str, *, order_only: bool = False, actor: str | None = None
+    store: SpoolStore,
+    job_id: str,
+    *,
+    order_only: bool = False,
+    actor: str | None = None,
+    force: bool = False,
 ) -> JobRecord:
     """A new job with the same film: rendered again from the kept order, through the same
     path as printing (with the printer's settings of today), or, for a job that kept no
-    order, a copy of its PostScript.  ``order_only`` refuses the copy (``rerender``)."""
+    order, a copy of its PostScript.  ``order_only`` refuses the copy (``rerender``).  A
+    job that may still print its first film gets a second only when ``force`` confirms it."""
     actor = actor or cli_actor()
     record = store.get(job_id)
-    created = _reprinted(store, record, order_only, actor)
     action = "rerender" if order_only else "reprint"
-    audit(store, actor, action, record, record.state, f"new job {created.job_id} {created.state}")
+    confirmed = ""
+    if not record.state.final:
+        _check_source(store, job_id, order_only)  # a job that cannot be reprinted says so first
+        risk = f"job {job_id} is {record.state} and may still print; a second film is made"
+        confirmed = "; " + _confirmation(force, risk)
+    created = _reprinted(store, record, order_only, actor)
+    detail = f"new job {created.job_id} {created.state}{confirmed}"
+    audit(store, actor, action, record, record.state, detail)
     return created
+
+
+def _check_source(store: SpoolStore, job_id: str, order_only: bool) -> None:
+    """What a reprint is made from: the kept order, or (not for ``order_only``) the film."""
+    if store.has_order(job_id):
+        return
+    if order_only:
+        raise OperationError(f"job {job_id} kept no objects to render again")
+    if not store.has_document(job_id):
+        raise OperationError(f"job {job_id} has neither a film nor an order to make one")
 
 
 def _reprinted(store: SpoolStore, record: JobRecord, order_only: bool, actor: str) -> JobRecord:
@@ -225,10 +276,7 @@ def _reprinted(store: SpoolStore, record: JobRecord, order_only: bool, actor: st
             note=f"{'re-rendered' if order_only else 'reprint'} from {job_id}",
             actor=actor,
         )
-    if order_only:
-        raise OperationError(f"job {job_id} kept no objects to render again")
-    if not store.has_document(job_id):
-        raise OperationError(f"job {job_id} has neither a film nor an order to make one")
+    _check_source(store, job_id, order_only)
     source = store.document(job_id)
 
     def copy(out: BinaryIO) -> None:

@@ -2,7 +2,8 @@
 ``printserver queue`` calls, so a browser can do exactly what the command line can.
 
 Each call names its actor, ``web:<user>``, for the audit trail.  A refusal comes back as
-the operation's own sentence.
+the operation's own sentence.  What the command line confirms with ``--force`` the console
+confirms with the form's ``confirm`` tick; the operation decides when it is needed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ VERBS = {
     "cancel": "canceled",
     "retry": "queued again",
     "reprint": "reprinted",
+    "rerender": "to be re-rendered",
     "move": "moved",
 }
 """Every action the console offers, and how its success is reported."""
@@ -33,9 +35,20 @@ class Outcome:
     job_id: str
 
 
-def _run(
-    action: str, store: SpoolStore, sinks: Mapping[str, Sink], job_id: str, target: str, actor: str
-) -> JobRecord:
+@dataclass(frozen=True)
+class Request:
+    """One action as the console's form asked for it."""
+
+    action: str
+    job_id: str
+    user: str
+    target: str = ""
+    confirmed: bool = False
+
+
+def _run(request: Request, store: SpoolStore, sinks: Mapping[str, Sink]) -> JobRecord:
+    action, job_id, force = request.action, request.job_id, request.confirmed
+    actor = f"web:{request.user}"
     if action == "hold":
         return operations.hold(store, job_id, actor=actor)
     if action == "release":
@@ -45,28 +58,26 @@ def _run(
     if action == "retry":
         return operations.retry(store, job_id, actor=actor)
     if action == "reprint":
-        return operations.reprint(store, job_id, actor=actor)
+        return operations.reprint(store, job_id, actor=actor, force=force)
+    if action == "rerender":
+        return operations.reprint(store, job_id, order_only=True, actor=actor, force=force)
     if action == "move":
-        return operations.move(store, job_id, target, sinks, actor=actor)
+        return operations.move(store, job_id, request.target, sinks, actor=actor, force=force)
     raise ValueError(f"unknown action {action!r}")
 
 
-def perform(
-    action: str,
-    store: SpoolStore,
-    sinks: Mapping[str, Sink],
-    job_id: str,
-    *,
-    user: str,
-    target: str = "",
-) -> Outcome:
-    """Do ``action`` to a job as ``user``; never raises for what an operator can cause."""
+def perform(request: Request, store: SpoolStore, sinks: Mapping[str, Sink]) -> Outcome:
+    """Do what ``request`` asks; never raises for what an operator can cause."""
+    job_id = request.job_id
     try:
-        record = _run(action, store, sinks, job_id, target, f"web:{user}")
+        record = _run(request, store, sinks)
     except JobNotFound:  # InvalidJobId too: the caller checked the id, so the job went
         return Outcome(False, f"no job {job_id}", job_id)
+    except operations.NeedsConfirmation as exc:
+        return Outcome(False, f"{exc}; tick “confirm” to do it all the same", job_id)
     except operations.OperationError as exc:
         return Outcome(False, str(exc), job_id)
-    verb = f"moved to {target}" if action == "move" else VERBS[action]
+    action = request.action
+    verb = f"moved to {request.target}" if action == "move" else VERBS[action]
     extra = f" as {record.job_id}" if record.job_id != job_id else ""
     return Outcome(True, f"{job_id}: {verb}{extra} ({record.state.value})", record.job_id)

@@ -30,6 +30,7 @@ from printserver.spool.job import JobState
 from printserver.spool.store import InvalidJobId, JobNotFound, SpoolStore, check_job_id
 from printserver.web import views
 from printserver.web.actions import VERBS, perform
+from printserver.web.actions import Request as ActionRequest
 from printserver.web.auth import LoginThrottle, PasswordChecks, hash_password
 from printserver.web.limits import BodyLimit
 from printserver.web.security import (
@@ -164,11 +165,14 @@ class Console:
             check_job_id(job_id)
         except InvalidJobId:
             return PlainTextResponse("no such job", 404)
-        user = session(request).user or ""
-        target = str(form.get("printer", ""))
-        outcome = await run_in_threadpool(
-            perform, action, self.store, self.sinks, job_id, user=user, target=target
+        asked = ActionRequest(
+            action,
+            job_id,
+            user=session(request).user or "",
+            target=str(form.get("printer", "")),
+            confirmed=form.get("confirm") == "yes",
         )
+        outcome = await run_in_threadpool(perform, asked, self.store, self.sinks)
         if outcome.ok:
             for wake in self.wake:
                 wake()

@@ -61,6 +61,8 @@ class JobRow:
     version: str
     has_film: bool
     actions: tuple[str, ...]
+    confirm: dict[str, str]
+    """Per action that may need it, the label of its confirmation tick."""
 
 
 @dataclass(frozen=True)
@@ -112,18 +114,28 @@ def printer_rows(
     return rows
 
 
-def actions(state: JobState) -> tuple[str, ...]:
+def actions(state: JobState, has_order: bool = False) -> tuple[str, ...]:
     """The operator actions that apply to a job in ``state`` (``spool/operations.py`` has
-    the last word)."""
+    the last word); ``rerender`` needs the order the client sent."""
     allowed = {
         "hold": state.can_become(JobState.HELD),
         "release": state is JobState.HELD,
         "cancel": state.can_become(JobState.CANCELED),
         "retry": state in RETRIED,
-        "reprint": state.final,
+        "reprint": True,
+        "rerender": has_order,
         "move": all(state.can_become(target) for target in REQUEUED),
     }
     return tuple(name for name, ok in allowed.items() if ok)
+
+
+def confirmations(state: JobState) -> dict[str, str]:
+    """The ticks the job's forms carry: what the command line's ``--force`` confirms
+    (``spool/operations.py`` decides when one is needed)."""
+    ticks = {"move": "also to a printer that accepts no jobs now"}
+    if not state.final:
+        ticks["reprint"] = ticks["rerender"] = "it may still print: make a second film"
+    return ticks
 
 
 def job_row(record: JobRecord, store: SpoolStore, now: datetime) -> JobRow:
@@ -140,7 +152,8 @@ def job_row(record: JobRecord, store: SpoolStore, now: datetime) -> JobRow:
         reason=record.reason,
         version=f"{record.updated.isoformat()}|{record.state.value}",
         has_film=store.has_document(record.job_id),
-        actions=actions(record.state),
+        actions=actions(record.state, store.has_order(record.job_id)),
+        confirm=confirmations(record.state),
     )
 
 
