@@ -371,3 +371,33 @@ def test_print_job_n_get_after_a_restart(tmp_path: Path) -> None:
         client.release()
     finally:
         running.server.stop()
+
+
+def test_a_paper_film_is_told_the_light_it_is_rendered_with(
+    server: InProcessServer, tmp_path: Path
+) -> None:
+    """The film box reply's Illumination and Reflected Ambient Light for a PAPER film are
+    the ones its density model used: paper illumination and no ambient term (the printer's
+    light-box values would give other drive values)."""
+    client = PrintClient(server.port)
+    _, session = client.session(MediumType="PAPER")
+    status, box, reply = client.film_box(session, FilmSizeID="8INX10IN")
+    assert status == 0 and reply is not None
+    level = 1200
+    assert client.gray(box_uids(reply)[0], 1, np.full((16, 16), level, np.uint16)).Status == 0
+    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    client.release()
+    told = ToneScale(
+        reply.MinDensity / 100,
+        reply.MaxDensity / 100,
+        float(reply.Illumination),
+        float(reply.ReflectedAmbientLight),
+        CharacteristicCurve.ideal(reply.MinDensity / 100, reply.MaxDensity / 100),
+    )
+    light_box = ToneScale(told.min_density, told.max_density, 2000.0, 10.0, told.curve)
+    assert (reply.Illumination, reply.ReflectedAmbientLight) == (150, 0)
+    film = render_gray16(output_files(tmp_path / "output", 1)[0], DPI)[0]
+    printed = int(np.median(_centre(film)))
+    expected = round(float(model_drive(told, np.array([level]))[0]))
+    assert abs(printed - expected) <= 1, (printed, expected)
+    assert abs(printed - round(float(model_drive(light_box, np.array([level]))[0]))) > 8

@@ -63,6 +63,15 @@ class FilmBoxRequest:
     presentation_lut_uid: str | None = None
 
 
+@dataclass(frozen=True)
+class Viewing:
+    """How a film is looked at, in cd/m² (PS3.3 C.13.5.1, PS3.14 §7.3): the one resolved
+    value the N-CREATE/N-GET reply tells and the density model renders with."""
+
+    illumination: int
+    reflected_ambient_light: int
+
+
 @dataclass
 class FilmBox:
     """A film box, the image boxes its display format implies, and its annotation boxes."""
@@ -160,23 +169,25 @@ class FilmBox:
         if lut is not None:
             self.presentation_lut = lut
 
-    def tone(self, box: ImageBox, lut: PresentationLut | None, medium: str) -> ToneScale:
-        """Density model inputs of one image (PS3.4 H.4.2.1.2; PS3.14 §7.3).
+    def viewing(self, medium: str) -> Viewing:
+        """Illumination and ambient light of this film on ``medium``: the client's values,
+        else the printer's default for the medium.  PAPER is viewed by reflection, lit by
+        the room (no ambient term, paper illumination); films on a light box."""
+        settings = self.printer.settings
+        if medium == "PAPER":
+            return Viewing(self.illumination or settings.paper_illumination, 0)
+        return Viewing(self.illumination or settings.illumination, self.reflected_ambient_light)
 
-        Image box Min/Max Density override the film box's; PAPER is viewed by
-        reflection (no ambient term, paper illumination), films on a light box.
-        """
-        reflective = medium == "PAPER"
-        printer = self.printer
-        default_light = (
-            printer.settings.paper_illumination if reflective else printer.settings.illumination
-        )
+    def tone(self, box: ImageBox, lut: PresentationLut | None, medium: str) -> ToneScale:
+        """Density model inputs of one image (PS3.4 H.4.2.1.2; PS3.14 §7.3); image box
+        Min/Max Density override the film box's."""
+        viewing = self.viewing(medium)
         return ToneScale(
             min_density=(box.min_density or self.min_density) / 100,
             max_density=(box.max_density or self.max_density) / 100,
-            illumination=float(self.illumination or default_light),
-            reflected_ambient_light=0.0 if reflective else float(self.reflected_ambient_light),
-            curve=printer.curve,
+            illumination=float(viewing.illumination),
+            reflected_ambient_light=float(viewing.reflected_ambient_light),
+            curve=self.printer.curve,
             linear_od=lut is not None and lut.shape == "LIN OD",
         )
 

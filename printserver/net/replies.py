@@ -53,8 +53,9 @@ def film_box(box: FilmBox, hierarchy: PrintHierarchy) -> Dataset:
     reply.Trim = box.trim
     reply.ConfigurationInformation = box.configuration_information
     reply.RequestedResolutionID = box.requested_resolution_id
-    reply.Illumination = box.illumination or box.printer.settings.illumination
-    reply.ReflectedAmbientLight = box.reflected_ambient_light
+    viewing = box.viewing(hierarchy.session.medium_type)  # what the film is rendered with
+    reply.Illumination = viewing.illumination
+    reply.ReflectedAmbientLight = viewing.reflected_ambient_light
     reply.ReferencedFilmSessionSequence = [reference(FILM_SESSION, hierarchy.session.uid)]
     reply.ReferencedImageBoxSequence = [
         reference(image.sop_class_uid, image.uid) for image in box.image_boxes
