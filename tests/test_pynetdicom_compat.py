@@ -71,3 +71,28 @@ def test_private_attributes_exist_on_live_objects() -> None:
         assert server in ae._servers
     finally:
         ae.shutdown()
+
+
+def test_the_state_machine_still_knows_the_names_the_edge_uses() -> None:
+    """PS3.8's state and event names, as pynetdicom spells them, are still its keys."""
+    from pynetdicom import fsm
+
+    from printserver.net.pynetdicom_compat import ABORTED, STATE_MACHINE_NAMES
+
+    assert ABORTED in fsm.STATES, f"pynetdicom has no state {ABORTED} any more"
+    for name in STATE_MACHINE_NAMES:
+        if name.startswith("Evt"):
+            assert name in fsm.EVENTS, f"pynetdicom has no event {name} any more"
+
+
+def test_no_module_outside_the_network_edge_names_pynetdicom() -> None:
+    """The print model, the order layer and everything below them are free of pynetdicom,
+    so that an upgrade of it can only break ``net/``."""
+    import pathlib
+
+    import printserver
+
+    root = pathlib.Path(printserver.__file__).parent
+    for layer in ("order", "model", "render", "postscript", "spool", "sinks"):
+        for path in (root / layer).rglob("*.py"):
+            assert "pynetdicom" not in path.read_text(), f"{path.relative_to(root)} names it"

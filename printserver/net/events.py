@@ -27,7 +27,6 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import N_EVENT_REPORT
-from pynetdicom.dsutils import encode
 
 from printserver.model.printer import FAILURE, NORMAL, PrinterStatus
 from printserver.model.sop_classes import PRINT_JOB, PRINTER, PRINTER_INSTANCE
@@ -38,6 +37,7 @@ from printserver.net.print_job import (
     event_information,
     execution_status,
 )
+from printserver.order.transfer_syntax import encode
 from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
@@ -162,7 +162,10 @@ def _request(event: Outgoing, message_id: int, syntax: Any) -> N_EVENT_REPORT:
     request.EventTypeID = event.event_type
     if event.information is not None:
         encoded = encode(
-            event.information, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated
+            event.information,
+            implicit=bool(syntax.is_implicit_VR),
+            little=bool(syntax.is_little_endian),
+            deflated=bool(syntax.is_deflated),
         )
-        request.EventInformation = BytesIO(encoded or b"")
+        request.EventInformation = BytesIO(encoded)
     return request

@@ -21,12 +21,13 @@ from pydicom.uid import UID
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import DIMSEMessage
-from pynetdicom.dsutils import decode
 
 from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
 from printserver.net.exchange import Exchange, RequestQueue
+from printserver.net.pynetdicom_compat import INVALID_PDU
 from printserver.net.reactor import wake_reactor
 from printserver.net.unanswered import RequestWatch
+from printserver.order.transfer_syntax import decode
 
 LOG = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
                 self._command_bytes += len(fragment) - 1
                 if self._command_bytes > MAX_COMMAND_SET:
                     LOG.warning("command set over %d bytes: aborting", MAX_COMMAND_SET)
-                    self.dul.event_queue.put("Evt19")
+                    self.dul.event_queue.put(INVALID_PDU)
                     return
                 continue
             self._data_bytes += len(fragment) - 1
@@ -128,7 +129,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         except Exception as exc:  # a command set pynetdicom cannot read: not DIMSE, abort
             LOG.warning("a DIMSE message that does not decode (%s): aborting", exc)
             self.message = None
-            self.dul.event_queue.put("Evt19")
+            self.dul.event_queue.put(INVALID_PDU)
             return
         if self.message is None:  # a message was completed (and queued) by that primitive
             self._command_bytes = self._data_bytes = 0
@@ -155,12 +156,12 @@ class BoundedDIMSE(DIMSEServiceProvider):
             self._aside += memoryview(fragment)[1:]
             if len(self._aside) > MAX_COMMAND_SET:
                 LOG.warning("command set over %d bytes: aborting", MAX_COMMAND_SET)
-                self.dul.event_queue.put("Evt19")
+                self.dul.event_queue.put(INVALID_PDU)
                 return []
             if fragment[0] & 2:
                 aside, self._aside = bytes(self._aside), bytearray()
                 if not self._answer_aside(aside):
-                    self.dul.event_queue.put("Evt19")
+                    self.dul.event_queue.put(INVALID_PDU)
                     return []
         return kept
 
@@ -168,7 +169,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         """Hand an interleaved response to the request of ours it answers; False when it
         is not a response without data set."""
         try:
-            command = decode(BytesIO(encoded), True, True)
+            command = decode(encoded, implicit=True, little=True)
             responded = command.get("MessageIDBeingRespondedTo")
             alone = command.get("CommandDataSetType") == NO_DATA_SET
         except Exception as exc:  # whatever pydicom makes of garbage: not DIMSE, abort
@@ -305,7 +306,7 @@ class BoundedDIMSE(DIMSEServiceProvider):
         message_id = getattr(command, "MessageID", None)
         if message_id is None:  # one PDU larger than a whole message may be: no answer possible
             LOG.warning("data set over %d bytes in a single PDU: aborting", self.max_message_bytes)
-            self.dul.event_queue.put("Evt19")
+            self.dul.event_queue.put(INVALID_PDU)
             return
         reason = reason or f"data set over {self._data_set_limit() >> 20} MiB; not received"
         with self._lock:

@@ -32,6 +32,7 @@ CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
     # name: (where it lives, the parameters it must take, ``self`` excluded)
     "Association._serve_request": ("pynetdicom.association", ("msg", "context_id")),
     "DULServiceProvider._read_pdu_data": ("pynetdicom.dul", ()),
+    "DULServiceProvider._decode_pdu": ("pynetdicom.dul", ("bytestream",)),
     "DULServiceProvider._is_transport_event": ("pynetdicom.dul", ()),
     "DULServiceProvider._process_recv_primitive": ("pynetdicom.dul", ()),
     "DULServiceProvider._send": ("pynetdicom.dul", ("pdu",)),
@@ -65,6 +66,25 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "_config": ("LOG_HANDLER_LEVEL",),
 }
 """Private (and semi-private) attributes read or set on instances."""
+
+# The state machine's names for the states and events of PS3.8 9.2 (Tables 9-6, 9-10):
+# pynetdicom keys its transition table with these strings (``pynetdicom.fsm``).
+ABORTED = "Sta13"
+"""Awaiting the close of the transport connection, after an abort."""
+ARTIM_EXPIRED = "Evt18"
+"""The ARTIM timer ran out."""
+INVALID_PDU = "Evt19"
+"""An unrecognised or invalid PDU was received: the state machine aborts (AA-8)."""
+LOCAL_EVENTS = frozenset({"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt15"})
+"""Events made of a primitive our side queued (PS3.8 Table 9-6), not of a PDU received."""
+STATE_MACHINE_NAMES = (ABORTED, ARTIM_EXPIRED, INVALID_PDU, *sorted(LOCAL_EVENTS))
+"""Every name above: ``tests/test_pynetdicom_compat.py`` checks pynetdicom still uses it."""
+
+
+def decode_pdu(dul: Any, pdu: bytearray) -> tuple[Any, str]:
+    """The PDU object a received PDU's bytes make and the state machine event it raises."""
+    decoded, event = dul._decode_pdu(pdu)
+    return decoded, str(event)
 
 
 def standard_logging_off() -> None:

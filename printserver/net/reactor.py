@@ -38,10 +38,9 @@ from pynetdicom.dul import DULServiceProvider
 from pynetdicom.fsm import InvalidEventError
 from pynetdicom.pdu import A_ABORT_RQ
 
-LOG = logging.getLogger(__name__)
+from printserver.net.pynetdicom_compat import ARTIM_EXPIRED, LOCAL_EVENTS
 
-LOCAL_EVENTS = frozenset({"Evt1", "Evt7", "Evt8", "Evt9", "Evt11", "Evt14", "Evt15"})
-"""Events made of a primitive our side queued (PS3.8 Table 9-6), not of a PDU received."""
+LOG = logging.getLogger(__name__)
 
 MAX_SLEEP = 1.0
 """Longest sleep with nothing to do: how late a timer or a kill flag may be seen."""
@@ -197,7 +196,7 @@ class EventDrivenDUL(DULServiceProvider):
             if not self.assoc._dul_ready.is_set():
                 self.assoc._dul_ready.set()
             if self.artim_timer.expired:
-                self.event_queue.put("Evt18")
+                self.event_queue.put(ARTIM_EXPIRED)
             try:
                 if self._process_recv_primitive():
                     pass

@@ -59,8 +59,11 @@ from printserver.net.connection import (
 )
 from printserver.net.message_limits import BoundedDIMSE
 from printserver.net.pynetdicom_compat import (
+    ABORTED,
     ACCEPTOR,
+    INVALID_PDU,
     attach_server,
+    decode_pdu,
     register_server,
     server_handlers,
     wrap_request_dispatch,
@@ -294,7 +297,7 @@ class BoundedDUL(EventDrivenDUL):
             self._accept_pdu(pending)
             return
         raw = sock.socket
-        if raw is None or self.state_machine.current_state == "Sta13":
+        if raw is None or self.state_machine.current_state == ABORTED:
             sock.close()  # gone, or aborted: whatever the peer still sends is not read
             return
         timeout = self.limits.socket_timeout
@@ -305,7 +308,7 @@ class BoundedDUL(EventDrivenDUL):
         pdu_type, length, raw_header = header
         if not 0x01 <= pdu_type <= 0x07:
             LOG.warning("%s sent an unknown PDU type 0x%02X: aborted", self._peer(), pdu_type)
-            self.event_queue.put("Evt19")
+            self.event_queue.put(INVALID_PDU)
             return
         if length > self._limit(pdu_type):
             LOG.warning(
@@ -315,7 +318,7 @@ class BoundedDUL(EventDrivenDUL):
                 length,
                 self._limit(pdu_type),
             )
-            self.event_queue.put("Evt19")
+            self.event_queue.put(INVALID_PDU)
             return
         pdu = read_pdu(raw, raw_header, time.monotonic() + timeout)
         if pdu is None:
@@ -337,7 +340,7 @@ class BoundedDUL(EventDrivenDUL):
         converting here first turns it into the standard answer instead.
         """
         try:
-            decoded, event = self._decode_pdu(pdu)
+            decoded, event = decode_pdu(self, pdu)
             if pdu[0] != P_DATA_TF:
                 decoded.to_primitive()
         except Exception as exc:  # any malformed content: the standard answer is A-ABORT
@@ -345,7 +348,7 @@ class BoundedDUL(EventDrivenDUL):
             if pdu[0] == 0x07:  # the peer is aborting anyway: just close
                 cast(EdgeSocket, self.socket).close()
             else:
-                self.event_queue.put("Evt19")
+                self.event_queue.put(INVALID_PDU)
             return
         self.event_queue.put(event)
         self._recv_pdu.put(decoded)

@@ -1,6 +1,6 @@
 """A request data set as it arrived: attributes decoded, Pixel Data left where it lies.
 
-pynetdicom gathers the fragments of a DIMSE data set in one buffer (PS3.8
+The network edge gathers the fragments of a DIMSE data set in one buffer (PS3.8
 9.3.5 and Annex E).  That buffer is the only copy of an image the server
 keeps: the print model takes a read-only view of the Pixel Data inside it, and
 the transcript keeps the same buffer, already encoded in the presentation
@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom.dsutils import decode, encode
 
 from printserver.durable import map_readonly, private_open
 from printserver.model.errors import InvalidValue, ResourceLimitation
@@ -33,6 +32,7 @@ from printserver.order.encoded import (
     locate,
     rewrite,
 )
+from printserver.order.transfer_syntax import decode, encode
 
 Encoded = BytesIO | bytes | bytearray | memoryview
 MAX_ATTRIBUTE_BYTES = 1_048_576
@@ -127,7 +127,7 @@ def _attributes(data: memoryview, layout: Layout, implicit: bool, little: bool) 
     ]
     header = rewrite(data, cuts, layout.fields, little=little)
     try:
-        dataset: Dataset = decode(BytesIO(header), implicit, little)
+        dataset = decode(header, implicit=implicit, little=little)
     except Exception as exc:  # pydicom's word on a malformed data set: the client gets 0x0106
         raise InvalidValue(f"the data set cannot be decoded: {exc}") from None
     return dataset
@@ -137,7 +137,7 @@ def _view(stream: Encoded | None) -> memoryview:
     if stream is None:
         return memoryview(b"")
     if isinstance(stream, BytesIO):
-        return stream.getbuffer().toreadonly()  # the buffer pynetdicom filled, not a copy
+        return stream.getbuffer().toreadonly()  # the buffer the network edge filled, not a copy
     return memoryview(stream).toreadonly()
 
 
@@ -189,14 +189,12 @@ def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
     target = ImplicitVRLittleEndian if uid.is_implicit_VR else ExplicitVRLittleEndian
     try:
         dataset = decode(
-            BytesIO(data),
-            bool(uid.is_implicit_VR),
-            bool(uid.is_little_endian),
-            bool(uid.is_deflated),
+            data,
+            implicit=bool(uid.is_implicit_VR),
+            little=bool(uid.is_little_endian),
+            deflated=bool(uid.is_deflated),
         )
-        encoded = encode(dataset, bool(target.is_implicit_VR), True)
-        if encoded is None:
-            raise ValueError("pydicom cannot encode it")
+        encoded = encode(dataset, implicit=bool(target.is_implicit_VR), little=True)
         view = memoryview(encoded).toreadonly()
         layout = locate(view, implicit=bool(target.is_implicit_VR), little=True)
     except Exception as exc:  # whatever pydicom makes of garbage, the client gets 0x0106

@@ -80,7 +80,7 @@ RULES: dict[str, VrRule] = {
     "ST": VrRule(1024, "no control characters but CR, LF, FF", controls="\r\n\f"),
 }
 """PS3.5 Table 6.2-1, for the VRs of the attributes the server reads.  (Calling AE
-titles are held to the AE rules by pynetdicom when the association is requested.)"""
+titles are held to the AE rules by the network edge when the association is requested.)"""
 
 
 def _values(value: object) -> list[str]:
