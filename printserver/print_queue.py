@@ -23,11 +23,12 @@ from printserver.metrics import Metrics
 from printserver.model.errors import SpoolFull
 from printserver.model.hierarchy import PrintJob
 from printserver.model.printer import Printer
+from printserver.order.index import UnknownIndexVersion
 from printserver.order.replay import ReplayError, replay
 from printserver.postscript import PageSpec, write_postscript
 from printserver.render.compose import SheetRaster
 from printserver.spool.job import JobRecord, JobRequest
-from printserver.spool.render_stage import RenderFailed
+from printserver.spool.render_stage import RenderFailed, RenderHeld
 from printserver.spool.store import Attachment, SpoolStore
 
 LOG = logging.getLogger(__name__)
@@ -130,12 +131,15 @@ class PrintQueue:
         self, record: JobRecord, order: Mapping[str, memoryview], out: BinaryIO
     ) -> str | None:
         """Write the PostScript of a spooled order; returns why the film must be held (a size
-        or medium the printer has not loaded), or None.  Raises :class:`RenderFailed`."""
+        or medium the printer has not loaded), or None.  Raises :class:`RenderFailed`, or
+        :class:`RenderHeld` for the order of a newer release."""
         printer = self.printers.get(record.printer)
         if printer is None:
             raise RenderFailed(f"printer {record.printer!r} is no longer configured")
         try:
             job = replay(order, printer, record.calling_ae, self.limits)
+        except UnknownIndexVersion as exc:
+            raise RenderHeld(str(exc)) from exc
         except ReplayError as exc:
             raise RenderFailed(str(exc)) from exc
         write_postscript(

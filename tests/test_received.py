@@ -3,7 +3,6 @@ cut and re-read by pydicom, and a film sent in Explicit VR printed again from it
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from io import BytesIO
@@ -17,6 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate
 from pynetdicom import AE, sop_class
 from pynetdicom.dsutils import decode, encode
 
+from printserver.order.index import OrderIndex
 from printserver.order.received import receive
 from printserver.spool.operations import reprint
 from tests.fuzz_cases import command_set
@@ -138,10 +138,10 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
         )
         assoc.release()
         (job,) = wait_for_jobs(running.spool, 1, {"done"})
-        index = json.loads(
-            (running.spool / "jobs" / job.job_id / "objects" / "index.json").read_text()
+        index = OrderIndex.load(
+            (running.spool / "jobs" / job.job_id / "objects" / "index.json").read_bytes()
         )
-        assert [step.get("syntax") for step in index[:-1]] == [
+        assert [step.syntax for step in index.steps] == [
             ImplicitVRLittleEndian,
             ImplicitVRLittleEndian,
             ExplicitVRLittleEndian,

@@ -3,7 +3,6 @@ with one render worker, a kill -9 between the answer and the film, and render fa
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from pynetdicom import sop_class
 
+from printserver.order.index import OrderIndex
 from printserver.sinks.directory import DirectorySink
 from printserver.spool import operations
 from printserver.spool.job import JobRequest, JobState
@@ -153,9 +153,9 @@ def test_an_order_that_no_longer_makes_a_film_fails_with_its_reason(tmp_path: Pa
         (job,) = wait_for_jobs(running.spool, 1, {"done"})
         store = running.server.store
         index = store.path(job.job_id) / "objects" / "index.json"
-        steps = json.loads(index.read_text())
+        order = OrderIndex.load(index.read_bytes())
         broken = store.path(job.job_id).parent.parent / "broken-index.json"
-        broken.write_text(json.dumps(steps[:1] + steps[-1:]))  # the film box is gone
+        broken.write_bytes(order.model_copy(update={"steps": order.steps[:1]}).dump())  # no box
         index.unlink()
         broken.rename(index)
         again = operations.reprint(store, job.job_id, order_only=True)
@@ -226,8 +226,8 @@ def test_a_film_box_order_holds_that_film_box_only(tmp_path: Path) -> None:
         running.server.stop()
     store = SpoolStore(running.spool)
     for job, box, bright in zip(jobs, boxes, (False, True), strict=True):
-        steps = json.loads((store.path(job.job_id) / "objects" / "index.json").read_text())
-        instances = {step["instance"] for step in steps}
+        order = OrderIndex.load((store.path(job.job_id) / "objects" / "index.json").read_bytes())
+        instances = {step.instance for step in order.steps} | {order.action.instance}
         assert box in instances and not (set(boxes) - {box}) & instances
         (page,) = render_gray16(store.document(job.job_id), 20)
         assert bool(page[page.shape[0] // 2, page.shape[1] // 2] > 2048) is bright

@@ -388,7 +388,7 @@ class AssociationSession:
             if state.jobs_spooled >= most:
                 raise DimseFailure(full, f"this association has queued {most} films, the limit")
             print_job_uid = generate_uid() if state.print_job_negotiated else ""
-            order = state.transcript.objects("N-ACTION", class_uid, uid)
+            order = state.transcript.objects(class_uid, uid)
             try:
                 record = self.shared.queue.enqueue(job, print_job_uid, order)
             except SpoolFull as exc:

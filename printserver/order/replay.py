@@ -10,17 +10,14 @@ the replay maps the recorded ones onto the new ones.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
-
-from pydicom.uid import ImplicitVRLittleEndian
 
 from printserver.config import LimitsConfig
 from printserver.model.hierarchy import PrintHierarchy, PrintJob
 from printserver.model.printer import Printer
 from printserver.model.sop_classes import FILM_BOX, FILM_SESSION
 from printserver.order import admission, requests
+from printserver.order.index import OrderIndex, OrderStep, UnknownIndexVersion, UnreadableIndex
 from printserver.order.received import receive
 from printserver.order.transcript import box_uids
 from printserver.spool.store import ORDER_INDEX
@@ -40,15 +37,20 @@ def replay(
     if ORDER_INDEX not in order:
         raise ReplayError("no film order was kept")
     try:
-        *steps, action = json.loads(bytes(order[ORDER_INDEX]))
+        index = OrderIndex.load(order[ORDER_INDEX])
+    except UnknownIndexVersion:
+        raise  # the render stage holds the job with this reason
+    except UnreadableIndex as exc:
+        raise ReplayError(str(exc)) from None
+    try:
         hierarchy = PrintHierarchy(printer, calling_ae, annotations=True, limits=limits)
         renamed: dict[str, str] = {}
-        for step in steps:
+        for step in index.steps:
             _step(hierarchy, step, order, renamed)
-        if action["class"] == FILM_SESSION:
-            job, _ = hierarchy.print_film_session(action["instance"])
+        if index.action.class_uid == FILM_SESSION:
+            job, _ = hierarchy.print_film_session(index.action.instance)
         else:
-            job, _ = hierarchy.print_film_box(action["instance"])
+            job, _ = hierarchy.print_film_box(index.action.instance)
     except Exception as exc:  # whatever the cause, the operator needs one sentence
         raise ReplayError(f"the film order does not make a film: {exc}") from exc
     return job
@@ -56,23 +58,23 @@ def replay(
 
 def _step(
     hierarchy: PrintHierarchy,
-    step: dict[str, Any],
+    step: OrderStep,
     order: Mapping[str, bytes | memoryview],
     renamed: dict[str, str],
 ) -> None:
-    received = receive(order[step["file"]], step.get("syntax", ImplicitVRLittleEndian))
-    if step["operation"] == "N-CREATE":
+    received = receive(order[step.file], step.syntax)
+    if step.operation == "N-CREATE":
         requests.n_create(
             hierarchy,
-            step["class"],
-            step["instance"],
+            step.class_uid,
+            step.instance,
             received.dataset,
-            context=step["context"],
+            context=step.context,
             big_endian=not received.little_endian,
         )
-        if step["class"] == FILM_BOX:
-            film_box = hierarchy.film_box(step["instance"])
-            renamed.update(zip(step["children"], box_uids(film_box), strict=True))
+        if step.class_uid == FILM_BOX:
+            film_box = hierarchy.film_box(step.instance)
+            renamed.update(zip(step.children, box_uids(film_box), strict=True))
     else:
-        instance = renamed.get(step["instance"], step["instance"])
-        admission.n_set(hierarchy, step["class"], instance, received)
+        instance = renamed.get(step.instance, step.instance)
+        admission.n_set(hierarchy, step.class_uid, instance, received)

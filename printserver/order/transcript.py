@@ -8,17 +8,15 @@ kept as it was received (``order/received.py``): the same buffer the print
 model's pixels are a view of, in the presentation context's transfer syntax.
 When a film is printed, the relevant data sets are stored in the job's
 ``objects/`` as they are, with an ``index.json`` giving their order and
-transfer syntax (Implicit VR Little Endian when it names none): that is the
-film order the spool keeps.  ``order/replay.py`` reads it back.
+transfer syntax (``order/index.py``): that is the film order the spool keeps.
+``order/replay.py`` reads it back.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
@@ -34,6 +32,7 @@ from printserver.model.sop_classes import (
     GRAYSCALE_IMAGE_BOX,
     PRESENTATION_LUT,
 )
+from printserver.order.index import OrderAction, OrderIndex, OrderStep
 from printserver.order.received import ReceivedDataSet
 from printserver.spool.store import ORDER_INDEX
 
@@ -128,31 +127,30 @@ class Transcript:
                 entry.data.discard()
         self.entries = kept
 
-    def objects(
-        self, action: str, class_uid: str, uid: str
-    ) -> dict[str, bytes | memoryview | Path]:
+    def objects(self, class_uid: str, uid: str) -> dict[str, bytes | memoryview | Path]:
         """The data sets the printed film needs, and the index to replay them: for a Film
         Box N-ACTION the session-level objects and that film box's own, not its siblings'
         (a session printed box by box would otherwise replay every earlier box each time)."""
         files: dict[str, bytes | memoryview | Path] = {}
-        index: list[dict[str, Any]] = []
+        steps: list[OrderStep] = []
         needed = [
             entry for entry in self.entries if class_uid != FILM_BOX or entry.owner in (None, uid)
         ]
         for number, entry in enumerate(needed, start=1):
             name = f"{number:04d}-{entry.operation.lower()}.dcm"
             files[name], syntax = entry.encoded()
-            index.append(
-                {
-                    "operation": entry.operation,
-                    "class": entry.class_uid,
-                    "instance": entry.instance,
-                    "context": entry.context,
-                    "file": name,
-                    "syntax": syntax,
-                    "children": entry.children,
-                }
+            step = OrderStep(
+                operation=entry.operation,
+                class_uid=entry.class_uid,
+                instance=entry.instance,
+                context=entry.context,
+                file=name,
+                syntax=syntax,
+                children=tuple(entry.children),
             )
-        index.append({"operation": action, "class": class_uid, "instance": uid})
-        files[ORDER_INDEX] = json.dumps(index, indent=2).encode()
+            steps.append(step)
+        index = OrderIndex(
+            steps=tuple(steps), action=OrderAction(class_uid=class_uid, instance=uid)
+        )
+        files[ORDER_INDEX] = index.dump()
         return files

@@ -49,6 +49,11 @@ class RenderFailed(Exception):
     """The order does not make a film; the job fails and the message says why."""
 
 
+class RenderHeld(Exception):
+    """This release cannot render the order (a newer release wrote it); the job is held
+    with the message as its reason, its order kept, to be released where it can be."""
+
+
 class RenderStage:
     """``workers`` threads rendering ``rendering`` jobs, most urgent first."""
 
@@ -157,6 +162,9 @@ class RenderStage:
         except RenderFailed as exc:
             self._failed(record, str(exc))
             return
+        except RenderHeld as exc:
+            self._held(record.job_id, str(exc))
+            return
         except OSError as exc:  # e.g. the disk filled up: the order is safe, try again later
             self._later(record.job_id, f"cannot write the film: {exc.strerror or exc}")
             return
@@ -197,6 +205,17 @@ class RenderStage:
             if not unrendered(current):
                 return None
             return current.to(JobState.FAILURE, info=JobInfo.INVALID_PAGE_DES, reason=reason)
+
+        with contextlib.suppress(JobNotFound):
+            self.store.update(job_id, change)
+
+    def _held(self, job_id: str, reason: str) -> None:
+        LOG.error("job %s held: %s", job_id, reason)
+
+        def change(current: JobRecord) -> JobRecord | None:
+            if current.state is not JobState.RENDERING:
+                return None  # held, canceled or moved meanwhile: that stands
+            return current.to(JobState.HELD, reason=reason)
 
         with contextlib.suppress(JobNotFound):
             self.store.update(job_id, change)
