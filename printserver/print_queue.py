@@ -102,15 +102,15 @@ class PrintQueue:
     @property
     def accepting(self) -> bool:
         """False when the disk-space guard refuses new films."""
-        return self.store.free_bytes() >= self.min_free_bytes
+        return self.store.has_room(self.min_free_bytes)
 
     def enqueue(
         self, job: PrintJob, print_job_uid: str = "", order: Mapping[str, Attachment] | None = None
     ) -> JobRecord:
         """Spool a film order, durably, to be rendered; raises :class:`SpoolFull` when the
         spool cannot take it.  Nothing here waits for the renderer."""
-        free = self.store.free_bytes()
-        if free < self.min_free_bytes:
+        if not self.accepting:
+            free = self.store.free_bytes()
             LOG.error(
                 "refusing a film for %s: %d MB free on the spool disk, %d MB kept free",
                 job.printer,

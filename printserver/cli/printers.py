@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from printserver.config import Config
-from printserver.model.printer import Printer, printer_status
-from printserver.print_queue import PrintQueue
+from printserver.printer_report import printer_reports
 from printserver.sinks.base import Sink, StatusWatch
 from printserver.spool.store import SpoolStore
 from printserver.terminal import escape_controls
@@ -18,32 +16,20 @@ from printserver.terminal import escape_controls
 
 def report(config: Config, store: SpoolStore, sinks: Mapping[str, Sink], as_json: bool) -> int:
     """Print one line (or JSON object) per printer: destination, live status, job counts."""
-    jobs = store.list()
-    spool_accepting = PrintQueue(store, {}, min_free_bytes=config.spool.min_free_bytes).accepting
-    entries: list[dict[str, Any]] = []
     # all asked at once: the report waits one time limit, however many do not answer
-    health_of = StatusWatch(workers=max(1, len(sinks))).statuses(sinks.values())
-    for printer in config.printers:
-        health = health_of[printer.ae_title]
-        status = printer_status(health, spool_accepting=spool_accepting)
-        counts = Counter(job.state.value for job in jobs if job.printer == printer.ae_title)
-        server = printer.cups_server or config.cups.server or "default"
-        destination = (
-            f"directory:{printer.directory.absolute()}"
-            if printer.directory is not None
-            else f"cups:{printer.cups_queue}@{server}"
-        )
-        entries.append(
-            {
-                "printer": printer.ae_title,
-                "name": Printer.name_of(printer),
-                "destination": destination,
-                "status": status.status,
-                "status_info": status.info,
-                "message": health.message,
-                "jobs": dict(sorted(counts.items())),
-            }
-        )
+    watch = StatusWatch(workers=max(1, len(sinks)))
+    entries: list[dict[str, Any]] = [
+        {
+            "printer": each.ae_title,
+            "name": each.name,
+            "destination": each.destination,
+            "status": each.status.status,
+            "status_info": each.status.info,
+            "message": each.message,
+            "jobs": dict(each.jobs),
+        }
+        for each in printer_reports(config, store, sinks, watch).values()
+    ]
     if as_json:
         print(json.dumps(entries, indent=2))
         return 0

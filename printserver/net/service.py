@@ -18,7 +18,7 @@ from pynetdicom.association import Association
 
 from printserver.config import Config
 from printserver.metrics import Metrics
-from printserver.model.printer import Printer, PrinterStatus, printer_status
+from printserver.model.printer import Printer, PrinterStatus
 from printserver.net.acceptance import (
     CALLED_AE_NOT_RECOGNISED,
     CALLING_AE_NOT_RECOGNISED,
@@ -31,6 +31,7 @@ from printserver.net.print_job import PrintJobIndex
 from printserver.net.session import AssociationSession, Shared
 from printserver.net.unanswered import RequestWatch
 from printserver.print_queue import PrintQueue
+from printserver.printer_report import printer_reports
 from printserver.sinks.base import Sink, StatusWatch
 
 LOG = logging.getLogger(__name__)
@@ -116,12 +117,10 @@ class PrintService:
         return self.printer_statuses([printer])[printer.ae_title]
 
     def printer_statuses(self, printers: Iterable[Printer]) -> dict[str, PrinterStatus]:
-        """The Printer status of each, their destinations asked all at once."""
-        printers = list(printers)
-        sinks = [self.sinks[p.ae_title] for p in printers if p.ae_title in self.sinks]
-        health = self.watch.statuses(sinks)
-        accepting = self.queue.accepting
-        return {
-            p.ae_title: printer_status(health.get(p.ae_title), spool_accepting=accepting)
-            for p in printers
-        }
+        """The Printer status of each, their destinations asked all at once (the spool's
+        jobs are not counted: a Printer N-GET does not report them)."""
+        titles = {p.ae_title for p in printers}
+        reports = printer_reports(
+            self.config, self.queue.store, self.sinks, self.watch, titles=titles, count_jobs=False
+        )
+        return {title: report.status for title, report in reports.items()}

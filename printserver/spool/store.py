@@ -186,6 +186,10 @@ class SpoolStore:
         path.mkdir(mode=DIR_MODE, parents=True)
         return path
 
+    def has_room(self, min_free_bytes: int) -> bool:
+        """The disk-space guard (``[spool] min_free_mb``): below it, no new film is taken."""
+        return self.free_bytes() >= min_free_bytes
+
     def free_bytes(self) -> int:
         """Free space on the spool's filesystem (0 when it cannot be measured).
 

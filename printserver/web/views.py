@@ -6,13 +6,12 @@ blocking work that the caller does not run in a thread.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from printserver.config import Config, PrinterConfig
-from printserver.model.printer import Printer, printer_status
+from printserver.config import Config
+from printserver.printer_report import destination, printer_reports
 from printserver.sinks.base import Sink, StatusWatch
 from printserver.sinks.directory import DirectorySink
 from printserver.spool.job import HistoryEntry, JobRecord, JobState, utc_now
@@ -36,14 +35,11 @@ class PrinterRow:
 
 @dataclass(frozen=True)
 class SpoolSpace:
-    """The disk-space guard: films are refused while less than ``min_free_mb`` is free."""
+    """Free spool space, and whether the disk-space guard lets films in."""
 
     free_mb: int
     min_free_mb: int
-
-    @property
-    def accepting(self) -> bool:
-        return self.free_mb >= self.min_free_mb
+    accepting: bool
 
 
 @dataclass(frozen=True)
@@ -74,44 +70,32 @@ class JobDetail:
     move_targets: tuple[str, ...]
 
 
-def destination(printer: PrinterConfig, config: Config) -> str:
-    if printer.cups_queue:
-        server = printer.cups_server or config.cups.server or "default server"
-        return f"CUPS queue {printer.cups_queue} on {server}"
-    return f"directory {printer.directory}"
-
-
 def spool_space(store: SpoolStore, config: Config) -> SpoolSpace:
-    return SpoolSpace(store.free_bytes() >> 20, config.spool.min_free_mb)
+    accepting = store.has_room(config.spool.min_free_bytes)
+    return SpoolSpace(store.free_bytes() >> 20, config.spool.min_free_mb, accepting)
 
 
 def printer_rows(
     config: Config, store: SpoolStore, sinks: Mapping[str, Sink], watch: StatusWatch
 ) -> list[PrinterRow]:
     """Each printer, live: asks the destinations all at once (``watch.timeout`` at most)."""
-    counts = Counter((job.printer, job.state.value) for job in store.list())
-    accepting = spool_space(store, config).accepting
-    health_of = watch.statuses(sinks[printer.ae_title] for printer in config.printers)
-    rows = []
-    for printer in config.printers:
-        health = health_of[printer.ae_title]
-        status = printer_status(health, spool_accepting=accepting)
-        jobs = tuple((s.value, counts[printer.ae_title, s.value]) for s in JobState)
-        rows.append(
-            PrinterRow(
-                ae_title=printer.ae_title,
-                name=Printer.name_of(printer),
-                destination=destination(printer, config),
-                status=status.status,
-                status_info=status.info,
-                message=health.message,
-                reasons=health.reasons,
-                loaded_film_sizes=", ".join(printer.loaded_film_sizes) or "all offered",
-                loaded_media=", ".join(printer.loaded_media) or "all offered",
-                jobs=tuple((state, n) for state, n in jobs if n),
-            )
+    reports = printer_reports(config, store, sinks, watch)
+    return [
+        PrinterRow(
+            ae_title=printer.ae_title,
+            name=report.name,
+            destination=report.destination,
+            status=report.status.status,
+            status_info=report.status.info,
+            message=report.message,
+            reasons=report.reasons,
+            loaded_film_sizes=", ".join(printer.loaded_film_sizes) or "all offered",
+            loaded_media=", ".join(printer.loaded_media) or "all offered",
+            jobs=tuple(report.jobs.items()),
         )
-    return rows
+        for printer in config.printers
+        for report in (reports[printer.ae_title],)
+    ]
 
 
 def actions(state: JobState, has_order: bool = False) -> tuple[str, ...]:

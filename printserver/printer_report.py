@@ -1,0 +1,73 @@
+"""One report of a logical printer: where it prints, its Printer Status, what its
+destination says, and its jobs.
+
+``printserver printers``, the console's printers page, the metrics and the Printer
+N-GET (PS3.4 H.4.6) all read it, so the four cannot disagree.  The destinations of all
+the printers asked for are queried at once, under one time limit (``StatusWatch``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from printserver.config import Config, PrinterConfig
+from printserver.model.printer import Printer, PrinterStatus, printer_status
+from printserver.sinks.base import Sink, StatusWatch
+from printserver.spool.job import JobState
+from printserver.spool.store import SpoolStore
+
+
+def destination(printer: PrinterConfig, config: Config) -> str:
+    """Where a printer's films go, in one form: ``cups:QUEUE@SERVER`` or ``directory:PATH``."""
+    if printer.cups_queue:
+        server = printer.cups_server or config.cups.server or "default"
+        return f"cups:{printer.cups_queue}@{server}"
+    return f"directory:{(printer.directory or Path()).absolute()}"
+
+
+@dataclass(frozen=True)
+class PrinterReport:
+    ae_title: str
+    name: str
+    destination: str
+    status: PrinterStatus
+    message: str  # the destination's own words (CUPS printer-state-message), unescaped
+    reasons: tuple[str, ...]
+    jobs: Mapping[str, int]  # jobs per state, the states that have some, in state order
+
+
+def printer_reports(
+    config: Config,
+    store: SpoolStore,
+    sinks: Mapping[str, Sink],
+    watch: StatusWatch,
+    *,
+    titles: Collection[str] | None = None,
+    count_jobs: bool = True,
+) -> dict[str, PrinterReport]:
+    """The report of each printer (those called ``titles``, else all), by AE title.
+    ``count_jobs=False`` leaves the spool unread, for an answer that needs no counts."""
+    chosen = [p for p in config.printers if titles is None or p.ae_title in titles]
+    accepting = store.has_room(config.spool.min_free_bytes)
+    health_of = watch.statuses(sinks[p.ae_title] for p in chosen if p.ae_title in sinks)
+    counts = Counter((job.printer, job.state) for job in store.list()) if count_jobs else Counter()
+    reports = {}
+    for printer in chosen:
+        health = health_of.get(printer.ae_title)
+        title = printer.ae_title
+        jobs = {
+            state.value: counts[title, state] for state in JobState if counts.get((title, state))
+        }
+        reports[printer.ae_title] = PrinterReport(
+            ae_title=printer.ae_title,
+            name=Printer.name_of(printer),
+            destination=destination(printer, config),
+            status=printer_status(health, spool_accepting=accepting),
+            message=health.message if health is not None else "",
+            reasons=health.reasons if health is not None else (),
+            jobs=jobs,
+        )
+    return reports
