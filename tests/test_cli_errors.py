@@ -1,5 +1,6 @@
 """No traceback, ever: every failure of the ``printserver`` command is one line on standard
-error starting ``printserver: `` and a documented exit status (README, "Exit status")."""
+error starting ``printserver: `` and a documented exit status (docs/operations.md, "Exit
+status")."""
 
 from __future__ import annotations
 

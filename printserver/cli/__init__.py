@@ -2,7 +2,7 @@
 configuration, write the conformance statement.
 
 Every failure is one line on standard error starting "printserver: " and a documented exit
-status (README, "Exit status"); nothing ends in a traceback.
+status (docs/operations.md, "Exit status"); nothing ends in a traceback.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """``printserver queue …``: the operator's view of the spool.
 
 Modelled on ``lpstat``, ``lpq``, ``cancel`` and ``lpmove``.  Exit statuses are those of
-``cli/common.py`` (README, "Exit status"); with several jobs the worst outcome counts and
-the others are still done.  ``--json`` prints the job records exactly as the spool keeps
-them (``schema_version`` 1; see README).  Everything else that shows text from clients
-or printers passes through :func:`escape_controls`.
+``cli/common.py`` (docs/operations.md, "Exit status"); with several jobs the worst outcome
+counts and the others are still done.  ``--json`` prints the job records exactly as the
+spool keeps them (``schema_version`` 1; see docs/operations.md, "--json").  Everything else
+that shows text from clients or printers passes through :func:`escape_controls`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def add_parsers(commands: Any, config_help: str, late: argparse.ArgumentParser) 
     queue = commands.add_parser("queue", help="list, inspect and change spooled print jobs")
     queue.add_argument("--config", "-c", help=config_help)
     actions = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
-    json_help = "print the job records as JSON (see README)"
+    json_help = "print the job records as JSON (see docs/operations.md)"
     listing = actions.add_parser("list", help="jobs in queue order", parents=[late])
     listing.add_argument("--printer", "-p", help="only this printer (AE title)")
     listing.add_argument(
