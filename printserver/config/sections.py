@@ -275,7 +275,7 @@ class WebConfig(Section):
 
 
 class MetricsConfig(Section):
-    """Prometheus metrics on a port of their own (the web console serves them too)."""
+    """Prometheus metrics on an HTTP listener of their own (not the web console's)."""
 
     enabled: bool = False
     host: str = Field("127.0.0.1", description="bind address of the /metrics endpoint")
