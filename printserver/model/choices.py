@@ -10,8 +10,11 @@ warnings of one request.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from printserver.model.errors import InvalidValue, Notice
+
+D = TypeVar("D", str, str | None)
 
 
 class Choices:
@@ -32,7 +35,7 @@ class Choices:
             raise InvalidValue(f"{name} {value!r} is not supported (supported: {listed})")
         self.note(Notice.VALUE_REPLACED)
 
-    def choose(self, name: str, value: str | None, allowed: Iterable[str], default: str) -> str:
+    def choose(self, name: str, value: str | None, allowed: Iterable[str], default: D) -> str | D:
         """An enumerated or defined-term value, or the default."""
         allowed = tuple(allowed)
         if not value:

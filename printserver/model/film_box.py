@@ -126,18 +126,10 @@ class FilmBox:
         """N-SET of the attributes PS3.4 Table H.4-7 allows to change."""
         printer = self.printer
         low, high = printer.settings.min_density, printer.settings.max_density
-        magnification = choices.choose(
-            "Magnification Type",
-            request.magnification_type,
-            printer.settings.magnification_types,
-            self.magnification_type,
+        magnification = printer.magnification(
+            choices, request.magnification_type, self.magnification_type
         )
-        smoothing = choices.choose(
-            "Smoothing Type",
-            request.smoothing_type,
-            printer.settings.smoothing_types,
-            self.smoothing_type,
-        )
+        smoothing = printer.smoothing(choices, request.smoothing_type, self.smoothing_type)
         border = choices.density_term(
             "Border Density", request.border_density, self.border_density, low, high
         )

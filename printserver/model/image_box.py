@@ -90,22 +90,11 @@ class ImageBox:
             if request.image.icc_profile is not None:
                 check_icc_profile(request.image.icc_profile, printer)
         polarity = choices.choose("Polarity", request.polarity, POLARITIES, self.polarity)
-        magnification = self.magnification_type
-        if request.magnification_type:
-            magnification = choices.choose(
-                "Magnification Type",
-                request.magnification_type,
-                printer.settings.magnification_types,
-                magnification or printer.settings.default_magnification,
-            )
-        smoothing = self.smoothing_type
-        if request.smoothing_type:
-            smoothing = choices.choose(
-                "Smoothing Type",
-                request.smoothing_type,
-                printer.settings.smoothing_types,
-                printer.settings.default_smoothing,
-            )
+        # None: the film box's (an unsupported value on a lenient printer changes nothing)
+        magnification = printer.magnification(
+            choices, request.magnification_type, self.magnification_type
+        )
+        smoothing = printer.smoothing(choices, request.smoothing_type, self.smoothing_type)
         low, high = printer.settings.min_density, printer.settings.max_density
         min_density = (
             choices.density("Min Density", request.min_density, low, high, self.min_density or 0)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from printserver.config import FILM_SIZES, ConfigError, FilmSize, PrinterConfig
+from printserver.model.choices import Choices, D
 from printserver.render import colour
 from printserver.render.geometry import Box, PageGeometry
 from printserver.render.sheet import CharacteristicCurve
@@ -35,6 +36,15 @@ class Printer:
     curve: CharacteristicCurve
     layouts: Mapping[int, tuple[Box, ...]]
     colour: colour.OutputColour = colour.SRGB
+
+    def magnification(self, choices: Choices, requested: str | None, current: D) -> str | D:
+        """Magnification Type (PS3.3 C.13.5): one the printer offers, else what it was."""
+        offered = self.settings.magnification_types
+        return choices.choose("Magnification Type", requested, offered, current)
+
+    def smoothing(self, choices: Choices, requested: str | None, current: D) -> str | D:
+        """Smoothing Type (PS3.3 C.13.5): one the printer offers, else what it was."""
+        return choices.choose("Smoothing Type", requested, self.settings.smoothing_types, current)
 
     @classmethod
     def of(cls, settings: PrinterConfig) -> Printer:

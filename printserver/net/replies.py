@@ -13,6 +13,18 @@ from printserver.model.film_session import FilmSession
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.presentation_lut import PresentationLutInstance
 from printserver.model.sop_classes import ANNOTATION_BOX, FILM_SESSION, PRESENTATION_LUT, PRINT_JOB
+from printserver.order.attributes import FILM_BOX_ATTRIBUTES
+
+_RESOLVED_APART = frozenset(
+    (
+        "illumination",
+        "reflected_ambient_light",
+        "annotation_display_format_id",
+        "presentation_lut_uid",
+    )
+)
+"""Film box fields answered below, not as stored: the viewing light of the medium, and the
+annotation format and LUT only when there are such (references, not values)."""
 
 REFERENCED_PRINT_JOB_SEQUENCE = 0x21000500
 """Referenced Print Job Sequence of the N-ACTION reply (PS3.4 H.4.1.2.4.1, H.4.2.2.4.1)."""
@@ -41,18 +53,9 @@ def film_session(session: FilmSession) -> Dataset:
 def film_box(box: FilmBox, hierarchy: PrintHierarchy) -> Dataset:
     assert hierarchy.session is not None
     reply = Dataset()
-    reply.ImageDisplayFormat = box.image_display_format
-    reply.FilmOrientation = box.film_orientation
-    reply.FilmSizeID = box.film_size_id
-    reply.MagnificationType = box.magnification_type
-    reply.SmoothingType = box.smoothing_type
-    reply.BorderDensity = box.border_density
-    reply.EmptyImageDensity = box.empty_image_density
-    reply.MinDensity = box.min_density
-    reply.MaxDensity = box.max_density
-    reply.Trim = box.trim
-    reply.ConfigurationInformation = box.configuration_information
-    reply.RequestedResolutionID = box.requested_resolution_id
+    for attribute in FILM_BOX_ATTRIBUTES:  # as the box holds them, every default applied
+        if attribute.field and attribute.field not in _RESOLVED_APART:
+            setattr(reply, attribute.keyword, getattr(box, attribute.field))
     viewing = box.viewing(hierarchy.session.medium_type)  # what the film is rendered with
     reply.Illumination = viewing.illumination
     reply.ReflectedAmbientLight = viewing.reflected_ambient_light

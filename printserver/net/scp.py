@@ -19,7 +19,7 @@ from printserver.model.sop_classes import SERVED
 from printserver.net.connection import edge_limits
 from printserver.net.pynetdicom_compat import protocol_log_bindings, standard_logging_off
 from printserver.net.service import PrintService
-from printserver.net.upper_layer import EdgeServer, serve
+from printserver.net.upper_layer import EdgeServer, listen
 
 TRANSFER_SYNTAXES = [ImplicitVRLittleEndian, ExplicitVRLittleEndian]
 
@@ -79,9 +79,8 @@ def start_server(
     listeners: list[EdgeServer] = []
     try:
         for port, context in addresses:
-            listeners.append(
-                serve(ae, (server.host, port), limits, handlers, service.requests, context)
-            )
+            edge = EdgeServer(ae, (server.host, port), limits, handlers, service.requests, context)
+            listeners.append(listen(edge))
     except BaseException:  # the TLS port failing must not leave the plain one serving
         for listener in listeners:
             listener.shutdown()

@@ -354,17 +354,9 @@ class BoundedDUL(EventDrivenDUL):
         self._recv_pdu.put(decoded)
 
 
-def serve(
-    ae: Any,
-    address: tuple[str, int],
-    limits: EdgeLimits,
-    evt_handlers: list[Any],
-    watch: RequestWatch,
-    tls: ssl.SSLContext | None = None,
-) -> EdgeServer:
+def listen(server: EdgeServer) -> EdgeServer:
     """Start listening in a thread of its own; the server stops with ``shutdown()``."""
-    server = EdgeServer(ae, address, limits, evt_handlers, watch, tls)
     thread = threading.Thread(target=server.serve_forever, name="EdgeServer", daemon=True)
     thread.start()
-    register_server(ae, server)
+    register_server(server.ae, server)
     return server

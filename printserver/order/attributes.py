@@ -9,6 +9,8 @@ Every string is held to its VR by the request's :class:`StringCheck` (PS3.5
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -100,92 +102,114 @@ def referenced_uid(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
     return text(sequence[0], "ReferencedSOPInstanceUID", check)
 
 
-FILM_SESSION_KEYWORDS = frozenset(
-    {
-        "NumberOfCopies",
-        "PrintPriority",
-        "MediumType",
-        "FilmDestination",
-        "FilmSessionLabel",
-        "MemoryAllocation",
-        "OwnerID",
-        "SpecificCharacterSet",
-        "ProposedStudySequence",
-        "ReferencedPresentationLUTSequence",
-        "Illumination",
-        "ReflectedAmbientLight",
-        "SOPClassUID",
-        "SOPInstanceUID",
-    }
+Reader = Callable[[Dataset, str, StringCheck], Any]
+
+
+def _unsigned(ds: Dataset, keyword: str, check: StringCheck) -> int | None:
+    """A US value: binary, so there is no string to hold to a VR."""
+    return integer(ds, keyword)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An attribute a request may carry: the request field it is read into, by which
+    reader; without a reader it is accepted and read elsewhere (a sequence) or not at all."""
+
+    keyword: str
+    field: str = ""
+    read: Reader | None = None
+
+
+def _keywords(attributes: tuple[Attribute, ...]) -> frozenset[str]:
+    return frozenset(attribute.keyword for attribute in attributes)
+
+
+def _read(ds: Dataset, check: StringCheck, attributes: tuple[Attribute, ...]) -> dict[str, Any]:
+    """The request fields of ``attributes``, read in their order (the first bad one answers)."""
+    return {a.field: a.read(ds, a.keyword, check) for a in attributes if a.read is not None}
+
+
+_PRESENTATION_LUT_REFERENCE = Attribute(
+    "ReferencedPresentationLUTSequence", "presentation_lut_uid", referenced_uid
+)
+_INSTANCE = (Attribute("SOPClassUID"), Attribute("SOPInstanceUID"))
+
+FILM_SESSION_ATTRIBUTES = (
+    Attribute("NumberOfCopies", "number_of_copies", integer),
+    Attribute("PrintPriority", "print_priority", code),
+    Attribute("MediumType", "medium_type", code),
+    Attribute("FilmDestination", "film_destination", code),
+    Attribute("FilmSessionLabel", "film_session_label", text),
+    Attribute("MemoryAllocation", "memory_allocation", integer),
+    Attribute("OwnerID", "owner_id", text),
+    _PRESENTATION_LUT_REFERENCE,
+    Attribute("Illumination", "illumination", _unsigned),
+    Attribute("ReflectedAmbientLight", "reflected_ambient_light", _unsigned),
+    Attribute("SpecificCharacterSet"),
+    Attribute("ProposedStudySequence"),
+    *_INSTANCE,
 )
 """PS3.4 Table H.4-2, plus the pre-CP-173 session-level LUT attributes."""
 
-FILM_BOX_KEYWORDS = frozenset(
-    {
-        "ImageDisplayFormat",
-        "ReferencedFilmSessionSequence",
-        "FilmOrientation",
-        "FilmSizeID",
-        "MagnificationType",
-        "MaxDensity",
-        "ConfigurationInformation",
-        "ReferencedPresentationLUTSequence",
-        "AnnotationDisplayFormatID",
-        "SmoothingType",
-        "BorderDensity",
-        "EmptyImageDensity",
-        "MinDensity",
-        "Trim",
-        "Illumination",
-        "ReflectedAmbientLight",
-        "RequestedResolutionID",
-        "ICCProfile",
-        "SOPClassUID",
-        "SOPInstanceUID",
-    }
+FILM_BOX_ATTRIBUTES = (
+    Attribute("ImageDisplayFormat", "image_display_format", text),
+    Attribute("FilmOrientation", "film_orientation", code),
+    Attribute("FilmSizeID", "film_size_id", code),
+    Attribute("MagnificationType", "magnification_type", code),
+    Attribute("SmoothingType", "smoothing_type", code),
+    Attribute("BorderDensity", "border_density", code),
+    Attribute("EmptyImageDensity", "empty_image_density", code),
+    Attribute("MinDensity", "min_density", _unsigned),
+    Attribute("MaxDensity", "max_density", _unsigned),
+    Attribute("Trim", "trim", code),
+    Attribute("ConfigurationInformation", "configuration_information", text),
+    Attribute("RequestedResolutionID", "requested_resolution_id", code),
+    Attribute("Illumination", "illumination", _unsigned),
+    Attribute("ReflectedAmbientLight", "reflected_ambient_light", _unsigned),
+    Attribute("AnnotationDisplayFormatID", "annotation_display_format_id", code),
+    _PRESENTATION_LUT_REFERENCE,
+    Attribute("ReferencedFilmSessionSequence"),
+    Attribute("ICCProfile"),
+    *_INSTANCE,
 )
 """PS3.4 Table H.4-6."""
 
-GRAYSCALE_IMAGE_BOX_KEYWORDS = frozenset(
-    {
-        "ImageBoxPosition",
-        "BasicGrayscaleImageSequence",
-        "Polarity",
-        "MagnificationType",
-        "SmoothingType",
-        "MinDensity",
-        "MaxDensity",
-        "ConfigurationInformation",
-        "RequestedImageSize",
-        "RequestedDecimateCropBehavior",
-        "ReferencedPresentationLUTSequence",
-        "OriginalImageSequence",
-    }
+GRAYSCALE_IMAGE_BOX_ATTRIBUTES = (
+    Attribute("Polarity", "polarity", code),
+    Attribute("MagnificationType", "magnification_type", code),
+    Attribute("SmoothingType", "smoothing_type", code),
+    Attribute("MinDensity", "min_density", _unsigned),
+    Attribute("MaxDensity", "max_density", _unsigned),
+    Attribute("ConfigurationInformation", "configuration_information", text),
+    Attribute("RequestedImageSize", "requested_image_size", decimal),
+    Attribute("RequestedDecimateCropBehavior", "decimate_crop", code),
+    _PRESENTATION_LUT_REFERENCE,
+    Attribute("ImageBoxPosition"),
+    Attribute("BasicGrayscaleImageSequence"),
+    Attribute("OriginalImageSequence"),
 )
-"""PS3.4 Table H.4-10."""
+"""PS3.4 Table H.4-10 (position and image are read by :func:`image_box_request`)."""
 
-COLOR_IMAGE_BOX_KEYWORDS = frozenset(
-    {
-        "ImageBoxPosition",
-        "BasicColorImageSequence",
-        "Polarity",
-        "MagnificationType",
-        "SmoothingType",
-        "RequestedImageSize",
-        "RequestedDecimateCropBehavior",
-        "OriginalImageSequence",
-    }
+_NOT_IN_COLOR = {
+    "MinDensity",
+    "MaxDensity",
+    "ConfigurationInformation",
+    "ReferencedPresentationLUTSequence",
+    "BasicGrayscaleImageSequence",
+}
+COLOR_IMAGE_BOX_ATTRIBUTES = (
+    *(a for a in GRAYSCALE_IMAGE_BOX_ATTRIBUTES if a.keyword not in _NOT_IN_COLOR),
+    Attribute("BasicColorImageSequence"),
 )
-"""PS3.4 Table H.4-11."""
+"""PS3.4 Table H.4-11: the grayscale box's attributes but densities, configuration and LUT."""
 
+FILM_SESSION_KEYWORDS = _keywords(FILM_SESSION_ATTRIBUTES)
+FILM_BOX_KEYWORDS = _keywords(FILM_BOX_ATTRIBUTES)
+GRAYSCALE_IMAGE_BOX_KEYWORDS = _keywords(GRAYSCALE_IMAGE_BOX_ATTRIBUTES)
+COLOR_IMAGE_BOX_KEYWORDS = _keywords(COLOR_IMAGE_BOX_ATTRIBUTES)
 ANNOTATION_BOX_KEYWORDS = frozenset({"AnnotationPosition", "TextString"})
 PRESENTATION_LUT_KEYWORDS = frozenset(
-    {
-        "PresentationLUTSequence",
-        "PresentationLUTShape",
-        "SOPClassUID",
-        "SOPInstanceUID",
-    }
+    {"PresentationLUTSequence", "PresentationLUTShape", "SOPClassUID", "SOPInstanceUID"}
 )
 
 
@@ -202,39 +226,11 @@ def check_known(ds: Dataset, known: frozenset[str], what: str) -> None:
 
 
 def film_session_request(ds: Dataset, check: StringCheck) -> FilmSessionRequest:
-    return FilmSessionRequest(
-        number_of_copies=integer(ds, "NumberOfCopies", check),
-        print_priority=code(ds, "PrintPriority", check),
-        medium_type=code(ds, "MediumType", check),
-        film_destination=code(ds, "FilmDestination", check),
-        film_session_label=text(ds, "FilmSessionLabel", check),
-        memory_allocation=integer(ds, "MemoryAllocation", check),
-        owner_id=text(ds, "OwnerID", check),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
-        illumination=integer(ds, "Illumination"),
-        reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
-    )
+    return FilmSessionRequest(**_read(ds, check, FILM_SESSION_ATTRIBUTES))
 
 
 def film_box_request(ds: Dataset, check: StringCheck) -> FilmBoxRequest:
-    return FilmBoxRequest(
-        image_display_format=text(ds, "ImageDisplayFormat", check),
-        film_orientation=code(ds, "FilmOrientation", check),
-        film_size_id=code(ds, "FilmSizeID", check),
-        magnification_type=code(ds, "MagnificationType", check),
-        smoothing_type=code(ds, "SmoothingType", check),
-        border_density=code(ds, "BorderDensity", check),
-        empty_image_density=code(ds, "EmptyImageDensity", check),
-        min_density=integer(ds, "MinDensity"),
-        max_density=integer(ds, "MaxDensity"),
-        trim=code(ds, "Trim", check),
-        configuration_information=text(ds, "ConfigurationInformation", check),
-        requested_resolution_id=code(ds, "RequestedResolutionID", check),
-        illumination=integer(ds, "Illumination"),
-        reflected_ambient_light=integer(ds, "ReflectedAmbientLight"),
-        annotation_display_format_id=code(ds, "AnnotationDisplayFormatID", check),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
-    )
+    return FilmBoxRequest(**_read(ds, check, FILM_BOX_ATTRIBUTES))
 
 
 def image_box_request(
@@ -264,20 +260,8 @@ def image_box_request(
             if color
             else (grayscale_image(sequence[0], check, big_endian=big_endian, pixel_data=pixel_data))
         )
-    return ImageBoxRequest(
-        position=position,
-        image=image,
-        erase=image is None,
-        polarity=code(ds, "Polarity", check),
-        magnification_type=code(ds, "MagnificationType", check),
-        smoothing_type=code(ds, "SmoothingType", check),
-        min_density=integer(ds, "MinDensity"),
-        max_density=integer(ds, "MaxDensity"),
-        configuration_information=text(ds, "ConfigurationInformation", check),
-        requested_image_size=decimal(ds, "RequestedImageSize", check),
-        decimate_crop=code(ds, "RequestedDecimateCropBehavior", check),
-        presentation_lut_uid=referenced_uid(ds, "ReferencedPresentationLUTSequence", check),
-    )
+    fields = _read(ds, check, GRAYSCALE_IMAGE_BOX_ATTRIBUTES)  # a colour box has fewer
+    return ImageBoxRequest(position=position, image=image, erase=image is None, **fields)
 
 
 def presentation_lut_request(
