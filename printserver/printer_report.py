@@ -16,16 +16,37 @@ from pathlib import Path
 from printserver.config import Config, PrinterConfig
 from printserver.model.printer import Printer, PrinterStatus, printer_status
 from printserver.sinks.base import Sink, StatusWatch
-from printserver.spool.job import JobState
+from printserver.sinks.directory import DirectorySink
+from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
 
 
 def destination(printer: PrinterConfig, config: Config) -> str:
-    """Where a printer's films go, in one form: ``cups:QUEUE@SERVER`` or ``directory:PATH``."""
+    """Where a printer's films go, in one form: ``cups:QUEUE@SERVER``, ``directory:PATH`` or
+    ``dicom://CALLED@HOST:PORT``."""
+    if printer.dicom is not None:
+        return f"dicom://{printer.dicom.called_ae}@{printer.dicom.host}:{printer.dicom.port}"
     if printer.cups_queue:
         server = printer.cups_server or config.cups.server or "default"
         return f"cups:{printer.cups_queue}@{server}"
     return f"directory:{(printer.directory or Path()).absolute()}"
+
+
+def delivered_to(record: JobRecord, config: Config) -> str:
+    """Where a job's film went, or is to go: the file a directory printer writes, the CUPS
+    job, the DICOM imager; for ``printserver queue show`` and the console's job page."""
+    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
+    if printer is None:
+        return "-"
+    where = destination(printer, config)
+    if printer.directory is not None:
+        path = DirectorySink(printer.ae_title, printer.directory).target(record.sink_title)
+        return str(path) + ("" if path.is_file() else " (not written yet)")
+    if printer.dicom is not None:
+        return f"printed at {where}" if record.state is JobState.DONE else f"{where} (not yet)"
+    if record.cups_job_id is None:
+        return f"{where} (not sent yet)"
+    return f"CUPS job {record.cups_job_id} on {where}"
 
 
 @dataclass(frozen=True)

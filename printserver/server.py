@@ -17,6 +17,7 @@ from printserver import notify
 from printserver.config import Config, PrinterConfig
 from printserver.metrics import Gauges, Metrics, QueuedJob
 from printserver.model.printer import Printer
+from printserver.net.imager import DicomSink
 from printserver.net.scp import start_server
 from printserver.net.service import PrintService
 from printserver.net.upper_layer import EdgeServer
@@ -47,6 +48,8 @@ def build_sink(printer: PrinterConfig, config: Config) -> Sink:
             timeout=printer.cups_timeout or config.cups.timeout,
             encryption=printer.cups_encryption or config.cups.encryption,
         )
+    if printer.dicom is not None:
+        return DicomSink(printer.ae_title, printer.dicom, config.server.ae_title)
     assert printer.directory is not None
     return DirectorySink(printer.ae_title, printer.directory)
 

@@ -64,6 +64,7 @@ def test_private_attributes_exist_on_live_objects() -> None:
             "AE": ae,
             "Association": assoc,
             "_config": pynetdicom._config,
+            "DIMSEServiceProvider.msg_queue": assoc.dimse.msg_queue,
         }
         for owner, names in ATTRIBUTES.items():
             for name in names:

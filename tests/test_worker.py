@@ -245,3 +245,20 @@ def test_a_printer_no_longer_configured_is_retried_later(store: SpoolStore) -> N
         JobState.PENDING,
         f"no printer {PRINTER!r} is configured",
     )
+
+
+def test_a_print_request_cut_off_by_a_crash_at_an_imager_is_held_not_sent_again(
+    store: SpoolStore,
+) -> None:
+    """A DICOM imager cannot be asked whether the N-ACTION sent before a crash printed:
+    the job found with its request announced is held as "may have printed"."""
+    from printserver.config import DicomPrinterConfig
+    from printserver.net.imager import DicomSink
+
+    imager = DicomSink(PRINTER, DicomPrinterConfig(host="127.0.0.1", called_ae="IMAGER"), "US")
+    job = _change(store, _job(store).job_id, cups_job_id=1, submit_started=utc_now())
+    _worker(store, imager).run_once()
+    held = store.get(job.job_id)
+    assert held.state is JobState.HELD and held.cups_job_id is None
+    assert held.last_error is not None and "may have printed at" in held.last_error
+    assert held.history[-1].note == "held: may have printed"

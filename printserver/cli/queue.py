@@ -29,7 +29,7 @@ from printserver.cli.common import (
     printer_named,
 )
 from printserver.config import Config
-from printserver.sinks.directory import DirectorySink
+from printserver.printer_report import delivered_to
 from printserver.spool import operations
 from printserver.spool.job import JobRecord, JobState, utc_now
 from printserver.spool.store import (
@@ -150,17 +150,6 @@ def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json
     return EXIT_OK
 
 
-def _output(config: Config, job: JobRecord) -> str:
-    """Where the job's film goes: the file a directory printer writes, or the CUPS queue."""
-    printer = next((p for p in config.printers if p.ae_title == job.printer), None)
-    if printer is None:
-        return "-"
-    if printer.directory is None:
-        return f"CUPS queue {printer.cups_queue}"
-    path = DirectorySink(printer.ae_title, printer.directory).target(job.sink_title)
-    return str(path) + ("" if path.is_file() else " (not written yet)")
-
-
 def show_job(config: Config, store: SpoolStore, job_id: str, as_json: bool) -> int:
     job = store.get(job_id)
     if as_json:
@@ -183,7 +172,7 @@ def show_job(config: Config, store: SpoolStore, job_id: str, as_json: bool) -> i
         ("film session", job.film_session_uid),
         ("print job", job.print_job_uid or "-"),
         ("document", f"{store.document(job.job_id)} ({job.document_bytes} bytes)"),
-        ("output", _output(config, job)),
+        ("output", delivered_to(job, config)),
     ]
     width = max(len(name) for name, _ in fields)
     print("\n".join(f"{name.ljust(width)}  {escape_controls(value)}" for name, value in fields))

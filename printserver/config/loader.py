@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from printserver.config.errors import describe
 from printserver.config.layouts import custom_layouts
 from printserver.config.model import Config
+from printserver.config.printer import PrinterConfig
 from printserver.config.sections import ConfigError
 
 
@@ -62,6 +63,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         p.model_copy(update={"icc_profile": base / p.icc_profile}) if p.icc_profile else p
         for p in printers
     )
+    printers = tuple(_resolve_dicom(p, base) for p in printers)
     web = config.web
     if web.certificate is not None and web.private_key is not None:
         web = web.model_copy(
@@ -85,3 +87,13 @@ def load_config(path: Path | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_config(text, base=path.resolve().parent)
+
+
+def _resolve_dicom(printer: PrinterConfig, base: Path) -> PrinterConfig:
+    """The TLS files of a DICOM printer, relative to the configuration file."""
+    dicom = printer.dicom
+    if dicom is None:
+        return printer
+    files = ("certificate", "private_key", "ca_certificates")
+    update = {name: base / value for name in files if (value := getattr(dicom, name)) is not None}
+    return printer.model_copy(update={"dicom": dicom.model_copy(update=update)})

@@ -122,6 +122,41 @@ def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
         raise ValueError("characteristic_curve densities must not be negative")
 
 
+class DicomPrinterConfig(Section):
+    """A film imager that is a DICOM print SCP itself: our films go to it over Basic
+    Grayscale or Color Print Management, we being its SCU (PS3.4 H)."""
+
+    host: str = Field(description="the imager's host name or address")
+    port: int = Field(104, ge=1, le=65535)
+    called_ae: AETitle = Field(description="the imager's AE title")
+    calling_ae: AETitle | None = Field(None, description="ours towards it; default server.ae_title")
+    mode: Literal["as_sent"] = Field(
+        "as_sent", description="as_sent: the film order goes out as the modality sent it"
+    )
+    connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
+    timeout: float = Field(
+        60.0, gt=0, le=600, description="seconds the imager may take to answer one message"
+    )
+    max_pdu: int = Field(65536, ge=4096, le=16_777_216, description="largest PDU we take from it")
+    certificate: Path | None = Field(None, description="TLS: our client certificate (PEM)")
+    private_key: Path | None = Field(None, description="TLS: its key (PEM)")
+    ca_certificates: Path | None = Field(
+        None, description="TLS: CA bundle to verify the imager; set it to use TLS"
+    )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.ca_certificates is not None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> DicomPrinterConfig:
+        if (self.certificate is None) != (self.private_key is None):
+            raise ValueError("give both certificate and private_key, or neither")
+        if self.certificate is not None and self.ca_certificates is None:
+            raise ValueError("a client certificate needs ca_certificates (TLS to the imager)")
+        return self
+
+
 class PrinterConfig(Section):
     """One logical printer, selected by the called AE title."""
 
@@ -137,6 +172,7 @@ class PrinterConfig(Section):
         None, description="IPP encryption to this queue's server; default [cups]"
     )
     directory: Path | None = None
+    dicom: DicomPrinterConfig | None = None
     name: str | None = Field(None, max_length=64, description="Printer Name reported to SCUs")
     film_sizes: tuple[str, ...] = tuple(FILM_SIZES)
     default_film_size: str = "14INX17IN"
@@ -236,8 +272,9 @@ class PrinterConfig(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> PrinterConfig:
-        if (self.cups_queue is None) == (self.directory is None):
-            raise ValueError("give exactly one destination: cups_queue or directory")
+        destinations = (self.cups_queue, self.directory, self.dicom)
+        if sum(destination is not None for destination in destinations) != 1:
+            raise ValueError("give exactly one destination: cups_queue, directory or [dicom]")
         if self.min_density >= self.max_density:
             raise ValueError("min_density must be below max_density")
         if self.default_smoothing not in self.smoothing_types:

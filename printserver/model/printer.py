@@ -212,6 +212,8 @@ def printer_status(
         return PrinterStatus(NORMAL, NORMAL)
     if not destination.reachable:
         return PrinterStatus(WARNING, "PRINTER DOWN")
+    if destination.printer_status is not None:  # a DICOM imager says it in our terms
+        return PrinterStatus(*destination.printer_status)
     term = _term(destination.reasons)
     if not destination.ok:
         return PrinterStatus(WARNING, term or "CHECK PRINTER")

@@ -15,6 +15,7 @@ upgrade of pynetdicom moves any of them.  Tested with pynetdicom 3.0.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ThreadedAssociationServer": ("_handlers",),
     "AE": ("_servers",),
     "Association": ("_server", "_dul_ready", "_kill"),
+    "DIMSEServiceProvider.msg_queue": ("mutex", "queue", "not_empty", "not_full"),
     "_config": ("LOG_HANDLER_LEVEL",),
 }
 """Private (and semi-private) attributes read or set on instances."""
@@ -143,3 +145,49 @@ def server_handlers(server: Any) -> dict[Any, Any]:
 def register_server(ae: Any, server: Any) -> None:
     """Add a running server to the AE's list, so ``AE.shutdown`` stops it too."""
     ae._servers.append(server)
+
+
+def _is_request(item: tuple[Any, Any]) -> bool:
+    return bool(getattr(item[1], "is_valid_request", False))
+
+
+def guard_requestor(assoc: Association) -> Association:
+    """Close pynetdicom's lost-response race on an association we requested; returns it.
+
+    A requestor's reactor thread polls the DIMSE queue without blocking, and its pause
+    before each ``send_*()`` is a flag set without a lock: a response arriving in that
+    window is taken by the reactor and dropped as unexpected, and the caller waits out its
+    DIMSE timeout (pynetdicom#875).  Here the reactor's polls take only requests (an
+    N-EVENT-REPORT), and a waiting ``send_*()`` takes only responses, so an event crossing
+    a request on the wire is not taken for its answer either.
+    """
+    dimse = assoc.dimse
+    messages = dimse.msg_queue
+
+    def take(wanted: Callable[[tuple[Any, Any]], bool]) -> tuple[Any, Any] | None:
+        """The first message ``wanted`` takes, wherever it is in the queue (hold the mutex)."""
+        for index, item in enumerate(messages.queue):
+            if wanted(item):
+                del messages.queue[index]
+                messages.not_full.notify()
+                return item  # type: ignore[no-any-return]
+        return None
+
+    def get_msg(block: bool = False) -> tuple[Any, Any]:
+        if not block:  # the reactor polling: only a request is its business
+            with messages.mutex:
+                return take(_is_request) or (None, None)
+        timeout = dimse.dimse_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with messages.not_empty:
+            while True:
+                item = take(lambda candidate: not _is_request(candidate))
+                if item is not None:
+                    return item
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None, None
+                messages.not_empty.wait(remaining)
+
+    dimse.get_msg = get_msg  # type: ignore[method-assign]
+    return assoc

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -40,6 +40,11 @@ class SinkError(Exception):
         self.transient = transient
 
 
+class MayHavePrinted(SinkError):
+    """The request to print went out and its answer never came: the destination may have
+    printed it, so it is not sent again by itself (exactly once)."""
+
+
 @dataclass(frozen=True)
 class Submission:
     """A document to hand to a destination; ``title`` is unique per spool job."""
@@ -48,6 +53,9 @@ class Submission:
     document: Path
     copies: int = 1
     options: dict[str, str] = field(default_factory=dict)
+    order: Mapping[str, Path] = field(default_factory=dict)
+    """The job's film order (opaque files), for a destination that takes it rather than
+    the document; empty for a job that kept none."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ class DestinationStatus:
     message: str = ""
     reachable: bool = True
     reasons: tuple[str, ...] = ()
+    printer_status: tuple[str, str] | None = None
+    """A DICOM imager's own Printer Status and Printer Status Info (PS3.3 C.13.9.1)."""
 
 
 class Sink(Protocol):
@@ -80,9 +90,10 @@ class Sink(Protocol):
         """
         ...
 
-    def adopt(self, job_id: int) -> bool:
+    def adopt(self, job_id: int) -> bool | None:
         """After a crash: True when the job ``job_id`` received its whole document
-        and will print; False when it did not (it is then canceled, never printed)."""
+        and will print; False when it did not (it is then canceled, never printed);
+        None when the destination cannot say (the job may have printed)."""
         ...
 
     def state(self, job_id: int) -> tuple[SinkState, str]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from printserver.metrics import Metrics
-from printserver.sinks.base import Sink, SinkError, SinkState, Submission
+from printserver.sinks.base import MayHavePrinted, Sink, SinkError, SinkState, Submission
 from printserver.spool.job import JobInfo, JobRecord, JobState, utc_now
 from printserver.spool.store import JobNotFound, SpoolStore
 
@@ -166,7 +166,10 @@ class SpoolWorker:
         try:
             if record.cups_job_id is not None:
                 earlier = record.cups_job_id
-                if sink.adopt(earlier):
+                adopted = sink.adopt(earlier)
+                if adopted is None:
+                    return self._may_have_printed(record, sink)
+                if adopted:
                     LOG.info("job %s was already at %s as %d", record.job_id, sink.name, earlier)
                     return self.store.save(self._submitted(record, earlier))
                 LOG.warning(
@@ -192,11 +195,15 @@ class SpoolWorker:
                 document=self.store.document(record.job_id),
                 copies=record.copies,
                 options={"media": record.media} if record.media else {},
+                order=self.store.order_files(record.job_id),
             )
             started = time.monotonic()
             external_id = sink.submit(submission, remember)
             self.metrics.delivered(record.printer, time.monotonic() - started)
             record = created[0]
+        except MayHavePrinted as exc:
+            LOG.error("job %s at %s: %s", record.job_id, sink.name, exc)
+            return self._may_have_printed(self.store.get(record.job_id), sink)
         except SinkError as exc:
             record = self.store.get(record.job_id)
             if not exc.transient:
@@ -211,10 +218,18 @@ class SpoolWorker:
             LOG.info("job %s submitted to %s as %s", record.job_id, sink.name, external_id)
         return self._counted(self._submitted(record, external_id))
 
+    def _may_have_printed(self, record: JobRecord, sink: Sink) -> JobRecord:
+        """Exactly once: a submission cut off where the destination cannot tell whether it
+        printed is never sent again by itself; an operator reprints (or releases) or cancels."""
+        reason = f"may have printed at {sink.name}: the answer to its print request never came"
+        LOG.warning("job %s held: %s", record.job_id, reason)
+        held = record.to(JobState.HELD, reason=reason, cups_job_id=None)
+        return self.store.save(held, note="held: may have printed")
+
     def _submitted(self, record: JobRecord, external_id: int | None) -> JobRecord:
         """Done when the sink finished the job at once; else printing, to be followed."""
-        if external_id is None:
-            return record.to(JobState.DONE)
+        if external_id is None:  # nothing to follow: no destination job id is kept
+            return record.to(JobState.DONE, cups_job_id=None)
         return record.to(JobState.PRINTING, cups_job_id=external_id)
 
     def _counted(self, record: JobRecord) -> JobRecord:

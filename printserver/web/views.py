@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from printserver.config import Config
-from printserver.printer_report import destination, printer_reports
+from printserver.printer_report import delivered_to, printer_reports
 from printserver.sinks.base import Sink, StatusWatch
-from printserver.sinks.directory import DirectorySink
 from printserver.spool.job import HistoryEntry, JobRecord, JobState, utc_now
 from printserver.spool.operations import REQUEUED, RETRIED
 from printserver.spool.store import SpoolStore
@@ -151,20 +150,6 @@ def job_rows(store: SpoolStore, printer: str | None, state: str | None) -> list[
     ]
 
 
-def delivered(record: JobRecord, config: Config) -> str:
-    """Where the film went: the CUPS job, or the file a directory printer wrote."""
-    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
-    if printer is None:
-        return "-"
-    if printer.cups_queue:
-        if record.cups_job_id is None:
-            return "not sent yet"
-        return f"CUPS job {record.cups_job_id} on {destination(printer, config)}"
-    if record.state is not JobState.DONE or printer.directory is None:
-        return "not written yet"
-    return str(DirectorySink(printer.ae_title, printer.directory).target(record.sink_title))
-
-
 def job_detail(record: JobRecord, store: SpoolStore, config: Config) -> JobDetail:
     fields = (
         ("printer", record.printer),
@@ -185,7 +170,7 @@ def job_detail(record: JobRecord, store: SpoolStore, config: Config) -> JobDetai
     return JobDetail(
         row=job_row(record, store, utc_now()),
         fields=fields,
-        delivered=delivered(record, config),
+        delivered=delivered_to(record, config),
         history=record.history,
         move_targets=tuple(p.ae_title for p in config.printers if p.ae_title != record.printer),
     )

@@ -1,0 +1,252 @@
+"""A film imager that is a DICOM print SCP itself: the destination of a printer with a
+``[dicom]`` table, to which this server is a Print SCU (PS3.4 H).
+
+``as_sent``: the job's film order goes out as the modality sent it, request by request, on
+one association: Film Session, Presentation LUTs, Film Box, the image and annotation boxes,
+then the N-ACTION that printed it; the session is deleted (PS3.4 H.4.1.2.5) and the
+association released.  The imager makes its own image and annotation box UIDs (PS3.4
+H.4.2.1.2.1); they stand in for the ones we made, by position.
+
+Exactly once: the N-ACTION is announced to the delivery lane (``on_created``) before it is
+sent.  An N-ACTION whose answer never comes raises :class:`MayHavePrinted`, and a job found
+after a crash with its N-ACTION announced is not adopted (the imager cannot be asked):
+either way the job is held for an operator, never sent again by itself.
+
+Connecting runs under ``connect_timeout``, every message under ``timeout``.  Text from the
+imager (Error Comment, Printer Status Info) is data: logs and pages escape it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE
+from pynetdicom.association import Association
+
+from printserver.config import DicomPrinterConfig
+from printserver.model.sop_classes import (
+    FILM_BOX,
+    FILM_SESSION,
+    GRAYSCALE_PRINT_META,
+    PRINTER,
+    PRINTER_INSTANCE,
+)
+from printserver.net.pynetdicom_compat import guard_requestor
+from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
+from printserver.order.transfer_syntax import decode
+from printserver.sinks.base import DestinationStatus, MayHavePrinted, SinkError, SinkState
+from printserver.spool.store import ORDER_INDEX
+
+LOG = logging.getLogger(__name__)
+
+SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+TRANSIENT = frozenset({0x0110, 0x0213, 0xC601, 0xC602})
+"""Refusals that may pass: processing failure, resource limitation, print queue full."""
+PRINTER_STATUS, PRINTER_STATUS_INFO = Tag(0x21100010), Tag(0x21100020)
+
+
+def _meta(step_context: str, class_uid: str) -> str | None:
+    """The meta SOP class a request goes under, or None for a class negotiated itself."""
+    return None if step_context == class_uid else step_context
+
+
+def _succeeded(code: int) -> bool:
+    """Success or a warning (PS3.4 H.4: 0xB6xx, 0x0107, 0x0116, 0x0001)."""
+    return code in (0x0000, 0x0001, 0x0107, 0x0116) or 0xB000 <= code <= 0xBFFF
+
+
+class DicomSink:
+    """The delivery lane's view of one DICOM imager (``sinks/base.Sink``)."""
+
+    def __init__(self, name: str, settings: DicomPrinterConfig, calling_ae: str) -> None:
+        self.name = name
+        self.settings = settings
+        self.calling_ae = settings.calling_ae or calling_ae
+
+    @property
+    def where(self) -> str:
+        s = self.settings
+        return f"dicom://{s.called_ae}@{s.host}:{s.port}"
+
+    # the association ------------------------------------------------------------------
+
+    def _tls(self) -> tuple[ssl.SSLContext, str] | None:
+        s = self.settings
+        if s.ca_certificates is None:
+            return None
+        context = ssl.create_default_context(cafile=str(s.ca_certificates))
+        if s.certificate is not None and s.private_key is not None:
+            context.load_cert_chain(str(s.certificate), str(s.private_key))
+        return context, s.host
+
+    @contextlib.contextmanager
+    def _association(self, contexts: set[str]) -> Iterator[Association]:
+        s = self.settings
+        ae = AE(ae_title=self.calling_ae)
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = s.timeout
+        ae.connection_timeout = s.connect_timeout
+        ae.maximum_pdu_size = s.max_pdu
+        for uid in sorted(contexts):
+            ae.add_requested_context(uid, list(SYNTAXES))
+        try:
+            assoc = ae.associate(s.host, s.port, ae_title=s.called_ae, tls_args=self._tls())
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise SinkError(f"{self.where}: cannot connect: {exc}") from None
+        if not assoc.is_established:
+            if assoc.is_rejected:
+                raise SinkError(f"{self.where} rejected the association")
+            raise SinkError(f"{self.where} did not accept an association (down, or not answering)")
+        guard_requestor(assoc)
+        try:
+            yield assoc
+        finally:
+            if assoc.is_established:
+                assoc.release()
+            if assoc.is_established:
+                assoc.abort()
+
+    def _check(self, status: Dataset | None, what: str, *, printing: bool = False) -> None:
+        """Raise for a refusal, or for no answer (:class:`MayHavePrinted` after N-ACTION)."""
+        if status is None or "Status" not in status:
+            message = f"{self.where}: no answer to {what} within {self.settings.timeout:g} s"
+            if printing:
+                raise MayHavePrinted(message)
+            raise SinkError(message)
+        code = int(status.Status)
+        if _succeeded(code):
+            return
+        comment = str(status.get("ErrorComment", "")).strip()
+        reason = f"{self.where} refused {what} with 0x{code:04X}" + (
+            f": {comment}" if comment else ""
+        )
+        raise SinkError(reason, transient=code in TRANSIENT)
+
+    # the Sink protocol ----------------------------------------------------------------
+
+    def submit(self, submission: Any, on_created: Callable[[int], None]) -> int | None:
+        """Forward the job's film order; None: printed when the imager's N-ACTION succeeded."""
+        order: Mapping[str, Path] = submission.order
+        if ORDER_INDEX not in order:
+            raise SinkError(
+                "the job kept no film order to send to a DICOM printer", transient=False
+            )
+        try:
+            index = OrderIndex.load(Path(order[ORDER_INDEX]).read_bytes())
+        except (OSError, UnreadableIndex) as exc:
+            raise SinkError(f"the film order cannot be read: {exc}", transient=False) from None
+        contexts = {step.context for step in index.steps} | {GRAYSCALE_PRINT_META}
+        with self._association(contexts) as assoc:
+            renamed = self._send_order(assoc, index, order)
+            action = index.action
+            context = next((s.context for s in index.steps if s.instance == action.instance), None)
+            on_created(1)  # announced before it is sent: a lost answer is never sent again
+            status, _ = assoc.send_n_action(
+                None,
+                1,
+                action.class_uid,
+                renamed.get(action.instance, action.instance),
+                meta_uid=_meta(context or GRAYSCALE_PRINT_META, action.class_uid),
+            )
+            self._check(status, f"N-ACTION of {action.class_uid}", printing=True)
+            self._delete_session(assoc, index)
+        LOG.info("%s: the film order went to %s", submission.title, self.where)
+        return None
+
+    def _send_order(
+        self, assoc: Association, index: OrderIndex, order: Mapping[str, Path]
+    ) -> dict[str, str]:
+        """Every N-CREATE and N-SET as received; the imager's box UIDs for ours."""
+        renamed: dict[str, str] = {}
+        for step in index.steps:
+            dataset = self._dataset(order, step)
+            instance = renamed.get(step.instance, step.instance)
+            meta = _meta(step.context, step.class_uid)
+            what = f"{step.operation} of {step.class_uid}"
+            if step.operation == "N-CREATE":
+                status, reply = assoc.send_n_create(
+                    dataset if len(dataset) else None, step.class_uid, instance, meta_uid=meta
+                )
+                self._check(status, what)
+                if step.class_uid == FILM_BOX:
+                    renamed.update(self._boxes(step, reply))
+            else:
+                status, _ = assoc.send_n_set(dataset, step.class_uid, instance, meta_uid=meta)
+                self._check(status, what)
+        return renamed
+
+    def _boxes(self, step: OrderStep, reply: Dataset | None) -> dict[str, str]:
+        """Our image and annotation box UIDs → the imager's, by position (PS3.4 H.4.2.1.2.1)."""
+        theirs: list[str] = []
+        for keyword in ("ReferencedImageBoxSequence", "ReferencedBasicAnnotationBoxSequence"):
+            items = reply.get(keyword, []) if reply is not None else []
+            theirs += [str(item.ReferencedSOPInstanceUID) for item in items]
+        ours = step.children
+        if len(theirs) != len(ours):
+            raise SinkError(
+                f"{self.where} made {len(theirs)} image and annotation boxes for a film box "
+                f"that has {len(ours)}",
+                transient=False,
+            )
+        return dict(zip(ours, theirs, strict=True))
+
+    def _dataset(self, order: Mapping[str, Path], step: OrderStep) -> Dataset:
+        try:
+            data = Path(order[step.file]).read_bytes()
+            syntax = UID(step.syntax)
+            return decode(
+                data,
+                implicit=bool(syntax.is_implicit_VR),
+                little=bool(syntax.is_little_endian),
+                deflated=bool(syntax.is_deflated),
+            )
+        except (OSError, KeyError) as exc:
+            raise SinkError(f"the film order is incomplete: {exc}", transient=False) from None
+        except Exception as exc:  # pydicom's word on a stored data set
+            raise SinkError(f"a stored data set cannot be read: {exc}", transient=False) from None
+
+    def _delete_session(self, assoc: Association, index: OrderIndex) -> None:
+        """Leave nothing behind at the imager (PS3.4 H.4.1.2.5); the film is printed anyway."""
+        session = next((s for s in index.steps if s.class_uid == FILM_SESSION), None)
+        if session is None:
+            return
+        try:
+            assoc.send_n_delete(FILM_SESSION, session.instance, meta_uid=session.context)
+        except Exception as exc:  # the print is done; a failed clean-up is the imager's
+            LOG.warning("%s: the film session was not deleted: %s", self.where, exc)
+
+    def adopt(self, job_id: int) -> bool | None:
+        return None  # an imager cannot be asked whether an N-ACTION before a crash printed
+
+    def state(self, job_id: int) -> tuple[SinkState, str]:
+        return SinkState.DONE, ""  # submit answers at once; nothing is left to follow
+
+    def cancel(self, job_id: int) -> None:
+        """Nothing to cancel: a film is at the imager only once its N-ACTION was answered."""
+
+    def status(self) -> DestinationStatus:
+        """The imager's own Printer Status (N-GET of the Printer, PS3.4 H.4.6.1.2.1)."""
+        try:
+            with self._association({GRAYSCALE_PRINT_META}) as assoc:
+                status, reply = assoc.send_n_get(
+                    [PRINTER_STATUS, PRINTER_STATUS_INFO],
+                    PRINTER,
+                    PRINTER_INSTANCE,
+                    meta_uid=GRAYSCALE_PRINT_META,
+                )
+        except SinkError as exc:
+            return DestinationStatus(False, False, str(exc), reachable=False)
+        if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
+            return DestinationStatus(False, False, f"{self.where}: Printer N-GET refused")
+        current = str(reply.get("PrinterStatus", "NORMAL")).strip() or "NORMAL"
+        info = str(reply.get("PrinterStatusInfo", current)).strip() or current
+        ok = current != "FAILURE"
+        message = "" if info == "NORMAL" else info
+        return DestinationStatus(ok, ok, message, printer_status=(current, info))

@@ -1,0 +1,180 @@
+"""A printer that is a DICOM imager: the film order goes on to it as the modality sent it.
+
+The imager is a second print server over loopback, printing into a directory, so what
+arrives there is checked the way every film is: its stored data sets and its PostScript,
+through Ghostscript.  A pynetdicom SCP that never answers N-ACTION stands for an imager
+that fails at the worst moment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset
+from pynetdicom import AE, evt, sop_class
+
+from printserver.config import Config, parse_config
+from printserver.order.index import OrderIndex
+from printserver.order.received import receive
+from printserver.printer_report import destination
+from printserver.spool.job import JobState
+from printserver.spool.store import SpoolStore
+from tests.ghostscript import render_gray16
+from tests.print_client import PrintClient, box_uids
+from tests.server_harness import (
+    InProcessServer,
+    config_text,
+    directory_config,
+    free_port,
+    start_in_process,
+    wait_for_jobs,
+)
+
+pytestmark = pytest.mark.integration
+IMAGER = "IMAGER"
+
+
+def _forwarding(tmp_path: Path, port: int, timeout: float = 10.0) -> Config:
+    printer = (
+        f'[[printers]]\nae_title = "PRINTSERVER"\n[printers.dicom]\nhost = "127.0.0.1"\n'
+        f'port = {port}\ncalled_ae = "{IMAGER}"\ntimeout = {timeout}\nconnect_timeout = 2\n'
+    )
+    return parse_config(config_text(tmp_path / "spool", 0, printer))
+
+
+def _imager(tmp_path: Path, port: int = 0) -> InProcessServer:
+    config = directory_config(tmp_path / "imager", ae_title=IMAGER)
+    server = config.server.model_copy(update={"port": port})
+    return start_in_process(config.model_copy(update={"server": server}))
+
+
+def _ramps() -> list[np.ndarray]:
+    """Four 12-bit images, each its own ramp, so a box out of place shows."""
+    base = np.arange(96 * 96, dtype=np.int64).reshape(96, 96) * 4095 // (96 * 96 - 1)
+    return [((base + shift) % 4096).astype(np.uint16) for shift in (0, 1024, 2048, 3072)]
+
+
+def _print_2x2(port: int, images: list[np.ndarray]) -> None:
+    client = PrintClient(port)
+    _, session = client.session(FilmSessionLabel="FORWARDED")
+    status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
+    assert status == 0
+    for position, (uid, image) in enumerate(zip(box_uids(reply), images, strict=True), 1):
+        assert client.gray(uid, position, image).Status == 0
+    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    client.release()
+
+
+def test_a_film_goes_on_to_the_imager_as_the_modality_sent_it(tmp_path: Path) -> None:
+    imager = _imager(tmp_path)
+    ours = start_in_process(_forwarding(tmp_path, imager.port))
+    images = _ramps()
+    try:
+        assert destination(ours.config.printers[0], ours.config) == (
+            f"dicom://{IMAGER}@127.0.0.1:{imager.port}"
+        )
+        _print_2x2(ours.port, images)
+        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
+        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    assert arrived.calling_ae == "PRINTSERVER" and arrived.title == "FORWARDED"
+    store = SpoolStore(imager.config.spool.directory)
+    index = OrderIndex.load((store.path(arrived.job_id) / "objects" / "index.json").read_bytes())
+    sets = [step for step in index.steps if step.operation == "N-SET"]
+    assert len(sets) == 4
+    for step, image in zip(sets, images, strict=True):  # 12 bits kept, each in its box
+        data = (store.path(arrived.job_id) / "objects" / step.file).read_bytes()
+        received = receive(data, step.syntax)
+        item = received.dataset.BasicGrayscaleImageSequence[0]
+        assert (item.BitsStored, item.Rows, item.Columns) == (12, 96, 96)
+        stored = received.pixel_data("BasicGrayscaleImageSequence")
+        assert stored is not None
+        pixels = np.frombuffer(stored, "<u2").reshape(96, 96)
+        assert np.array_equal(pixels, image)
+    pages = [
+        render_gray16(SpoolStore(server.config.spool.directory).document(job.job_id), 60)[0]
+        for server, job in ((ours, sent), (imager, arrived))
+    ]
+    assert np.array_equal(pages[0], pages[1])  # the imager printed the film we would have
+
+
+def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:
+    port = free_port()
+    ours = start_in_process(_forwarding(tmp_path, port))
+    imager: InProcessServer | None = None
+    try:
+        _print_2x2(ours.port, _ramps())
+        deadline = time.monotonic() + 30
+        record = SpoolStore(ours.config.spool.directory).list()[0]
+        while time.monotonic() < deadline and not record.last_error:
+            time.sleep(0.2)
+            record = SpoolStore(ours.config.spool.directory).list()[0]
+        assert record.state is JobState.PENDING and "did not accept" in (record.last_error or "")
+        status = ours.server.service.printer_status(ours.server.queue.printers["PRINTSERVER"])
+        assert (status.status, status.info) == ("WARNING", "PRINTER DOWN")
+        imager = _imager(tmp_path, port)
+        (delivered,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"}, timeout=60)
+        time.sleep(1.5)  # a second delivery would have had its chance
+        arrived = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        if imager is not None:
+            imager.server.stop()
+    assert delivered.attempts >= 2 and len(arrived) == 1
+
+
+def test_an_n_action_without_an_answer_is_held_as_may_have_printed(tmp_path: Path) -> None:
+    """Exactly once: the imager got the N-ACTION and never answered; the job is held for
+    an operator and not sent again by itself."""
+    actions: list[str] = []
+    release = threading.Event()
+
+    def on_create(event: evt.Event) -> tuple[int, Dataset]:
+        reply = Dataset()
+        if event.request.AffectedSOPClassUID == sop_class.BasicFilmBox:
+            reply.ReferencedImageBoxSequence = [
+                _reference(f"1.2.826.0.1.3680043.10.1.{n}") for n in range(1, 5)
+            ]
+        return 0x0000, reply
+
+    def on_action(event: evt.Event) -> tuple[int, None]:
+        actions.append(str(event.request.RequestedSOPInstanceUID))
+        release.wait(15)  # longer than the printer's timeout
+        return 0x0000, None
+
+    ae = AE(ae_title=IMAGER)
+    for uid in (sop_class.BasicGrayscalePrintManagementMeta, sop_class.BasicFilmSession):
+        ae.add_supported_context(uid)
+    handlers = [
+        (evt.EVT_N_CREATE, on_create),
+        (evt.EVT_N_SET, lambda event: (0x0000, None)),
+        (evt.EVT_N_ACTION, on_action),
+        (evt.EVT_N_DELETE, lambda event: 0x0000),
+        (evt.EVT_N_GET, lambda event: (0x0000, Dataset())),
+    ]
+    port = free_port()
+    imager = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
+    ours = start_in_process(_forwarding(tmp_path, port, timeout=2.0))
+    try:
+        _print_2x2(ours.port, _ramps())
+        (held,) = wait_for_jobs(ours.config.spool.directory, 1, {"held"}, timeout=30)
+        time.sleep(3)  # the lane's next turns: nothing may be sent again
+    finally:
+        release.set()
+        ours.server.stop()
+        imager.shutdown()
+    assert held.last_error is not None and "may have printed" in held.last_error
+    assert len(actions) == 1
+
+
+def _reference(uid: str) -> Dataset:
+    item = Dataset()
+    item.ReferencedSOPClassUID = sop_class.BasicGrayscaleImageBox
+    item.ReferencedSOPInstanceUID = uid
+    return item
