@@ -8,6 +8,9 @@ that fails at the worst moment.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,6 +38,7 @@ from tests.server_harness import (
 )
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
 IMAGER = "IMAGER"
 
 
@@ -178,3 +182,33 @@ def _reference(uid: str) -> Dataset:
     item.ReferencedSOPClassUID = sop_class.BasicGrayscaleImageBox
     item.ReferencedSOPInstanceUID = uid
     return item
+
+
+def test_dcmprscp_as_the_imager_stores_what_the_modalities_sent(tmp_path: Path) -> None:
+    """DCMTK's print SCP behind ours, in a network namespace of its own (it binds every
+    interface): a pynetdicom film and a dcmprscu film reach it with the pixel values the
+    modality sent, 12 bits kept, in their boxes and their layouts."""
+    out = tmp_path / "imager.json"
+    command = [
+        "unshare",
+        "-n",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" "$@"',
+        sys.executable,
+        "-m",
+        "tests.imager_namespace",
+        str(out),
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(out.read_text())
+    assert answer["dcmprscu_errors"] == []
+    assert [state for _, state, _ in answer["jobs"]] == ["done", "done"]
+    films = {film["format"]: film["boxes"] for film in answer["stored"]}
+    assert set(films) == {"STANDARD\\2,2", "STANDARD\\1,1"}
+    assert {position: box["digest"] for position, box in films["STANDARD\\2,2"].items()} == (
+        answer["sent"]
+    )
+    assert [box["digest"] for box in films["STANDARD\\1,1"].values()] == answer["dcmtk_sent"]
+    assert all(box["bits"] == 12 for boxes in films.values() for box in boxes.values())
