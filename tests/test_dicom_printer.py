@@ -26,10 +26,11 @@ from printserver.order.received import receive
 from printserver.printer_report import destination
 from printserver.spool.job import JobState
 from printserver.spool.store import SpoolStore
-from tests.ghostscript import render_gray16
-from tests.print_client import PrintClient, box_uids
+from tests.ghostscript import render_gray16, render_rgb8
+from tests.print_client import PrintClient, box_uids, color_item
 from tests.server_harness import (
     InProcessServer,
+    ServerProcess,
     config_text,
     directory_config,
     free_port,
@@ -42,16 +43,20 @@ REPO = Path(__file__).resolve().parent.parent
 IMAGER = "IMAGER"
 
 
-def _forwarding(tmp_path: Path, port: int, timeout: float = 10.0) -> Config:
+def _forwarding_text(tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "") -> str:
     printer = (
-        f'[[printers]]\nae_title = "PRINTSERVER"\n[printers.dicom]\nhost = "127.0.0.1"\n'
+        f'[[printers]]\nae_title = "PRINTSERVER"\n{extra}\n[printers.dicom]\nhost = "127.0.0.1"\n'
         f'port = {port}\ncalled_ae = "{IMAGER}"\ntimeout = {timeout}\nconnect_timeout = 2\n'
     )
-    return parse_config(config_text(tmp_path / "spool", 0, printer))
+    return config_text(tmp_path / "spool", 0, printer)
 
 
-def _imager(tmp_path: Path, port: int = 0) -> InProcessServer:
-    config = directory_config(tmp_path / "imager", ae_title=IMAGER)
+def _forwarding(tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "") -> Config:
+    return parse_config(_forwarding_text(tmp_path, port, timeout, extra))
+
+
+def _imager(tmp_path: Path, port: int = 0, extra: str = "") -> InProcessServer:
+    config = directory_config(tmp_path / "imager", extra, ae_title=IMAGER)
     server = config.server.model_copy(update={"port": port})
     return start_in_process(config.model_copy(update={"server": server}))
 
@@ -108,6 +113,37 @@ def test_a_film_goes_on_to_the_imager_as_the_modality_sent_it(tmp_path: Path) ->
     assert np.array_equal(pages[0], pages[1])  # the imager printed the film we would have
 
 
+def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:
+    imager = _imager(tmp_path, extra="color = true")
+    ours = start_in_process(_forwarding(tmp_path, imager.port, extra="color = true"))
+    colours = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (250, 250, 20)]
+    try:
+        client = PrintClient(ours.port, color=True)
+        _, session = client.session()
+        status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
+        assert status == 0
+        for position, (uid, colour) in enumerate(zip(box_uids(reply), colours, strict=True), 1):
+            rgb = np.empty((40, 50, 3), np.uint8)
+            rgb[:] = colour
+            assert client.set_image(uid, position, color_item(rgb)).Status == 0
+        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+        client.release()
+        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
+        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    pages = [
+        render_rgb8(SpoolStore(server.config.spool.directory).document(job.job_id), 60)[0]
+        for server, job in ((ours, sent), (imager, arrived))
+    ]
+    assert np.array_equal(pages[0], pages[1])
+    h, w = pages[1].shape[:2]
+    for index, colour in enumerate(colours):
+        row, col = divmod(index, 2)
+        assert tuple(pages[1][int(h * (0.25 + 0.5 * row)), int(w * (0.25 + 0.5 * col))]) == colour
+
+
 def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:
     port = free_port()
     ours = start_in_process(_forwarding(tmp_path, port))
@@ -133,13 +169,28 @@ def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) ->
     assert delivered.attempts >= 2 and len(arrived) == 1
 
 
-def test_an_n_action_without_an_answer_is_held_as_may_have_printed(tmp_path: Path) -> None:
-    """Exactly once: the imager got the N-ACTION and never answered; the job is held for
-    an operator and not sent again by itself."""
-    actions: list[str] = []
-    release = threading.Event()
+class SilentImager:
+    """A pynetdicom print SCP that takes everything and never answers N-ACTION: an imager
+    failing at the worst moment."""
 
-    def on_create(event: evt.Event) -> tuple[int, Dataset]:
+    def __init__(self) -> None:
+        self.actions: list[str] = []
+        self.release = threading.Event()
+        self.acted = threading.Event()
+        self.port = free_port()
+        ae = AE(ae_title=IMAGER)
+        for uid in (sop_class.BasicGrayscalePrintManagementMeta, sop_class.BasicFilmSession):
+            ae.add_supported_context(uid)
+        handlers = [
+            (evt.EVT_N_CREATE, self._create),
+            (evt.EVT_N_SET, lambda event: (0x0000, None)),
+            (evt.EVT_N_ACTION, self._action),
+            (evt.EVT_N_DELETE, lambda event: 0x0000),
+            (evt.EVT_N_GET, lambda event: (0x0000, Dataset())),
+        ]
+        self.server = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
+
+    def _create(self, event: evt.Event) -> tuple[int, Dataset]:
         reply = Dataset()
         if event.request.AffectedSOPClassUID == sop_class.BasicFilmBox:
             reply.ReferencedImageBoxSequence = [
@@ -147,34 +198,55 @@ def test_an_n_action_without_an_answer_is_held_as_may_have_printed(tmp_path: Pat
             ]
         return 0x0000, reply
 
-    def on_action(event: evt.Event) -> tuple[int, None]:
-        actions.append(str(event.request.RequestedSOPInstanceUID))
-        release.wait(15)  # longer than the printer's timeout
+    def _action(self, event: evt.Event) -> tuple[int, None]:
+        self.actions.append(str(event.request.RequestedSOPInstanceUID))
+        self.acted.set()
+        self.release.wait(60)  # longer than anyone waits
         return 0x0000, None
 
-    ae = AE(ae_title=IMAGER)
-    for uid in (sop_class.BasicGrayscalePrintManagementMeta, sop_class.BasicFilmSession):
-        ae.add_supported_context(uid)
-    handlers = [
-        (evt.EVT_N_CREATE, on_create),
-        (evt.EVT_N_SET, lambda event: (0x0000, None)),
-        (evt.EVT_N_ACTION, on_action),
-        (evt.EVT_N_DELETE, lambda event: 0x0000),
-        (evt.EVT_N_GET, lambda event: (0x0000, Dataset())),
-    ]
-    port = free_port()
-    imager = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
-    ours = start_in_process(_forwarding(tmp_path, port, timeout=2.0))
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+
+
+def test_an_n_action_without_an_answer_is_held_as_may_have_printed(tmp_path: Path) -> None:
+    """Exactly once: the imager got the N-ACTION and never answered; the job is held for
+    an operator and not sent again by itself."""
+    imager = SilentImager()
+    ours = start_in_process(_forwarding(tmp_path, imager.port, timeout=2.0))
     try:
         _print_2x2(ours.port, _ramps())
         (held,) = wait_for_jobs(ours.config.spool.directory, 1, {"held"}, timeout=30)
         time.sleep(3)  # the lane's next turns: nothing may be sent again
     finally:
-        release.set()
+        imager.stop()
         ours.server.stop()
-        imager.shutdown()
     assert held.last_error is not None and "may have printed" in held.last_error
-    assert len(actions) == 1
+    assert len(imager.actions) == 1
+
+
+def test_a_kill_9_while_the_imager_prints_holds_the_job_on_restart(tmp_path: Path) -> None:
+    """Killed between the imager's N-ACTION and its answer, the server finds the job with
+    its print request announced: held as "may have printed", never sent twice."""
+    imager = SilentImager()
+    port = free_port()
+    config = tmp_path / "printserver.toml"
+    text = _forwarding_text(tmp_path, imager.port, timeout=60.0)
+    config.write_text(text.replace("port = 0\n", f"port = {port}\n", 1))
+    ours = ServerProcess(config, port, tmp_path, tmp_path / "server.log")
+    try:
+        ours.start()
+        _print_2x2(port, _ramps())
+        assert imager.acted.wait(30), (tmp_path / "server.log").read_text()[-3000:]
+        ours.kill9()
+        ours.start()
+        (held,) = wait_for_jobs(tmp_path / "spool", 1, {"held"}, timeout=30)
+        time.sleep(3)
+    finally:
+        ours.stop()
+        imager.stop()
+    assert held.last_error is not None and "may have printed" in held.last_error
+    assert len(imager.actions) == 1
 
 
 def _reference(uid: str) -> Dataset:
