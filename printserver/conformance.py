@@ -549,6 +549,40 @@ def _network_limits() -> list[str]:
     return lines + _table(("Setting `[server]`", "Default", "Meaning"), rows)
 
 
+def _print_scu() -> list[str]:
+    """The other role: a printer with a ``[dicom]`` table sends its films on (net/imager.py)."""
+    from printserver.net import imager
+
+    syntaxes = ", ".join(f"{ts.name} ({ts})" for ts in imager.SYNTAXES)
+    transient = ", ".join(f"0x{code:04X}" for code in sorted(imager.TRANSIENT))
+    return [
+        "## 10. As a Print SCU: DICOM printers",
+        "",
+        "A printer configured with `[printers.dicom]` is a film imager that is a print SCP "
+        "itself; the server is then its Print SCU (SCU role only).  Each film is sent on "
+        'one association, as the modality sent it (`mode = "as_sent"`): the presentation '
+        "contexts proposed are those the modality's requests came on (Basic Grayscale or "
+        "Basic Color Print Management Meta, Presentation LUT, Basic Annotation Box) and "
+        "always Basic Grayscale Print Management Meta (for the Printer N-GET that reads the "
+        "imager's status), each with " + syntaxes + ".",
+        "",
+        "* The requests are the modality's own N-CREATE and N-SET data sets as received "
+        "(images at their own bit depth); the imager's image and annotation box UIDs stand "
+        "in for ours by position; then the N-ACTION of the film box or session, and "
+        "N-DELETE of the film session.",
+        "* Success and warnings (0x0000, 0x0001, 0x0107, 0x0116, 0xBxxx) count as printed. "
+        f"Refusals {transient} are retried with backoff; any other refusal fails the job "
+        "with the imager's status and Error Comment.",
+        "* An N-ACTION whose answer does not come within the printer's `timeout`, or one "
+        "under way when the server stopped, holds the job as *may have printed*: it is "
+        "never sent twice by itself.",
+        "* The imager's Printer Status and Printer Status Info become the printer's own, "
+        "as modalities see them by N-GET and N-EVENT-REPORT.",
+        '* Composing the page ourselves for an imager (`mode = "composed"`) is not offered.',
+        "",
+    ]
+
+
 def conformance_statement(printer: PrinterConfig | None = None) -> str:
     """The whole statement as Markdown, for the built-in printer defaults."""
     printer = printer or load_config(None).printers[0]
@@ -559,4 +593,5 @@ def conformance_statement(printer: PrinterConfig | None = None) -> str:
     lines += _attributes() + _values(printer) + _statuses() + _printer_status()
     lines += _density(printer)
     lines += _resource_limits(printer)
+    lines += _print_scu()
     return "\n".join(lines).rstrip() + "\n"

@@ -191,3 +191,37 @@ def test_cups_server_is_checked_as_the_sink_reads_it(server: str, refused: str |
         return
     with pytest.raises(ConfigError, match=f"cups.server: {refused}"):
         parse_config(text)
+
+
+DICOM_PRINTER = '[[printers]]\nae_title = "DRYSTAR"\n[printers.dicom]\nhost = "192.0.2.10"\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("", r"printers\.0\.dicom\.called_ae: is required"),
+        ('called_ae = "IMAGER"\nmode = "composed"\n', r"printers\.0\.dicom\.mode: must be"),
+        ('called_ae = "IMAGER"\ncertificate = "c.pem"\n', "both certificate and private_key"),
+        (
+            'called_ae = "IMAGER"\ncertificate = "c.pem"\nprivate_key = "k.pem"\n',
+            "needs ca_certificates",
+        ),
+        ('called_ae = "IMAGER"\nport = 0\n', r"printers\.0\.dicom\.port: must be at least 1"),
+    ],
+)
+def test_a_dicom_printer_is_checked_like_the_others(extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(DICOM_PRINTER + extra)
+
+
+def test_a_dicom_printer_has_one_destination_and_its_files_beside_the_config(
+    tmp_path: Path,
+) -> None:
+    both = DICOM_PRINTER.replace("[printers.dicom]", 'cups_queue = "film"\n[printers.dicom]')
+    with pytest.raises(ConfigError, match="exactly one destination"):
+        parse_config(both + 'called_ae = "IMAGER"\n')
+    path = tmp_path / "printserver.toml"
+    path.write_text(DICOM_PRINTER + 'called_ae = "IMAGER"\nca_certificates = "tls/ca.pem"\n')
+    dicom = load_config(path).printers[0].dicom
+    assert dicom is not None and dicom.port == 104 and dicom.mode == "as_sent"
+    assert dicom.ca_certificates == tmp_path / "tls" / "ca.pem" and dicom.uses_tls
