@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,11 @@ from pynetdicom import AE, evt, sop_class
 from printserver.config import Config, parse_config
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
-from printserver.printer_report import destination
-from printserver.spool.job import JobState
+from printserver.printer_report import destination, printer_reports
+from printserver.sinks.base import StatusWatch
+from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
+from tests.fault_relay import FaultRelay
 from tests.ghostscript import render_gray16, render_rgb8
 from tests.print_client import PrintClient, box_uids, color_item
 from tests.server_harness import (
@@ -284,3 +287,70 @@ def test_dcmprscp_as_the_imager_stores_what_the_modalities_sent(tmp_path: Path) 
     )
     assert [box["digest"] for box in films["STANDARD\\1,1"].values()] == answer["dcmtk_sent"]
     assert all(box["bits"] == 12 for boxes in films.values() for box in boxes.values())
+
+
+def test_a_hung_imager_holds_only_its_own_films(tmp_path: Path) -> None:
+    """An imager that takes the connection and never answers: its films wait, retried,
+    while another printer's film prints at once; the Printer N-GET of the other printer
+    and the report of the hung one are answered within the status time limit; when the
+    imager answers again its film goes out once."""
+    imager = _imager(tmp_path)
+    relay = FaultRelay(imager.port, mode="silent")
+    printers = (
+        f'[[printers]]\nae_title = "HUNG"\n[printers.dicom]\nhost = "127.0.0.1"\n'
+        f'port = {relay.port}\ncalled_ae = "{IMAGER}"\ntimeout = 3\nconnect_timeout = 2\n'
+        f'[[printers]]\nae_title = "HEALTHY"\ndirectory = "{tmp_path / "healthy"}"\n'
+    )
+    running = start_in_process(parse_config(config_text(tmp_path / "spool", 0, printers)))
+    try:
+        _print_2x2_to(running.port, "HUNG")  # its lane is now waiting on a silent imager
+        _print_2x2_to(running.port, "HEALTHY")
+        store = SpoolStore(running.spool)
+        healthy = _wait_for(lambda: _job_of(store, "HEALTHY", {"done"}), 10)
+        assert healthy is not None  # printed while the other lane waits
+        reports = printer_reports(
+            running.config, store, running.server.sinks, StatusWatch(timeout=3.0)
+        )
+        assert reports["HUNG"].status.info == "PRINTER DOWN"
+        assert reports["HEALTHY"].status.status == "NORMAL"
+        hung = _wait_for(lambda: _job_of(store, "HUNG", {"pending"}, error=True), 20)
+        assert hung is not None and "did not accept" in (hung.last_error or "")
+        relay.set_mode("forward")  # the imager answers again
+        wait_for_jobs(running.spool, 2, {"done"}, timeout=30)
+        time.sleep(2)  # a second delivery would have had its chance
+        arrived = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        running.server.stop()
+        relay.stop()
+        imager.server.stop()
+    assert len(arrived) == 1
+
+
+def _print_2x2_to(port: int, called: str) -> None:
+    client = PrintClient(port, called)
+    _, session = client.session()
+    status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
+    assert status == 0
+    for position, (uid, image) in enumerate(zip(box_uids(reply), _ramps(), strict=True), 1):
+        assert client.gray(uid, position, image).Status == 0
+    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    client.release()
+
+
+def _job_of(
+    store: SpoolStore, printer: str, states: set[str], *, error: bool = False
+) -> JobRecord | None:
+    for job in store.list():
+        if job.printer == printer and str(job.state) in states and (job.last_error or not error):
+            return job
+    return None
+
+
+def _wait_for(probe: Callable[[], JobRecord | None], seconds: float) -> JobRecord | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(0.1)
+    return None
