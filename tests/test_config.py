@@ -95,7 +95,7 @@ def test_config_check_command_exits_nonzero_with_one_line(tmp_path: Path) -> Non
         text=True,
         timeout=60,
     )
-    assert result.returncode == 0 and "FILM -> CUPS film" in result.stdout
+    assert result.returncode == 0 and "FILM -> cups:film@" in result.stdout
 
 
 @pytest.mark.parametrize(

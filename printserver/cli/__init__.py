@@ -99,10 +99,9 @@ def _check(source: ConfigSource) -> int:
         check_environment(config)
     except ConfigError as exc:
         raise CliError(f"configuration error: {source}: {exc}", EXIT_CONFIG) from None
-    destinations = ", ".join(
-        f"{p.ae_title} -> {'CUPS ' + p.cups_queue if p.cups_queue else p.directory}"
-        for p in config.printers
-    )
+    from printserver.printer_report import destination  # the one form of a destination
+
+    destinations = ", ".join(f"{p.ae_title} -> {destination(p, config)}" for p in config.printers)
     print(f"{source.path or 'built-in default'}: OK ({destinations})")
     return EXIT_OK
 

@@ -47,6 +47,18 @@ from printserver.spool.store import ORDER_INDEX
 
 LOG = logging.getLogger(__name__)
 
+
+class _ConnectFailures(logging.Filter):
+    """pynetdicom logs a refused connection of ours as two ERROR lines; the delivery lane
+    reports it once, with the printer's name, so they are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not text.startswith(("Association request failed", "TCP Initialisation Error"))
+
+
+logging.getLogger("pynetdicom.transport").addFilter(_ConnectFailures())
+
 SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 TRANSIENT = frozenset({0x0110, 0x0213, 0xC601, 0xC602})
 """Refusals that may pass: processing failure, resource limitation, print queue full."""
@@ -241,8 +253,9 @@ class DicomSink:
                     PRINTER_INSTANCE,
                     meta_uid=GRAYSCALE_PRINT_META,
                 )
-        except SinkError as exc:
-            return DestinationStatus(False, False, str(exc), reachable=False)
+        except SinkError as exc:  # the report names the destination already
+            message = str(exc).removeprefix(f"{self.where}").lstrip(": ")
+            return DestinationStatus(False, False, message, reachable=False)
         if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
             return DestinationStatus(False, False, f"{self.where}: Printer N-GET refused")
         current = str(reply.get("PrinterStatus", "NORMAL")).strip() or "NORMAL"
