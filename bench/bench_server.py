@@ -205,10 +205,15 @@ class Film:
         return self.done_event - self.action_sent if self.done_event else None
 
 
-def guard_reactor(assoc: Any) -> Any:
-    """pynetdicom's requestor with its lost-response race closed (tests/requestor.py)."""
+def _tests_importable() -> None:
+    """The repository's ``tests`` package, whose harnesses the benchmark shares."""
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
+
+
+def guard_reactor(assoc: Any) -> Any:
+    """pynetdicom's requestor with its lost-response race closed (tests/requestor.py)."""
+    _tests_importable()
     from tests.requestor import guard_reactor as guard
 
     return guard(assoc)
@@ -477,7 +482,7 @@ def _server_command() -> list[str]:
 @contextlib.contextmanager
 def _cups_queue(root: Path) -> Iterator[tuple[str, Path]]:
     """A private cupsd with a PostScript queue ``film`` → loopback socket sink."""
-    sys.path.insert(0, str(REPO))
+    _tests_importable()
     try:
         from tests.cups_harness import PrivateCups, SocketSink
     except ImportError as exc:
@@ -566,66 +571,28 @@ ANCHOR_ENVIRONMENT = {"TCP_NODELAY": "1"}
 """DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in its environment; without
 it every answer waits for the client's delayed ACK, and the anchor is handicapped."""
 ANCHOR_MAX_PDU = 131072
-"""dcmprscp's largest receive PDU (DCMTK's ASC_MAXIMUMPDUSIZE)."""
+"""dcmprscp's largest receive PDU (DCMTK's ASC_MAXIMUMPDUSIZE; tests/dcmtk.py writes its
+configuration)."""
 ANCHOR_SETTINGS = f"TCP_NODELAY=1, MaxPDU {ANCHOR_MAX_PDU} (its largest)"
-
-DCMPRSCP_CONFIG = """\
-[[GENERAL]]
-[APPLICATION]
-LogDirectory = log
-LogFile = general.log
-LogLevel = WARN
-[PRINT]
-Directory = spool
-DetailedLog = false
-BinaryLog = false
-DeletePrintJobs = true
-AlwaysDeleteTerminateJobs = true
-[DATABASE]
-Directory = database
-[[COMMUNICATION]]
-[BENCHSCP]
-Type = LOCALPRINTER
-Description = dcmprscp for the benchmark
-Aetitle = {ae}
-Hostname = localhost
-Port = {port}
-MaxPDU = {max_pdu}
-ImplicitOnly = false
-DisableNewVRs = false
-DisplayFormat = 1,1\\1,2\\2,2\\2,3\\3,3\\3,4\\4,4\\4,5
-FilmSizeID = 8INX10IN\\10INX12IN\\11INX14IN\\14INX14IN\\14INX17IN
-MagnificationType = REPLICATE\\BILINEAR\\CUBIC\\NONE
-MediumType = PAPER\\CLEAR FILM\\BLUE FILM
-FilmDestination = MAGAZINE\\PROCESSOR
-BorderDensity = BLACK\\WHITE
-EmptyImageDensity = BLACK\\WHITE
-MaxDensity = 320
-MinDensity = 20
-Supports12Bit = true
-SupportsPresentationLUT = false
-SupportsImageSize = false
-SupportsDecimateCrop = false
-SupportsTrim = false
-"""
 
 
 def anchor_inside(films: int) -> None:
     """Inside the namespace: start dcmprscp, print with one client, answer in JSON."""
+    _tests_importable()
+    from tests.dcmtk import DCMPRSCP_SECTION, dcmprscp_config
+
     with tempfile.TemporaryDirectory(prefix="bench-dcmprscp-") as tmp:
         root = Path(tmp)
         for sub in ("database", "spool", "log"):
             (root / sub).mkdir()
         port = free_port()
-        (root / "dcmprscp.cfg").write_text(
-            DCMPRSCP_CONFIG.format(ae=CALLED_AE, port=port, max_pdu=ANCHOR_MAX_PDU)
-        )
+        (root / "dcmprscp.cfg").write_text(dcmprscp_config(CALLED_AE, port, ANCHOR_MAX_PDU))
         log = root / "dcmprscp.log"
         process: subprocess.Popen[bytes] | None = None
         try:
             with open(log, "wb") as out:
                 process = subprocess.Popen(
-                    ["dcmprscp", "-c", "dcmprscp.cfg", "-p", "BENCHSCP", "-ll", "warn"],
+                    ["dcmprscp", "-c", "dcmprscp.cfg", "-p", DCMPRSCP_SECTION, "-ll", "warn"],
                     env=dict(os.environ, **ANCHOR_ENVIRONMENT),
                     cwd=root,
                     stdout=out,
@@ -657,18 +624,13 @@ def measure_anchor(films: int) -> tuple[list[Film], float, str] | str:
     missing = [tool for tool in ("dcmprscp", "unshare", "ip") if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not installed"
-    command = [
-        "unshare",
-        "-n",
-        "sh",
-        "-c",
-        'ip link set lo up && exec "$0" "$@"',
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--anchor-inside",
-        "--films",
-        str(films),
-    ]
+    _tests_importable()
+    from tests.dcmtk import in_network_namespace
+
+    script = str(Path(__file__).resolve())
+    command = in_network_namespace(
+        [sys.executable, script, "--anchor-inside", "--films", str(films)]
+    )
     child = subprocess.Popen(
         command,
         cwd=REPO,

@@ -140,3 +140,59 @@ def print_with_dcmtk(
     if send.returncode != 0:
         errors.append(f"dcmprscu exited {send.returncode}")
     return DcmtkResult(log, errors)
+
+
+DCMPRSCP_MAX_PDU = 131072
+"""dcmprscp's largest receive PDU (DCMTK's ASC_MAXIMUMPDUSIZE)."""
+DCMPRSCP_SECTION = "IMAGER"
+"""The printer section of :func:`dcmprscp_config`, for ``dcmprscp -p``."""
+
+
+def dcmprscp_config(ae: str, port: int, max_pdu: int = DCMPRSCP_MAX_PDU) -> str:
+    """A dcmprscp configuration: one printer with 12-bit support, storing what it gets as
+    Stored Print and Hardcopy Grayscale objects in ``database/`` (dirs: database, spool, log)."""
+    return f"""\
+[[GENERAL]]
+[APPLICATION]
+LogDirectory = log
+LogFile = general.log
+LogLevel = WARN
+[PRINT]
+Directory = spool
+DetailedLog = false
+BinaryLog = false
+DeletePrintJobs = true
+AlwaysDeleteTerminateJobs = true
+[DATABASE]
+Directory = database
+[[COMMUNICATION]]
+[{DCMPRSCP_SECTION}]
+Type = LOCALPRINTER
+Description = dcmprscp
+Aetitle = {ae}
+Hostname = localhost
+Port = {port}
+MaxPDU = {max_pdu}
+ImplicitOnly = false
+DisableNewVRs = false
+DisplayFormat = 1,1\\1,2\\2,2\\2,3\\3,3\\3,4\\4,4\\4,5
+FilmSizeID = 8INX10IN\\10INX12IN\\11INX14IN\\14INX14IN\\14INX17IN
+MagnificationType = REPLICATE\\BILINEAR\\CUBIC\\NONE
+MediumType = PAPER\\CLEAR FILM\\BLUE FILM
+FilmDestination = MAGAZINE\\PROCESSOR
+BorderDensity = BLACK\\WHITE
+EmptyImageDensity = BLACK\\WHITE
+MaxDensity = 320
+MinDensity = 20
+Supports12Bit = true
+SupportsPresentationLUT = false
+SupportsImageSize = false
+SupportsDecimateCrop = false
+SupportsTrim = false
+"""
+
+
+def in_network_namespace(argv: Sequence[str]) -> list[str]:
+    """``argv`` run in a network namespace of its own with loopback up (``unshare -n``):
+    dcmprscp binds every interface, and must see none but that loopback."""
+    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', *argv]

@@ -32,7 +32,12 @@ from printserver.model.sop_classes import GRAYSCALE_IMAGE_BOX
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
 from printserver.spool.store import SpoolStore
-from tests.dcmtk import print_with_dcmtk, write_ct_like_image
+from tests.dcmtk import (
+    DCMPRSCP_SECTION,
+    dcmprscp_config,
+    print_with_dcmtk,
+    write_ct_like_image,
+)
 from tests.print_client import PrintClient, box_uids
 from tests.server_harness import (
     config_text,
@@ -45,45 +50,6 @@ from tests.server_harness import (
 STORED_PRINT = "1.2.840.10008.5.1.1.27"
 HARDCOPY_GRAYSCALE = "1.2.840.10008.5.1.1.29"
 IMAGER = "DCMPRSCP"
-IMAGER_CONFIG = """\
-[[GENERAL]]
-[APPLICATION]
-LogDirectory = log
-LogFile = general.log
-LogLevel = WARN
-[PRINT]
-Directory = spool
-DetailedLog = false
-BinaryLog = false
-DeletePrintJobs = true
-AlwaysDeleteTerminateJobs = true
-[DATABASE]
-Directory = database
-[[COMMUNICATION]]
-[IMAGER]
-Type = LOCALPRINTER
-Description = dcmprscp as a film imager
-Aetitle = {ae}
-Hostname = localhost
-Port = {port}
-MaxPDU = 131072
-ImplicitOnly = false
-DisableNewVRs = false
-DisplayFormat = 1,1\\1,2\\2,2\\2,3\\3,3\\3,4\\4,4
-FilmSizeID = 8INX10IN\\10INX12IN\\14INX14IN\\14INX17IN
-MagnificationType = REPLICATE\\BILINEAR\\CUBIC\\NONE
-MediumType = PAPER\\CLEAR FILM\\BLUE FILM
-FilmDestination = MAGAZINE\\PROCESSOR
-BorderDensity = BLACK\\WHITE
-EmptyImageDensity = BLACK\\WHITE
-MaxDensity = 320
-MinDensity = 20
-Supports12Bit = true
-SupportsPresentationLUT = false
-SupportsImageSize = false
-SupportsDecimateCrop = false
-SupportsTrim = false
-"""
 
 
 def _die_with_parent() -> None:
@@ -147,9 +113,9 @@ def main(out: Path) -> None:
         for sub in ("database", "spool", "log"):
             (imager / sub).mkdir(parents=True)
         imager_port = free_port()
-        (imager / "dcmprscp.cfg").write_text(IMAGER_CONFIG.format(ae=IMAGER, port=imager_port))
+        (imager / "dcmprscp.cfg").write_text(dcmprscp_config(IMAGER, imager_port))
         process = subprocess.Popen(
-            ["dcmprscp", "-c", "dcmprscp.cfg", "-p", "IMAGER"],
+            ["dcmprscp", "-c", "dcmprscp.cfg", "-p", DCMPRSCP_SECTION],
             env=dict(os.environ, TCP_NODELAY="1"),
             cwd=imager,
             stdout=subprocess.DEVNULL,

@@ -28,6 +28,7 @@ from printserver.printer_report import destination, printer_reports
 from printserver.sinks.base import StatusWatch
 from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
+from tests.dcmtk import in_network_namespace
 from tests.fault_relay import FaultRelay
 from tests.ghostscript import render_gray16, render_rgb8
 from tests.print_client import PrintClient, box_uids, color_item
@@ -264,17 +265,7 @@ def test_dcmprscp_as_the_imager_stores_what_the_modalities_sent(tmp_path: Path) 
     interface): a pynetdicom film and a dcmprscu film reach it with the pixel values the
     modality sent, 12 bits kept, in their boxes and their layouts."""
     out = tmp_path / "imager.json"
-    command = [
-        "unshare",
-        "-n",
-        "sh",
-        "-c",
-        'ip link set lo up && exec "$0" "$@"',
-        sys.executable,
-        "-m",
-        "tests.imager_namespace",
-        str(out),
-    ]
+    command = in_network_namespace([sys.executable, "-m", "tests.imager_namespace", str(out)])
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(out.read_text())

@@ -8,6 +8,7 @@ relative Markdown link of README.md and docs/*.md must name a file of the reposi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -38,21 +39,25 @@ class Link:
         return f"{self.source.relative_to(REPO)}:{self.line}: ({self.target})"
 
 
-def _prose(text: str) -> str:
-    """``text`` with fenced code blocks and code spans blanked, line breaks kept."""
-    lines: list[str] = []
+def _fenced(text: str) -> Iterator[tuple[str, bool]]:
+    """Each line of ``text``, and whether it belongs to a fenced code block (fences too)."""
     fence = ""
     for line in text.split("\n"):
         opened = _FENCE.match(line)
         if fence:
             if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
                 fence = ""
-            lines.append("")
+            yield line, True
         elif opened:
             fence = opened.group(1)
-            lines.append("")
+            yield line, True
         else:
-            lines.append(line)
+            yield line, False
+
+
+def _prose(text: str) -> str:
+    """``text`` with fenced code blocks and code spans blanked, line breaks kept."""
+    lines = ["" if fenced else line for line, fenced in _fenced(text)]
     return _CODE_SPAN.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), "\n".join(lines))
 
 
@@ -67,18 +72,8 @@ def anchors(path: Path) -> set[str]:
     """The anchors of every heading of a Markdown file; a repeated one gets -1, -2, …"""
     found: set[str] = set()
     seen: dict[str, int] = {}
-    text = path.read_text(encoding="utf-8")
-    fence = ""
-    for line in text.split("\n"):
-        opened = _FENCE.match(line)
-        if fence:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = ""
-            continue
-        if opened:
-            fence = opened.group(1)
-            continue
-        heading = _HEADING.match(line)
+    for line, fenced in _fenced(path.read_text(encoding="utf-8")):
+        heading = None if fenced else _HEADING.match(line)
         if heading is None:
             continue
         base = slug(heading.group(2))
