@@ -44,25 +44,41 @@ fi
 .venv/bin/ruff format --check printserver tests bench
 .venv/bin/ruff check printserver tests bench
 .venv/bin/mypy
-# the suite measures which lines of printserver/ it ran, subprocesses included (pyproject.toml)
+# the suite measures which lines of printserver/ it ran, subprocesses included (pyproject.toml).
+# Its tests run side by side in pytest-xdist workers, more of them than cores: most of a test's
+# time is spent waiting for a server, CUPS or a socket, not computing (PYTEST_WORKERS to change).
+workers="${PYTEST_WORKERS:-4}"
 status=0
-.venv/bin/pytest --cov --cov-report= "$@" || status=$?
+.venv/bin/pytest -n "$workers" --dist worksteal --cov --cov-report= "$@" || status=$?
 if [ -f .coverage ]; then
   echo "coverage of printserver/: $(.venv/bin/coverage report --format=total)% of lines run by the tests"
 fi
 # The same film on every machine: numpy's OpenBLAS picks a kernel for the CPU at run time,
 # and a film's bytes must not depend on it.  The tests that compare pixels run again under
-# other kernels (the films, through CUPS and Ghostscript, under two of them).
+# other kernels (the films, through CUPS and Ghostscript, under two of them).  The five runs
+# go side by side, each into its own log, shown in turn.
 pixels=(tests/test_render.py tests/test_postscript.py tests/test_same_film.py)
 films=(tests/test_golden_films.py tests/test_print_end_to_end.py)
-for kernel in unset Haswell Zen Sandybridge Prescott; do
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+kernels=(unset Haswell Zen Sandybridge Prescott)
+for kernel in "${kernels[@]}"; do
   tests=("${pixels[@]}")
-  case "$kernel" in Haswell|Prescott) tests+=("${films[@]}") ;; esac
-  echo "OPENBLAS_CORETYPE=$kernel: ${tests[*]}"
+  spread=()
+  case "$kernel" in Haswell|Prescott) tests+=("${films[@]}"); spread=(-n 2) ;; esac
+  echo "OPENBLAS_CORETYPE=$kernel: ${tests[*]}" > "$logs/$kernel"
   if [ "$kernel" = unset ]; then
-    env -u OPENBLAS_CORETYPE .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}" || status=1
+    openblas=(env -u OPENBLAS_CORETYPE)
   else
-    OPENBLAS_CORETYPE="$kernel" .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}" || status=1
+    openblas=(env OPENBLAS_CORETYPE="$kernel")
   fi
+  ( "${openblas[@]}" .venv/bin/pytest -q -p no:cacheprovider "${spread[@]}" "${tests[@]}" \
+      >> "$logs/$kernel" 2>&1
+    echo $? > "$logs/$kernel.status" ) &
+done
+wait
+for kernel in "${kernels[@]}"; do
+  cat "$logs/$kernel"
+  [ "$(cat "$logs/$kernel.status")" = 0 ] || status=1
 done
 exit "$status"

@@ -22,10 +22,31 @@ from printserver.spool.store import SpoolStore
 REPO = Path(__file__).resolve().parent.parent
 
 
+_reserved: list[socket.socket] = []
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port on 127.0.0.1 for a server that binds it later, reserved until this process ends.
+
+    A socket of this process stays bound to it, with SO_REUSEADDR and not listening: the
+    kernel then gives the port to no other ``bind(0)`` and to no outgoing connection, which
+    the tests running beside this one (pytest-xdist) make all the time, while a server that
+    binds it with SO_REUSEADDR, as every server the tests start does (pynetdicom's, the web
+    console's, cupsd), still can, and again after a restart.
+    """
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    probe.bind(("127.0.0.1", 0))
+    _reserved.append(probe)
+    return int(probe.getsockname()[1])
+
+
+def release_port(port: int) -> None:
+    """End the reservation :func:`free_port` made, so that nothing of this process is bound
+    to ``port`` any more."""
+    for probe in [probe for probe in _reserved if probe.getsockname()[1] == port]:
+        _reserved.remove(probe)
+        probe.close()
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -153,20 +153,8 @@ def test_hostile_labels_print_the_same_film(server: InProcessServer, tmp_path: P
 @pytest.fixture
 def raster_queue(private_cups: PrivateCups, socket_sink: SocketSink) -> CupsQueue:
     """A PCL laser queue: its filters run Ghostscript, unlike the PostScript ``cups_queue``."""
-    private_cups.lp(
-        "lpadmin",
-        "-h",
-        private_cups.server,
-        "-p",
-        "raster",
-        "-E",
-        "-v",
-        f"socket://127.0.0.1:{socket_sink.port}/?snmp=false",
-        "-m",
-        "drv:///sample.drv/laserjet.ppd",
-    )
-    private_cups.accept("raster")
-    private_cups.lp("cupsenable", "-h", private_cups.server, "raster")
+    device = f"socket://127.0.0.1:{socket_sink.port}/?snmp=false"
+    private_cups.add_queue("raster", device, "drv:///sample.drv/laserjet.ppd")
     return CupsQueue(private_cups, socket_sink, "raster")
 
 

@@ -14,7 +14,13 @@ from pynetdicom import sop_class
 from printserver.net.scp import start_server
 from printserver.server import PrintServer
 from tests.print_client import PrintClient, box_uids
-from tests.server_harness import directory_config, free_port, start_in_process, wait_for_jobs
+from tests.server_harness import (
+    directory_config,
+    free_port,
+    release_port,
+    start_in_process,
+    wait_for_jobs,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -120,5 +126,6 @@ def test_a_tls_port_that_cannot_be_bound_leaves_no_plain_listener(tmp_path: Path
         service = PrintServer(config).service
         with pytest.raises(OSError):
             start_server(server, service, config.limits.max_message_bytes)
+    release_port(plain_port)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", plain_port))  # free again: nothing listens there
