@@ -37,7 +37,7 @@ from printserver.net.print_job import (
     event_information,
     execution_status,
 )
-from printserver.order.transfer_syntax import encode
+from printserver.order.transfer_syntax import encode_as
 from printserver.spool.job import JobRecord
 
 LOG = logging.getLogger(__name__)
@@ -161,11 +161,5 @@ def _request(event: Outgoing, message_id: int, syntax: Any) -> N_EVENT_REPORT:
     request.AffectedSOPInstanceUID = event.instance_uid
     request.EventTypeID = event.event_type
     if event.information is not None:
-        encoded = encode(
-            event.information,
-            implicit=bool(syntax.is_implicit_VR),
-            little=bool(syntax.is_little_endian),
-            deflated=bool(syntax.is_deflated),
-        )
-        request.EventInformation = BytesIO(encoded)
+        request.EventInformation = BytesIO(encode_as(event.information, str(syntax)))
     return request

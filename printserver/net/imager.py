@@ -23,11 +23,10 @@ import logging
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
-from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.association import Association
 
@@ -41,8 +40,15 @@ from printserver.model.sop_classes import (
 )
 from printserver.net.pynetdicom_compat import guard_requestor
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
-from printserver.order.transfer_syntax import decode
-from printserver.sinks.base import DestinationStatus, MayHavePrinted, SinkError, SinkState
+from printserver.order.transfer_syntax import decode_as
+from printserver.sinks.base import (
+    STATUS_SECONDS,
+    DestinationStatus,
+    MayHavePrinted,
+    SinkError,
+    SinkState,
+    Submission,
+)
 from printserver.spool.store import ORDER_INDEX
 
 LOG = logging.getLogger(__name__)
@@ -100,11 +106,16 @@ class DicomSink:
         return context, s.host
 
     @contextlib.contextmanager
-    def _association(self, contexts: set[str]) -> Iterator[Association]:
+    def _association(
+        self, contexts: set[str], deadline: float | None = None
+    ) -> Iterator[Association]:
+        """An association proposing ``contexts``; every wait is bounded by the printer's
+        timeouts, or by ``deadline`` seconds when that is shorter."""
         s = self.settings
         ae = AE(ae_title=self.calling_ae)
-        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = s.timeout
-        ae.connection_timeout = s.connect_timeout
+        message = min(s.timeout, deadline or s.timeout)
+        ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = message
+        ae.connection_timeout = min(s.connect_timeout, deadline or s.connect_timeout)
         ae.maximum_pdu_size = s.max_pdu
         for uid in sorted(contexts):
             ae.add_requested_context(uid, list(SYNTAXES))
@@ -143,7 +154,7 @@ class DicomSink:
 
     # the Sink protocol ----------------------------------------------------------------
 
-    def submit(self, submission: Any, on_created: Callable[[int], None]) -> int | None:
+    def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
         """Forward the job's film order; None: printed when the imager's N-ACTION succeeded."""
         order: Mapping[str, Path] = submission.order
         if ORDER_INDEX not in order:
@@ -211,14 +222,7 @@ class DicomSink:
 
     def _dataset(self, order: Mapping[str, Path], step: OrderStep) -> Dataset:
         try:
-            data = Path(order[step.file]).read_bytes()
-            syntax = UID(step.syntax)
-            return decode(
-                data,
-                implicit=bool(syntax.is_implicit_VR),
-                little=bool(syntax.is_little_endian),
-                deflated=bool(syntax.is_deflated),
-            )
+            return decode_as(Path(order[step.file]).read_bytes(), step.syntax)
         except (OSError, KeyError) as exc:
             raise SinkError(f"the film order is incomplete: {exc}", transient=False) from None
         except Exception as exc:  # pydicom's word on a stored data set
@@ -246,7 +250,7 @@ class DicomSink:
     def status(self) -> DestinationStatus:
         """The imager's own Printer Status (N-GET of the Printer, PS3.4 H.4.6.1.2.1)."""
         try:
-            with self._association({GRAYSCALE_PRINT_META}) as assoc:
+            with self._association({GRAYSCALE_PRINT_META}, STATUS_SECONDS) as assoc:
                 status, reply = assoc.send_n_get(
                     [PRINTER_STATUS, PRINTER_STATUS_INFO],
                     PRINTER,

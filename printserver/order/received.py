@@ -32,7 +32,7 @@ from printserver.order.encoded import (
     locate,
     rewrite,
 )
-from printserver.order.transfer_syntax import decode, encode
+from printserver.order.transfer_syntax import decode, decode_as, encode
 
 Encoded = BytesIO | bytes | bytearray | memoryview
 MAX_ATTRIBUTE_BYTES = 1_048_576
@@ -188,12 +188,7 @@ def _normalised(data: memoryview, uid: UID) -> ReceivedDataSet:
     """pydicom's reading of an unusual encoding, encoded again the way pydicom writes."""
     target = ImplicitVRLittleEndian if uid.is_implicit_VR else ExplicitVRLittleEndian
     try:
-        dataset = decode(
-            data,
-            implicit=bool(uid.is_implicit_VR),
-            little=bool(uid.is_little_endian),
-            deflated=bool(uid.is_deflated),
-        )
+        dataset = decode_as(data, uid)
         encoded = encode(dataset, implicit=bool(target.is_implicit_VR), little=True)
         view = memoryview(encoded).toreadonly()
         layout = locate(view, implicit=bool(target.is_implicit_VR), little=True)

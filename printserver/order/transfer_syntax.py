@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
+from pydicom.uid import UID
 
 
 def decode(
@@ -39,3 +40,17 @@ def encode(dataset: Dataset, *, implicit: bool, little: bool, deflated: bool = F
     packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
     packed = packer.compress(encoded) + packer.flush()
     return packed + b"\x00" if len(packed) % 2 else packed
+
+
+def decode_as(data: bytes | bytearray | memoryview, syntax: str) -> Dataset:
+    """:func:`decode` in the encoding the transfer syntax UID ``syntax`` names."""
+    uid = UID(syntax)
+    implicit, little = bool(uid.is_implicit_VR), bool(uid.is_little_endian)
+    return decode(data, implicit=implicit, little=little, deflated=bool(uid.is_deflated))
+
+
+def encode_as(dataset: Dataset, syntax: str) -> bytes:
+    """:func:`encode` in the encoding the transfer syntax UID ``syntax`` names."""
+    uid = UID(syntax)
+    implicit, little = bool(uid.is_implicit_VR), bool(uid.is_little_endian)
+    return encode(dataset, implicit=implicit, little=little, deflated=bool(uid.is_deflated))

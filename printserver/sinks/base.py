@@ -28,6 +28,11 @@ class SinkState(StrEnum):
     CANCELED = "canceled"
 
 
+STATUS_SECONDS = 3.0
+"""Deadline of one destination's status query: Printer N-GET and ``printserver printers``
+wait no longer (``StatusWatch`` bounds them all at once besides)."""
+
+
 class SinkError(Exception):
     """Submitting or following a document failed.
 

@@ -42,7 +42,13 @@ from typing import Any
 import cups
 
 from printserver.config.sections import cups_address
-from printserver.sinks.base import DestinationStatus, SinkError, SinkState, Submission
+from printserver.sinks.base import (
+    STATUS_SECONDS,
+    DestinationStatus,
+    SinkError,
+    SinkState,
+    Submission,
+)
 from printserver.sinks.deadline import Caller, Deadline
 
 ENCRYPTION = {
@@ -52,8 +58,6 @@ ENCRYPTION = {
     "always": cups.HTTP_ENCRYPT_ALWAYS,
 }
 """IPP encryption (``cups_encryption``): ``required`` upgrades to TLS, ``always`` is IPPS."""
-STATUS_SECONDS = 3.0
-"""Deadline of a status query: Printer N-GET and ``printserver printers`` wait no longer."""
 BYTES_PER_SECOND = 1 << 20
 """A submit's deadline grows by a second per MiB of document (1 MiB/s at the slowest)."""
 _IPP_NOT_FOUND = 1030
