@@ -220,6 +220,9 @@ def test_a_dicom_printer_has_one_destination_and_its_files_beside_the_config(
     both = DICOM_PRINTER.replace("[printers.dicom]", 'cups_queue = "film"\n[printers.dicom]')
     with pytest.raises(ConfigError, match="exactly one destination"):
         parse_config(both + 'called_ae = "IMAGER"\n')
+    nowhere = DICOM_PRINTER.replace('"192.0.2.10"', '""')
+    with pytest.raises(ConfigError, match=r"printers\.0\.dicom\.host: must be at least 1"):
+        parse_config(nowhere + 'called_ae = "IMAGER"\n')
     path = tmp_path / "printserver.toml"
     path.write_text(DICOM_PRINTER + 'called_ae = "IMAGER"\nca_certificates = "tls/ca.pem"\n')
     dicom = load_config(path).printers[0].dicom

@@ -126,7 +126,7 @@ class DicomPrinterConfig(Section):
     """A film imager that is a DICOM print SCP itself: our films go to it over Basic
     Grayscale or Color Print Management, we being its SCU (PS3.4 H)."""
 
-    host: str = Field(description="the imager's host name or address")
+    host: str = Field(min_length=1, max_length=253, description="the imager's host name or address")
     port: int = Field(104, ge=1, le=65535)
     called_ae: AETitle = Field(description="the imager's AE title")
     calling_ae: AETitle | None = Field(None, description="ours towards it; default server.ae_title")
