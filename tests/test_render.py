@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from printserver.model.layout import parse_display_format
+from printserver.render import _resample
 from printserver.render.compose import SheetRaster, render_sheet
 from printserver.render.density import density_to_drive, to_drive
 from printserver.render.geometry import Box, PageGeometry
 from printserver.render.kernels import KERNELS, WEIGHT_BITS, taps
 from printserver.render.lut import to_p_values
-from printserver.render.resample import UNIT, Scratch, plan, resample, resample_band
+from printserver.render.resample import SIMD, UNIT, Scratch, plan, resample, resample_band
 from printserver.render.sheet import (
     CharacteristicCurve,
     FilmSheet,
@@ -217,6 +218,7 @@ def _exact_sums(image: np.ndarray, shape: tuple[int, int], kernel: str) -> np.nd
     return np.einsum("pk,opkc->opc", b.astype(object), wide[:, cols_index].astype(object))
 
 
+@pytest.mark.parametrize("simd", sorted({False, SIMD}), ids=lambda simd: f"simd={simd}")
 @pytest.mark.parametrize("kernel", ["REPLICATE", "BILINEAR", "CUBIC", "CUBIC SMOOTH"])
 @pytest.mark.parametrize(
     ("source", "shape"),
@@ -229,16 +231,20 @@ def _exact_sums(image: np.ndarray, shape: tuple[int, int], kernel: str) -> np.nd
     ],
 )
 def test_resampler_computes_the_weighted_sums_of_its_taps_exactly(
-    kernel: str, source: tuple[int, int], shape: tuple[int, int]
+    kernel: str, source: tuple[int, int], shape: tuple[int, int], simd: bool
 ) -> None:
-    """Matrix products in any order give the taps' sums to the last unit, for colour and gray."""
+    """The compiled loops, vector (AVX2) or portable, give the taps' sums to the last unit,
+    for colour and gray, 16 and 8-bit samples."""
     rng = np.random.default_rng(5)
     image = rng.integers(0, 4096, (*source, 3)).astype(np.uint16)
     expected = _exact_sums(image, shape, kernel)
-    out = resample(image, *shape, kernel)
+    out = resample(image, *shape, kernel, simd)
     assert out.shape == (*shape, 3)
     assert (out / UNIT == expected.astype(np.float64)).all()
-    assert (resample(image[:, :, 1], *shape, kernel) / UNIT == expected[:, :, 1]).all()
+    assert (resample(image[:, :, 1], *shape, kernel, simd) / UNIT == expected[:, :, 1]).all()
+    levels = (image >> 4).astype(np.uint8)
+    expected = _exact_sums(levels, shape, kernel)
+    assert (resample(levels, *shape, kernel, simd) / UNIT == expected.astype(np.float64)).all()
     if kernel == "REPLICATE":
         rows_index, _ = taps(source[0], shape[0], kernel)
         cols_index, _ = taps(source[1], shape[1], kernel)
@@ -266,6 +272,37 @@ def test_a_bias_is_added_exactly_and_must_keep_the_sums_whole() -> None:
     assert np.array_equal(biased, plain + 0.5)
     with pytest.raises(ValueError, match="whole number"):
         resample_band(image, 0, plan(90, 70, 131, 57), 0, 131, Scratch(), bias=0.5)
+
+
+def test_the_compiled_loops_refuse_a_window_or_buffer_outside_its_bounds() -> None:
+    """What the Python side hands the loops is checked again in C: no call reads or writes
+    outside an array, whatever its arguments."""
+    source = np.zeros((10, 8), np.uint16)
+    starts, weights = np.zeros(4, np.int64), np.ones((4, 2))
+    scratch = np.zeros(4096)
+
+    def call(**changed: object) -> None:
+        arguments: dict[str, object] = {
+            "source": source, "itemsize": 2, "rows": 10, "width": 8, "channels": 1,
+            "rows_start": starts, "rows_weights": weights, "rows_taps": 2,
+            "cols_start": starts, "cols_weights": weights, "cols_taps": 2, "out_w": 4,
+            "factor": 1.0, "bias": 0.0, "v": scratch, "vt": scratch, "out": np.zeros(16),
+            "simd": False,
+        }  # fmt: skip
+        arguments.update(changed)
+        _resample.band_sums(*arguments.values())
+
+    call()  # the arguments above are sound
+    with pytest.raises(ValueError, match="rows_start reaches outside"):
+        call(rows_start=np.array([0, 0, 0, 9], np.int64))
+    with pytest.raises(ValueError, match="cols_start reaches outside"):
+        call(cols_start=np.array([-1, 0, 0, 0], np.int64))
+    with pytest.raises(ValueError, match="source holds"):
+        call(rows=11)
+    with pytest.raises(ValueError, match="out holds"):
+        call(out=np.zeros(15))
+    with pytest.raises(ValueError, match="out of range"):
+        call(itemsize=4)
 
 
 def test_resampler_takes_only_integer_samples() -> None:
