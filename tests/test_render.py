@@ -303,6 +303,8 @@ def test_the_compiled_loops_refuse_a_window_or_buffer_outside_its_bounds() -> No
         call(out=np.zeros(15))
     with pytest.raises(ValueError, match="out of range"):
         call(itemsize=4)
+    with pytest.raises(ValueError, match="out of range"):
+        call(width=2**62, rows=2**62)  # whose product would overflow
 
 
 def test_resampler_takes_only_integer_samples() -> None:

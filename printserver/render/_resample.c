@@ -20,6 +20,8 @@
 #define PAD 8      /* doubles added to a row of v: a stride of 4 KiB would thrash the cache */
 #define TILE 16    /* side of a transposed tile */
 #define OUTPUTS 8  /* output columns summed before they are written along their rows */
+#define SIDE (1 << 24)  /* most rows or columns of any array */
+#define TAPS (1 << 16)  /* most taps of one output */
 
 typedef struct {
     const void *source;
@@ -153,8 +155,11 @@ static PyObject *band_sums(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     Py_ssize_t line = width * channels;
     count = rows_start.len / (Py_ssize_t)sizeof(int64_t);
-    if ((itemsize != 1 && itemsize != 2) || rows < 1 || width < 1 || channels < 1 ||
-        rows_taps < 1 || cols_taps < 1 || out_w < 1 || count < 1) {
+    /* each size below 2**24 (taps and channels far less): no product of two overflows */
+    if ((itemsize != 1 && itemsize != 2) || rows < 1 || rows > SIDE || width < 1 ||
+        width > SIDE || channels < 1 || channels > 4 || rows_taps < 1 || rows_taps > TAPS ||
+        cols_taps < 1 || cols_taps > TAPS || out_w < 1 || out_w > SIDE || count < 1 ||
+        count > SIDE) {
         PyErr_SetString(PyExc_ValueError, "band_sums: a size is out of range");
         goto done;
     }
