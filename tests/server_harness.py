@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +50,17 @@ def release_port(port: int) -> None:
     for probe in [probe for probe in _reserved if probe.getsockname()[1] == port]:
         _reserved.remove(probe)
         probe.close()
+
+
+@contextlib.contextmanager
+def machine_wide_port(port: int) -> Iterator[None]:
+    """Use a fixed ``port`` (the built-in default's 11112) one test at a time on this machine:
+    the pytest-xdist workers of a run, and the runs beside it (``setup.sh`` runs two film suites
+    at once), wait for each other here, on a lock file named after the port."""
+    path = Path(tempfile.gettempdir()) / f"printserver-tests-port-{port}.lock"
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -135,6 +135,7 @@ def test_kill_9_while_cups_holds_the_job_prints_it_once(cups_queue: Any, tmp_pat
         server.stop()
 
 
+@pytest.mark.timed
 def test_sigterm_finishes_the_print_in_flight_and_exits(tmp_path: Path) -> None:
     output = tmp_path / "output"
     server = _server(tmp_path, f'[[printers]]\nae_title = "FILM"\ndirectory = "{output}"\n')

@@ -67,6 +67,7 @@ def _film(port: int, called: str) -> None:
     assert result.statuses["print"] == 0
 
 
+@pytest.mark.timed
 def test_a_hung_cups_host_holds_only_its_own_films(
     tcp_cups: tuple[PrivateCups, SocketSink], tmp_path: Path
 ) -> None:

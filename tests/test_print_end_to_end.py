@@ -32,6 +32,7 @@ from tests.server_harness import (
     ServerProcess,
     config_text,
     free_port,
+    machine_wide_port,
     start_in_process,
     wait_for_jobs,
     wait_for_port,
@@ -239,17 +240,18 @@ def test_restart_adopts_a_delivered_job_and_resends_an_incomplete_one(
 
 
 def test_builtin_default_writes_postscript_that_ghostscript_renders(tmp_path: Path) -> None:
-    wait_for_port_free(11112)
-    server = ServerProcess(tmp_path / "none.toml", 11112, tmp_path, tmp_path / "server.log")
-    server.start(args=[])
-    try:
-        assoc = connect(11112, "PRINTSERVER")
-        images = cell_images(200, 200)
-        assert set(print_film(assoc, images, film_size="8INX10IN").statuses.values()) == {0}
-        assoc.release()
-        wait_for_jobs(tmp_path / "spool", 1, {"done"})
-    finally:
-        server.stop()
+    with machine_wide_port(11112):  # the built-in default's port, wanted by other runs too
+        wait_for_port_free(11112)
+        server = ServerProcess(tmp_path / "none.toml", 11112, tmp_path, tmp_path / "server.log")
+        server.start(args=[])
+        try:
+            assoc = connect(11112, "PRINTSERVER")
+            images = cell_images(200, 200)
+            assert set(print_film(assoc, images, film_size="8INX10IN").statuses.values()) == {0}
+            assoc.release()
+            wait_for_jobs(tmp_path / "spool", 1, {"done"})
+        finally:
+            server.stop()
     (output,) = (tmp_path / "spool" / "output").glob("*.ps")
     page = render_gray16(output, DPI)[0]
     assert np.array_equal(page, _expected_page(images, (203.2, 254.0)))

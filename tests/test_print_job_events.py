@@ -112,6 +112,7 @@ def _cups_config(tmp_path: Path, queue: CupsQueue, port: int = 0) -> Path:
 
 @pytest.mark.parametrize("color", [False, True], ids=["gray", "colour"])
 @pytest.mark.parametrize("on_session", [False, True], ids=["film-box", "film-session"])
+@pytest.mark.timed
 def test_done_reaches_the_waiting_modality_within_two_seconds_of_the_film(
     cups_queue: CupsQueue, tmp_path: Path, color: bool, on_session: bool
 ) -> None:
@@ -143,6 +144,7 @@ def test_done_reaches_the_waiting_modality_within_two_seconds_of_the_film(
         running.server.stop()
 
 
+@pytest.mark.timed
 def test_an_operator_cancel_reaches_the_waiting_modality_as_failure(
     cups_queue: CupsQueue, tmp_path: Path
 ) -> None:
@@ -237,6 +239,7 @@ def test_eight_modalities_each_hear_the_done_of_each_of_their_three_films(
     assert log.count(" DONE: N-EVENT-REPORT to ") == 24
 
 
+@pytest.mark.timed
 def test_a_modality_that_never_answers_an_event_is_cut_off_alone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -286,6 +289,7 @@ def test_an_association_waiting_for_done_outlives_the_network_timeout(
         running.server.stop()
 
 
+@pytest.mark.timed
 def test_a_request_sent_while_an_event_waits_for_its_answer_is_answered(tmp_path: Path) -> None:
     running = _directory_server(tmp_path)
     try:

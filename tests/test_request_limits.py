@@ -108,6 +108,7 @@ ABSURD_FORMATS = (
 )
 
 
+@pytest.mark.timed
 def test_box_counts_are_refused_from_the_text_before_any_box_is_built(tmp_path: Path) -> None:
     server = _process(tmp_path)
     server.start()
@@ -132,6 +133,7 @@ def test_box_counts_are_refused_from_the_text_before_any_box_is_built(tmp_path: 
         server.stop()
 
 
+@pytest.mark.timed
 def test_film_boxes_pages_and_copies_have_limits(tmp_path: Path) -> None:
     running = _in_process(
         tmp_path,
@@ -270,6 +272,7 @@ def test_an_image_costs_memory_only_while_its_n_set_is_handled(tmp_path: Path) -
         server.stop()
 
 
+@pytest.mark.timed
 def test_an_image_box_n_set_of_countless_tiny_elements_is_refused(tmp_path: Path) -> None:
     """20 000 one-byte private elements beside an image: 0x0213, not a pydicom decode of them."""
     running = _in_process(tmp_path)

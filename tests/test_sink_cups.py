@@ -96,6 +96,7 @@ def test_cancel_held_job_and_cupsd_down(cups_queue: CupsQueue, tmp_path: Path) -
         sink.submit(Submission("printserver-down", document), print)
 
 
+@pytest.mark.timed
 def test_a_cups_server_that_never_answers_counts_as_down() -> None:
     """A socket that accepts and stays silent: the Printer status must not wait for it."""
     import socket

@@ -28,6 +28,7 @@ from tests.soak import soak
 SOAK_MODALITIES, SOAK_ASSOCIATIONS = 4, 40
 
 
+@pytest.mark.alone
 def test_the_soak_under_load_answers_every_request_and_prints_every_film_once(
     tmp_path: Path,
 ) -> None:
@@ -124,6 +125,7 @@ def _slow_enqueue(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     monkeypatch.setattr(PrintQueue, "enqueue", slowly)
 
 
+@pytest.mark.timed
 def test_a_request_unanswered_too_long_logs_one_warning_naming_where_it_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -184,6 +184,7 @@ def test_concurrent_guesses_are_checked_five_times_at_most(console: Console) -> 
     assert _log_in(console, source="127.0.0.2")[0] == 303  # another address is not locked out
 
 
+@pytest.mark.timed
 def test_forty_logins_at_once_keep_memory_bounded(console: Console) -> None:
     sources = [f"127.0.0.{n}" for n in range(2, 10)]
     forms = [_login_form(console, source) for source in sources for _ in range(5)]
@@ -240,6 +241,7 @@ def _send_body(console: Console, chunked: bool, size: int = 200_000_000) -> tupl
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.timed
 def test_a_huge_body_is_refused_unread(console: Console, chunked: bool) -> None:
     cpu = console.cpu_seconds()
     answer, sent = _send_body(console, chunked)
@@ -269,6 +271,7 @@ def test_a_huge_body_is_refused_unread(console: Console, chunked: bool) -> None:
     assert seconds < FILM_IN_TIME, f"the film took {seconds:.1f} s under the attack"
 
 
+@pytest.mark.timed
 def test_half_open_requests_are_closed_and_hold_nobody_else(console: Console) -> None:
     half_open = []
     for number in range(500):  # 300 from one address, 100 from each of two more
