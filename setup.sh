@@ -55,18 +55,27 @@ if [ -f .coverage ]; then
   echo "coverage of printserver/: $(.venv/bin/coverage report --format=total)% of lines run by the tests"
 fi
 # The same film on every machine: numpy's OpenBLAS picks a kernel for the CPU at run time,
-# and a film's bytes must not depend on it.  The tests that compare pixels run again under
-# other kernels (the films, through CUPS and Ghostscript, under two of them).
+# and a film's bytes must not depend on it (nor on anything else of the CPU's).  The tests that
+# compare pixels run again under other kernels (the films, through CUPS and Ghostscript, under
+# two of them), side by side; the one test that needs the fixed port 11112 takes it in turn.
 pixels=(tests/test_render.py tests/test_postscript.py tests/test_same_film.py)
 films=(tests/test_golden_films.py tests/test_print_end_to_end.py)
+reruns=$(mktemp -d)
 for kernel in unset Haswell Zen Sandybridge Prescott; do
   tests=("${pixels[@]}")
   case "$kernel" in Haswell|Prescott) tests+=("${films[@]}") ;; esac
-  echo "OPENBLAS_CORETYPE=$kernel: ${tests[*]}"
-  if [ "$kernel" = unset ]; then
-    env -u OPENBLAS_CORETYPE .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}" || status=1
-  else
-    OPENBLAS_CORETYPE="$kernel" .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}" || status=1
-  fi
+  (
+    echo "OPENBLAS_CORETYPE=$kernel: ${tests[*]}"
+    if [ "$kernel" = unset ]; then
+      env -u OPENBLAS_CORETYPE .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}"
+    else
+      OPENBLAS_CORETYPE="$kernel" .venv/bin/pytest -q -p no:cacheprovider "${tests[@]}"
+    fi
+  ) > "$reruns/$kernel" 2>&1 &
 done
+for kernel in unset Haswell Zen Sandybridge Prescott; do
+  wait -n || status=1
+done
+cat "$reruns"/unset "$reruns"/Haswell "$reruns"/Zen "$reruns"/Sandybridge "$reruns"/Prescott
+rm -rf "$reruns"
 exit "$status"
