@@ -42,6 +42,10 @@ AETitle = Annotated[
 kept without their insignificant leading and trailing spaces."""
 
 
+ListenPort = Annotated[int, Field(ge=0, le=65535)]
+"""A TCP port to listen on; 0 lets the system choose a free one (tests)."""
+
+
 class ConfigError(Exception):
     """A configuration problem, worded as one line naming the key and the reason."""
 
@@ -53,7 +57,7 @@ class Section(BaseModel):
 class TlsConfig(Section):
     """DICOM TLS (PS3.15 B.1, Basic TLS Secure Transport Connection Profile) on a second port."""
 
-    port: int = Field(2762, ge=0, le=65535)
+    port: ListenPort = 2762
     certificate: Path
     private_key: Path
     ca_certificates: Path | None = Field(
@@ -73,7 +77,7 @@ class ServerConfig(Section):
 
     ae_title: AETitle = DEFAULT_AE_TITLE
     host: str = "127.0.0.1"
-    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
+    port: ListenPort = DEFAULT_PORT
     max_associations: int = Field(
         10, ge=1, le=1000, description="associations at once; more: A-ASSOCIATE-RJ 2/3/2"
     )
@@ -245,7 +249,7 @@ class WebConfig(Section):
 
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(11180, ge=0, le=65535)
+    port: ListenPort = 11180
     users: dict[WebUserName, PasswordHash] = Field(
         default_factory=dict, description="user name → password hash; required off loopback"
     )
@@ -279,4 +283,4 @@ class MetricsConfig(Section):
 
     enabled: bool = False
     host: str = Field("127.0.0.1", description="bind address of the /metrics endpoint")
-    port: int = Field(9464, ge=0, le=65535)
+    port: ListenPort = 9464

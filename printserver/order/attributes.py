@@ -133,6 +133,16 @@ _PRESENTATION_LUT_REFERENCE = Attribute(
     "ReferencedPresentationLUTSequence", "presentation_lut_uid", referenced_uid
 )
 _INSTANCE = (Attribute("SOPClassUID"), Attribute("SOPInstanceUID"))
+# attributes of more than one SOP class, read the same way in each
+_MAGNIFICATION_TYPE = Attribute("MagnificationType", "magnification_type", code)
+_SMOOTHING_TYPE = Attribute("SmoothingType", "smoothing_type", code)
+_MIN_DENSITY = Attribute("MinDensity", "min_density", _unsigned)
+_MAX_DENSITY = Attribute("MaxDensity", "max_density", _unsigned)
+_CONFIGURATION_INFORMATION = Attribute(
+    "ConfigurationInformation", "configuration_information", text
+)
+_ILLUMINATION = Attribute("Illumination", "illumination", _unsigned)
+_REFLECTED_AMBIENT_LIGHT = Attribute("ReflectedAmbientLight", "reflected_ambient_light", _unsigned)
 
 FILM_SESSION_ATTRIBUTES = (
     Attribute("NumberOfCopies", "number_of_copies", integer),
@@ -143,8 +153,8 @@ FILM_SESSION_ATTRIBUTES = (
     Attribute("MemoryAllocation", "memory_allocation", integer),
     Attribute("OwnerID", "owner_id", text),
     _PRESENTATION_LUT_REFERENCE,
-    Attribute("Illumination", "illumination", _unsigned),
-    Attribute("ReflectedAmbientLight", "reflected_ambient_light", _unsigned),
+    _ILLUMINATION,
+    _REFLECTED_AMBIENT_LIGHT,
     Attribute("SpecificCharacterSet"),
     Attribute("ProposedStudySequence"),
     *_INSTANCE,
@@ -155,17 +165,17 @@ FILM_BOX_ATTRIBUTES = (
     Attribute("ImageDisplayFormat", "image_display_format", text),
     Attribute("FilmOrientation", "film_orientation", code),
     Attribute("FilmSizeID", "film_size_id", code),
-    Attribute("MagnificationType", "magnification_type", code),
-    Attribute("SmoothingType", "smoothing_type", code),
+    _MAGNIFICATION_TYPE,
+    _SMOOTHING_TYPE,
     Attribute("BorderDensity", "border_density", code),
     Attribute("EmptyImageDensity", "empty_image_density", code),
-    Attribute("MinDensity", "min_density", _unsigned),
-    Attribute("MaxDensity", "max_density", _unsigned),
+    _MIN_DENSITY,
+    _MAX_DENSITY,
     Attribute("Trim", "trim", code),
-    Attribute("ConfigurationInformation", "configuration_information", text),
+    _CONFIGURATION_INFORMATION,
     Attribute("RequestedResolutionID", "requested_resolution_id", code),
-    Attribute("Illumination", "illumination", _unsigned),
-    Attribute("ReflectedAmbientLight", "reflected_ambient_light", _unsigned),
+    _ILLUMINATION,
+    _REFLECTED_AMBIENT_LIGHT,
     Attribute("AnnotationDisplayFormatID", "annotation_display_format_id", code),
     _PRESENTATION_LUT_REFERENCE,
     Attribute("ReferencedFilmSessionSequence"),
@@ -176,11 +186,11 @@ FILM_BOX_ATTRIBUTES = (
 
 GRAYSCALE_IMAGE_BOX_ATTRIBUTES = (
     Attribute("Polarity", "polarity", code),
-    Attribute("MagnificationType", "magnification_type", code),
-    Attribute("SmoothingType", "smoothing_type", code),
-    Attribute("MinDensity", "min_density", _unsigned),
-    Attribute("MaxDensity", "max_density", _unsigned),
-    Attribute("ConfigurationInformation", "configuration_information", text),
+    _MAGNIFICATION_TYPE,
+    _SMOOTHING_TYPE,
+    _MIN_DENSITY,
+    _MAX_DENSITY,
+    _CONFIGURATION_INFORMATION,
     Attribute("RequestedImageSize", "requested_image_size", decimal),
     Attribute("RequestedDecimateCropBehavior", "decimate_crop", code),
     _PRESENTATION_LUT_REFERENCE,
