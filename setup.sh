@@ -45,10 +45,11 @@ fi
 .venv/bin/ruff check printserver tests bench
 .venv/bin/mypy
 # the suite measures which lines of printserver/ it ran, subprocesses included (pyproject.toml).
-# PYTEST_WORKERS=4 runs its tests side by side in pytest-xdist workers (most of a test's time is
-# spent waiting for a server, CUPS or a socket), about twice as fast on two cores; the default is
-# one worker until the tests that measure time hold under that load.
-workers="${PYTEST_WORKERS:-1}"
+# Its tests run side by side in 4 pytest-xdist workers (most of a test's time is spent waiting for
+# a server, CUPS or a socket): under 4 minutes on two cores, where one worker takes 9.  Tests
+# marked `timed` run ahead of the others, `alone` ones by themselves (tests/conftest.py).
+# PYTEST_WORKERS=1 runs them one after the other.
+workers="${PYTEST_WORKERS:-4}"
 status=0
 .venv/bin/pytest -n "$workers" --dist worksteal --cov --cov-report= "$@" || status=$?
 if [ -f .coverage ]; then
