@@ -15,6 +15,7 @@ upgrade of pynetdicom moves any of them.  Tested with pynetdicom 3.0.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -151,16 +152,80 @@ def _is_request(item: tuple[Any, Any]) -> bool:
     return bool(getattr(item[1], "is_valid_request", False))
 
 
+ANSWERS_BEFORE_RELEASE = 30.0
+"""Seconds ``release()`` of a guarded requestor waits for the answers to the events under
+way (a handler that never returns holds it that long at most)."""
+
+
+class _GuardedRequestor(Association):
+    """pynetdicom's requestor with a pause flag only its reactor sets, and a release that
+    waits for the answers to the events the association is handling.
+
+    pynetdicom serves an N-EVENT-REPORT on a thread of its own, whose ``_serve_request``
+    sets the reactor's pause flag, runs the handler, then clears the flag, whatever the
+    reactor is doing.  A ``send_*()`` that saw the reactor paused then spins on a flag
+    nobody sets again, and the association hangs.  Here ``_is_paused`` is what the
+    association's own thread last set; another thread's write counts only once the
+    association is being killed (``kill()`` sets it so that a waiting ``send_*()`` goes on).
+    And as that thread sends the event's answer while the caller goes on, the caller's
+    A-RELEASE-RQ could overtake it (``Evt9`` in ``Sta7``, pynetdicom#820) and the printer
+    would never hear the answer: ``release()`` first waits for every event in hand.
+    """
+
+    _answering: threading.Condition
+    _events_in_hand: int
+
+    @property
+    def _is_paused(self) -> bool:
+        state = self.__dict__
+        return bool(state.get("_reactors_pause_flag", state.get("_is_paused", False)))
+
+    @_is_paused.setter
+    def _is_paused(self, value: bool) -> None:
+        if threading.get_ident() == self.ident or self._kill:
+            self.__dict__["_reactors_pause_flag"] = value
+
+    def _serve_request(self, msg: Any, context_id: int) -> None:
+        with self._answering:
+            self._events_in_hand += 1
+        try:
+            super()._serve_request(msg, context_id)
+        finally:
+            with self._answering:
+                self._events_in_hand -= 1
+                self._answering.notify_all()
+
+    def release(self) -> None:
+        with self._answering:
+            self._answering.wait_for(lambda: self._events_in_hand == 0, ANSWERS_BEFORE_RELEASE)
+        super().release()
+
+
+_GUARDED: dict[type[Association], type[Association]] = {}
+
+
+def _guarded(kind: type[Association]) -> type[Association]:
+    if issubclass(kind, _GuardedRequestor):
+        return kind
+    if kind not in _GUARDED:
+        _GUARDED[kind] = type(kind.__name__, (_GuardedRequestor, kind), {})
+    return _GUARDED[kind]
+
+
 def guard_requestor(assoc: Association) -> Association:
-    """Close pynetdicom's lost-response race on an association we requested; returns it.
+    """Close pynetdicom's lost-response and hang races on an association we requested;
+    returns it.
 
     A requestor's reactor thread polls the DIMSE queue without blocking, and its pause
     before each ``send_*()`` is a flag set without a lock: a response arriving in that
     window is taken by the reactor and dropped as unexpected, and the caller waits out its
     DIMSE timeout (pynetdicom#875).  Here the reactor's polls take only requests (an
     N-EVENT-REPORT), and a waiting ``send_*()`` takes only responses, so an event crossing
-    a request on the wire is not taken for its answer either.
+    a request on the wire is not taken for its answer either; the pause flag is the
+    reactor's own, and a release waits for the events' answers (:class:`_GuardedRequestor`).
     """
+    assoc.__dict__.update(_answering=threading.Condition(), _events_in_hand=0)
+    assoc.__class__ = _guarded(type(assoc))
     dimse = assoc.dimse
     messages = dimse.msg_queue
 
