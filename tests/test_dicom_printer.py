@@ -28,6 +28,7 @@ from printserver.printer_report import destination, printer_reports
 from printserver.sinks.base import StatusWatch
 from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
+from tests.cups_harness import CupsQueue
 from tests.dcmtk import in_network_namespace
 from tests.fault_relay import FaultRelay
 from tests.ghostscript import render_gray16, render_rgb8
@@ -120,18 +121,8 @@ def test_a_film_goes_on_to_the_imager_as_the_modality_sent_it(tmp_path: Path) ->
 def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:
     imager = _imager(tmp_path, extra="color = true")
     ours = start_in_process(_forwarding(tmp_path, imager.port, extra="color = true"))
-    colours = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (250, 250, 20)]
     try:
-        client = PrintClient(ours.port, color=True)
-        _, session = client.session()
-        status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
-        assert status == 0
-        for position, (uid, colour) in enumerate(zip(box_uids(reply), colours, strict=True), 1):
-            rgb = np.empty((40, 50, 3), np.uint8)
-            rgb[:] = colour
-            assert client.set_image(uid, position, color_item(rgb)).Status == 0
-        assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
-        client.release()
+        _print_colours(ours.port)
         (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
         (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
     finally:
@@ -142,10 +133,64 @@ def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:
         for server, job in ((ours, sent), (imager, arrived))
     ]
     assert np.array_equal(pages[0], pages[1])
-    h, w = pages[1].shape[:2]
-    for index, colour in enumerate(colours):
+    _assert_colours(pages[1])
+
+
+COLOURS = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (250, 250, 20)]
+
+
+def _print_colours(port: int) -> None:
+    """A colour film, STANDARD\\2,2, each box flat in one of :data:`COLOURS`."""
+    client = PrintClient(port, color=True)
+    _, session = client.session()
+    status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
+    assert status == 0
+    for position, (uid, colour) in enumerate(zip(box_uids(reply), COLOURS, strict=True), 1):
+        rgb = np.empty((40, 50, 3), np.uint8)
+        rgb[:] = colour
+        assert client.set_image(uid, position, color_item(rgb)).Status == 0
+    assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
+    client.release()
+
+
+def _assert_colours(page: np.ndarray) -> None:
+    h, w = page.shape[:2]
+    for index, colour in enumerate(COLOURS):
         row, col = divmod(index, 2)
-        assert tuple(pages[1][int(h * (0.25 + 0.5 * row)), int(w * (0.25 + 0.5 * col))]) == colour
+        assert tuple(page[int(h * (0.25 + 0.5 * row)), int(w * (0.25 + 0.5 * col))]) == colour
+
+
+def test_films_forwarded_to_an_imager_come_out_of_its_cups_device(
+    cups_queue: CupsQueue, tmp_path: Path
+) -> None:
+    """The whole chain: modality → us → a second print server as the imager → its CUPS
+    queue → the device.  What the device gets is the film we would have printed."""
+    printers = f'[[printers]]\nae_title = "{IMAGER}"\ncups_queue = "{cups_queue.queue}"\n'
+    cups = f'[cups]\nserver = "{cups_queue.server}"\n'
+    imager = start_in_process(
+        parse_config(config_text(tmp_path / "imager" / "spool", 0, printers, cups))
+    )
+    ours = start_in_process(_forwarding(tmp_path, imager.port))
+    try:
+        _print_2x2(ours.port, _ramps())
+        _print_colours(ours.port)
+        sent = wait_for_jobs(ours.config.spool.directory, 2, {"done"}, timeout=60)
+        wait_for_jobs(imager.config.spool.directory, 2, {"done"}, timeout=60)
+        printed = cups_queue.sink.wait_for(2, timeout=60)
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    assert len(printed) == 2
+    gray, colour = sorted(printed, key=lambda path: b"DeviceRGB" in path.read_bytes())
+    assert b"/BitsPerComponent 12" in gray.read_bytes()
+    ours_store = SpoolStore(ours.config.spool.directory)
+    gray_job, colour_job = sorted(sent, key=lambda job: job.created)
+    assert np.array_equal(
+        render_gray16(gray, 60)[0], render_gray16(ours_store.document(gray_job.job_id), 60)[0]
+    )
+    page = render_rgb8(colour, 60)[0]
+    assert np.array_equal(page, render_rgb8(ours_store.document(colour_job.job_id), 60)[0])
+    _assert_colours(page)
 
 
 def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:
