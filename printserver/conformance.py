@@ -560,11 +560,13 @@ def _print_scu() -> list[str]:
         "",
         "A printer configured with `[printers.dicom]` is a film imager that is a print SCP "
         "itself; the server is then its Print SCU (SCU role only).  Each film is sent on "
-        'one association, as the modality sent it (`mode = "as_sent"`): the presentation '
-        "contexts proposed are those the modality's requests came on (Basic Grayscale or "
-        "Basic Color Print Management Meta, Presentation LUT, Basic Annotation Box) and "
-        "always Basic Grayscale Print Management Meta (for the Printer N-GET that reads the "
-        "imager's status), each with " + syntaxes + ".",
+        'one association, as the modality sent it (`mode = "as_sent"`, the default): the '
+        "presentation contexts proposed are those the modality's requests came on (Basic "
+        "Grayscale or Basic Color Print Management Meta, Presentation LUT, Basic Annotation "
+        "Box) and always Basic Grayscale Print Management Meta (for the Printer N-GET that "
+        'reads the imager\'s status); or as we composed it (`mode = "composed"`): Basic '
+        "Grayscale Print Management Meta, or Basic Color Print Management Meta for a colour "
+        "film, alone.  Each context is proposed with " + syntaxes + ".",
         "",
         "* The requests are the modality's own N-CREATE and N-SET data sets as received "
         "(images at their own bit depth); the imager's image and annotation box UIDs stand "
@@ -578,7 +580,12 @@ def _print_scu() -> list[str]:
         "never sent twice by itself.",
         "* The imager's Printer Status and Printer Status Info become the printer's own, "
         "as modalities see them by N-GET and N-EVENT-REPORT.",
-        '* Composing the page ourselves for an imager (`mode = "composed"`) is not offered.',
+        "* Composed: the modality's film session, then per film a film box in "
+        "`STANDARD\\1,1` with the modality's attributes but for the display format, "
+        "the annotation format and the Presentation LUT (none: IDENTITY), an image box N-SET "
+        "of our page in P-values (Basic Grayscale Image: 16 bits allocated, 12 stored, "
+        "MONOCHROME2; Basic Color Image: 8-bit RGB, interleaved), and the film box's N-ACTION; "
+        "then N-DELETE of the session.",
         "",
     ]
 

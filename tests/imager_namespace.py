@@ -7,6 +7,10 @@ modalities.  Run as ``python -m tests.imager_namespace OUT.json`` by
 pynetdicom SCU and one from DCMTK's ``dcmprscu``; our DICOM printer sends them on
 to dcmprscp, which stores them as Stored Print and Hardcopy Grayscale Image objects.
 What it stored, and what was sent, are written to OUT.json for the test to compare.
+
+``python -m tests.imager_namespace OUT.json composed``: our printer composes instead
+(``mode = "composed"``, 100 dpi); one pynetdicom film of :func:`ramps` goes through, and
+the pixels of the one image dcmprscp stored are written to OUT.npy beside OUT.json.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def _digest(pixels: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(pixels, dtype="<u2").tobytes()).hexdigest()
 
 
-def _ramps() -> list[np.ndarray]:
+def ramps() -> list[np.ndarray]:
     base = np.arange(64 * 80, dtype=np.int64).reshape(64, 80) * 4095 // (64 * 80 - 1)
     return [((base + shift) % 4096).astype(np.uint16) for shift in (0, 1024, 2048, 3072)]
 
@@ -77,7 +81,9 @@ def _stored(database: Path) -> list[dict[str, Any]]:
             images[ds.SOPInstanceUID] = {
                 "bits": int(ds.BitsStored),
                 "digest": _digest(ds.pixel_array),
+                "shape": list(ds.pixel_array.shape),
             }
+            np.save(database / f"{ds.SOPInstanceUID}.npy", ds.pixel_array)
         elif ds.SOPClassUID == STORED_PRINT:
             prints.append(ds)
     films = []
@@ -106,7 +112,7 @@ def _received(spool: Path, title: str) -> list[str]:
     return digests
 
 
-def main(out: Path) -> None:
+def main(out: Path, composed: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="imager-") as tmp:
         root = Path(tmp)
         imager = root / "imager"
@@ -125,13 +131,15 @@ def main(out: Path) -> None:
         try:
             wait_for_port(imager_port)
             printer = (
-                f'[[printers]]\nae_title = "PRINTSERVER"\n[printers.dicom]\nhost = "127.0.0.1"\n'
-                f'port = {imager_port}\ncalled_ae = "{IMAGER}"\ntimeout = 30\n'
+                f'[[printers]]\nae_title = "PRINTSERVER"\n{"dpi = 100" if composed else ""}\n'
+                f'[printers.dicom]\nhost = "127.0.0.1"\nport = {imager_port}\n'
+                f'called_ae = "{IMAGER}"\ntimeout = 30\nmode = '
+                f'"{"composed" if composed else "as_sent"}"\n'
             )
             config = parse_config(config_text(root / "spool", 0, printer))
             ours = start_in_process(config)
             try:
-                sent = _ramps()
+                sent = ramps()
                 client = PrintClient(ours.port)
                 _, session = client.session()
                 _, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
@@ -139,7 +147,11 @@ def main(out: Path) -> None:
                     client.gray(uid, position, image)
                 client.action("1.2.840.10008.5.1.1.2", box)
                 client.release()
-                wait_for_jobs(root / "spool", 1, {"done", "held", "failure"}, timeout=60)
+                jobs = wait_for_jobs(root / "spool", 1, {"done", "held", "failure"}, timeout=60)
+                if composed:
+                    time.sleep(0.5)  # dcmprscp writes its database as each association ends
+                    _write_composed(out, jobs, imager / "database")
+                    return
                 dcmtk_image = write_ct_like_image(root / "ct.dcm", 128, 96, level=1500)
                 work = root / "dcmprscu"
                 work.mkdir()
@@ -169,5 +181,17 @@ def main(out: Path) -> None:
     out.write_text(json.dumps(answer, indent=2))
 
 
+def _write_composed(out: Path, jobs: list[Any], database: Path) -> None:
+    stored = _stored(database)
+    uids = sorted(database.rglob("*.npy"))
+    if len(uids) == 1:
+        np.save(out.with_suffix(".npy"), np.load(uids[0]))
+    answer = {
+        "jobs": [(job.title, str(job.state), job.last_error or "") for job in jobs],
+        "stored": stored,
+    }
+    out.write_text(json.dumps(answer, indent=2))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), composed=sys.argv[2:] == ["composed"])

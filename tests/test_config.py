@@ -200,7 +200,7 @@ DICOM_PRINTER = '[[printers]]\nae_title = "DRYSTAR"\n[printers.dicom]\nhost = "1
     ("extra", "message"),
     [
         ("", r"printers\.0\.dicom\.called_ae: is required"),
-        ('called_ae = "IMAGER"\nmode = "composed"\n', r"printers\.0\.dicom\.mode: must be"),
+        ('called_ae = "IMAGER"\nmode = "drawn"\n', r"printers\.0\.dicom\.mode: must be"),
         ('called_ae = "IMAGER"\ncertificate = "c.pem"\n', "both certificate and private_key"),
         (
             'called_ae = "IMAGER"\ncertificate = "c.pem"\nprivate_key = "k.pem"\n',
@@ -227,4 +227,7 @@ def test_a_dicom_printer_has_one_destination_and_its_files_beside_the_config(
     path.write_text(DICOM_PRINTER + 'called_ae = "IMAGER"\nca_certificates = "tls/ca.pem"\n')
     dicom = load_config(path).printers[0].dicom
     assert dicom is not None and dicom.port == 104 and dicom.mode == "as_sent"
+    composed = DICOM_PRINTER.replace("[printers.dicom]", "bits = 8\n[printers.dicom]")
+    with pytest.raises(ConfigError, match="composed DICOM printer sends 12-bit P-values"):
+        parse_config(composed + 'called_ae = "IMAGER"\nmode = "composed"\n')
     assert dicom.ca_certificates == tmp_path / "tls" / "ca.pem" and dicom.uses_tls

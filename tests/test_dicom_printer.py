@@ -22,9 +22,14 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt, sop_class
 
 from printserver.config import Config, parse_config
+from printserver.model.layout import parse_display_format
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
+from printserver.postscript.reader import iter_samples
 from printserver.printer_report import destination, printer_reports
+from printserver.render.compose import render_sheet
+from printserver.render.geometry import PageGeometry
+from printserver.render.sheet import FilmSheet, SheetImage
 from printserver.sinks.base import StatusWatch
 from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
@@ -32,6 +37,7 @@ from tests.cups_harness import CupsQueue
 from tests.dcmtk import in_network_namespace
 from tests.fault_relay import FaultRelay
 from tests.ghostscript import render_gray16, render_rgb8
+from tests.imager_namespace import ramps
 from tests.print_client import PrintClient, box_uids, color_item
 from tests.server_harness import (
     InProcessServer,
@@ -193,6 +199,42 @@ def test_films_forwarded_to_an_imager_come_out_of_its_cups_device(
     _assert_colours(page)
 
 
+def test_a_composed_colour_film_goes_to_the_imager_as_our_page(tmp_path: Path) -> None:
+    """A colour page composed by us reaches a colour imager as the one RGB image of a
+    STANDARD\\1,1 film box, byte for byte what our spooled film holds."""
+    imager = _imager(tmp_path, extra="color = true")
+    composed = _forwarding(tmp_path, imager.port, extra="color = true\ndpi = 60")
+    dicom = composed.printers[0].dicom
+    assert dicom is not None
+    printer = composed.printers[0].model_copy(
+        update={"dicom": dicom.model_copy(update={"mode": "composed"})}
+    )
+    ours = start_in_process(composed.model_copy(update={"printers": (printer,)}))
+    try:
+        _print_colours(ours.port)
+        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
+        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    store = SpoolStore(imager.config.spool.directory)
+    index = OrderIndex.load((store.path(arrived.job_id) / "objects" / "index.json").read_bytes())
+    (box,) = [s for s in index.steps if s.class_uid == "1.2.840.10008.5.1.1.2"]
+    box_set = receive((store.path(arrived.job_id) / "objects" / box.file).read_bytes(), box.syntax)
+    assert box_set.dataset.ImageDisplayFormat == "STANDARD\\1,1"
+    (image,) = [s for s in index.steps if s.operation == "N-SET"]
+    received = receive(
+        (store.path(arrived.job_id) / "objects" / image.file).read_bytes(), image.syntax
+    )
+    item = received.dataset.BasicColorImageSequence[0]
+    pixels = received.pixel_data("BasicColorImageSequence")
+    assert pixels is not None
+    (page,) = iter_samples(SpoolStore(ours.config.spool.directory).document(sent.job_id))
+    assert (item.Rows, item.Columns) == page.shape[:2]
+    assert np.array_equal(np.frombuffer(pixels, np.uint8).reshape(page.shape), page)
+    _assert_colours(page)
+
+
 def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:
     port = free_port()
     ours = start_in_process(_forwarding(tmp_path, port))
@@ -323,6 +365,39 @@ def test_dcmprscp_as_the_imager_stores_what_the_modalities_sent(tmp_path: Path) 
     )
     assert [box["digest"] for box in films["STANDARD\\1,1"].values()] == answer["dcmtk_sent"]
     assert all(box["bits"] == 12 for boxes in films.values() for box in boxes.values())
+
+
+def test_a_composed_film_reaches_dcmprscp_as_our_page_in_p_values(tmp_path: Path) -> None:
+    """``mode = "composed"``: dcmprscp stores one image in STANDARD\\1,1 whose pixels are our
+    renderer's page before the density model (P-values, 12 bits), at the size we drew it."""
+    out = tmp_path / "imager.json"
+    command = in_network_namespace(
+        [sys.executable, "-m", "tests.imager_namespace", str(out), "composed"]
+    )
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(out.read_text())
+    assert [state for _, state, _ in answer["jobs"]] == ["done"], answer["jobs"]
+    (film,) = answer["stored"]
+    assert film["format"] == "STANDARD\\1,1"
+    (box,) = film["boxes"].values()
+    page = PageGeometry(203.2, 254.0, 100, margin_mm=4.0, spacing_mm=3.0)  # 8INX10IN, 100 dpi
+    assert box["bits"] == 12 and box["shape"] == [page.height_px, page.width_px]
+    images = ramps()
+    expected = render_sheet(
+        FilmSheet(
+            page=page,
+            boxes=parse_display_format("STANDARD\\2,2"),
+            images={
+                n: SheetImage(pixels=image, bits_stored=12) for n, image in enumerate(images, 1)
+            },
+            border=0,
+            empty=0,
+        )
+    )
+    stored = np.load(out.with_suffix(".npy"))
+    assert np.array_equal(stored, expected), f"{np.count_nonzero(stored != expected)} differ"
+    assert stored.max() > 4000  # the ramps' P-values, not a density model's drive values
 
 
 def test_a_hung_imager_holds_only_its_own_films(tmp_path: Path) -> None:

@@ -130,8 +130,10 @@ class DicomPrinterConfig(Section):
     port: int = Field(104, ge=1, le=65535)
     called_ae: AETitle = Field(description="the imager's AE title")
     calling_ae: AETitle | None = Field(None, description="ours towards it; default server.ae_title")
-    mode: Literal["as_sent"] = Field(
-        "as_sent", description="as_sent: the film order goes out as the modality sent it"
+    mode: Literal["as_sent", "composed"] = Field(
+        "as_sent",
+        description="as_sent: the film order goes out as the modality sent it; composed: our "
+        "page, in P-values, goes out as one image in STANDARD\\1,1",
     )
     connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
     timeout: float = Field(
@@ -290,4 +292,6 @@ class PrinterConfig(Section):
         _check_curve(self.characteristic_curve)
         if self.icc_profile is not None and not self.color:
             raise ValueError("icc_profile is for colour printers; this one has color = false")
+        if self.dicom is not None and self.dicom.mode == "composed" and self.bits != 12:
+            raise ValueError("a composed DICOM printer sends 12-bit P-values: bits must be 12")
         return self

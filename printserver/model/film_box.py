@@ -195,7 +195,7 @@ class FilmBox:
                 self.magnification_type,
                 self.smoothing_type,
                 lut,
-                self.tone(box, lut, medium),
+                self.tone(box, lut, medium) if self.printer.renders_density else None,
                 lin_od_stored=self.printer.settings.lin_od == "dcmtk",
                 colour_page=colour_page,
             )

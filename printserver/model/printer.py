@@ -62,6 +62,13 @@ class Printer:
         colour.check_source(profile, self.colour)
 
     @property
+    def renders_density(self) -> bool:
+        """Whether our pages carry this printer's density model (PS3.14, PS3.4 H.4.2.1.2),
+        or P-values, for an imager that applies its own to the page we compose for it."""
+        dicom = self.settings.dicom
+        return dicom is None or dicom.mode != "composed"
+
+    @property
     def ae_title(self) -> str:
         return self.settings.ae_title
 

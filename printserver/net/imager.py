@@ -7,6 +7,13 @@ then the N-ACTION that printed it; the session is deleted (PS3.4 H.4.1.2.5) and 
 association released.  The imager makes its own image and annotation box UIDs (PS3.4
 H.4.2.1.2.1); they stand in for the ones we made, by position.
 
+``composed``: each page we rendered for the job, in P-values (the printer's density model is
+left to the imager, ``model/printer.Printer.renders_density``), goes out as the one image of
+a ``STANDARD\\1,1`` film box, 12-bit gray or 8-bit RGB, read back from the spooled
+PostScript.  The session and film box attributes are the modality's, but for the display
+format, the Presentation LUT (none: IDENTITY, PS3.4 H.4.2.1.2.4) and the annotation format
+(the annotations are on the page).
+
 Exactly once: the N-ACTION is announced to the delivery lane (``on_created``) before it is
 sent.  An N-ACTION whose answer never comes raises :class:`MayHavePrinted`, and a job found
 after a crash with its N-ACTION announced is not adopted (the imager cannot be asked):
@@ -24,23 +31,29 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 from pynetdicom import AE
 from pynetdicom.association import Association
 
 from printserver.config import DicomPrinterConfig
 from printserver.model.sop_classes import (
+    COLOR_IMAGE_BOX,
+    COLOR_PRINT_META,
     FILM_BOX,
     FILM_SESSION,
+    GRAYSCALE_IMAGE_BOX,
     GRAYSCALE_PRINT_META,
     PRINTER,
     PRINTER_INSTANCE,
 )
 from printserver.net.pynetdicom_compat import guard_requestor
+from printserver.net.replies import reference
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
 from printserver.order.transfer_syntax import decode_as
+from printserver.postscript.reader import NotOurPostScript, Page, iter_samples
 from printserver.sinks.base import (
     STATUS_SECONDS,
     DestinationStatus,
@@ -79,6 +92,32 @@ def _meta(step_context: str, class_uid: str) -> str | None:
 def _succeeded(code: int) -> bool:
     """Success or a warning (PS3.4 H.4: 0xB6xx, 0x0107, 0x0116, 0x0001)."""
     return code in (0x0000, 0x0001, 0x0107, 0x0116) or 0xB000 <= code <= 0xBFFF
+
+
+_NOT_COMPOSED = (
+    "ReferencedPresentationLUTSequence",
+    "AnnotationDisplayFormatID",
+    "ReferencedImageBoxSequence",
+    "ReferencedBasicAnnotationBoxSequence",
+)
+"""Film box attributes of the modality that do not hold for our composed page."""
+
+
+def _image_item(page: Page, bits: int, photometric: str) -> Dataset:
+    """A Basic Grayscale (12 of 16 bits) or Color (8-bit RGB) image of ``page``."""
+    item = Dataset()
+    item.SamplesPerPixel = 3 if page.ndim == 3 else 1
+    item.PhotometricInterpretation = photometric
+    if page.ndim == 3:
+        item.PlanarConfiguration = 0
+    item.Rows, item.Columns = page.shape[:2]
+    item.BitsAllocated = 8 if bits == 8 else 16
+    item.BitsStored = bits
+    item.HighBit = bits - 1
+    item.PixelRepresentation = 0
+    data = np.ascontiguousarray(page, dtype=np.uint8 if bits == 8 else "<u2").tobytes()
+    item.add_new(0x7FE00010, "OB" if bits == 8 else "OW", data)
+    return item
 
 
 class DicomSink:
@@ -155,7 +194,7 @@ class DicomSink:
     # the Sink protocol ----------------------------------------------------------------
 
     def submit(self, submission: Submission, on_created: Callable[[int], None]) -> int | None:
-        """Forward the job's film order; None: printed when the imager's N-ACTION succeeded."""
+        """Send the job; None: printed when the imager's N-ACTION succeeded."""
         order: Mapping[str, Path] = submission.order
         if ORDER_INDEX not in order:
             raise SinkError(
@@ -165,6 +204,17 @@ class DicomSink:
             index = OrderIndex.load(Path(order[ORDER_INDEX]).read_bytes())
         except (OSError, UnreadableIndex) as exc:
             raise SinkError(f"the film order cannot be read: {exc}", transient=False) from None
+        if self.settings.mode == "composed":
+            self._submit_composed(submission, index, order, on_created)
+        else:
+            self._submit_as_sent(index, order, on_created)
+        LOG.info("%s: the film went to %s", submission.title, self.where)
+        return None
+
+    def _submit_as_sent(
+        self, index: OrderIndex, order: Mapping[str, Path], on_created: Callable[[int], None]
+    ) -> None:
+        """The film order as received, then the N-ACTION that printed it."""
         contexts = {step.context for step in index.steps} | {GRAYSCALE_PRINT_META}
         with self._association(contexts) as assoc:
             renamed = self._send_order(assoc, index, order)
@@ -180,8 +230,84 @@ class DicomSink:
             )
             self._check(status, f"N-ACTION of {action.class_uid}", printing=True)
             self._delete_session(assoc, index)
-        LOG.info("%s: the film order went to %s", submission.title, self.where)
-        return None
+
+    def _submit_composed(
+        self,
+        submission: Submission,
+        index: OrderIndex,
+        order: Mapping[str, Path],
+        on_created: Callable[[int], None],
+    ) -> None:
+        """Our pages, one film box each, under the modality's film session."""
+        boxes = [s for s in index.steps if s.operation == "N-CREATE" and s.class_uid == FILM_BOX]
+        pages = iter_samples(submission.document)
+        try:
+            first = next(pages)
+        except (OSError, StopIteration, NotOurPostScript) as exc:
+            raise SinkError(f"the film cannot be read back: {exc}", transient=False) from None
+        meta = COLOR_PRINT_META if first.ndim == 3 else GRAYSCALE_PRINT_META
+        uid, session = self._composed_session(index, order, submission.copies)
+        with self._association({meta}) as assoc:
+            status, _ = assoc.send_n_create(session, FILM_SESSION, uid, meta_uid=meta)
+            self._check(status, "N-CREATE of the film session")
+            announced = False
+            for number, (page, step) in enumerate(zip([first, *pages], boxes, strict=False), 1):
+                box = self._composed_box(assoc, meta, order, step, uid)
+                self._send_page(assoc, meta, box, page)
+                if not announced:
+                    on_created(1)  # announced before it is sent: a lost answer is never sent again
+                    announced = True
+                status, _ = assoc.send_n_action(None, 1, FILM_BOX, step.instance, meta_uid=meta)
+                self._check(status, f"N-ACTION of film box {number}", printing=True)
+            try:
+                assoc.send_n_delete(FILM_SESSION, uid, meta_uid=meta)
+            except Exception as exc:  # the print is done; a failed clean-up is the imager's
+                LOG.warning("%s: the film session was not deleted: %s", self.where, exc)
+
+    def _composed_session(
+        self, index: OrderIndex, order: Mapping[str, Path], copies: int
+    ) -> tuple[str, Dataset]:
+        """The modality's film session (UID, attributes), for our copies and without a
+        session-level Presentation LUT."""
+        step = next((s for s in index.steps if s.class_uid == FILM_SESSION), None)
+        session = self._dataset(order, step) if step is not None else Dataset()
+        session.pop("ReferencedPresentationLUTSequence", None)
+        session.NumberOfCopies = copies
+        return (step.instance if step is not None else generate_uid()), session
+
+    def _composed_box(
+        self,
+        assoc: Association,
+        meta: str,
+        order: Mapping[str, Path],
+        step: OrderStep,
+        session: str,
+    ) -> str:
+        """N-CREATE of the film box in ``STANDARD\\1,1``; the imager's image box UID."""
+        box = self._dataset(order, step)
+        for keyword in _NOT_COMPOSED:
+            box.pop(keyword, None)
+        box.ImageDisplayFormat = "STANDARD\\1,1"
+        box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
+        status, reply = assoc.send_n_create(box, FILM_BOX, step.instance, meta_uid=meta)
+        self._check(status, "N-CREATE of a film box")
+        items = reply.get("ReferencedImageBoxSequence", []) if reply is not None else []
+        if len(items) != 1:
+            raise SinkError(f"{self.where} made {len(items)} image boxes for STANDARD\\1,1")
+        return str(items[0].ReferencedSOPInstanceUID)
+
+    def _send_page(self, assoc: Association, meta: str, box: str, page: Page) -> None:
+        """The page as the image of image box 1 (PS3.4 H.4.3.1, H.4.4.1)."""
+        image = Dataset()
+        image.ImageBoxPosition = 1
+        if page.ndim == 3:
+            image.BasicColorImageSequence = [_image_item(page, 8, "RGB")]
+            class_uid = COLOR_IMAGE_BOX
+        else:
+            image.BasicGrayscaleImageSequence = [_image_item(page, 12, "MONOCHROME2")]
+            class_uid = GRAYSCALE_IMAGE_BOX
+        status, _ = assoc.send_n_set(image, class_uid, box, meta_uid=meta)
+        self._check(status, "N-SET of the page")
 
     def _send_order(
         self, assoc: Association, index: OrderIndex, order: Mapping[str, Path]

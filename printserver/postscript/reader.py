@@ -3,7 +3,8 @@
 The layout is known exactly: per page, bands of Flate-compressed samples with
 the PNG Up predictor inside ``%%BeginData`` blocks, the page size in each
 page's ``setpagedevice``.  Reading them needs neither Ghostscript nor the DICOM
-objects.  Samples come back at 8 bits, which is plenty for a picture on screen.
+objects.  Samples come back at 8 bits, which is plenty for a picture on screen, or at
+the 12 bits they were written with, for an imager that is sent the page itself.
 Reader and writer live side by side so that a change of one is seen in the
 other.
 """
@@ -37,7 +38,10 @@ class NotOurPostScript(ValueError):
     """The document is not PostScript as this server writes it."""
 
 
-def _band(header: re.Match[bytes], stream: bytes) -> tuple[int, npt.NDArray[np.uint8]]:
+Page = npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+
+
+def _band(header: re.Match[bytes], stream: bytes, full: bool) -> tuple[int, Page]:
     width, rows, bits = int(header[1]), int(header[2]), int(header[3])
     components = len(header[4].split()) // 2
     page_height, offset = int(header[5]), int(header[6])
@@ -54,6 +58,8 @@ def _band(header: re.Match[bytes], stream: bytes) -> tuple[int, npt.NDArray[np.u
         samples = np.empty((rows, triples.shape[1] * 2), np.uint16)
         samples[:, 0::2] = (triples[:, :, 0] << 4) | (triples[:, :, 1] >> 4)
         samples[:, 1::2] = ((triples[:, :, 1] & 0xF) << 8) | triples[:, :, 2]
+        if full:
+            return page_height - offset, samples[:, :width]
         data = (samples[:, :width] >> 4).astype(np.uint8)
     elif components == 3:
         data = data.reshape(rows, width, 3)
@@ -64,7 +70,7 @@ def _band(header: re.Match[bytes], stream: bytes) -> tuple[int, npt.NDArray[np.u
     return top, data
 
 
-def _page(chunk: bytes) -> npt.NDArray[np.uint8]:
+def _page(chunk: bytes, full: bool) -> Page:
     """One page's bands put together."""
     bands = []
     for block in _BLOCK.finditer(chunk):
@@ -73,11 +79,11 @@ def _page(chunk: bytes) -> npt.NDArray[np.uint8]:
         header = _IMAGE.search(data)
         if header is None:
             raise NotOurPostScript("an image block of unknown form")
-        bands.append(_band(header, data[header.end() :]))
+        bands.append(_band(header, data[header.end() :], full))
     if not bands:
         raise NotOurPostScript("a page without image data")
     height = bands[0][1].shape[0] + bands[0][0] + sum(b.shape[0] for _, b in bands[1:])
-    page = np.zeros((height, *bands[0][1].shape[1:]), np.uint8)
+    page: Page = np.zeros((height, *bands[0][1].shape[1:]), bands[0][1].dtype)
     for top, band in bands:
         page[top : top + band.shape[0]] = band
     return page
@@ -88,6 +94,16 @@ def iter_pages(path: Path) -> Iterator[npt.NDArray[np.uint8]]:
 
     The file is mapped, not read: a 50-film job costs one decoded page of memory.
     """
+    for page in _pages(path, full=False):
+        yield page.astype(np.uint8, copy=False)
+
+
+def iter_samples(path: Path) -> Iterator[Page]:
+    """Every page as written: 12-bit gray (uint16, 0..4095), or 8-bit gray or RGB bytes."""
+    return _pages(path, full=True)
+
+
+def _pages(path: Path, full: bool) -> Iterator[Page]:
     mapping = map_readonly(path)
     if mapping is None:
         raise NotOurPostScript(f"{path} holds no page")
@@ -96,7 +112,7 @@ def iter_pages(path: Path) -> Iterator[npt.NDArray[np.uint8]]:
         if not starts:
             raise NotOurPostScript(f"{path} holds no page")
         for start, end in zip(starts, [*starts[1:], len(mapping)], strict=True):
-            yield _page(mapping[start:end])
+            yield _page(mapping[start:end], full)
 
 
 def page_count(path: Path) -> int:
