@@ -31,7 +31,6 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
@@ -40,17 +39,15 @@ from pynetdicom.association import Association
 
 from printserver.config import DicomPrinterConfig
 from printserver.model.sop_classes import (
-    COLOR_IMAGE_BOX,
     COLOR_PRINT_META,
     FILM_BOX,
     FILM_SESSION,
-    GRAYSCALE_IMAGE_BOX,
     GRAYSCALE_PRINT_META,
     PRINTER,
     PRINTER_INSTANCE,
 )
+from printserver.net import composed_film
 from printserver.net.pynetdicom_compat import guard_requestor
-from printserver.net.replies import reference
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
 from printserver.order.transfer_syntax import decode_as
 from printserver.postscript.reader import NotOurPostScript, Page, iter_samples
@@ -92,32 +89,6 @@ def _meta(step_context: str, class_uid: str) -> str | None:
 def _succeeded(code: int) -> bool:
     """Success or a warning (PS3.4 H.4: 0xB6xx, 0x0107, 0x0116, 0x0001)."""
     return code in (0x0000, 0x0001, 0x0107, 0x0116) or 0xB000 <= code <= 0xBFFF
-
-
-_NOT_COMPOSED = (
-    "ReferencedPresentationLUTSequence",
-    "AnnotationDisplayFormatID",
-    "ReferencedImageBoxSequence",
-    "ReferencedBasicAnnotationBoxSequence",
-)
-"""Film box attributes of the modality that do not hold for our composed page."""
-
-
-def _image_item(page: Page, bits: int, photometric: str) -> Dataset:
-    """A Basic Grayscale (12 of 16 bits) or Color (8-bit RGB) image of ``page``."""
-    item = Dataset()
-    item.SamplesPerPixel = 3 if page.ndim == 3 else 1
-    item.PhotometricInterpretation = photometric
-    if page.ndim == 3:
-        item.PlanarConfiguration = 0
-    item.Rows, item.Columns = page.shape[:2]
-    item.BitsAllocated = 8 if bits == 8 else 16
-    item.BitsStored = bits
-    item.HighBit = bits - 1
-    item.PixelRepresentation = 0
-    data = np.ascontiguousarray(page, dtype=np.uint8 if bits == 8 else "<u2").tobytes()
-    item.add_new(0x7FE00010, "OB" if bits == 8 else "OW", data)
-    return item
 
 
 class DicomSink:
@@ -267,13 +238,11 @@ class DicomSink:
     def _composed_session(
         self, index: OrderIndex, order: Mapping[str, Path], copies: int
     ) -> tuple[str, Dataset]:
-        """The modality's film session (UID, attributes), for our copies and without a
-        session-level Presentation LUT."""
+        """The modality's film session: its UID and attributes (``net/composed_film``)."""
         step = next((s for s in index.steps if s.class_uid == FILM_SESSION), None)
-        session = self._dataset(order, step) if step is not None else Dataset()
-        session.pop("ReferencedPresentationLUTSequence", None)
-        session.NumberOfCopies = copies
-        return (step.instance if step is not None else generate_uid()), session
+        if step is None:
+            return generate_uid(), composed_film.film_session(Dataset(), copies)
+        return step.instance, composed_film.film_session(self._dataset(order, step), copies)
 
     def _composed_box(
         self,
@@ -284,11 +253,7 @@ class DicomSink:
         session: str,
     ) -> str:
         """N-CREATE of the film box in ``STANDARD\\1,1``; the imager's image box UID."""
-        box = self._dataset(order, step)
-        for keyword in _NOT_COMPOSED:
-            box.pop(keyword, None)
-        box.ImageDisplayFormat = "STANDARD\\1,1"
-        box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
+        box = composed_film.film_box(self._dataset(order, step), session)
         status, reply = assoc.send_n_create(box, FILM_BOX, step.instance, meta_uid=meta)
         self._check(status, "N-CREATE of a film box")
         items = reply.get("ReferencedImageBoxSequence", []) if reply is not None else []
@@ -298,14 +263,7 @@ class DicomSink:
 
     def _send_page(self, assoc: Association, meta: str, box: str, page: Page) -> None:
         """The page as the image of image box 1 (PS3.4 H.4.3.1, H.4.4.1)."""
-        image = Dataset()
-        image.ImageBoxPosition = 1
-        if page.ndim == 3:
-            image.BasicColorImageSequence = [_image_item(page, 8, "RGB")]
-            class_uid = COLOR_IMAGE_BOX
-        else:
-            image.BasicGrayscaleImageSequence = [_image_item(page, 12, "MONOCHROME2")]
-            class_uid = GRAYSCALE_IMAGE_BOX
+        class_uid, image = composed_film.image_box(page)
         status, _ = assoc.send_n_set(image, class_uid, box, meta_uid=meta)
         self._check(status, "N-SET of the page")
 
