@@ -578,6 +578,9 @@ def _print_scu() -> list[str]:
         "* An N-ACTION whose answer does not come within the printer's `timeout`, or one "
         "under way when the server stopped, holds the job as *may have printed*: it is "
         "never sent twice by itself.",
+        "* Print Job (1.2.840.10008.5.1.1.14) is proposed too: when the N-ACTION reply "
+        "references a Print Job, the job is followed by N-GET of its Execution Status and "
+        "Execution Status Info until DONE or FAILURE, and ends as the imager's did.",
         "* The imager's Printer Status and Printer Status Info become the printer's own, "
         "as modalities see them by N-GET and N-EVENT-REPORT.",
         "* Composed: the modality's film session, then per film a film box in "

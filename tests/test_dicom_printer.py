@@ -31,6 +31,7 @@ from printserver.render.compose import render_sheet
 from printserver.render.geometry import PageGeometry
 from printserver.render.sheet import FilmSheet, SheetImage
 from printserver.sinks.base import StatusWatch
+from printserver.spool import operations
 from printserver.spool.job import JobRecord, JobState
 from printserver.spool.store import SpoolStore
 from tests.cups_harness import CupsQueue
@@ -233,6 +234,32 @@ def test_a_composed_colour_film_goes_to_the_imager_as_our_page(tmp_path: Path) -
     assert (item.Rows, item.Columns) == page.shape[:2]
     assert np.array_equal(np.frombuffer(pixels, np.uint8).reshape(page.shape), page)
     _assert_colours(page)
+
+
+def test_our_job_follows_the_imagers_print_job_to_failure_or_done(tmp_path: Path) -> None:
+    """The imager made a Print Job for each film (its N-ACTION reply references it): our job
+    stays printing while the imager holds the film for want of its film size, fails when the
+    imager's operator cancels it there, and is done once the imager prints the other."""
+    imager = _imager(tmp_path, extra='loaded_film_sizes = ["14INX17IN"]')
+    ours = start_in_process(_forwarding(tmp_path, imager.port))
+    theirs = SpoolStore(imager.config.spool.directory)
+    try:
+        _print_2x2(ours.port, _ramps())
+        _print_2x2(ours.port, _ramps())
+        held = wait_for_jobs(imager.config.spool.directory, 2, {"held"})
+        printing = wait_for_jobs(ours.config.spool.directory, 2, {"printing"})
+        assert all(job.cups_job_id is not None for job in printing)
+        first, second = sorted(held, key=lambda job: job.created)
+        operations.cancel(theirs, first.job_id, {}, actor="imager operator")
+        operations.release(theirs, second.job_id, actor="imager operator")
+        ended = wait_for_jobs(ours.config.spool.directory, 2, {"failure", "done"}, timeout=60)
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    failed, done = sorted(ended, key=lambda job: job.created)
+    assert failed.state is JobState.FAILURE and "print job failed" in (failed.reason or "")
+    assert done.state is JobState.DONE
+    assert theirs.get(second.job_id).state is JobState.DONE
 
 
 def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:

@@ -26,7 +26,9 @@ imager (Error Comment, Printer Status Info) is data: logs and pages escape it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import secrets
 import ssl
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -43,11 +45,13 @@ from printserver.model.sop_classes import (
     FILM_BOX,
     FILM_SESSION,
     GRAYSCALE_PRINT_META,
+    PRINT_JOB,
     PRINTER,
     PRINTER_INSTANCE,
 )
 from printserver.net import composed_film
 from printserver.net.pynetdicom_compat import guard_requestor
+from printserver.net.replies import REFERENCED_PRINT_JOB_SEQUENCE
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
 from printserver.order.transfer_syntax import decode_as
 from printserver.postscript.reader import NotOurPostScript, Page, iter_samples
@@ -79,6 +83,16 @@ SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 TRANSIENT = frozenset({0x0110, 0x0213, 0xC601, 0xC602})
 """Refusals that may pass: processing failure, resource limitation, print queue full."""
 PRINTER_STATUS, PRINTER_STATUS_INFO = Tag(0x21100010), Tag(0x21100020)
+EXECUTION_STATUS, EXECUTION_STATUS_INFO = Tag(0x21000020), Tag(0x21000030)
+
+
+def _print_jobs(reply: Dataset | None) -> list[str]:
+    """The Print Job an N-ACTION reply references (PS3.4 H.4.1.2.4.2, H.4.2.2.4.2), if any."""
+    element = reply.get(REFERENCED_PRINT_JOB_SEQUENCE) if reply is not None else None
+    items = element.value if element is not None else []
+    return [
+        str(item.ReferencedSOPInstanceUID) for item in items if "ReferencedSOPInstanceUID" in item
+    ]
 
 
 def _meta(step_context: str, class_uid: str) -> str | None:
@@ -98,6 +112,8 @@ class DicomSink:
         self.name = name
         self.settings = settings
         self.calling_ae = settings.calling_ae or calling_ae
+        self._following: dict[int, list[str]] = {}
+        """Our job's number at this sink → the imager's Print Jobs of the film."""
 
     @property
     def where(self) -> str:
@@ -176,23 +192,28 @@ class DicomSink:
         except (OSError, UnreadableIndex) as exc:
             raise SinkError(f"the film order cannot be read: {exc}", transient=False) from None
         if self.settings.mode == "composed":
-            self._submit_composed(submission, index, order, on_created)
+            print_jobs = self._submit_composed(submission, index, order, on_created)
         else:
-            self._submit_as_sent(index, order, on_created)
+            print_jobs = self._submit_as_sent(index, order, on_created)
         LOG.info("%s: the film went to %s", submission.title, self.where)
-        return None
+        if not print_jobs:
+            return None  # printed, as far as the imager tells
+        token = secrets.randbelow(2**31 - 2) + 2  # not a number a restart would hand out again
+        self._following[token] = print_jobs
+        return token
 
     def _submit_as_sent(
         self, index: OrderIndex, order: Mapping[str, Path], on_created: Callable[[int], None]
-    ) -> None:
-        """The film order as received, then the N-ACTION that printed it."""
-        contexts = {step.context for step in index.steps} | {GRAYSCALE_PRINT_META}
+    ) -> list[str]:
+        """The film order as received, then the N-ACTION that printed it; the imager's
+        Print Job, where it made one."""
+        contexts = {step.context for step in index.steps} | {GRAYSCALE_PRINT_META, PRINT_JOB}
         with self._association(contexts) as assoc:
             renamed = self._send_order(assoc, index, order)
             action = index.action
             context = next((s.context for s in index.steps if s.instance == action.instance), None)
             on_created(1)  # announced before it is sent: a lost answer is never sent again
-            status, _ = assoc.send_n_action(
+            status, reply = assoc.send_n_action(
                 None,
                 1,
                 action.class_uid,
@@ -201,6 +222,7 @@ class DicomSink:
             )
             self._check(status, f"N-ACTION of {action.class_uid}", printing=True)
             self._delete_session(assoc, index)
+        return _print_jobs(reply)
 
     def _submit_composed(
         self,
@@ -208,8 +230,9 @@ class DicomSink:
         index: OrderIndex,
         order: Mapping[str, Path],
         on_created: Callable[[int], None],
-    ) -> None:
-        """Our pages, one film box each, under the modality's film session."""
+    ) -> list[str]:
+        """Our pages, one film box each, under the modality's film session; the imager's
+        Print Jobs, where it made them."""
         boxes = [s for s in index.steps if s.operation == "N-CREATE" and s.class_uid == FILM_BOX]
         pages = iter_samples(submission.document)
         try:
@@ -218,22 +241,26 @@ class DicomSink:
             raise SinkError(f"the film cannot be read back: {exc}", transient=False) from None
         meta = COLOR_PRINT_META if first.ndim == 3 else GRAYSCALE_PRINT_META
         uid, session = self._composed_session(index, order, submission.copies)
-        with self._association({meta}) as assoc:
+        print_jobs: list[str] = []
+        with self._association({meta, PRINT_JOB}) as assoc:
             status, _ = assoc.send_n_create(session, FILM_SESSION, uid, meta_uid=meta)
             self._check(status, "N-CREATE of the film session")
             announced = False
-            for number, (page, step) in enumerate(zip([first, *pages], boxes, strict=False), 1):
+            films = zip(itertools.chain([first], pages), boxes, strict=False)
+            for number, (page, step) in enumerate(films, 1):
                 box = self._composed_box(assoc, meta, order, step, uid)
                 self._send_page(assoc, meta, box, page)
                 if not announced:
                     on_created(1)  # announced before it is sent: a lost answer is never sent again
                     announced = True
-                status, _ = assoc.send_n_action(None, 1, FILM_BOX, step.instance, meta_uid=meta)
+                status, reply = assoc.send_n_action(None, 1, FILM_BOX, step.instance, meta_uid=meta)
                 self._check(status, f"N-ACTION of film box {number}", printing=True)
+                print_jobs += _print_jobs(reply)
             try:
                 assoc.send_n_delete(FILM_SESSION, uid, meta_uid=meta)
             except Exception as exc:  # the print is done; a failed clean-up is the imager's
                 LOG.warning("%s: the film session was not deleted: %s", self.where, exc)
+        return print_jobs
 
     def _composed_session(
         self, index: OrderIndex, order: Mapping[str, Path], copies: int
@@ -326,10 +353,40 @@ class DicomSink:
         return None  # an imager cannot be asked whether an N-ACTION before a crash printed
 
     def state(self, job_id: int) -> tuple[SinkState, str]:
-        return SinkState.DONE, ""  # submit answers at once; nothing is left to follow
+        """Where the imager's Print Jobs of a film stand (N-GET, PS3.4 H.4.5.1.2.1): failed
+        when one failed, done when all are done.  A Print Job the imager no longer knows, or
+        one followed before a restart, counts as done: its N-ACTION succeeded."""
+        print_jobs = self._following.get(job_id)
+        if not print_jobs:
+            return SinkState.DONE, ""
+        states = []
+        with self._association({PRINT_JOB}, STATUS_SECONDS) as assoc:
+            for uid in print_jobs:
+                status, reply = assoc.send_n_get(
+                    [EXECUTION_STATUS, EXECUTION_STATUS_INFO], PRINT_JOB, uid
+                )
+                if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
+                    states.append(("DONE", ""))
+                    continue
+                execution = str(reply.get("ExecutionStatus", "DONE")).strip().upper()
+                states.append((execution, str(reply.get("ExecutionStatusInfo", "")).strip()))
+        info = next((info for _, info in states if info and info != "NORMAL"), "")
+        if any(execution == "FAILURE" for execution, _ in states):
+            self._following.pop(job_id, None)
+            return SinkState.FAILED, f"{self.where}: its print job failed" + (
+                f" ({info})" if info else ""
+            )
+        if all(execution == "DONE" for execution, _ in states):
+            self._following.pop(job_id, None)
+            return SinkState.DONE, ""
+        if any(execution == "PRINTING" for execution, _ in states):
+            return SinkState.PRINTING, info
+        return SinkState.PENDING, info
 
     def cancel(self, job_id: int) -> None:
-        """Nothing to cancel: a film is at the imager only once its N-ACTION was answered."""
+        """Stop following: a film at the imager cannot be taken back (its Print Job has no
+        cancel in PS3.4 H.4.5)."""
+        self._following.pop(job_id, None)
 
     def status(self) -> DestinationStatus:
         """The imager's own Printer Status (N-GET of the Printer, PS3.4 H.4.6.1.2.1)."""
