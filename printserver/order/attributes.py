@@ -325,12 +325,7 @@ def color_image(
 ) -> ImageContent:
     """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1), and its
     ICC Profile when it has one."""
-    samples = integer(item, "SamplesPerPixel")
-    if samples != 3:
-        raise InvalidValue(f"Samples per Pixel {samples} is not 3 for a colour image")
-    photometric = code(item, "PhotometricInterpretation", check)
-    if photometric != "RGB":
-        raise InvalidValue(f"Photometric Interpretation {photometric} is not RGB")
+    _kind_of_image(item, check, (3,), ("RGB",), "colour")
     for keyword, wanted in (("BitsAllocated", 8), ("BitsStored", 8)):
         value = integer(item, keyword)
         if value != wanted:
@@ -349,6 +344,27 @@ def color_image(
     return ImageContent(
         pixels=pixels, bits_stored=8, aspect=_aspect(item), icc_profile=_icc_profile(item)
     )
+
+
+def _kind_of_image(
+    item: Dataset,
+    check: StringCheck,
+    samples: tuple[int | None, ...],
+    photometrics: tuple[str, ...],
+    kind: str,
+) -> str:
+    """The Photometric Interpretation of an image item, after checking it and Samples per
+    Pixel against those its SOP class allows (PS3.4 H.4.3.1.2.1, H.4.4.1.2.1)."""
+    count = integer(item, "SamplesPerPixel")
+    if count not in samples:
+        raise InvalidValue(f"Samples per Pixel {count} is not {samples[-1]} for a {kind} image")
+    photometric = code(item, "PhotometricInterpretation", check)
+    if photometric is None:
+        raise MissingAttribute("Photometric Interpretation is required")
+    if photometric not in photometrics:
+        allowed = " or ".join(photometrics)
+        raise InvalidValue(f"Photometric Interpretation {photometric} is not {allowed}")
+    return photometric
 
 
 def _icc_profile(item: Dataset) -> bytes | None:
@@ -393,14 +409,9 @@ def grayscale_image(
     pixel_data: bytes | memoryview | None = None,
 ) -> ImageContent:
     """Decode a Basic Grayscale Image Sequence item (PS3.4 H.4.3.1.2.1)."""
-    samples = integer(item, "SamplesPerPixel")
-    if samples not in (None, 1):
-        raise InvalidValue(f"Samples per Pixel {samples} is not 1 for a grayscale image")
-    photometric = code(item, "PhotometricInterpretation", check)
-    if photometric is None:
-        raise MissingAttribute("Photometric Interpretation is required")
-    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        raise InvalidValue(f"Photometric Interpretation {photometric} is not MONOCHROME1/2")
+    photometric = _kind_of_image(
+        item, check, (None, 1), ("MONOCHROME1", "MONOCHROME2"), "grayscale"
+    )
     pixel_data = _pixel_data(item, pixel_data)
     bits_stored = required_integer(item, "BitsStored")
     try:
