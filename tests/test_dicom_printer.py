@@ -21,7 +21,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt, sop_class
 
-from printserver.config import Config, parse_config
+from printserver.config import Config, ConfigError, parse_config
 from printserver.model.layout import parse_display_format
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
@@ -55,16 +55,21 @@ REPO = Path(__file__).resolve().parent.parent
 IMAGER = "IMAGER"
 
 
-def _forwarding_text(tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "") -> str:
+def _forwarding_text(
+    tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "", dicom: str = ""
+) -> str:
     printer = (
         f'[[printers]]\nae_title = "PRINTSERVER"\n{extra}\n[printers.dicom]\nhost = "127.0.0.1"\n'
         f'port = {port}\ncalled_ae = "{IMAGER}"\ntimeout = {timeout}\nconnect_timeout = 2\n'
+        f"{dicom}\n"
     )
     return config_text(tmp_path / "spool", 0, printer)
 
 
-def _forwarding(tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "") -> Config:
-    return parse_config(_forwarding_text(tmp_path, port, timeout, extra))
+def _forwarding(
+    tmp_path: Path, port: int, timeout: float = 10.0, extra: str = "", dicom: str = ""
+) -> Config:
+    return parse_config(_forwarding_text(tmp_path, port, timeout, extra, dicom))
 
 
 def _imager(tmp_path: Path, port: int = 0, extra: str = "") -> InProcessServer:
@@ -81,7 +86,7 @@ def _ramps() -> list[np.ndarray]:
 
 def _print_2x2(port: int, images: list[np.ndarray]) -> None:
     client = PrintClient(port)
-    _, session = client.session(FilmSessionLabel="FORWARDED")
+    _, session = client.session(FilmSessionLabel="FORWARDED", MediumType="BLUE FILM")
     status, box, reply = client.film_box(session, "STANDARD\\2,2", FilmSizeID="8INX10IN")
     assert status == 0
     for position, (uid, image) in enumerate(zip(box_uids(reply), images, strict=True), 1):
@@ -123,6 +128,23 @@ def test_a_film_goes_on_to_the_imager_as_the_modality_sent_it(tmp_path: Path) ->
         for server, job in ((ours, sent), (imager, arrived))
     ]
     assert np.array_equal(pages[0], pages[1])  # the imager printed the film we would have
+
+
+def test_the_site_maps_film_sizes_and_media_to_the_imagers_own(tmp_path: Path) -> None:
+    """``film_sizes`` and ``media`` of ``[printers.dicom]``: what modalities ask for goes to
+    the imager as the site's mapping says; what the mapping does not name goes as it came."""
+    imager = _imager(tmp_path)
+    mapping = 'film_sizes = { "8INX10IN" = "10INX12IN" }\nmedia = { "BLUE FILM" = "CLEAR FILM" }'
+    ours = start_in_process(_forwarding(tmp_path, imager.port, dicom=mapping))
+    try:
+        _print_2x2(ours.port, _ramps())
+        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    assert (arrived.film_size, arrived.medium_type) == ("10INX12IN", "CLEAR FILM")
+    with pytest.raises(ConfigError, match=r"dicom\.film_sizes"):
+        _forwarding(tmp_path, 104, dicom='film_sizes = { "8INX10IN" = "ten by twelve" }')
 
 
 def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:

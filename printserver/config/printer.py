@@ -6,7 +6,7 @@ import itertools
 import typing
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -122,6 +122,10 @@ def _check_curve(points: tuple[tuple[float, float], ...]) -> None:
         raise ValueError("characteristic_curve densities must not be negative")
 
 
+CodeString = Annotated[str, Field(pattern=r"^[A-Z0-9_ ]{1,16}$")]
+"""A defined term as DICOM writes it (CS, PS3.5 6.2): upper case, digits, space, underscore."""
+
+
 class DicomPrinterConfig(Section):
     """A film imager that is a DICOM print SCP itself: our films go to it over Basic
     Grayscale or Color Print Management, we being its SCU (PS3.4 H)."""
@@ -134,6 +138,12 @@ class DicomPrinterConfig(Section):
         "as_sent",
         description="as_sent: the film order goes out as the modality sent it; composed: our "
         "page, in P-values, goes out as one image in STANDARD\\1,1",
+    )
+    film_sizes: dict[CodeString, CodeString] = Field(
+        default_factory=dict, description="Film Size ID as modalities ask → the imager's own"
+    )
+    media: dict[CodeString, CodeString] = Field(
+        default_factory=dict, description="Medium Type as modalities ask → the imager's own"
     )
     connect_timeout: float = Field(10.0, gt=0, le=300, description="seconds to connect")
     timeout: float = Field(

@@ -332,12 +332,22 @@ class DicomSink:
         return dict(zip(ours, theirs, strict=True))
 
     def _dataset(self, order: Mapping[str, Path], step: OrderStep) -> Dataset:
+        """A stored data set of the order, with the site's film sizes and media for the
+        imager's own (``film_sizes``, ``media``): the one place either mode reads them."""
         try:
-            return decode_as(Path(order[step.file]).read_bytes(), step.syntax)
+            dataset = decode_as(Path(order[step.file]).read_bytes(), step.syntax)
         except (OSError, KeyError) as exc:
             raise SinkError(f"the film order is incomplete: {exc}", transient=False) from None
         except Exception as exc:  # pydicom's word on a stored data set
             raise SinkError(f"a stored data set cannot be read: {exc}", transient=False) from None
+        for keyword, mapping in (
+            ("FilmSizeID", self.settings.film_sizes),
+            ("MediumType", self.settings.media),
+        ):
+            value = str(dataset.get(keyword, "")).strip()
+            if value in mapping:
+                setattr(dataset, keyword, mapping[value])
+        return dataset
 
     def _delete_session(self, assoc: Association, index: OrderIndex) -> None:
         """Leave nothing behind at the imager (PS3.4 H.4.1.2.5); the film is printed anyway."""
