@@ -248,8 +248,10 @@ def soak(
     *,
     busy: int = 2,
     slow_pause: float = 0.05,
+    unanswered_warning: float = 5.0,
 ) -> Report:
-    """Run the whole soak in ``work``; every film must reach the socket sink before it returns."""
+    """Run the whole soak in ``work``; every film must reach the socket sink before it returns.
+    The server warns of a request unanswered for ``unanswered_warning`` seconds."""
     sink = SocketSink(work / "device")
     cups = PrivateCups()
     cups.start()
@@ -259,6 +261,7 @@ def soak(
         port = free_port()
         printers = '[[printers]]\nae_title = "FILM"\ncups_queue = "film"\n'
         text = config_text(work / "spool", port, printers, f'[cups]\nserver = "{cups.server}"\n')
+        text = text.replace("[server]\n", f"[server]\nunanswered_warning = {unanswered_warning}\n")
         config = work / "printserver.toml"
         config.write_text(text.replace('log_level = "DEBUG"', 'log_level = "INFO"'))
         server = ServerProcess(config, port, work, work / "server.log")

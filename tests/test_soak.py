@@ -21,7 +21,7 @@ from printserver.print_queue import PrintQueue
 from tests.print_client import GRAY_META, PrintClient, box_uids
 from tests.requestor import guard_reactor
 from tests.server_harness import InProcessServer, directory_config, start_in_process
-from tests.soak import soak
+from tests.soak import DIMSE_TIMEOUT, soak
 
 # the bounded soak of `.ci/run`: about a minute on a 2-core machine; `python -m tests.soak`
 # runs the release check (4 x 200)
@@ -32,11 +32,13 @@ SOAK_MODALITIES, SOAK_ASSOCIATIONS = 4, 40
 def test_the_soak_under_load_answers_every_request_and_prints_every_film_once(
     tmp_path: Path,
 ) -> None:
-    report = soak(SOAK_MODALITIES, SOAK_ASSOCIATIONS, tmp_path)
+    """Behaviour, not speed (that is the release soak's and the benchmarks' to measure): every
+    request is answered before the modality's DIMSE timeout gives up on it, and the server
+    warns of none left that long, while the disk beside it syncs and the CPUs are busy."""
+    report = soak(SOAK_MODALITIES, SOAK_ASSOCIATIONS, tmp_path, unanswered_warning=DIMSE_TIMEOUT)
     print(report.summary())
     assert len(report.associations) == SOAK_MODALITIES * SOAK_ASSOCIATIONS
     assert not report.failed, [(r.label, r.error, r.steps, r.client_log) for r in report.failed]
-    assert report.seconds[-1] < 5.0, report.summary()
     assert sorted(report.printed) == sorted(r.label for r in report.associations), report.summary()
     assert not report.warnings, report.warnings[:5]
 

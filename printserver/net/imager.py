@@ -50,8 +50,8 @@ from printserver.model.sop_classes import (
     PRINTER_INSTANCE,
 )
 from printserver.net import composed_film
+from printserver.net import imager_print_job as print_job
 from printserver.net.pynetdicom_compat import guard_requestor
-from printserver.net.replies import REFERENCED_PRINT_JOB_SEQUENCE
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
 from printserver.order.transfer_syntax import decode_as
 from printserver.postscript.reader import NotOurPostScript, Page, iter_samples
@@ -83,16 +83,6 @@ SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 TRANSIENT = frozenset({0x0110, 0x0213, 0xC601, 0xC602})
 """Refusals that may pass: processing failure, resource limitation, print queue full."""
 PRINTER_STATUS, PRINTER_STATUS_INFO = Tag(0x21100010), Tag(0x21100020)
-EXECUTION_STATUS, EXECUTION_STATUS_INFO = Tag(0x21000020), Tag(0x21000030)
-
-
-def _print_jobs(reply: Dataset | None) -> list[str]:
-    """The Print Job an N-ACTION reply references (PS3.4 H.4.1.2.4.2, H.4.2.2.4.2), if any."""
-    element = reply.get(REFERENCED_PRINT_JOB_SEQUENCE) if reply is not None else None
-    items = element.value if element is not None else []
-    return [
-        str(item.ReferencedSOPInstanceUID) for item in items if "ReferencedSOPInstanceUID" in item
-    ]
 
 
 def _meta(step_context: str, class_uid: str) -> str | None:
@@ -222,7 +212,7 @@ class DicomSink:
             )
             self._check(status, f"N-ACTION of {action.class_uid}", printing=True)
             self._delete_session(assoc, index)
-        return _print_jobs(reply)
+        return print_job.referenced(reply)
 
     def _submit_composed(
         self,
@@ -255,7 +245,7 @@ class DicomSink:
                     announced = True
                 status, reply = assoc.send_n_action(None, 1, FILM_BOX, step.instance, meta_uid=meta)
                 self._check(status, f"N-ACTION of film box {number}", printing=True)
-                print_jobs += _print_jobs(reply)
+                print_jobs += print_job.referenced(reply)
             try:
                 assoc.send_n_delete(FILM_SESSION, uid, meta_uid=meta)
             except Exception as exc:  # the print is done; a failed clean-up is the imager's
@@ -363,35 +353,20 @@ class DicomSink:
         return None  # an imager cannot be asked whether an N-ACTION before a crash printed
 
     def state(self, job_id: int) -> tuple[SinkState, str]:
-        """Where the imager's Print Jobs of a film stand (N-GET, PS3.4 H.4.5.1.2.1): failed
-        when one failed, done when all are done.  A Print Job the imager no longer knows, or
-        one followed before a restart, counts as done: its N-ACTION succeeded."""
-        print_jobs = self._following.get(job_id)
-        if not print_jobs:
+        """Where the imager's Print Jobs of a film stand (N-GET, PS3.4 H.4.5.1.2.1).  One
+        followed before a restart counts as done: its N-ACTION succeeded."""
+        uids = self._following.get(job_id)
+        if not uids:
             return SinkState.DONE, ""
-        states = []
         with self._association({PRINT_JOB}, STATUS_SECONDS) as assoc:
-            for uid in print_jobs:
-                status, reply = assoc.send_n_get(
-                    [EXECUTION_STATUS, EXECUTION_STATUS_INFO], PRINT_JOB, uid
-                )
-                if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
-                    states.append(("DONE", ""))
-                    continue
-                execution = str(reply.get("ExecutionStatus", "DONE")).strip().upper()
-                states.append((execution, str(reply.get("ExecutionStatusInfo", "")).strip()))
-        info = next((info for _, info in states if info and info != "NORMAL"), "")
-        if any(execution == "FAILURE" for execution, _ in states):
+            executions = [
+                print_job.execution(*assoc.send_n_get(print_job.ASKED, PRINT_JOB, uid))
+                for uid in uids
+            ]
+        state, reason = print_job.film_state(executions, self.where)
+        if state in (SinkState.DONE, SinkState.FAILED):
             self._following.pop(job_id, None)
-            return SinkState.FAILED, f"{self.where}: its print job failed" + (
-                f" ({info})" if info else ""
-            )
-        if all(execution == "DONE" for execution, _ in states):
-            self._following.pop(job_id, None)
-            return SinkState.DONE, ""
-        if any(execution == "PRINTING" for execution, _ in states):
-            return SinkState.PRINTING, info
-        return SinkState.PENDING, info
+        return state, reason
 
     def cancel(self, job_id: int) -> None:
         """Stop following: a film at the imager cannot be taken back (its Print Job has no

@@ -1,0 +1,53 @@
+"""The imager's Print Jobs of a film we sent it (PS3.4 H.4.5): which its N-ACTION replies
+reference, and what their Execution Statuses add up to for our job (``net/imager.py``)."""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from printserver.net.replies import REFERENCED_PRINT_JOB_SEQUENCE
+from printserver.sinks.base import SinkState
+
+EXECUTION_STATUS, EXECUTION_STATUS_INFO = Tag(0x21000020), Tag(0x21000030)
+ASKED = [EXECUTION_STATUS, EXECUTION_STATUS_INFO]
+"""What an N-GET of a Print Job asks for (PS3.4 H.4.5.1.2.1)."""
+
+Execution = tuple[str, str]
+"""A Print Job's Execution Status and Execution Status Info."""
+
+GONE: Execution = ("DONE", "")
+"""A Print Job the imager no longer knows: its N-ACTION succeeded, so it counts as done."""
+
+
+def referenced(reply: Dataset | None) -> list[str]:
+    """The Print Job an N-ACTION reply references (PS3.4 H.4.1.2.4.2, H.4.2.2.4.2), if any."""
+    element = reply.get(REFERENCED_PRINT_JOB_SEQUENCE) if reply is not None else None
+    items = element.value if element is not None else []
+    return [
+        str(item.ReferencedSOPInstanceUID) for item in items if "ReferencedSOPInstanceUID" in item
+    ]
+
+
+def execution(status: Dataset | None, reply: Dataset | None) -> Execution:
+    """One Print Job's N-GET answer; a refusal (no such instance) is :data:`GONE`."""
+    if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
+        return GONE
+    return (
+        str(reply.get("ExecutionStatus", "DONE")).strip().upper(),
+        str(reply.get("ExecutionStatusInfo", "")).strip(),
+    )
+
+
+def film_state(executions: list[Execution], where: str) -> tuple[SinkState, str]:
+    """Our job's state from its Print Jobs': failed when one failed, done when all are done,
+    printing when one prints, else pending; with the first telling Execution Status Info."""
+    info = next((info for _, info in executions if info and info != "NORMAL"), "")
+    names = {name for name, _ in executions}
+    if "FAILURE" in names:
+        return SinkState.FAILED, f"{where}: its print job failed" + (f" ({info})" if info else "")
+    if names <= {"DONE"}:
+        return SinkState.DONE, ""
+    if "PRINTING" in names:
+        return SinkState.PRINTING, info
+    return SinkState.PENDING, info
