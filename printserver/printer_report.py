@@ -32,6 +32,15 @@ def destination(printer: PrinterConfig, config: Config) -> str:
     return f"directory:{(printer.directory or Path()).absolute()}"
 
 
+def cups_job(record: JobRecord, config: Config) -> str:
+    """The CUPS job of a job on a CUPS printer, or "-": the number a DICOM printer keeps is
+    ours, for following the imager's Print Job, and means nothing to an operator."""
+    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
+    if printer is None or printer.cups_queue is None or record.cups_job_id is None:
+        return "-"
+    return str(record.cups_job_id)
+
+
 def delivered_to(record: JobRecord, config: Config) -> str:
     """Where a job's film went, or is to go: the file a directory printer writes, the CUPS
     job, the DICOM imager; for ``printserver queue show`` and the console's job page."""

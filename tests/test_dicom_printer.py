@@ -26,7 +26,7 @@ from printserver.model.layout import parse_display_format
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
 from printserver.postscript.reader import iter_samples
-from printserver.printer_report import destination, printer_reports
+from printserver.printer_report import cups_job, destination, printer_reports
 from printserver.render.compose import render_sheet
 from printserver.render.geometry import PageGeometry
 from printserver.render.sheet import FilmSheet, SheetImage
@@ -282,6 +282,8 @@ def test_our_job_follows_the_imagers_print_job_to_failure_or_done(tmp_path: Path
     assert failed.state is JobState.FAILURE and "print job failed" in (failed.reason or "")
     assert done.state is JobState.DONE
     assert theirs.get(second.job_id).state is JobState.DONE
+    # the number kept for following the imager is ours: no CUPS job to show an operator
+    assert done.cups_job_id is not None and cups_job(done, ours.config) == "-"
 
 
 def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from printserver.cli.common import (
     printer_named,
 )
 from printserver.config import Config
-from printserver.printer_report import delivered_to
+from printserver.printer_report import cups_job, delivered_to
 from printserver.spool import operations
 from printserver.spool.job import JobRecord, JobState, utc_now
 from printserver.spool.store import (
@@ -116,7 +116,9 @@ def _table(rows: list[list[str]]) -> str:
     )
 
 
-def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json: bool) -> int:
+def list_jobs(
+    config: Config, store: SpoolStore, printer: str | None, state: str | None, as_json: bool
+) -> int:
     jobs = [
         job
         for job in sorted(store.list(), key=lambda job: (job.state.final, job.rank))
@@ -142,7 +144,7 @@ def list_jobs(store: SpoolStore, printer: str | None, state: str | None, as_json
             job.priority,
             job.state.value,
             job.age(now),
-            str(job.cups_job_id or "-"),
+            cups_job(job, config),
             job.reason[:48],
         ]
         rows.append([escape_controls(cell) for cell in cells])
@@ -166,7 +168,7 @@ def show_job(config: Config, store: SpoolStore, job_id: str, as_json: bool) -> i
         ("priority", job.priority),
         ("film size / medium", f"{job.film_size or '-'} / {job.medium_type or '-'}"),
         ("destination", job.destination or "-"),
-        ("CUPS job", str(job.cups_job_id or "-")),
+        ("CUPS job", cups_job(job, config)),
         ("attempts", str(job.attempts)),
         ("reason", job.reason or "-"),
         ("film session", job.film_session_uid),
@@ -312,7 +314,7 @@ def _act(
     from printserver.server import build_sinks  # sinks pull in pycups only when needed
 
     if args.action == "list":
-        return list_jobs(store, printer, args.state, args.json)
+        return list_jobs(config, store, printer, args.state, args.json)
     if args.action == "show":
         return show_job(config, store, ids[0], args.json)
     if args.action == "preview":
