@@ -230,4 +230,7 @@ def test_a_dicom_printer_has_one_destination_and_its_files_beside_the_config(
     composed = DICOM_PRINTER.replace("[printers.dicom]", "bits = 8\n[printers.dicom]")
     with pytest.raises(ConfigError, match="composed DICOM printer sends 12-bit P-values"):
         parse_config(composed + 'called_ae = "IMAGER"\nmode = "composed"\n')
+    sharp = DICOM_PRINTER.replace("[printers.dicom]", "dpi = 600\n[printers.dicom]")
+    with pytest.raises(ConfigError, match="each page whole: dpi at most 320"):
+        parse_config(sharp + 'called_ae = "IMAGER"\nmode = "composed"\n')
     assert dicom.ca_certificates == tmp_path / "tls" / "ca.pem" and dicom.uses_tls

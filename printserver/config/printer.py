@@ -126,6 +126,11 @@ CodeString = Annotated[str, Field(pattern=r"^[A-Z0-9_ ]{1,16}$")]
 """A defined term as DICOM writes it (CS, PS3.5 6.2): upper case, digits, space, underscore."""
 
 
+COMPOSED_DPI_MAX = 320
+"""A composed page goes out as one image held in memory while it is sent: at 320 dpi the
+largest film (17INX17IN) is 5440² 16-bit samples, 59 MB."""
+
+
 class DicomPrinterConfig(Section):
     """A film imager that is a DICOM print SCP itself: our films go to it over Basic
     Grayscale or Color Print Management, we being its SCU (PS3.4 H)."""
@@ -302,6 +307,12 @@ class PrinterConfig(Section):
         _check_curve(self.characteristic_curve)
         if self.icc_profile is not None and not self.color:
             raise ValueError("icc_profile is for colour printers; this one has color = false")
-        if self.dicom is not None and self.dicom.mode == "composed" and self.bits != 12:
-            raise ValueError("a composed DICOM printer sends 12-bit P-values: bits must be 12")
+        if self.dicom is not None and self.dicom.mode == "composed":
+            if self.bits != 12:
+                raise ValueError("a composed DICOM printer sends 12-bit P-values: bits must be 12")
+            if self.dpi > COMPOSED_DPI_MAX:
+                raise ValueError(
+                    f"a composed DICOM printer sends each page whole: dpi at most "
+                    f"{COMPOSED_DPI_MAX} (59 MB for 17INX17IN)"
+                )
         return self

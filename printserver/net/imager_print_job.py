@@ -24,9 +24,10 @@ def referenced(reply: Dataset | None) -> list[str]:
     """The Print Job an N-ACTION reply references (PS3.4 H.4.1.2.4.2, H.4.2.2.4.2), if any."""
     element = reply.get(REFERENCED_PRINT_JOB_SEQUENCE) if reply is not None else None
     items = element.value if element is not None else []
-    return [
+    uids = [
         str(item.ReferencedSOPInstanceUID) for item in items if "ReferencedSOPInstanceUID" in item
     ]
+    return uids[:1]  # one Print Job per N-ACTION: an imager's longer list is not followed
 
 
 def execution(status: Dataset | None, reply: Dataset | None) -> Execution:
