@@ -174,6 +174,12 @@ def test_the_request_watch_follows_a_request_to_the_wire() -> None:
     watch.received((9, 1), "from MR at 127.0.0.1", "N-GET (message 1)", None)
     watch.forget(7)  # the association ended
     assert watch.open_requests() == 1
+    # the DUL thread wrote the response before the association's thread said it queued it
+    watch.received((9, 2), "from MR at 127.0.0.1", "N-SET (message 2)", None)
+    watch.written(9, 4)
+    watch.answered((9, 2), None, written_after=4)
+    assert watch.open_requests() == 1  # only (9, 1) is left: message 2 is out
+    assert [p.request for p in watch.check(time.monotonic() + 60)] == ["N-GET (message 1)"]
     assert {WAITING, HANDLING, WRITING} == {
         "waiting for its handler",
         "in its handler",

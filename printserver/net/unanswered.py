@@ -59,6 +59,8 @@ class RequestWatch:
         self.after = after
         self._on_late = on_late
         self._pending: dict[Key, Pending] = {}
+        self._written: dict[int, int] = {}
+        """P-DATA-TF PDUs on the wire so far, per association."""
         self._lock = threading.Lock()
         self._checks = Periodic("RequestWatch", min(1.0, after / 4), self._check_now)
 
@@ -72,12 +74,21 @@ class RequestWatch:
         self._move(key, HANDLING, thread)
 
     def answered(self, key: Key, thread: int | None, written_after: int) -> None:
-        """The response is queued: it is out once ``written_after`` P-DATA-TF PDUs were."""
+        """The response is queued: it is out once ``written_after`` P-DATA-TF PDUs were.
+
+        The DUL thread may have written them already, before this is called: the request
+        is then done here, or it would wait for the association's next PDU to be forgotten
+        (and be reported late, with a slow next request)."""
+        with self._lock:
+            if self._written.get(key[0], 0) >= written_after:
+                self._pending.pop(key, None)
+                return
         self._move(key, WRITING, thread, written_after)
 
     def written(self, association: int, pdus_written: int) -> None:
         """``pdus_written`` P-DATA-TF PDUs of this association are on the wire."""
         with self._lock:
+            self._written[association] = pdus_written
             done = [
                 key
                 for key, pending in self._pending.items()
@@ -91,6 +102,7 @@ class RequestWatch:
     def forget(self, association: int) -> None:
         """The association ended: what it had not answered can no longer be."""
         with self._lock:
+            self._written.pop(association, None)
             for key in [key for key in self._pending if key[0] == association]:
                 del self._pending[key]
 
