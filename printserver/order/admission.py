@@ -24,7 +24,7 @@ from pydicom.dataset import Dataset
 from printserver.model.errors import ImageTooLarge, InvalidValue, Notice
 from printserver.model.hierarchy import PrintHierarchy
 from printserver.model.sop_classes import COLOR_IMAGE_BOX, GRAYSCALE_IMAGE_BOX
-from printserver.order import attributes, requests
+from printserver.order import requests, values
 from printserver.order.received import ReceivedDataSet
 
 
@@ -38,9 +38,9 @@ def _first_item(ds: Dataset, keyword: str) -> Dataset | None:
 
 def image_size(item: Dataset, *, color: bool) -> int | None:
     """Bytes of the image an item describes; None when it cannot tell (the decoder will)."""
-    rows, columns = attributes.integer(item, "Rows"), attributes.integer(item, "Columns")
-    bits = attributes.integer(item, "BitsAllocated")
-    samples = attributes.integer(item, "SamplesPerPixel") or (3 if color else 1)
+    rows, columns = values.integer(item, "Rows"), values.integer(item, "Columns")
+    bits = values.integer(item, "BitsAllocated")
+    samples = values.integer(item, "SamplesPerPixel") or (3 if color else 1)
     if not rows or not columns or not bits or min(rows, columns, bits, samples) < 0:
         return None
     return (rows * columns * samples * bits + 7) // 8

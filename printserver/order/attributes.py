@@ -1,106 +1,32 @@
-"""Read typed values out of request data sets, tolerating what real clients send.
-
-Code strings are stripped and upper-cased (clients pad them with spaces, and
-some send lower case); empty values count as absent; a
-value pydicom cannot decode is reported as an invalid value, not a crash.
-Every string is held to its VR by the request's :class:`StringCheck` (PS3.5
-6.2): refused on a strict printer, cleaned with a warning on a lenient one.
-"""
+"""The attributes each print SOP class takes (PS3.4 H.4), and the requests read from them
+with the typed readers of ``order/values.py``; the image items are ``order/image_items.py``'s."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset
 
 from printserver.model.errors import InvalidValue, MissingAttribute, NoSuchAttribute
 from printserver.model.film_box import FilmBoxRequest
 from printserver.model.film_session import FilmSessionRequest
-from printserver.model.image_box import ImageBoxRequest, ImageContent
+from printserver.model.image_box import ImageBoxRequest
 from printserver.model.presentation_lut import PresentationLutRequest
+from printserver.order.image_items import color_image, grayscale_image
+from printserver.order.values import (
+    code,
+    decimal,
+    integer,
+    raw_value,
+    referenced_uid,
+    text,
+)
 from printserver.order.vr_strings import StringCheck
-from printserver.render.pixels import PixelDataError, decode_color, decode_grayscale
-
-Number = TypeVar("Number", int, float)
-_RANGES: dict[str, tuple[int, int]] = {
-    "US": (0, 0xFFFF),
-    "SS": (-0x8000, 0x7FFF),
-    "UL": (0, 0xFFFFFFFF),
-    "IS": (-(2**31), 2**31 - 1),
-}
-"""Value ranges of the integer VRs (PS3.5 Table 6.2-1): a value read with a wrong VR, such
-as an Explicit VR UL 70000 for a US attribute, could not be encoded into the reply."""
-
-
-def _raw(ds: Dataset, keyword: str) -> Any:
-    try:
-        value = ds.get(keyword)
-    except Exception as exc:  # pydicom decodes lazily; garbage surfaces here
-        raise InvalidValue(f"{keyword} cannot be decoded: {exc}") from None
-    if value is None or value == "":
-        return None
-    return value
-
-
-def code(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
-    """A CS value, stripped and upper-cased."""
-    value = _raw(ds, keyword)
-    return None if value is None else check.string(keyword, value) or None
-
-
-def text(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
-    """An LO/ST/SH (or UI) value without its padding."""
-    value = _raw(ds, keyword)
-    return None if value is None else check.string(keyword, value)
-
-
-def _number(
-    ds: Dataset, keyword: str, kind: type[Number], check: StringCheck | None = None
-) -> Number | None:
-    value = _raw(ds, keyword)
-    if value is None:
-        return None
-    if check is not None:
-        check.number(keyword, value)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an IS of 400 digits
-        raise InvalidValue(f"{keyword} {value!r} is not a number") from None
-    low, high = _RANGES.get(dictionary_VR(keyword), (None, None))
-    if low is not None and high is not None and not low <= number <= high:
-        raise InvalidValue(f"{keyword} {number} is outside its VR's range {low}..{high}")
-    return number
-
-
-def integer(ds: Dataset, keyword: str, check: StringCheck | None = None) -> int | None:
-    """A US/IS value; ``check`` holds an IS to its VR."""
-    return _number(ds, keyword, int, check)
-
-
-def decimal(ds: Dataset, keyword: str, check: StringCheck) -> float | None:
-    """A DS value, such as Requested Image Size in mm."""
-    return _number(ds, keyword, float, check)
-
-
-def required_integer(ds: Dataset, keyword: str) -> int:
-    value = integer(ds, keyword)
-    if value is None:
-        raise MissingAttribute(f"{keyword} is required")
-    return value
-
-
-def referenced_uid(ds: Dataset, keyword: str, check: StringCheck) -> str | None:
-    """The Referenced SOP Instance UID of the first item of a reference sequence."""
-    sequence = _raw(ds, keyword)
-    if not sequence:
-        return None
-    return text(sequence[0], "ReferencedSOPInstanceUID", check)
-
 
 Reader = Callable[[Dataset, str, StringCheck], Any]
 
@@ -262,7 +188,7 @@ def image_box_request(
     keyword = "BasicColorImageSequence" if color else "BasicGrayscaleImageSequence"
     if keyword not in ds:
         raise MissingAttribute(f"{keyword} is required")
-    sequence = _raw(ds, keyword)
+    sequence = raw_value(ds, keyword)
     image = None
     if sequence:
         image = (
@@ -279,11 +205,11 @@ def presentation_lut_request(
 ) -> PresentationLutRequest:
     """A Presentation LUT N-CREATE (PS3.4 H.4.9.1.2.1)."""
     shape = code(ds, "PresentationLUTShape", check)
-    sequence = _raw(ds, "PresentationLUTSequence")
+    sequence = raw_value(ds, "PresentationLUTSequence")
     if not sequence:
         return PresentationLutRequest(shape=shape, has_sequence="PresentationLUTSequence" in ds)
     item = sequence[0]
-    descriptor = _raw(item, "LUTDescriptor")
+    descriptor = raw_value(item, "LUTDescriptor")
     try:
         values = None if descriptor is None else tuple(int(v) for v in descriptor)
     except (TypeError, ValueError):
@@ -298,7 +224,7 @@ def presentation_lut_request(
 
 def _lut_data(item: Dataset, *, big_endian: bool) -> npt.NDArray[np.uint16] | None:
     """LUT Data is US or OW (ambiguous VR in implicit syntaxes): accept both forms."""
-    value = _raw(item, "LUTData")
+    value = raw_value(item, "LUTData")
     if value is None:
         return None
     if isinstance(value, bytes | bytearray):
@@ -318,117 +244,3 @@ def annotation(ds: Dataset, check: StringCheck) -> tuple[int, str | None]:
     if position is None:
         raise MissingAttribute("Annotation Position is required")
     return position, text(ds, "TextString", check)
-
-
-def color_image(
-    item: Dataset, check: StringCheck, *, pixel_data: bytes | memoryview | None = None
-) -> ImageContent:
-    """Decode a Basic Color Image Sequence item: RGB, 8 bits (PS3.4 H.4.4.1.2.1), and its
-    ICC Profile when it has one."""
-    _kind_of_image(item, check, (3,), ("RGB",), "colour")
-    for keyword, wanted in (("BitsAllocated", 8), ("BitsStored", 8)):
-        value = integer(item, keyword)
-        if value != wanted:
-            raise InvalidValue(f"{keyword} {value} is not {wanted} for a colour image")
-    pixel_data = _pixel_data(item, pixel_data)
-    planar = integer(item, "PlanarConfiguration")
-    try:
-        pixels = decode_color(
-            pixel_data,
-            rows=required_integer(item, "Rows"),
-            columns=required_integer(item, "Columns"),
-            planar_configuration=1 if planar is None else planar,
-        )
-    except PixelDataError as exc:
-        raise InvalidValue(str(exc)) from None
-    return ImageContent(
-        pixels=pixels, bits_stored=8, aspect=_aspect(item), icc_profile=_icc_profile(item)
-    )
-
-
-def _kind_of_image(
-    item: Dataset,
-    check: StringCheck,
-    samples: tuple[int | None, ...],
-    photometrics: tuple[str, ...],
-    kind: str,
-) -> str:
-    """The Photometric Interpretation of an image item, after checking it and Samples per
-    Pixel against those its SOP class allows (PS3.4 H.4.3.1.2.1, H.4.4.1.2.1)."""
-    count = integer(item, "SamplesPerPixel")
-    if count not in samples:
-        raise InvalidValue(f"Samples per Pixel {count} is not {samples[-1]} for a {kind} image")
-    photometric = code(item, "PhotometricInterpretation", check)
-    if photometric is None:
-        raise MissingAttribute("Photometric Interpretation is required")
-    if photometric not in photometrics:
-        allowed = " or ".join(photometrics)
-        raise InvalidValue(f"Photometric Interpretation {photometric} is not {allowed}")
-    return photometric
-
-
-def _icc_profile(item: Dataset) -> bytes | None:
-    """ICC Profile (0028,2000, PS3.3 C.11.15) of the image's pixels; None: sRGB is assumed.
-    Whether LittleCMS can use it is the print model's question (0x0106 when not)."""
-    value = _raw(item, "ICCProfile")
-    if value is None:
-        return None
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise InvalidValue("ICC Profile (0028,2000) is not a byte string")
-    return bytes(value)
-
-
-def _pixel_data(item: Dataset, received: bytes | memoryview | None) -> bytes | memoryview:
-    """The Pixel Data as received, or the item's value; never a copy of either."""
-    if received is not None:
-        return received
-    value = _raw(item, "PixelData")
-    if value is None:
-        raise MissingAttribute("Pixel Data is required")
-    return value if isinstance(value, bytes | memoryview) else bytes(value)
-
-
-def _aspect(item: Dataset) -> tuple[int, int]:
-    value = _raw(item, "PixelAspectRatio")
-    if value is None:
-        return (1, 1)
-    try:
-        vertical, horizontal = (int(part) for part in value)
-    except (TypeError, ValueError):
-        raise InvalidValue(f"Pixel Aspect Ratio {value!r} is not two numbers") from None
-    if vertical <= 0 or horizontal <= 0:
-        raise InvalidValue(f"Pixel Aspect Ratio {value!r} must be positive")
-    return (vertical, horizontal)
-
-
-def grayscale_image(
-    item: Dataset,
-    check: StringCheck,
-    *,
-    big_endian: bool = False,
-    pixel_data: bytes | memoryview | None = None,
-) -> ImageContent:
-    """Decode a Basic Grayscale Image Sequence item (PS3.4 H.4.3.1.2.1)."""
-    photometric = _kind_of_image(
-        item, check, (None, 1), ("MONOCHROME1", "MONOCHROME2"), "grayscale"
-    )
-    pixel_data = _pixel_data(item, pixel_data)
-    bits_stored = required_integer(item, "BitsStored")
-    try:
-        pixels = decode_grayscale(
-            pixel_data,
-            rows=required_integer(item, "Rows"),
-            columns=required_integer(item, "Columns"),
-            bits_allocated=required_integer(item, "BitsAllocated"),
-            bits_stored=bits_stored,
-            signed=integer(item, "PixelRepresentation") == 1,
-            big_endian=big_endian,
-        )
-    except PixelDataError as exc:
-        raise InvalidValue(str(exc)) from None
-    return ImageContent(
-        pixels=pixels,
-        bits_stored=bits_stored,
-        monochrome1=photometric == "MONOCHROME1",
-        aspect=_aspect(item),
-    )

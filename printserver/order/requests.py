@@ -27,7 +27,7 @@ from printserver.model.sop_classes import (
     GRAYSCALE_IMAGE_BOX,
     PRESENTATION_LUT,
 )
-from printserver.order import attributes
+from printserver.order import attributes, values
 from printserver.order.vr_strings import StringCheck
 
 
@@ -69,7 +69,7 @@ def n_create(
         film_box, notices = hierarchy.create_film_box(
             uid,
             attributes.film_box_request(ds, check),
-            attributes.referenced_uid(ds, "ReferencedFilmSessionSequence", check),
+            values.referenced_uid(ds, "ReferencedFilmSessionSequence", check),
             color=context == COLOR_PRINT_META,
         )
         return Created(film_box.uid, film_box, _merged(check.notices, notices))
