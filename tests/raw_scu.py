@@ -15,10 +15,12 @@ from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
+from pydicom.uid import generate_uid
 from pynetdicom.pdu import A_ASSOCIATE_AC
 
-from tests.fuzz_cases import command_set
+from tests.fuzz_cases import FILM_BOX, FILM_SESSION, N_CREATE, command_set
 from tests.hostile_peer import RELEASE_RQ, connect, p_data, proposal_rq, read_pdu
+from tests.print_client import GRAY_META, reference
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -188,3 +190,16 @@ class RawAssociation:
         reply = read_pdu(self.sock)
         assert reply is not None and reply[0] == 0x06, f"no A-RELEASE-RP: {reply}"
         self.sock.close()
+
+
+def one_image_film_box(raw: RawAssociation) -> tuple[str, str]:
+    """A Film Session and a one-image Film Box over ``raw``: the box's and its image box's
+    UIDs."""
+    session, box = generate_uid(), generate_uid()
+    assert raw.request(GRAY_META, N_CREATE, FILM_SESSION, session)[0].Status == 0
+    film_box = Dataset()
+    film_box.ImageDisplayFormat = "STANDARD\\1,1"
+    film_box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
+    _, reply = raw.request(GRAY_META, N_CREATE, FILM_BOX, box, film_box)
+    assert reply is not None
+    return box, str(reply.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID)

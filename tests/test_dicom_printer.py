@@ -150,13 +150,7 @@ def test_the_site_maps_film_sizes_and_media_to_the_imagers_own(tmp_path: Path) -
 def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:
     imager = _imager(tmp_path, extra="color = true")
     ours = start_in_process(_forwarding(tmp_path, imager.port, extra="color = true"))
-    try:
-        _print_colours(ours.port)
-        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
-        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
-    finally:
-        ours.server.stop()
-        imager.server.stop()
+    sent, arrived = _colours_through(ours, imager)
     pages = [
         render_rgb8(SpoolStore(server.config.spool.directory).document(job.job_id), 60)[0]
         for server, job in ((ours, sent), (imager, arrived))
@@ -180,6 +174,19 @@ def _print_colours(port: int) -> None:
         assert client.set_image(uid, position, color_item(rgb)).Status == 0
     assert client.action(sop_class.BasicFilmBox, box)[0].Status == 0
     client.release()
+
+
+def _colours_through(ours: InProcessServer, imager: InProcessServer) -> tuple[JobRecord, JobRecord]:
+    """The colour film printed to us and gone on to the imager: our job and the imager's;
+    both servers stopped."""
+    try:
+        _print_colours(ours.port)
+        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
+        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
+    finally:
+        ours.server.stop()
+        imager.server.stop()
+    return sent, arrived
 
 
 def _assert_colours(page: np.ndarray) -> None:
@@ -233,13 +240,7 @@ def test_a_composed_colour_film_goes_to_the_imager_as_our_page(tmp_path: Path) -
         update={"dicom": dicom.model_copy(update={"mode": "composed"})}
     )
     ours = start_in_process(composed.model_copy(update={"printers": (printer,)}))
-    try:
-        _print_colours(ours.port)
-        (sent,) = wait_for_jobs(ours.config.spool.directory, 1, {"done"})
-        (arrived,) = wait_for_jobs(imager.config.spool.directory, 1, {"done"})
-    finally:
-        ours.server.stop()
-        imager.server.stop()
+    sent, arrived = _colours_through(ours, imager)
     store = SpoolStore(imager.config.spool.directory)
     index = OrderIndex.load((store.path(arrived.job_id) / "objects" / "index.json").read_bytes())
     (box,) = [s for s in index.steps if s.class_uid == "1.2.840.10008.5.1.1.2"]

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
 from pynetdicom import sop_class
 
 from printserver.config.sections import ServerConfig
 from tests import hostile_peer as peer
-from tests.fuzz_cases import FILM_BOX, FILM_SESSION, GRAY_IMAGE_BOX, N_CREATE, N_SET, command_set
-from tests.print_client import GRAY_META, PrintClient, box_uids, output_files, reference
-from tests.raw_scu import IMPLICIT_LE, RawAssociation, encode
+from tests.fuzz_cases import GRAY_IMAGE_BOX, N_SET, command_set
+from tests.print_client import GRAY_META, PrintClient, box_uids, output_files
+from tests.raw_scu import IMPLICIT_LE, RawAssociation, encode, one_image_film_box
 from tests.scu import image_item
 from tests.server_harness import (
     InProcessServer,
@@ -326,13 +325,7 @@ def test_500_mb_image_is_refused_with_bounded_memory(tmp_path: Path) -> None:
         _film_within(server.port, 10.0, tmp_path / "output")
         before = peer.rss_kb(pid)
         raw = RawAssociation(server.port, [(GRAY_META, [IMPLICIT_LE])], max_pdu=ADVERTISED_PDU)
-        session, box = generate_uid(), generate_uid()
-        assert raw.request(GRAY_META, N_CREATE, FILM_SESSION, session)[0].Status == 0
-        film_box = Dataset()
-        film_box.ImageDisplayFormat = "STANDARD\\1,1"
-        film_box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
-        _, reply = raw.request(GRAY_META, N_CREATE, FILM_BOX, box, film_box)
-        (image_box,) = box_uids(reply)
+        _, image_box = one_image_film_box(raw)
         modification = Dataset()
         modification.ImageBoxPosition = 1
         huge = np.zeros((16384, 16000), np.uint16)  # 500 MiB

@@ -23,7 +23,13 @@ from tests.fuzz_cases import command_set
 from tests.ghostscript import render_gray16
 from tests.hostile_peer import p_data
 from tests.print_client import GRAY_META, box_uids, reference
-from tests.raw_scu import IMPLICIT_LE, PRINT_JOB, RawAssociation, _event_response
+from tests.raw_scu import (
+    IMPLICIT_LE,
+    PRINT_JOB,
+    RawAssociation,
+    _event_response,
+    one_image_film_box,
+)
 from tests.raw_scu import encode as encode_as
 from tests.requestor import guard_reactor
 from tests.scu import image_item
@@ -155,19 +161,6 @@ def test_an_explicit_vr_film_is_kept_as_sent_and_printed_again(tmp_path: Path) -
     assert np.array_equal(first, second)
 
 
-def _film_box(raw: RawAssociation) -> tuple[str, str]:
-    """A Film Session and a one-image Film Box over ``raw``: the box's and its image box's
-    UIDs."""
-    session, box = generate_uid(), generate_uid()
-    assert raw.request(GRAY_META, N_CREATE, FILM_SESSION, session)[0].Status == 0
-    film_box = Dataset()
-    film_box.ImageDisplayFormat = "STANDARD\\1,1"
-    film_box.ReferencedFilmSessionSequence = [reference(FILM_SESSION, session)]
-    _, reply = raw.request(GRAY_META, N_CREATE, FILM_BOX, box, film_box)
-    assert reply is not None
-    return box, str(reply.ReferencedImageBoxSequence[0].ReferencedSOPInstanceUID)
-
-
 def _image(*, seed: int, side: int) -> Dataset:
     """An image box N-SET's data set: a square 12-bit image of random pixels."""
     pixels = np.random.default_rng(seed).integers(0, 4096, (side, side), dtype=np.uint16)
@@ -186,7 +179,7 @@ def test_an_image_is_on_disk_while_it_arrives_and_its_job_links_that_file(
     running = start_in_process(directory_config(tmp_path))
     try:
         raw = RawAssociation(running.port, [(GRAY_META, [IMPLICIT_LE])], max_pdu=65536)
-        box, image_box = _film_box(raw)
+        box, image_box = one_image_film_box(raw)
         modification = _image(seed=3, side=1024)
         data = encode_as(modification, IMPLICIT_LE)
         context = raw.context(GRAY_META).context_id
@@ -233,7 +226,7 @@ def test_an_event_answered_in_the_middle_of_an_image_is_taken_as_its_answer(
         raw = RawAssociation(
             running.port, [(GRAY_META, [IMPLICIT_LE]), (PRINT_JOB, [IMPLICIT_LE])], max_pdu=65536
         )
-        box, image_box = _film_box(raw)
+        box, image_box = one_image_film_box(raw)
         modification = _image(seed=5, side=512)
         assert (
             raw.request(GRAY_META, N_SET, GRAYSCALE_IMAGE_BOX, image_box, modification)[0].Status
