@@ -21,8 +21,9 @@ import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt, sop_class
 
-from printserver.config import Config, ConfigError, parse_config
+from printserver.config import Config, ConfigError, DicomPrinterConfig, parse_config
 from printserver.model.layout import parse_display_format
+from printserver.net.imager import DicomSink
 from printserver.order.index import OrderIndex
 from printserver.order.received import receive
 from printserver.postscript.reader import iter_samples
@@ -312,6 +313,23 @@ def test_an_imager_that_is_down_gets_the_film_once_it_is_back(tmp_path: Path) ->
     assert delivered.attempts >= 2 and len(arrived) == 1
 
 
+@pytest.mark.filterwarnings("ignore:The value length")  # the fake imager's own oversized CS
+def test_an_imagers_long_or_hostile_status_text_is_kept_short_and_as_data() -> None:
+    """A Printer Status Info of 10 000 characters with terminal escapes: the printer's status
+    keeps 64 of them, which the CLI, console and logs escape when they show them."""
+    imager = SilentImager()
+    imager.printer.PrinterStatus = "WARNING"
+    imager.printer.PrinterStatusInfo = "\x1b[2J" + "FILM JAM " * 1200
+    settings = DicomPrinterConfig(host="127.0.0.1", port=imager.port, called_ae=IMAGER)
+    try:
+        report = DicomSink("DRYSTAR", settings, "PRINTSERVER").status()
+    finally:
+        imager.server.shutdown()
+    assert report.printer_status is not None
+    current, info = report.printer_status
+    assert current == "WARNING" and info.startswith("\x1b[2JFILM JAM") and len(info) == 64
+
+
 class SilentImager:
     """A pynetdicom print SCP that takes everything and never answers N-ACTION: an imager
     failing at the worst moment."""
@@ -329,8 +347,10 @@ class SilentImager:
             (evt.EVT_N_SET, lambda event: (0x0000, None)),
             (evt.EVT_N_ACTION, self._action),
             (evt.EVT_N_DELETE, lambda event: 0x0000),
-            (evt.EVT_N_GET, lambda event: (0x0000, Dataset())),
+            (evt.EVT_N_GET, lambda event: (0x0000, self.printer)),
         ]
+        self.printer = Dataset()
+        """What its Printer N-GET answers."""
         self.server = ae.start_server(("127.0.0.1", self.port), block=False, evt_handlers=handlers)
 
     def _create(self, event: evt.Event) -> tuple[int, Dataset]:

@@ -162,7 +162,7 @@ class DicomSink:
         code = int(status.Status)
         if _succeeded(code):
             return
-        comment = str(status.get("ErrorComment", "")).strip()
+        comment = print_job.said(status.get("ErrorComment", ""))
         reason = f"{self.where} refused {what} with 0x{code:04X}" + (
             f": {comment}" if comment else ""
         )
@@ -388,8 +388,8 @@ class DicomSink:
             return DestinationStatus(False, False, message, reachable=False)
         if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
             return DestinationStatus(False, False, f"{self.where}: Printer N-GET refused")
-        current = str(reply.get("PrinterStatus", "NORMAL")).strip() or "NORMAL"
-        info = str(reply.get("PrinterStatusInfo", current)).strip() or current
+        current = print_job.said(reply.get("PrinterStatus", "NORMAL")) or "NORMAL"
+        info = print_job.said(reply.get("PrinterStatusInfo", current)) or current
         ok = current != "FAILURE"
         message = "" if info == "NORMAL" else info
         return DestinationStatus(ok, ok, message, printer_status=(current, info))

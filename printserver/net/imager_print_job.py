@@ -1,5 +1,6 @@
-"""The imager's Print Jobs of a film we sent it (PS3.4 H.4.5): which its N-ACTION replies
-reference, and what their Execution Statuses add up to for our job (``net/imager.py``)."""
+"""What an imager says (``net/imager.py``): how much of its text we keep, and its Print Jobs
+of a film we sent it (PS3.4 H.4.5): which its N-ACTION replies reference, and what their
+Execution Statuses add up to for our job."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ GONE: Execution = ("DONE", "")
 """A Print Job the imager no longer knows: its N-ACTION succeeded, so it counts as done."""
 
 
+SAID_MAX = 64
+"""Characters kept of a text the imager sends (a status, its info, an Error Comment): its
+CS values are 16 at most, and what we keep goes into job records, logs and pages."""
+
+
+def said(value: object) -> str:
+    """What the imager said, as data: stripped and cut to :data:`SAID_MAX` characters
+    (logs, the CLI and the console escape it when they show it)."""
+    return str(value).strip()[:SAID_MAX]
+
+
 def referenced(reply: Dataset | None) -> list[str]:
     """The Print Job an N-ACTION reply references (PS3.4 H.4.1.2.4.2, H.4.2.2.4.2), if any."""
     element = reply.get(REFERENCED_PRINT_JOB_SEQUENCE) if reply is not None else None
@@ -34,9 +46,8 @@ def execution(status: Dataset | None, reply: Dataset | None) -> Execution:
     """One Print Job's N-GET answer; a refusal (no such instance) is :data:`GONE`."""
     if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
         return GONE
-    return (
-        str(reply.get("ExecutionStatus", "DONE")).strip().upper(),
-        str(reply.get("ExecutionStatusInfo", "")).strip(),
+    return said(reply.get("ExecutionStatus", "DONE")).upper(), said(
+        reply.get("ExecutionStatusInfo", "")
     )
 
 
