@@ -47,6 +47,7 @@ from tests.server_harness import (
     config_text,
     directory_config,
     free_port,
+    run_cli,
     start_in_process,
     wait_for_jobs,
 )
@@ -146,6 +147,38 @@ def test_the_site_maps_film_sizes_and_media_to_the_imagers_own(tmp_path: Path) -
     assert (arrived.film_size, arrived.medium_type) == ("10INX12IN", "CLEAR FILM")
     with pytest.raises(ConfigError, match=r"dicom\.film_sizes"):
         _forwarding(tmp_path, 104, dicom='film_sizes = { "8INX10IN" = "ten by twelve" }')
+
+
+def test_the_imagers_own_configuration_is_set_beside_what_is_offered(tmp_path: Path) -> None:
+    """``printserver printers --imagers`` asks the imager's Printer Configuration Retrieval:
+    it lists the imager's film sizes and media, and names what this printer offers that the
+    imager does not list, after the site's mapping (exit 1); an imager down is one line."""
+    imager = _imager(
+        tmp_path,
+        extra='film_sizes = ["8INX10IN", "14INX17IN"]\nmedium_types = ["BLUE FILM", "PAPER"]\n'
+        'default_film_size = "8INX10IN"\ndefault_medium = "BLUE FILM"',
+    )
+    offered = 'film_sizes = ["8INX10IN", "10INX12IN", "11INX14IN"]\ndefault_film_size = "8INX10IN"'
+    mapping = 'film_sizes = { "10INX12IN" = "14INX17IN" }'
+    path = tmp_path / "ours.toml"
+    path.write_text(_forwarding_text(tmp_path, imager.port, extra=offered, dicom=mapping))
+    try:
+        asked = run_cli(path, "printers", "--imagers")
+    finally:
+        imager.server.stop()
+    assert asked.returncode == 1, asked.stderr
+    where = f"dicom://{IMAGER}@127.0.0.1:{imager.port}"
+    first, second = asked.stdout.splitlines()
+    assert (
+        first == f"PRINTSERVER      {where}: film sizes 8INX10IN 14INX17IN; media BLUE FILM, PAPER"
+    )
+    assert second.startswith(f"PRINTSERVER      {where}: offered here, not listed by the imager: ")
+    gaps = second.split(": offered here, not listed by the imager: ")[1].split("; ")
+    assert "film size 11INX14IN" in gaps and "medium CLEAR FILM" in gaps
+    assert not any(gap.startswith(("film size 8INX10IN", "film size 10INX12IN")) for gap in gaps)
+    assert not any(gap in ("medium BLUE FILM", "medium PAPER") for gap in gaps)
+    down = run_cli(path, "printers", "--imagers")  # the imager has stopped
+    assert down.returncode == 1 and "did not accept an association" in down.stdout, down.stdout
 
 
 def test_a_colour_film_goes_on_to_a_colour_imager(tmp_path: Path) -> None:

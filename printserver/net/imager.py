@@ -47,9 +47,11 @@ from printserver.model.sop_classes import (
     GRAYSCALE_PRINT_META,
     PRINT_JOB,
     PRINTER,
+    PRINTER_CONFIGURATION,
+    PRINTER_CONFIGURATION_INSTANCE,
     PRINTER_INSTANCE,
 )
-from printserver.net import composed_film
+from printserver.net import composed_film, imager_configuration
 from printserver.net import imager_print_job as print_job
 from printserver.net.pynetdicom_compat import guard_requestor
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
@@ -83,6 +85,7 @@ SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 TRANSIENT = frozenset({0x0110, 0x0213, 0xC601, 0xC602})
 """Refusals that may pass: processing failure, resource limitation, print queue full."""
 PRINTER_STATUS, PRINTER_STATUS_INFO = Tag(0x21100010), Tag(0x21100020)
+PRINTER_CONFIGURATION_SEQUENCE = Tag(0x2000001E)
 
 
 def _meta(step_context: str, class_uid: str) -> str | None:
@@ -372,6 +375,19 @@ class DicomSink:
         """Stop following: a film at the imager cannot be taken back (its Print Job has no
         cancel in PS3.4 H.4.5)."""
         self._following.pop(job_id, None)
+
+    def configuration(self) -> imager_configuration.ImagerConfiguration | None:
+        """The imager's own Printer Configuration Retrieval (PS3.4 H.4.11); None when it
+        does not answer it (many imagers do not); SinkError when it cannot be reached."""
+        with self._association({PRINTER_CONFIGURATION}, STATUS_SECONDS) as assoc:
+            status, reply = assoc.send_n_get(
+                [PRINTER_CONFIGURATION_SEQUENCE],
+                PRINTER_CONFIGURATION,
+                PRINTER_CONFIGURATION_INSTANCE,
+            )
+        if status is None or int(status.get("Status", 0xFFFF)) != 0:
+            return None
+        return imager_configuration.read(reply)
 
     def status(self) -> DestinationStatus:
         """The imager's own Printer Status (N-GET of the Printer, PS3.4 H.4.6.1.2.1)."""
