@@ -56,7 +56,7 @@ from printserver.net import imager_print_job as print_job
 from printserver.net.pynetdicom_compat import guard_requestor
 from printserver.order.index import OrderIndex, OrderStep, UnreadableIndex
 from printserver.order.transfer_syntax import decode_as
-from printserver.postscript.reader import NotOurPostScript, Page, iter_samples
+from printserver.postscript.reader import NotOurPostScript, Page, iter_samples, page_count
 from printserver.sinks.base import (
     STATUS_SECONDS,
     DestinationStatus,
@@ -227,11 +227,16 @@ class DicomSink:
         """Our pages, one film box each, under the modality's film session; the imager's
         Print Jobs, where it made them."""
         boxes = [s for s in index.steps if s.operation == "N-CREATE" and s.class_uid == FILM_BOX]
-        pages = iter_samples(submission.document)
         try:
+            count = page_count(submission.document)
+            pages = iter_samples(submission.document)
             first = next(pages)
         except (OSError, StopIteration, NotOurPostScript) as exc:
             raise SinkError(f"the film cannot be read back: {exc}", transient=False) from None
+        if count != len(boxes):  # checked before anything is sent: nothing half printed
+            raise SinkError(
+                f"the film has {count} pages for {len(boxes)} film boxes", transient=False
+            )
         meta = COLOR_PRINT_META if first.ndim == 3 else GRAYSCALE_PRINT_META
         uid, session = self._composed_session(index, order, submission.copies)
         print_jobs: list[str] = []
@@ -239,7 +244,7 @@ class DicomSink:
             status, _ = assoc.send_n_create(session, FILM_SESSION, uid, meta_uid=meta)
             self._check(status, "N-CREATE of the film session")
             announced = False
-            films = zip(itertools.chain([first], pages), boxes, strict=False)
+            films = zip(itertools.chain([first], pages), boxes, strict=True)
             for number, (page, step) in enumerate(films, 1):
                 box = self._composed_box(assoc, meta, order, step, uid)
                 self._send_page(assoc, meta, box, page)
