@@ -214,7 +214,9 @@ class DicomSink:
                 meta_uid=_meta(context or GRAYSCALE_PRINT_META, action.class_uid),
             )
             self._check(status, f"N-ACTION of {action.class_uid}", printing=True)
-            self._delete_session(assoc, index)
+            session = index.film_session
+            if session is not None:
+                self._delete_session(assoc, session.instance, session.context)
         return print_job.referenced(reply)
 
     def _submit_composed(
@@ -254,17 +256,14 @@ class DicomSink:
                 status, reply = assoc.send_n_action(None, 1, FILM_BOX, step.instance, meta_uid=meta)
                 self._check(status, f"N-ACTION of film box {number}", printing=True)
                 print_jobs += print_job.referenced(reply)
-            try:
-                assoc.send_n_delete(FILM_SESSION, uid, meta_uid=meta)
-            except Exception as exc:  # the print is done; a failed clean-up is the imager's
-                LOG.warning("%s: the film session was not deleted: %s", self.where, exc)
+            self._delete_session(assoc, uid, meta)
         return print_jobs
 
     def _composed_session(
         self, index: OrderIndex, order: Mapping[str, Path], copies: int
     ) -> tuple[str, Dataset]:
         """The modality's film session: its UID and attributes (``net/composed_film``)."""
-        step = next((s for s in index.steps if s.class_uid == FILM_SESSION), None)
+        step = index.film_session
         if step is None:
             return generate_uid(), composed_film.film_session(Dataset(), copies)
         return step.instance, composed_film.film_session(self._dataset(order, step), copies)
@@ -347,13 +346,10 @@ class DicomSink:
                 setattr(dataset, keyword, mapping[value])
         return dataset
 
-    def _delete_session(self, assoc: Association, index: OrderIndex) -> None:
+    def _delete_session(self, assoc: Association, uid: str, meta: str) -> None:
         """Leave nothing behind at the imager (PS3.4 H.4.1.2.5); the film is printed anyway."""
-        session = next((s for s in index.steps if s.class_uid == FILM_SESSION), None)
-        if session is None:
-            return
         try:
-            assoc.send_n_delete(FILM_SESSION, session.instance, meta_uid=session.context)
+            assoc.send_n_delete(FILM_SESSION, uid, meta_uid=meta)
         except Exception as exc:  # the print is done; a failed clean-up is the imager's
             LOG.warning("%s: the film session was not deleted: %s", self.where, exc)
 
@@ -390,7 +386,7 @@ class DicomSink:
                 PRINTER_CONFIGURATION,
                 PRINTER_CONFIGURATION_INSTANCE,
             )
-        if status is None or int(status.get("Status", 0xFFFF)) != 0:
+        if not print_job.answered(status, reply):
             return None
         return imager_configuration.read(reply)
 
@@ -407,7 +403,7 @@ class DicomSink:
         except SinkError as exc:  # the report names the destination already
             message = str(exc).removeprefix(f"{self.where}").lstrip(": ")
             return DestinationStatus(False, False, message, reachable=False)
-        if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
+        if not print_job.answered(status, reply) or reply is None:
             return DestinationStatus(False, False, f"{self.where}: Printer N-GET refused")
         current = print_job.said(reply.get("PrinterStatus", "NORMAL")) or "NORMAL"
         info = print_job.said(reply.get("PrinterStatusInfo", current)) or current

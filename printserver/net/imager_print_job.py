@@ -42,9 +42,14 @@ def referenced(reply: Dataset | None) -> list[str]:
     return uids[:1]  # one Print Job per N-ACTION: an imager's longer list is not followed
 
 
+def answered(status: Dataset | None, reply: Dataset | None) -> bool:
+    """Whether an N-GET came back with Success and its attributes (PS3.7 10.1.2.1.10)."""
+    return status is not None and int(status.get("Status", 0xFFFF)) == 0 and reply is not None
+
+
 def execution(status: Dataset | None, reply: Dataset | None) -> Execution:
     """One Print Job's N-GET answer; a refusal (no such instance) is :data:`GONE`."""
-    if status is None or int(status.get("Status", 0xFFFF)) != 0 or reply is None:
+    if not answered(status, reply) or reply is None:
         return GONE
     return said(reply.get("ExecutionStatus", "DONE")).upper(), said(
         reply.get("ExecutionStatusInfo", "")

@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydicom.uid import ImplicitVRLittleEndian
 
+from printserver.model.sop_classes import FILM_SESSION
+
 INDEX_VERSION = 2
 """The version this release writes."""
 
@@ -64,6 +66,11 @@ class OrderIndex(_Model):
 
     def dump(self) -> bytes:
         return self.model_dump_json(by_alias=True, indent=2).encode()
+
+    @property
+    def film_session(self) -> OrderStep | None:
+        """The step that created the order's Film Session, if the order holds it."""
+        return next((s for s in self.steps if s.class_uid == FILM_SESSION), None)
 
     @classmethod
     def load(cls, data: bytes | memoryview) -> OrderIndex:
