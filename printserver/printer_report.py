@@ -32,10 +32,15 @@ def destination(printer: PrinterConfig, config: Config) -> str:
     return f"directory:{(printer.directory or Path()).absolute()}"
 
 
+def _printer_of(record: JobRecord, config: Config) -> PrinterConfig | None:
+    """The configured printer a job is on; None once it was taken out of the file."""
+    return next((p for p in config.printers if p.ae_title == record.printer), None)
+
+
 def cups_job(record: JobRecord, config: Config) -> str:
     """The CUPS job of a job on a CUPS printer, or "-": the number a DICOM printer keeps is
     ours, for following the imager's Print Job, and means nothing to an operator."""
-    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
+    printer = _printer_of(record, config)
     if printer is None or printer.cups_queue is None or record.cups_job_id is None:
         return "-"
     return str(record.cups_job_id)
@@ -44,7 +49,7 @@ def cups_job(record: JobRecord, config: Config) -> str:
 def delivered_to(record: JobRecord, config: Config) -> str:
     """Where a job's film went, or is to go: the file a directory printer writes, the CUPS
     job, the DICOM imager; for ``printserver queue show`` and the console's job page."""
-    printer = next((p for p in config.printers if p.ae_title == record.printer), None)
+    printer = _printer_of(record, config)
     if printer is None:
         return "-"
     where = destination(printer, config)
