@@ -212,4 +212,13 @@ static struct PyModuleDef module = {
     .m_methods = methods,
 };
 
-PyMODINIT_FUNC PyInit__resample(void) { return PyModule_Create(&module); }
+/* PAD and OUTPUTS size the scratch buffers the caller hands in: exported, not written twice */
+PyMODINIT_FUNC PyInit__resample(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && (PyModule_AddIntConstant(m, "PAD", PAD) < 0 ||
+                      PyModule_AddIntConstant(m, "OUTPUTS", OUTPUTS) < 0)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -30,3 +30,6 @@ def band_sums(
     /,
 ) -> None: ...
 def simd_available() -> bool: ...
+
+PAD: int
+OUTPUTS: int

@@ -39,12 +39,10 @@ _SAMPLE_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 SIMD = _resample.simd_available()
 """Whether the AVX2 build of the loops runs here: the same sums, sooner."""
 
-PAD = 8
-"""Doubles after each row of the vertical sums in ``_resample.c`` (a 4 KiB stride thrashes
-the cache); the scratch space :func:`resample_band` hands it counts them."""
-
-OUTPUTS = 8
-"""Output columns ``_resample.c`` sums before writing them: its scratch space holds them."""
+PAD, OUTPUTS = _resample.PAD, _resample.OUTPUTS
+"""Doubles after each row of the vertical sums (a 4 KiB stride thrashes the cache), and
+output columns summed at a time: the scratch :func:`resample_band` hands the loops has
+room for both."""
 
 
 @dataclass(frozen=True)
